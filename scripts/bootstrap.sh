@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Puts every pinned tool (tools/versions.env) where the project's scripts find it:
+#   pulumi, pulumi-resource-pulumi-nodejs, packer (+ amazon plugin), moto_server -> bin/
+# Tools are built or installed once into a cache outside the repo
+#   ${XDG_CACHE_HOME:-~/.cache}/couchbase-images/tools/<name>-<version>/
+# and a tool already on PATH at the pinned version is used as it is (vendor installs skip every build).
+# Idempotent: a warm run only checks and relinks. Ends with a table of what it used.
+set -o errexit -o nounset -o pipefail
+
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=tools/versions.env
+source "$PROJECT_ROOT/tools/versions.env"
+
+TOOLS="$PROJECT_CACHE/tools"
+mkdir -p "$TOOLS" "$PROJECT_BIN" "$PACKER_PLUGIN_PATH"
+declare -a REPORT=()
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+die() {
+	printf 'bootstrap: error: %s\n' "$*" >&2
+	exit 1
+}
+report() { REPORT+=("$1|$2|$3"); }
+
+# PATH without our bin/, to find a vendor install.
+outside_path() {
+	local IFS=: out="" p
+	for p in $PATH; do
+		[[ "$p" == "$PROJECT_BIN" || "$p" == "$PROJECT_ROOT/node_modules/.bin" ]] && continue
+		out="${out:+$out:}$p"
+	done
+	printf '%s' "$out"
+}
+
+goarch() {
+	case "$(uname -m)" in
+	x86_64) echo amd64 ;;
+	aarch64 | arm64) echo arm64 ;;
+	*) die "unsupported machine $(uname -m)" ;;
+	esac
+}
+
+# version_ge A B: true when Go version A >= B (dotted numbers).
+version_ge() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" == "$2" ]]; }
+
+# --- Go (the machine's own) ------------------------------------------------------------------
+need_go() {
+	command -v go >/dev/null || die "Go is required (the agent and the tool builds need it): install Go >= $1 from https://go.dev/dl/"
+	local have
+	have="$(go env GOVERSION)"
+	have="${have#go}"
+	version_ge "$have" "$1" || die "Go $have is older than $1, which $2 needs: install Go >= $1 from https://go.dev/dl/"
+}
+go_required_by() { awk '$1 == "go" { print $2; exit }' "$1"; }
+
+check_go() {
+	local need="1.22" f
+	for f in "$PROJECT_ROOT"/agent/go.mod "$PROJECT_ROOT"/tools/*/go.mod; do
+		[[ -f "$f" ]] || continue
+		local v
+		v="$(go_required_by "$f")"
+		version_ge "$v" "$need" && need="$v"
+	done
+	need_go "$need" "the go.mod files under agent/ and tools/"
+	report go "$(go env GOVERSION)" "found on PATH"
+}
+
+# go_build_tool NAME VERSION PKG [LDFLAGS]: builds tools/NAME (wrapper module) into the cache.
+go_build_tool() {
+	local name="$1" version="$2" pkg="$3" ldflags="${4:-}"
+	local dest="$TOOLS/$name-$version"
+	mkdir -p "$dest"
+	log "building $name $version from the Go module proxy (cold: a few minutes)..."
+	(
+		cd "$PROJECT_ROOT/tools/$name"
+		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$dest/$name.tmp" "$pkg"
+	)
+	mv "$dest/$name.tmp" "$dest/$name"
+}
+
+# --- apt packages ------------------------------------------------------------------------------
+ensure_apt() {
+	local missing=() p
+	for p in $APT_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]} == 0)); then
+		report apt "$(echo "$APT_PACKAGES" | wc -w) packages" "found installed"
+		return
+	fi
+	[[ "$(id -u)" == 0 ]] || die "missing Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}"
+	log "installing Debian packages: ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+	report apt "${missing[*]}" "installed (apt)"
+}
+
+# --- npm ---------------------------------------------------------------------------------------
+ensure_npm() {
+	local stamp="$PROJECT_ROOT/node_modules/.package-lock.json"
+	if [[ -f "$stamp" && "$stamp" -nt "$PROJECT_ROOT/package-lock.json" ]]; then
+		report node_modules "$(node -p 'require("@pulumi/pulumi/package.json").version' 2>/dev/null || echo '?') (@pulumi/pulumi)" "found installed"
+		return
+	fi
+	log "npm ci..."
+	(cd "$PROJECT_ROOT" && npm ci --ignore-scripts --no-audit --no-fund >&2)
+	report node_modules "$(cd "$PROJECT_ROOT" && node -p 'require("@pulumi/pulumi/package.json").version') (@pulumi/pulumi)" "installed (npm ci)"
+}
+
+# --- pulumi ------------------------------------------------------------------------------------
+ensure_pulumi() {
+	local found cached="$TOOLS/pulumi-$PULUMI_VERSION/pulumi" how
+	found="$(PATH="$(outside_path)" command -v pulumi || true)"
+	if [[ -n "$found" && "$("$found" version 2>/dev/null)" == "$PULUMI_VERSION" ]]; then
+		ln -sfn "$found" "$PROJECT_BIN/pulumi"
+		how="found on PATH ($found)"
+	elif [[ -x "$cached" ]]; then
+		ln -sfn "$cached" "$PROJECT_BIN/pulumi"
+		how="cache hit"
+	else
+		go_build_tool pulumi "$PULUMI_VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+			"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+		ln -sfn "$cached" "$PROJECT_BIN/pulumi"
+		how="built"
+	fi
+	report pulumi "$("$PROJECT_BIN/pulumi" version)" "$how"
+
+	# The dynamic-provider host: a script at the root of @pulumi/pulumi, run from the project root.
+	local host="$PROJECT_ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+	[[ -f "$host" ]] || die "$host is missing: run npm ci"
+	chmod 0755 "$host"
+	ln -sfn "$host" "$PROJECT_BIN/pulumi-resource-pulumi-nodejs"
+	report pulumi-resource-pulumi-nodejs "$(node -p "require('$PROJECT_ROOT/node_modules/@pulumi/pulumi/package.json').version")" "linked from node_modules"
+}
+
+# --- packer + amazon plugin ----------------------------------------------------------------------
+ensure_packer() {
+	local found cached="$TOOLS/packer-$PACKER_VERSION/packer" how
+	found="$(PATH="$(outside_path)" command -v packer || true)"
+	if [[ -n "$found" ]] && "$found" version 2>/dev/null | head -n1 | grep -qx "Packer v$PACKER_VERSION"; then
+		ln -sfn "$found" "$PROJECT_BIN/packer"
+		how="found on PATH ($found)"
+	elif [[ -x "$cached" ]]; then
+		ln -sfn "$cached" "$PROJECT_BIN/packer"
+		how="cache hit"
+	else
+		go_build_tool packer "$PACKER_VERSION" github.com/hashicorp/packer
+		ln -sfn "$cached" "$PROJECT_BIN/packer"
+		how="built"
+	fi
+	report packer "$("$PROJECT_BIN/packer" version | head -n1)" "$how"
+
+	local arch plugin_name installed
+	arch="$(goarch)"
+	plugin_name="packer-plugin-amazon_v${PACKER_PLUGIN_AMAZON_VERSION}_x5.0_linux_${arch}"
+	installed="$PACKER_PLUGIN_PATH/github.com/hashicorp/amazon/$plugin_name"
+	if [[ -x "$installed" ]]; then
+		how="cache hit"
+	else
+		local pcached="$TOOLS/packer-plugin-amazon-$PACKER_PLUGIN_AMAZON_VERSION/packer-plugin-amazon"
+		if [[ -x "$pcached" ]]; then
+			how="cache hit (reinstalled)"
+		else
+			go_build_tool packer-plugin-amazon "$PACKER_PLUGIN_AMAZON_VERSION" github.com/hashicorp/packer-plugin-amazon
+			how="built"
+		fi
+		"$PROJECT_BIN/packer" plugins install --path "$pcached" github.com/hashicorp/amazon >&2
+	fi
+	report packer-plugin-amazon "v$PACKER_PLUGIN_AMAZON_VERSION ($PACKER_PLUGIN_PATH)" "$how"
+}
+
+# --- moto ------------------------------------------------------------------------------------------
+ensure_moto() {
+	local venv="$TOOLS/moto-$MOTO_VERSION/venv" how
+	if [[ -x "$venv/bin/moto_server" ]] && [[ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" == "$MOTO_VERSION" ]]; then
+		how="cache hit"
+	else
+		command -v python3 >/dev/null || die "Python 3 is required for moto (the local EC2 emulator)"
+		log "installing moto[server]==$MOTO_VERSION into $venv..."
+		rm -rf "$venv"
+		python3 -m venv "$venv"
+		"$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
+		how="installed (pip)"
+	fi
+	ln -sfn "$venv/bin/moto_server" "$PROJECT_BIN/moto_server"
+	report moto_server "$("$venv/bin/python" -c 'import moto; print(moto.__version__)')" "$how"
+}
+
+main() {
+	local t0=$SECONDS
+	ensure_apt
+	check_go
+	ensure_npm
+	ensure_pulumi
+	ensure_packer
+	ensure_moto
+	{
+		printf '%-30s %-45s %s\n' TOOL VERSION SOURCE
+		local r
+		for r in "${REPORT[@]}"; do
+			IFS='|' read -r a b c <<<"$r"
+			printf '%-30s %-45s %s\n' "$a" "$b" "$c"
+		done
+		printf 'bootstrap: done in %ss; tools linked in %s\n' "$((SECONDS - t0))" "$PROJECT_BIN"
+	} >&2
+}
+
+main "$@"

@@ -1,0 +1,193 @@
+/**
+ * The stack driver: runs the project's program on the real Pulumi engine through the Automation API.
+ *
+ *   npm run stack -- <preview|up|refresh|destroy> --stack NAME [--diff] [--clear-pending-creates] [--remove]
+ *
+ * The program runs inline in this process (no Node.js language host needed), with `workDir` at the
+ * project root, so `Pulumi.yaml` and `Pulumi.<stack>.yaml` apply exactly as they do for `pulumi up`.
+ * The same `program()` is what `index.ts` runs under a standard Pulumi install.
+ *
+ * Local stacks (`local` and `local-*`) use a file backend in `.pulumi-state/` and a fixed passphrase
+ * that protects nothing (they hold no secrets). Every other stack uses your own backend
+ * (`pulumi login`, or PULUMI_BACKEND_URL) and secrets provider (PULUMI_CONFIG_PASSPHRASE etc.).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const PROJECT_NAME = "couchbase-images";
+/** Passphrase for local stacks only. Documented in the README; never use it for a real stack. */
+export const LOCAL_PASSPHRASE = "local-stacks-only-not-a-secret";
+
+export type Operation = "preview" | "up" | "refresh" | "destroy";
+export const OPERATIONS: readonly Operation[] = ["preview", "up", "refresh", "destroy"];
+
+export interface RunOptions {
+    stack: string;
+    /** The program to run; the project's `program()` when omitted. */
+    program?: PulumiFn;
+    /** Extra environment for the CLI and the providers it starts (merged over process.env). */
+    envVars?: Record<string, string>;
+    /** Config values set on the stack before the operation (`key` or `ns:key` → string value). */
+    config?: Record<string, string>;
+    /** Where engine output goes; process.stdout when omitted. */
+    onOutput?: (text: string) => void;
+    signal?: AbortSignal;
+    /** Show detailed property diffs (preview/up). */
+    diff?: boolean;
+    /** refresh: drop pending creates left by an interrupted up. */
+    clearPendingCreates?: boolean;
+    /** destroy: also remove the stack (and its history) from the backend. */
+    remove?: boolean;
+    /** Fail an up/preview that would change anything. */
+    expectNoChanges?: boolean;
+    /** Seed a missing `Pulumi.local-<name>.yaml` from `Pulumi.local.yaml` (default true). */
+    seedConfig?: boolean;
+}
+
+export interface RunResult {
+    op: Operation;
+    /** Engine summary: counts per operation kind (create, same, update, replace, delete...). */
+    changes: Record<string, number>;
+    outputs: Record<string, unknown>;
+}
+
+/** Local stacks live in the repo's ignored file backend. */
+export function isLocalStack(name: string): boolean {
+    return name === "local" || name.startsWith("local-");
+}
+
+/** Environment for the CLI: offline settings always; backend and passphrase only for local stacks. */
+export function stackEnv(stack: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+    const out: Record<string, string> = {
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "true",
+        CHECKPOINT_DISABLE: "1",
+    };
+    if (isLocalStack(stack)) {
+        out.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, ".pulumi-state")}`;
+        out.PULUMI_CONFIG_PASSPHRASE = env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE;
+    }
+    return out;
+}
+
+/** A `local-<name>` stack without a config file of its own starts from `Pulumi.local.yaml`. */
+export function seedLocalStackConfig(stack: string, root = PROJECT_ROOT): void {
+    if (!stack.startsWith("local-")) return;
+    const own = path.join(root, `Pulumi.${stack}.yaml`);
+    const base = path.join(root, "Pulumi.local.yaml");
+    if (!fs.existsSync(own) && fs.existsSync(base)) fs.copyFileSync(base, own);
+}
+
+async function defaultProgram(): Promise<PulumiFn> {
+    const mod = await import("../pipeline/program");
+    return mod.program;
+}
+
+async function openStack(opts: RunOptions): Promise<Stack> {
+    if (isLocalStack(opts.stack)) fs.mkdirSync(path.join(PROJECT_ROOT, ".pulumi-state"), { recursive: true });
+    if (opts.seedConfig ?? true) seedLocalStackConfig(opts.stack);
+    const program = opts.program ?? (await defaultProgram());
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName: opts.stack, projectName: PROJECT_NAME, program },
+        { workDir: PROJECT_ROOT, envVars: { ...stackEnv(opts.stack), ...(opts.envVars ?? {}) } },
+    );
+    for (const [key, value] of Object.entries(opts.config ?? {})) {
+        await stack.setConfig(key, { value });
+    }
+    return stack;
+}
+
+/** Runs one operation on one stack. Throws with the engine's message on failure. */
+export async function runStack(op: Operation, opts: RunOptions): Promise<RunResult> {
+    const onOutput = opts.onOutput ?? ((s: string) => process.stdout.write(s));
+    const common = { onOutput, onError: onOutput, signal: opts.signal, color: "never" as const };
+    const stack = await openStack(opts);
+    switch (op) {
+        case "preview": {
+            const r = await stack.preview({ ...common, diff: opts.diff, expectNoChanges: opts.expectNoChanges });
+            return { op, changes: r.changeSummary as Record<string, number>, outputs: {} };
+        }
+        case "up": {
+            const r = await stack.up({ ...common, diff: opts.diff, expectNoChanges: opts.expectNoChanges });
+            const outputs: Record<string, unknown> = {};
+            for (const [k, v] of Object.entries(r.outputs)) outputs[k] = v.value;
+            return { op, changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs };
+        }
+        case "refresh": {
+            const r = await stack.refresh({ ...common, clearPendingCreates: opts.clearPendingCreates });
+            return { op, changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs: {} };
+        }
+        case "destroy": {
+            const r = await stack.destroy({ ...common });
+            if (opts.remove) await stack.workspace.removeStack(opts.stack);
+            return { op, changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs: {} };
+        }
+    }
+}
+
+/** Parses the CLI's argv (after the script name). Pure; throws a usage error. */
+export function parseArgs(argv: readonly string[]): { op: Operation } & Omit<RunOptions, "program"> {
+    const usage =
+        "usage: npm run stack -- <preview|up|refresh|destroy> --stack NAME [--diff] [--clear-pending-creates] [--remove] [--expect-no-changes]";
+    const [op, ...rest] = argv;
+    if (!OPERATIONS.includes(op as Operation)) throw new Error(`unknown operation ${JSON.stringify(op ?? "")}\n${usage}`);
+    let stack = process.env.PULUMI_STACK ?? "";
+    const flags = { diff: false, clearPendingCreates: false, remove: false, expectNoChanges: false };
+    for (let i = 0; i < rest.length; i++) {
+        const a = rest[i];
+        if (a === "--stack" || a === "-s") stack = rest[++i] ?? "";
+        else if (a.startsWith("--stack=")) stack = a.slice("--stack=".length);
+        else if (a === "--diff") flags.diff = true;
+        else if (a === "--clear-pending-creates") flags.clearPendingCreates = true;
+        else if (a === "--remove") flags.remove = true;
+        else if (a === "--expect-no-changes") flags.expectNoChanges = true;
+        else if (a === "--yes" || a === "-y") continue; // always non-interactive
+        else throw new Error(`unknown flag ${a}\n${usage}`);
+    }
+    if (!stack) throw new Error(`--stack NAME is required\n${usage}`);
+    return { op: op as Operation, stack, ...flags };
+}
+
+async function main(): Promise<number> {
+    let args: ReturnType<typeof parseArgs>;
+    try {
+        args = parseArgs(process.argv.slice(2));
+    } catch (e) {
+        process.stderr.write(`${(e as Error).message}\n`);
+        return 2;
+    }
+    // Ctrl-C: one cancellation request to the engine, which lets in-flight steps (a Packer build)
+    // finish or clean up. A terminal already delivers SIGINT to the whole foreground process group,
+    // the CLI included, so forward only when the signal came to us alone (kill -INT, CI runners).
+    const abort = new AbortController();
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+        signals++;
+        if (signals === 1) {
+            process.stderr.write(`\nstack: ${sig} received; asking the engine to cancel (in-flight builds finish or clean up first)\n`);
+            if (!process.stdin.isTTY || sig === "SIGTERM") abort.abort();
+        } else {
+            process.stderr.write(`stack: ${sig} again; still waiting for the engine to stop cleanly\n`);
+        }
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const t0 = Date.now();
+    try {
+        const r = await runStack(args.op, { ...args, signal: abort.signal });
+        const secs = ((Date.now() - t0) / 1000).toFixed(1);
+        process.stderr.write(`stack: ${args.op} of ${args.stack} succeeded in ${secs}s ${JSON.stringify(r.changes)}\n`);
+        if (args.op === "up") process.stdout.write(`${JSON.stringify(r.outputs, null, 2)}\n`);
+        return 0;
+    } catch (e) {
+        const err = e as Error;
+        process.stderr.write(`stack: ${args.op} of ${args.stack} failed: ${err.message}\n`);
+        return signals > 0 ? 130 : 1;
+    }
+}
+
+if (require.main === module) {
+    main().then((code) => process.exit(code));
+}
