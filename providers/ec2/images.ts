@@ -1,0 +1,193 @@
+/**
+ * Finding and deleting the project's images and their EBS snapshots: the one delete sequence shared
+ * by the image provider's `delete`, its failure cleanup and the janitor.
+ *
+ * Called from inside a Pulumi dynamic provider: the SDK is loaded with `await import()` inside each
+ * function and nothing but plain data lives at module scope.
+ */
+import type { EC2Client, Image } from "@aws-sdk/client-ec2";
+import { tagMap, type Tags } from "./tags";
+import { hasCode, withRetry, type RetryOptions } from "./retry";
+
+/** Error codes that mean "this image is already gone". */
+export const IMAGE_GONE_CODES: readonly string[] = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"];
+/** Error codes that mean "this snapshot is already gone". */
+export const SNAPSHOT_GONE_CODES: readonly string[] = ["InvalidSnapshot.NotFound"];
+
+/** What we need to know about one image; plain data. */
+export interface ImageSummary {
+    id: string;
+    name: string;
+    /** `pending`, `available`, `failed`, `disabled`, ... */
+    state: string;
+    /** ISO-8601, as EC2 reports it. */
+    creationDate?: string;
+    description?: string;
+    ownerId?: string;
+    tags: Tags;
+    /** EBS snapshots of its block device mappings, in mapping order. */
+    snapshotIds: string[];
+}
+
+export interface DeleteImageOptions {
+    /** Snapshots to delete besides those the image's mappings name (e.g. recorded in state). */
+    snapshotIds?: readonly string[];
+    /** Snapshots never to delete (e.g. still used by another image); the janitor passes these. */
+    keepSnapshotIds?: readonly string[];
+    log?: (msg: string) => void;
+    /** Backoff for throttling and `InvalidSnapshot.InUse` (default 10 attempts, 1 s .. 15 s). */
+    retry?: RetryOptions;
+}
+
+export interface DeleteImageResult {
+    imageId: string;
+    /** True when this call deregistered the image (false: it was already gone). */
+    deregistered: boolean;
+    /** Snapshots this call deleted. */
+    deletedSnapshots: string[];
+    /** Snapshots that were already gone. */
+    goneSnapshots: string[];
+}
+
+/** Converts the SDK's image shape into an {@link ImageSummary}. */
+export function imageSummary(img: Image): ImageSummary {
+    const snapshotIds: string[] = [];
+    for (const m of img.BlockDeviceMappings ?? []) {
+        const s = m.Ebs?.SnapshotId;
+        if (s && !snapshotIds.includes(s)) snapshotIds.push(s);
+    }
+    return {
+        id: img.ImageId ?? "",
+        name: img.Name ?? "",
+        state: String(img.State ?? "unknown"),
+        ...(img.CreationDate ? { creationDate: img.CreationDate } : {}),
+        ...(img.Description ? { description: img.Description } : {}),
+        ...(img.OwnerId ? { ownerId: img.OwnerId } : {}),
+        tags: tagMap(img.Tags),
+        snapshotIds,
+    };
+}
+
+/** The image, or `undefined` when it does not exist (any more). */
+export async function describeImage(ec2: EC2Client, imageId: string, retry?: RetryOptions): Promise<ImageSummary | undefined> {
+    const { DescribeImagesCommand } = await import("@aws-sdk/client-ec2");
+    try {
+        const out = await withRetry(
+            () => ec2.send(new DescribeImagesCommand({ ImageIds: [imageId], IncludeDeprecated: true, IncludeDisabled: true })),
+            { what: `describe ${imageId}`, ...retry },
+        );
+        const img = (out.Images ?? []).find((i) => i.ImageId === imageId);
+        if (!img || img.State === "deregistered") return undefined;
+        return imageSummary(img);
+    } catch (e) {
+        if (hasCode(e, IMAGE_GONE_CODES)) return undefined;
+        throw e;
+    }
+}
+
+/** Images owned by this account that carry every tag in `tags`, in any state. */
+export async function findImagesByTags(ec2: EC2Client, tags: Tags, retry?: RetryOptions): Promise<ImageSummary[]> {
+    const { DescribeImagesCommand } = await import("@aws-sdk/client-ec2");
+    const Filters = Object.keys(tags)
+        .sort()
+        .map((k) => ({ Name: `tag:${k}`, Values: [tags[k]] }));
+    const found: ImageSummary[] = [];
+    let NextToken: string | undefined;
+    do {
+        const out = await withRetry(
+            () =>
+                ec2.send(
+                    new DescribeImagesCommand({
+                        Owners: ["self"],
+                        Filters,
+                        IncludeDeprecated: true,
+                        IncludeDisabled: true,
+                        ...(NextToken ? { NextToken } : {}),
+                    }),
+                ),
+            { what: "describe images", ...retry },
+        );
+        for (const img of out.Images ?? []) {
+            if (img.State === "deregistered") continue;
+            const s = imageSummary(img);
+            if (Object.keys(tags).every((k) => s.tags[k] === tags[k])) found.push(s);
+        }
+        NextToken = out.NextToken;
+    } while (NextToken);
+    return found;
+}
+
+/** Deregisters an image; false when it was already gone. */
+export async function deregisterImage(ec2: EC2Client, imageId: string, retry?: RetryOptions): Promise<boolean> {
+    const { DeregisterImageCommand } = await import("@aws-sdk/client-ec2");
+    try {
+        await withRetry(() => ec2.send(new DeregisterImageCommand({ ImageId: imageId })), { what: `deregister ${imageId}`, ...retry });
+        return true;
+    } catch (e) {
+        if (hasCode(e, IMAGE_GONE_CODES)) return false;
+        throw e;
+    }
+}
+
+/**
+ * Deletes one snapshot, retrying `InvalidSnapshot.InUse` (the image deregistration has not
+ * settled yet) and throttling. Returns `"deleted"` or `"gone"` (already absent).
+ */
+export async function deleteSnapshot(ec2: EC2Client, snapshotId: string, retry?: RetryOptions): Promise<"deleted" | "gone"> {
+    const { DeleteSnapshotCommand } = await import("@aws-sdk/client-ec2");
+    try {
+        await withRetry(() => ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })), {
+            attempts: 10,
+            baseMs: 1000,
+            maxMs: 15_000,
+            what: `delete ${snapshotId}`,
+            ...retry,
+            retryOn: ["InvalidSnapshot.InUse", ...(retry?.retryOn ?? [])],
+        });
+        return "deleted";
+    } catch (e) {
+        if (hasCode(e, SNAPSHOT_GONE_CODES)) return "gone";
+        throw e;
+    }
+}
+
+/**
+ * Deletes an image and its EBS snapshots: describe (to learn the snapshots from its block device
+ * mappings, merged with `snapshotIds`), deregister, then delete each snapshot with backoff on
+ * `InvalidSnapshot.InUse` and throttling. Already-gone image or snapshots count as done, so a
+ * second call is a no-op. Throws the first snapshot error after trying all snapshots.
+ */
+export async function deleteImageAndSnapshots(ec2: EC2Client, imageId: string, opts: DeleteImageOptions = {}): Promise<DeleteImageResult> {
+    const log = opts.log ?? (() => undefined);
+    const retry: RetryOptions = { log, ...opts.retry };
+    const image = await describeImage(ec2, imageId, retry);
+    const snapshots = [...(image?.snapshotIds ?? [])];
+    for (const s of opts.snapshotIds ?? []) if (!snapshots.includes(s)) snapshots.push(s);
+    const keep = new Set(opts.keepSnapshotIds ?? []);
+    const result: DeleteImageResult = { imageId, deregistered: false, deletedSnapshots: [], goneSnapshots: [] };
+    if (image) {
+        result.deregistered = await deregisterImage(ec2, imageId, retry);
+        if (result.deregistered) log(`deregistered ${imageId}`);
+    }
+    let firstError: unknown;
+    for (const s of snapshots) {
+        if (keep.has(s)) {
+            log(`kept ${s} (still in use elsewhere)`);
+            continue;
+        }
+        try {
+            const r = await deleteSnapshot(ec2, s, retry);
+            if (r === "deleted") {
+                result.deletedSnapshots.push(s);
+                log(`deleted ${s}`);
+            } else {
+                result.goneSnapshots.push(s);
+            }
+        } catch (e) {
+            firstError ??= e;
+            log(`could not delete ${s}: ${(e as Error).message}`);
+        }
+    }
+    if (firstError !== undefined) throw firstError;
+    return result;
+}
