@@ -7,13 +7,10 @@
  * together, each naming the fully qualified key and the fix, e.g.
  * `couchbase-images:copyRegions: "us-east-1" is the build region; remove it`.
  */
-import { TAG } from "../providers/ec2/tags";
+import { EDITIONS, ENVIRONMENTS, UNKNOWN, relativePathProblem, validateInputs } from "../providers/packer/validate";
 
-/** Closed set of environments. `prod` never expires and keeps its versions file on destroy. */
-export const ENVIRONMENTS = ["dev", "stage", "prod", "local"] as const;
+/** `prod` never expires and keeps its versions file on destroy. */
 export type Environment = (typeof ENVIRONMENTS)[number];
-
-export const EDITIONS = ["enterprise", "community"] as const;
 export type CouchbaseEdition = (typeof EDITIONS)[number];
 
 export const ARCHES = ["amd64", "arm64"] as const;
@@ -47,6 +44,8 @@ export interface PipelineConfig {
     /** Region → KMS key; only build and copy regions. */
     kmsKeyIds: Record<string, string>;
     ttlHours: number;
+    subnetId?: string;
+    vpcId?: string;
     ec2Endpoint?: string;
     emulator: boolean;
     sshHost?: string;
@@ -85,6 +84,8 @@ export const CONFIG_KEYS = [
     "extraTags",
     "kmsKeyIds",
     "ttlHours",
+    "subnetId",
+    "vpcId",
     "ec2Endpoint",
     "emulator",
     "sshHost",
@@ -118,10 +119,12 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     extraTags: {},
     kmsKeyIds: {},
     ttlHours: 72,
+    subnetId: "",
+    vpcId: "",
     ec2Endpoint: "",
     emulator: false,
     sshHost: "",
-    sshPort: 22,
+    sshPort: 0,
     sshUsername: "admin",
     sshCidrs: [],
     agentArtifact: "",
@@ -132,41 +135,87 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     versionsDir: "versions",
 };
 
-// ---- rules (pure predicates) ----------------------------------------------------------------
+// ---- rules ------------------------------------------------------------------------------------
+// The image's input rules live once, in providers/packer/validate.ts (the provider's `check` runs
+// them too); this module adds only the rules about stack-level keys the image never sees.
 
-const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
-const INSTANCE_TYPE_RE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
-const VERSION_RE = /^\d+\.\d+\.\d+(-\d+)?$/;
-const AMI_RE = /^ami-[0-9a-f]{8,17}$/;
-const NAME_PREFIX_RE = /^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$/;
-const RELEASE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
-const CIDR4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+/** Image input property (as validate.ts names it) → config key. Index/map suffixes are kept. */
+const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
+    region: "buildRegion",
+    copyRegions: "copyRegions",
+    instanceType: "instanceType",
+    couchbaseEdition: "couchbaseEdition",
+    couchbaseVersion: "couchbaseVersion",
+    couchbasePackageSource: "couchbasePackageSource",
+    "baseImage.id": "baseImageId",
+    baseImage: "baseImageNameFilter",
+    "baseImage.owners": "baseImageOwners",
+    agentArtifact: "agentArtifact",
+    namePrefix: "namePrefix",
+    release: "release",
+    environment: "environment",
+    owner: "owner",
+    ttlHours: "ttlHours",
+    extraTags: "extraTags",
+    kmsKeyId: "kmsKeyIds",
+    subnetId: "subnetId",
+    vpcId: "vpcId",
+    sshCidrs: "sshCidrs",
+    ec2Endpoint: "ec2Endpoint",
+    emulator: "emulator",
+    sshHost: "sshHost",
+    sshPort: "sshPort",
+    sshUsername: "sshUsername",
+    buildTimeoutMinutes: "buildTimeoutMinutes",
+};
 
-/** Problem text for a region, or undefined when fine. */
-export function regionProblem(v: string): string | undefined {
-    return REGION_RE.test(v) ? undefined : `${JSON.stringify(v)} is not an AWS region (like eu-west-1)`;
-}
+/** A valid image input set; only used to run one rule of validate.ts on a single value. */
+const EMPTY_IMAGE: Parameters<typeof validateInputs>[0] = {
+    templateDir: "images/aws",
+    region: "us-east-1",
+    copyRegions: [],
+    instanceType: "t3.large",
+    couchbaseEdition: "enterprise",
+    couchbaseVersion: "7.6.3",
+    couchbasePackageSource: "repository",
+    baseImage: { id: "ami-0123456789abcdef0" },
+    agentArtifact: UNKNOWN,
+    agentSha256: UNKNOWN,
+    agentVersion: "",
+    agentUnit: "agent/dp-agent.service",
+    namePrefix: "couchbase-server",
+    stack: "dev",
+    release: "",
+    environment: "dev",
+    owner: "x",
+    ttlHours: 0,
+    extraTags: {},
+    kmsKeyId: "",
+    subnetId: "",
+    vpcId: "",
+    sshCidrs: ["127.0.0.1/32"],
+    ec2Endpoint: "",
+    emulator: false,
+    sshHost: "",
+    sshPort: 0,
+    sshUsername: "admin",
+    buildTimeoutMinutes: 90,
+    providerVersion: "",
+};
 
-/** Problem text for an IPv4/IPv6 CIDR used for SSH ingress, or undefined when fine. */
-export function cidrProblem(v: string): string | undefined {
-    if (v === "0.0.0.0/0" || v === "::/0") {
-        return `${JSON.stringify(v)} opens SSH to the whole internet; use your own address (e.g. 203.0.113.7/32)`;
+/**
+ * Maps a validate.ts property path (`copyRegions[1]`, `baseImage.owners[0]`, `extraTags.Stack`) to
+ * the config key path (`copyRegions[1]`, `baseImageOwners[0]`, `extraTags.Stack`).
+ */
+export function configKeyOf(property: string): string {
+    for (let cut = property.length; cut > 0; cut--) {
+        const head = property.slice(0, cut);
+        const rest = property.slice(cut);
+        if (PROPERTY_TO_KEY[head] && (rest === "" || rest.startsWith(".") || rest.startsWith("["))) {
+            return `${PROPERTY_TO_KEY[head]}${rest}`;
+        }
     }
-    const m = CIDR4_RE.exec(v);
-    if (m) {
-        const octetsOk = m.slice(1, 5).every((o) => Number(o) <= 255);
-        if (octetsOk && Number(m[5]) <= 32) return undefined;
-    } else if (/^[0-9a-fA-F:]+\/\d{1,3}$/.test(v) && v.includes(":") && Number(v.split("/")[1]) <= 128) {
-        return undefined;
-    }
-    return `${JSON.stringify(v)} is not a CIDR (like 203.0.113.7/32)`;
-}
-
-/** True for a relative path that stays inside the project (no `..`, not absolute). */
-function isProjectRelative(p: string): boolean {
-    if (p.startsWith("/") || p.startsWith("~") || /^[A-Za-z]:[\\/]/.test(p)) return false;
-    return !p.split(/[\\/]/).includes("..");
+    return property;
 }
 
 // ---- coercion ---------------------------------------------------------------------------------
@@ -226,16 +275,12 @@ function asStringMap(raw: unknown, key: string, p: Problems): Record<string, str
     return { ...(v as Record<string, string>) };
 }
 
-function asInteger(raw: unknown, key: string, p: Problems, min: number, max: number, unit: string): number {
+function asInteger(raw: unknown, key: string, p: Problems, unit: string): number {
     const text = typeof raw === "string" ? raw.trim() : raw;
     const n = typeof text === "number" ? text : typeof text === "string" && /^-?\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isInteger(n)) {
         p.add(key, `expected a whole number of ${unit}, got ${JSON.stringify(raw)}`);
-        return min;
-    }
-    if (n < min || n > max) {
-        p.add(key, `${n} is out of range; use ${min}..${max} ${unit}`);
-        return Math.min(Math.max(n, min), max);
+        return 0;
     }
     return n;
 }
@@ -246,13 +291,6 @@ function asBoolean(raw: unknown, key: string, p: Problems): boolean {
     if (raw === "false" || raw === "" || raw === undefined || raw === null) return false;
     p.add(key, `expected true or false, got ${JSON.stringify(raw)}`);
     return false;
-}
-
-function asEnum<T extends string>(raw: unknown, key: string, p: Problems, allowed: readonly T[]): T {
-    const v = asString(raw, key, p);
-    if ((allowed as readonly string[]).includes(v)) return v as T;
-    p.add(key, `${JSON.stringify(v)} is not one of ${allowed.join(", ")}`);
-    return allowed[0];
 }
 
 /** Levenshtein distance, for "did you mean" on unknown keys. */
@@ -302,124 +340,109 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     }
     const get = (k: ConfigKey): unknown => (values[k] === undefined ? DEFAULTS[k] : values[k]);
 
-    // Regions.
+    // Coerce every key to its type; the rules come after.
     const buildRegion = asString(get("buildRegion"), "buildRegion", p);
-    const br = regionProblem(buildRegion);
-    if (br) p.add("buildRegion", br);
     const copyRegions = asStringArray(get("copyRegions"), "copyRegions", p);
-    const seen = new Set<string>();
-    for (const r of copyRegions) {
-        const rp = regionProblem(r);
-        if (rp) p.add("copyRegions", rp);
-        else if (r === buildRegion) p.add("copyRegions", `${JSON.stringify(r)} is the build region; remove it`);
-        else if (seen.has(r)) p.add("copyRegions", `${JSON.stringify(r)} is listed twice; remove one`);
-        seen.add(r);
-    }
-
-    // Build settings.
     const instanceType = asString(get("instanceType"), "instanceType", p);
-    if (!INSTANCE_TYPE_RE.test(instanceType)) {
-        p.add("instanceType", `${JSON.stringify(instanceType)} is not an EC2 instance type (like t3.large)`);
-    }
-    const couchbaseEdition = asEnum(get("couchbaseEdition"), "couchbaseEdition", p, EDITIONS);
+    const couchbaseEdition = asString(get("couchbaseEdition"), "couchbaseEdition", p);
     const couchbaseVersion = asString(get("couchbaseVersion"), "couchbaseVersion", p);
-    if (!VERSION_RE.test(couchbaseVersion)) {
-        p.add("couchbaseVersion", `${JSON.stringify(couchbaseVersion)} is not a Couchbase version (like 7.6.3)`);
-    }
     const couchbasePackageSource = asString(get("couchbasePackageSource"), "couchbasePackageSource", p) || "repository";
-    if (couchbasePackageSource !== "repository" && !isProjectRelative(couchbasePackageSource)) {
-        p.add(
-            "couchbasePackageSource",
-            `${JSON.stringify(couchbasePackageSource)} must be "repository" or a folder relative to the project root`,
-        );
-    }
     const baseImageId = asString(get("baseImageId"), "baseImageId", p);
-    if (baseImageId && !AMI_RE.test(baseImageId)) {
-        p.add("baseImageId", `${JSON.stringify(baseImageId)} is not an image id (like ami-0123456789abcdef0); or leave it empty to use baseImageNameFilter`);
-    }
     const baseImageNameFilter = asString(get("baseImageNameFilter"), "baseImageNameFilter", p);
     const baseImageOwners = asStringArray(get("baseImageOwners"), "baseImageOwners", p);
-    if (!baseImageId && !baseImageNameFilter) {
-        p.add("baseImageNameFilter", "is empty and so is baseImageId; set one of them");
-    }
-    if (!baseImageId && baseImageOwners.length === 0) {
-        p.add("baseImageOwners", "is empty; name the account(s) that own the base image (Debian: 136693071363)");
-    }
-
-    // Naming and ownership.
     const namePrefix = asString(get("namePrefix"), "namePrefix", p);
-    if (!NAME_PREFIX_RE.test(namePrefix)) {
-        p.add("namePrefix", `${JSON.stringify(namePrefix)} must be 2-64 lowercase letters, digits or dashes, not starting or ending with a dash`);
-    }
     const release = asString(get("release"), "release", p);
-    if (release && !RELEASE_RE.test(release)) {
-        p.add("release", `${JSON.stringify(release)} must be letters, digits, dots, dashes or underscores (like v0.1.17)`);
-    }
-    const environment = asEnum(get("environment"), "environment", p, ENVIRONMENTS);
-    if (environment === "prod" && !release) {
-        p.add("release", `is required when environment is prod; set it (like v0.1.17)`);
-    }
+    const environment = asString(get("environment"), "environment", p);
     const owner = asString(get("owner"), "owner", p) || (ctx.user ?? "");
-    if (!owner) p.add("owner", "is empty and the OS user is unknown; set it to your name");
-
-    const reserved = new Set<string>(Object.values(TAG));
     const extraTags = asStringMap(get("extraTags"), "extraTags", p);
-    for (const [k, v] of Object.entries(extraTags)) {
-        if (reserved.has(k)) p.add("extraTags", `tag ${JSON.stringify(k)} is set by the pipeline; remove it`);
-        else if (k.toLowerCase().startsWith("aws:")) p.add("extraTags", `tag ${JSON.stringify(k)} uses the reserved aws: prefix; rename it`);
-        else if (k.length === 0 || k.length > 128) p.add("extraTags", `tag key ${JSON.stringify(k)} must be 1-128 characters`);
-        if (v.length > 256) p.add("extraTags", `tag ${JSON.stringify(k)} has a value longer than 256 characters; shorten it`);
-    }
     const kmsKeyIds = asStringMap(get("kmsKeyIds"), "kmsKeyIds", p);
-    for (const [region, key] of Object.entries(kmsKeyIds)) {
-        if (region !== buildRegion && !copyRegions.includes(region)) {
-            p.add("kmsKeyIds", `${JSON.stringify(region)} is neither the build region nor a copy region; remove it or add it to copyRegions`);
-        }
-        if (!key.trim()) p.add("kmsKeyIds", `the key for ${JSON.stringify(region)} is empty; set a key id, ARN or alias/...`);
-    }
-    const ttlHours = asInteger(get("ttlHours"), "ttlHours", p, 0, 24 * 365, "hours (0 = never expires)");
-
-    // Endpoint and SSH.
+    const ttlHours = asInteger(get("ttlHours"), "ttlHours", p, "hours (0 = never expires)");
+    const subnetId = asString(get("subnetId"), "subnetId", p);
+    const vpcId = asString(get("vpcId"), "vpcId", p);
     const ec2Endpoint = asString(get("ec2Endpoint"), "ec2Endpoint", p);
-    if (ec2Endpoint && !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(ec2Endpoint)) {
-        p.add("ec2Endpoint", `${JSON.stringify(ec2Endpoint)} is not an http(s) URL (like http://127.0.0.1:5000)`);
-    }
     const emulator = asBoolean(get("emulator"), "emulator", p);
-    if (emulator && !ec2Endpoint) p.add("emulator", "is true but ec2Endpoint is empty; set ec2Endpoint to the emulator's URL");
     const sshHost = asString(get("sshHost"), "sshHost", p);
-    const sshPort = asInteger(get("sshPort"), "sshPort", p, 1, 65535, "(a TCP port)");
+    const sshPort = asInteger(get("sshPort"), "sshPort", p, "(a TCP port)");
     const sshUsername = asString(get("sshUsername"), "sshUsername", p);
-    if (!USER_RE.test(sshUsername)) p.add("sshUsername", `${JSON.stringify(sshUsername)} is not a user name (like admin)`);
     const sshCidrs = asStringArray(get("sshCidrs"), "sshCidrs", p);
-    for (const c of sshCidrs) {
-        const cp = cidrProblem(c);
-        if (cp) p.add("sshCidrs", cp);
-    }
-
-    // Agent.
-    const arch = asEnum(get("agentArch"), "agentArch", p, ARCHES);
+    const arch = asString(get("agentArch"), "agentArch", p);
     const artifact = asString(get("agentArtifact"), "agentArtifact", p);
     const shaFile = asString(get("agentSha256File"), "agentSha256File", p);
-    let agent: AgentSource = { kind: "build", arch };
-    if (artifact) {
-        if (!isProjectRelative(artifact)) {
-            p.add("agentArtifact", `${JSON.stringify(artifact)} must be relative to the project root (like .build/agent/dp-agent.gz)`);
+    const buildTimeoutMinutes = asInteger(get("buildTimeoutMinutes"), "buildTimeoutMinutes", p, "minutes");
+    const copyTimeoutMinutes = asInteger(get("copyTimeoutMinutes"), "copyTimeoutMinutes", p, "minutes");
+    const versionsDir = asString(get("versionsDir"), "versionsDir", p);
+
+    // The image's own rules (providers/packer/validate.ts), on exactly what the program will pass.
+    // The agent sha256 is not known yet here (built later, or verified against its file): UNKNOWN
+    // makes the validator skip it, as it does during a preview.
+    const failures = validateInputs({
+        templateDir: "images/aws",
+        region: buildRegion,
+        copyRegions,
+        instanceType,
+        couchbaseEdition,
+        couchbaseVersion,
+        couchbasePackageSource,
+        baseImage: baseImageId ? { id: baseImageId } : { nameFilter: baseImageNameFilter, owners: baseImageOwners },
+        agentArtifact: artifact || UNKNOWN,
+        agentSha256: UNKNOWN,
+        agentVersion: "",
+        agentUnit: "agent/dp-agent.service",
+        namePrefix,
+        stack: ctx.stack,
+        release,
+        environment,
+        owner,
+        ttlHours,
+        extraTags,
+        kmsKeyId: kmsKeyIds[buildRegion] ?? "",
+        subnetId,
+        vpcId,
+        sshCidrs,
+        ec2Endpoint,
+        emulator,
+        sshHost,
+        sshPort,
+        sshUsername,
+        buildTimeoutMinutes,
+        providerVersion: "",
+    });
+    for (const f of failures) {
+        if (f.property === "stack") {
+            p.add("(stack name)", `${f.reason}; create a stack with such a name (\`pulumi stack init dev-<you>\`)`);
+        } else if (f.property === "kmsKeyId") {
+            p.add(`kmsKeyIds.${buildRegion}`, f.reason);
+        } else {
+            p.add(configKeyOf(f.property), f.reason);
         }
-        const sha256File = shaFile || `${artifact}.sha256`;
-        if (!isProjectRelative(sha256File)) {
-            p.add("agentSha256File", `${JSON.stringify(sha256File)} must be relative to the project root`);
-        }
-        agent = { kind: "prebuilt", arch, artifact, sha256File };
-    } else if (shaFile) {
-        p.add("agentSha256File", "is set but agentArtifact is empty; set agentArtifact too, or remove agentSha256File");
     }
 
-    const buildTimeoutMinutes = asInteger(get("buildTimeoutMinutes"), "buildTimeoutMinutes", p, 1, 24 * 60, "minutes");
-    const copyTimeoutMinutes = asInteger(get("copyTimeoutMinutes"), "copyTimeoutMinutes", p, 1, 24 * 60, "minutes");
-    const versionsDir = asString(get("versionsDir"), "versionsDir", p);
-    if (!versionsDir || !isProjectRelative(versionsDir)) {
-        p.add("versionsDir", `${JSON.stringify(versionsDir)} must be a folder relative to the project root (like versions)`);
+    // Rules about stack-level keys the image resource never sees.
+    for (const [region, key] of Object.entries(kmsKeyIds)) {
+        if (region !== buildRegion && !copyRegions.includes(region)) {
+            p.add(`kmsKeyIds.${region}`, `"${region}" is neither the build region nor a copy region: remove it, or add the region to copyRegions`);
+        } else if (region !== buildRegion) {
+            // Same key rule as the build region's, via the one validator.
+            const kf = validateInputs({ ...EMPTY_IMAGE, kmsKeyId: key }).find((f) => f.property === "kmsKeyId");
+            if (kf) p.add(`kmsKeyIds.${region}`, kf.reason);
+        }
     }
+    if (emulator && !ec2Endpoint) p.add("emulator", "is true but ec2Endpoint is empty: set ec2Endpoint to the emulator's URL");
+    if (!(ARCHES as readonly string[]).includes(arch)) p.add("agentArch", `"${arch}" is not an architecture: use ${ARCHES.join(" or ")}`);
+    let agent: AgentSource = { kind: "build", arch: arch as AgentArch };
+    if (artifact) {
+        const sha256File = shaFile || `${artifact}.sha256`;
+        const sp = relativePathProblem(sha256File);
+        if (sp && shaFile) p.add("agentSha256File", sp);
+        agent = { kind: "prebuilt", arch: arch as AgentArch, artifact, sha256File };
+    } else if (shaFile) {
+        p.add("agentSha256File", "is set but agentArtifact is empty: set agentArtifact too, or remove agentSha256File");
+    }
+    if (copyTimeoutMinutes < 1 || copyTimeoutMinutes > 24 * 60) {
+        p.add("copyTimeoutMinutes", `${copyTimeoutMinutes} is not a usable timeout: give minutes between 1 and 1440`);
+    }
+    const vp = relativePathProblem(versionsDir);
+    if (vp) p.add("versionsDir", vp);
 
     if (p.list.length > 0) throw new ConfigError(p.list);
 
@@ -429,7 +452,7 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         buildRegion,
         copyRegions: [...copyRegions].sort(),
         instanceType,
-        couchbaseEdition,
+        couchbaseEdition: couchbaseEdition as CouchbaseEdition,
         couchbaseVersion,
         couchbasePackageSource,
         baseImageId: baseImageId || undefined,
@@ -437,11 +460,13 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         baseImageOwners,
         namePrefix,
         release: release || undefined,
-        environment,
+        environment: environment as Environment,
         owner,
         extraTags,
         kmsKeyIds,
         ttlHours,
+        subnetId: subnetId || undefined,
+        vpcId: vpcId || undefined,
         ec2Endpoint: ec2Endpoint || undefined,
         emulator,
         sshHost: sshHost || undefined,

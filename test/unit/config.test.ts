@@ -21,8 +21,15 @@ function problems(raw: Record<string, unknown>): string[] {
 }
 
 describe("parseConfig", () => {
-    it("applies the defaults of Pulumi.yaml when nothing is set", () => {
-        const c = parse({});
+    it("a fresh stack is asked for its SSH CIDRs (the one key without a usable default)", () => {
+        assert.deepEqual(
+            problems({}).map((x) => x.split(":").slice(0, 2).join(":")),
+            ["couchbase-images:sshCidrs"],
+        );
+    });
+
+    it("applies the defaults of Pulumi.yaml to everything else", () => {
+        const c = parse({ sshCidrs: ["203.0.113.7/32"] });
         assert.deepEqual(c, {
             project: "couchbase-images",
             stack: "dev-alice",
@@ -42,12 +49,14 @@ describe("parseConfig", () => {
             extraTags: {},
             kmsKeyIds: {},
             ttlHours: 72,
+            subnetId: undefined,
+            vpcId: undefined,
             ec2Endpoint: undefined,
             emulator: false,
             sshHost: undefined,
-            sshPort: 22,
+            sshPort: 0,
             sshUsername: "admin",
-            sshCidrs: [],
+            sshCidrs: ["203.0.113.7/32"],
             agent: { kind: "build", arch: "amd64" },
             buildTimeoutMinutes: 90,
             copyTimeoutMinutes: 60,
@@ -57,6 +66,7 @@ describe("parseConfig", () => {
 
     it("reads Pulumi's string form: JSON arrays/objects, numeric and boolean text, qualified keys", () => {
         const c = parse({
+            "couchbase-images:sshCidrs": '["127.0.0.1/32"]',
             "couchbase-images:copyRegions": '["eu-west-1","ap-south-1"]',
             "couchbase-images:kmsKeyIds": '{"eu-west-1":"alias/images"}',
             "couchbase-images:extraTags": '{"CostCenter":"42"}',
@@ -82,182 +92,99 @@ describe("parseConfig", () => {
     });
 
     it("an explicit owner wins over the OS user", () => {
-        assert.equal(parse({ owner: "bob" }).owner, "bob");
+        assert.equal(parse({ owner: "bob", sshCidrs: ["203.0.113.7/32"] }).owner, "bob");
     });
 
-    // Each bad input → exactly the listed problems, each naming the qualified key and the fix.
-    const bad: { name: string; raw: Record<string, unknown>; expect: string[] }[] = [
-        {
-            name: "build region among the copy regions",
-            raw: { copyRegions: ["us-east-1"] },
-            expect: ['couchbase-images:copyRegions: "us-east-1" is the build region; remove it'],
-        },
-        {
-            name: "duplicated copy region",
-            raw: { copyRegions: ["eu-west-1", "eu-west-1"] },
-            expect: ['couchbase-images:copyRegions: "eu-west-1" is listed twice; remove one'],
-        },
-        {
-            name: "bad build region",
-            raw: { buildRegion: "europe" },
-            expect: ['couchbase-images:buildRegion: "europe" is not an AWS region (like eu-west-1)'],
-        },
-        {
-            name: "bad copy region",
-            raw: { copyRegions: '["eu-west"]' },
-            expect: ['couchbase-images:copyRegions: "eu-west" is not an AWS region (like eu-west-1)'],
-        },
+    // Each bad input → exactly these problems, in this order: [qualified key path, fragment of the
+    // reason]. The reasons of image rules come from providers/packer/validate.ts (one rule set for
+    // config and the provider's check); the fragments pin the fix each must name.
+    const bad: { name: string; raw: Record<string, unknown>; expect: [string, string][] }[] = [
+        { name: "build region among the copy regions", raw: { copyRegions: ["us-east-1"] }, expect: [["copyRegions[0]", '"us-east-1" is the build region']] },
+        { name: "duplicated copy region", raw: { copyRegions: ["eu-west-1", "eu-west-1"] }, expect: [["copyRegions[1]", '"eu-west-1" is listed twice']] },
+        { name: "bad build region", raw: { buildRegion: "europe" }, expect: [["buildRegion", '"europe" is not an AWS region name']] },
+        { name: "bad copy region (JSON string form)", raw: { copyRegions: '["eu-west"]' }, expect: [["copyRegions[0]", '"eu-west" is not an AWS region name']] },
         {
             name: "copy regions not a list",
             raw: { copyRegions: "eu-west-1" },
-            expect: [
-                "couchbase-images:copyRegions: expected a list of strings, got \"eu-west-1\"; set it with `pulumi config set --path 'copyRegions[0]' <value>`",
-            ],
+            expect: [["copyRegions", "expected a list of strings, got \"eu-west-1\"; set it with `pulumi config set --path 'copyRegions[0]' <value>`"]],
         },
-        {
-            name: "SSH open to the world",
-            raw: { sshCidrs: ["0.0.0.0/0"] },
-            expect: [
-                'couchbase-images:sshCidrs: "0.0.0.0/0" opens SSH to the whole internet; use your own address (e.g. 203.0.113.7/32)',
-            ],
-        },
-        {
-            name: "malformed CIDR",
-            raw: { sshCidrs: ["10.0.0.300/8"] },
-            expect: ['couchbase-images:sshCidrs: "10.0.0.300/8" is not a CIDR (like 203.0.113.7/32)'],
-        },
-        {
-            name: "malformed Couchbase version",
-            raw: { couchbaseVersion: "7.6" },
-            expect: ['couchbase-images:couchbaseVersion: "7.6" is not a Couchbase version (like 7.6.3)'],
-        },
-        {
-            name: "bad edition",
-            raw: { couchbaseEdition: "gold" },
-            expect: ['couchbase-images:couchbaseEdition: "gold" is not one of enterprise, community'],
-        },
-        {
-            name: "bad name prefix",
-            raw: { namePrefix: "Couchbase_Server" },
-            expect: [
-                'couchbase-images:namePrefix: "Couchbase_Server" must be 2-64 lowercase letters, digits or dashes, not starting or ending with a dash',
-            ],
-        },
-        {
-            name: "negative time to live",
-            raw: { ttlHours: "-1" },
-            expect: ["couchbase-images:ttlHours: -1 is out of range; use 0..8760 hours (0 = never expires)"],
-        },
-        {
-            name: "non-numeric time to live",
-            raw: { ttlHours: "3 days" },
-            expect: ['couchbase-images:ttlHours: expected a whole number of hours (0 = never expires), got "3 days"'],
-        },
-        {
-            name: "prod without release",
-            raw: { environment: "prod" },
-            expect: ["couchbase-images:release: is required when environment is prod; set it (like v0.1.17)"],
-        },
-        {
-            name: "unknown environment",
-            raw: { environment: "production" },
-            expect: ['couchbase-images:environment: "production" is not one of dev, stage, prod, local'],
-        },
-        {
-            name: "reserved tag in extraTags",
-            raw: { extraTags: { Stack: "x" } },
-            expect: ['couchbase-images:extraTags: tag "Stack" is set by the pipeline; remove it'],
-        },
+        { name: "SSH open to the world", raw: { sshCidrs: ["0.0.0.0/0"] }, expect: [["sshCidrs[0]", "never 0.0.0.0/0"]] },
+        { name: "SSH CIDRs missing", raw: { sshCidrs: [] }, expect: [["sshCidrs", "is empty"]] },
+        { name: "malformed CIDR", raw: { sshCidrs: ["10.0.0.300/8"] }, expect: [["sshCidrs[0]", '"10.0.0.300/8" is not a CIDR']] },
+        { name: "malformed Couchbase version", raw: { couchbaseVersion: "7.6" }, expect: [["couchbaseVersion", '"7.6" is not a Couchbase Server version']] },
+        { name: "bad edition", raw: { couchbaseEdition: "gold" }, expect: [["couchbaseEdition", '"gold" is not an edition']] },
+        { name: "bad name prefix", raw: { namePrefix: "Couchbase_Server" }, expect: [["namePrefix", '"Couchbase_Server" is not a usable name prefix']] },
+        { name: "negative time to live", raw: { ttlHours: "-1" }, expect: [["ttlHours", "-1 is negative"]] },
+        { name: "non-numeric time to live", raw: { ttlHours: "3 days" }, expect: [["ttlHours", 'expected a whole number of hours (0 = never expires), got "3 days"']] },
+        { name: "prod without release", raw: { environment: "prod" }, expect: [["release", "is empty for a prod image"]] },
+        { name: "unknown environment", raw: { environment: "production" }, expect: [["environment", '"production" is not an environment']] },
+        { name: "reserved tag in extraTags", raw: { extraTags: { Stack: "x" } }, expect: [["extraTags.Stack", '"Stack" is set by the project itself']] },
         {
             name: "KMS key for a region the stack does not use",
             raw: { kmsKeyIds: { "eu-west-1": "alias/x" } },
-            expect: [
-                'couchbase-images:kmsKeyIds: "eu-west-1" is neither the build region nor a copy region; remove it or add it to copyRegions',
-            ],
+            expect: [["kmsKeyIds.eu-west-1", '"eu-west-1" is neither the build region nor a copy region: remove it, or add the region to copyRegions']],
         },
+        { name: "malformed KMS key, build region", raw: { kmsKeyIds: { "us-east-1": "bogus" } }, expect: [["kmsKeyIds.us-east-1", '"bogus" is not a KMS key']] },
         {
-            name: "emulator without endpoint",
-            raw: { emulator: true },
-            expect: ["couchbase-images:emulator: is true but ec2Endpoint is empty; set ec2Endpoint to the emulator's URL"],
+            name: "malformed KMS key, copy region",
+            raw: { copyRegions: ["eu-west-1"], kmsKeyIds: { "eu-west-1": "bogus" } },
+            expect: [["kmsKeyIds.eu-west-1", '"bogus" is not a KMS key']],
         },
-        {
-            name: "endpoint not a URL",
-            raw: { ec2Endpoint: "127.0.0.1:5000" },
-            expect: ['couchbase-images:ec2Endpoint: "127.0.0.1:5000" is not an http(s) URL (like http://127.0.0.1:5000)'],
-        },
-        {
-            name: "absolute agent artifact path",
-            raw: { agentArtifact: "/tmp/dp-agent.gz" },
-            expect: [
-                'couchbase-images:agentArtifact: "/tmp/dp-agent.gz" must be relative to the project root (like .build/agent/dp-agent.gz)',
-                'couchbase-images:agentSha256File: "/tmp/dp-agent.gz.sha256" must be relative to the project root',
-            ],
-        },
+        { name: "emulator without endpoint", raw: { emulator: true }, expect: [["emulator", "is true but ec2Endpoint is empty: set ec2Endpoint to the emulator's URL"]] },
+        { name: "endpoint not a URL", raw: { ec2Endpoint: "127.0.0.1:5000" }, expect: [["ec2Endpoint", '"127.0.0.1:5000" is not an http(s) URL']] },
+        { name: "absolute agent artifact path", raw: { agentArtifact: "/tmp/dp-agent.gz" }, expect: [["agentArtifact", '"/tmp/dp-agent.gz" is absolute']] },
+        { name: "agent artifact not a .gz", raw: { agentArtifact: "x/agent" }, expect: [["agentArtifact", '"x/agent" is not a .gz file']] },
+        { name: "absolute sha256 file", raw: { agentArtifact: "a.gz", agentSha256File: "/a.sha256" }, expect: [["agentSha256File", '"/a.sha256" is absolute']] },
         {
             name: "sha256 file without artifact",
             raw: { agentSha256File: "x.sha256" },
-            expect: [
-                "couchbase-images:agentSha256File: is set but agentArtifact is empty; set agentArtifact too, or remove agentSha256File",
-            ],
+            expect: [["agentSha256File", "is set but agentArtifact is empty: set agentArtifact too, or remove agentSha256File"]],
         },
-        {
-            name: "bad agent arch",
-            raw: { agentArch: "x86_64" },
-            expect: ['couchbase-images:agentArch: "x86_64" is not one of amd64, arm64'],
-        },
-        {
-            name: "bad base image id",
-            raw: { baseImageId: "debian" },
-            expect: [
-                'couchbase-images:baseImageId: "debian" is not an image id (like ami-0123456789abcdef0); or leave it empty to use baseImageNameFilter',
-            ],
-        },
-        {
-            name: "ssh port out of range",
-            raw: { sshPort: 70000 },
-            expect: ["couchbase-images:sshPort: 70000 is out of range; use 1..65535 (a TCP port)"],
-        },
-        {
-            name: "versions dir escaping the project",
-            raw: { versionsDir: "../elsewhere" },
-            expect: ['couchbase-images:versionsDir: "../elsewhere" must be a folder relative to the project root (like versions)'],
-        },
+        { name: "bad agent arch", raw: { agentArch: "x86_64" }, expect: [["agentArch", '"x86_64" is not an architecture: use amd64 or arm64']] },
+        { name: "bad base image id", raw: { baseImageId: "debian" }, expect: [["baseImageId", '"debian" is not an image id']] },
+        { name: "no base image owners", raw: { baseImageOwners: [] }, expect: [["baseImageOwners", "is empty"]] },
+        { name: "bad base image owner", raw: { baseImageOwners: ["debian"] }, expect: [["baseImageOwners[0]", '"debian" is not an owner']] },
+        { name: "ssh port out of range", raw: { sshPort: 70000 }, expect: [["sshPort", "is not a TCP port"]] },
+        { name: "copy timeout zero", raw: { copyTimeoutMinutes: 0 }, expect: [["copyTimeoutMinutes", "0 is not a usable timeout: give minutes between 1 and 1440"]] },
+        { name: "versions dir escaping the project", raw: { versionsDir: "../elsewhere" }, expect: [["versionsDir", '"../elsewhere" leaves the project']] },
         {
             name: "typo in a key",
             raw: { "couchbase-images:copyRegion": '["eu-west-1"]' },
-            expect: [
-                "couchbase-images:copyRegion: unknown configuration key; did you mean couchbase-images:copyRegions? (remove it with `pulumi config rm couchbase-images:copyRegion`)",
-            ],
+            expect: [["copyRegion", "unknown configuration key; did you mean couchbase-images:copyRegions? (remove it with `pulumi config rm couchbase-images:copyRegion`)"]],
         },
         {
             name: "several problems are reported together",
             raw: { buildRegion: "nowhere", ttlHours: -5, instanceType: "big" },
             expect: [
-                'couchbase-images:buildRegion: "nowhere" is not an AWS region (like eu-west-1)',
-                'couchbase-images:instanceType: "big" is not an EC2 instance type (like t3.large)',
-                "couchbase-images:ttlHours: -5 is out of range; use 0..8760 hours (0 = never expires)",
+                ["buildRegion", '"nowhere" is not an AWS region name'],
+                ["instanceType", '"big" is not an EC2 instance type'],
+                ["ttlHours", "-5 is negative"],
             ],
         },
     ];
     for (const t of bad) {
         it(`rejects: ${t.name}`, () => {
-            assert.deepEqual(problems(t.raw), t.expect);
+            const got = problems({ sshCidrs: ["203.0.113.7/32"], ...t.raw });
+            assert.equal(got.length, t.expect.length, `problems: ${JSON.stringify(got)}`);
+            t.expect.forEach(([key, fragment], n) => {
+                assert.ok(got[n].startsWith(`couchbase-images:${key}: `), `${got[n]} names ${key}`);
+                assert.ok(got[n].includes(fragment), `${got[n]} includes ${fragment}`);
+            });
         });
     }
 
     it("the error message lists every problem", () => {
         assert.throws(
-            () => parse({ copyRegions: ["us-east-1"] }),
+            () => parse({ sshCidrs: ["203.0.113.7/32"], copyRegions: ["us-east-1"], agentArch: "x" }),
             (e: Error) =>
-                e.message ===
-                'Invalid stack configuration:\n  - couchbase-images:copyRegions: "us-east-1" is the build region; remove it',
+                /^Invalid stack configuration:\n  - couchbase-images:copyRegions\[0\]: .*\n  - couchbase-images:agentArch: .*$/.test(e.message),
         );
     });
 
     it("owner is required when the OS user is unknown", () => {
         assert.throws(
-            () => parseConfig({}, { stack: "s", project: "couchbase-images" }),
-            /couchbase-images:owner: is empty and the OS user is unknown; set it to your name/,
+            () => parseConfig({ sshCidrs: ["203.0.113.7/32"] }, { stack: "s", project: "couchbase-images" }),
+            /couchbase-images:owner: is empty/,
         );
     });
 });
