@@ -16,8 +16,9 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/env.sh"
 
 readonly SUITE=bookworm
 readonly VARIANT=minbase
-# Keep sorted: part of the cache key.
-readonly PACKAGES=ca-certificates,gnupg,openssh-server,procps,sudo,systemd
+# Keep sorted: part of the cache key. apt-utils: as on Ubuntu cloud images, so apt does not print
+# "debconf: delaying package configuration, since apt-utils is not installed".
+readonly PACKAGES=apt-utils,ca-certificates,gnupg,openssh-server,procps,sudo,systemd
 
 log() { printf 'rootfs: %s\n' "$*" >&2; }
 

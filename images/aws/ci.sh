@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# CI for the image definition (called by scripts/test.sh): lint, template checks with the real
+# Packer and amazon plugin, then the provisioning script tests against a Debian root.
+# Offline; about half a minute warm (the Debian root is built once, ~75 s cold).
+set -o errexit -o nounset -o pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo"
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+template=images/aws/couchbase-cloud.pkr.hcl
+started=$SECONDS
+step() { printf '\n== images/aws: %s\n' "$*"; }
+fail() {
+	printf 'images/aws/ci.sh: FAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+shell_files=(images/aws/ci.sh images/aws/scripts/*.sh scripts/local/rootfs.sh scripts/local/standin-couchbase.sh test/images/*.sh)
+
+step "shellcheck"
+shellcheck -x "${shell_files[@]}"
+
+step "shfmt -d"
+shfmt -d "${shell_files[@]}"
+
+step "strict mode and download rules in provisioning scripts"
+for f in images/aws/scripts/*.sh; do
+	grep -qx 'set -o errexit -o nounset -o pipefail' "$f" || fail "$f: no strict mode line"
+done
+if grep -nE 'apt-key|trusted=yes|\| *(ba)?sh\b' images/aws/scripts/*.sh | grep -v '^[^:]*:[0-9]*:#'; then
+	fail "apt-key, trusted=yes or a pipe into a shell in the provisioning scripts"
+fi
+
+step "packer fmt -check"
+packer fmt -check -diff -recursive images/aws
+
+step "template policy"
+for forbidden in ami_regions force_deregister force_delete_snapshot 0.0.0.0/0; do
+	# 0.0.0.0/0 may appear only inside the ssh_cidrs validation that rejects it.
+	if grep -v -e '^ *#' -e 'contains(\["0.0.0.0/0"' -e 'none may be 0.0.0.0/0' "$template" | grep -qF -- "$forbidden"; then
+		fail "$template must not use $forbidden"
+	fi
+done
+for required in 'http_tokens                 = "required"' 'imds_support = "v2.0"' 'encrypt_boot = true' \
+	'volume_type           = "gp3"' 'post-processor "manifest"' 'run_volume_tags = local.tags' \
+	'snapshot_tags   = local.tags' 'run_tags        = local.tags'; do
+	grep -qF -- "$required" "$template" || fail "$template lacks: $required"
+done
+template_version="$(sed -n '/^variable "couchbase_version"/,/^}/s/^ *default *= *"\(.*\)"$/\1/p' "$template")"
+standin_version="$(sed -n 's/^readonly DEFAULT_VERSION=//p' scripts/local/standin-couchbase.sh)"
+[[ "$template_version" == "$standin_version" ]] ||
+	fail "couchbase_version default $template_version != stand-in default $standin_version"
+
+step "packer validate (real Packer $(packer version | head -n 1), amazon plugin from $PACKER_PLUGIN_PATH)"
+printf 'dp-agent placeholder for packer validate\n' | gzip -n >"$tmp/dp-agent.gz"
+agent_sha="$(sha256sum "$tmp/dp-agent.gz" | cut -d' ' -f1)"
+unit_args=()
+if [[ ! -f agent/dp-agent.service ]]; then
+	printf '[Service]\nExecStart=/usr/local/bin/dp-agent\n' >"$tmp/dp-agent.service"
+	unit_args=(-var "agent_unit=$tmp/dp-agent.service")
+fi
+mkdir -p "$tmp/packages"
+common=(-var "agent_artifact=$tmp/dp-agent.gz" -var "agent_sha256=$agent_sha" "${unit_args[@]}")
+
+echo "-- AWS defaults (repository mode)"
+packer validate "${common[@]}" "$template"
+
+echo "-- local emulator (moto + sandbox sshd, local package folder, tags)"
+packer validate "${common[@]}" \
+	-var emulator=true -var ec2_endpoint=http://127.0.0.1:5000 -var region=us-east-1 \
+	-var ssh_host=127.0.0.1 -var ssh_port=2222 -var ssh_username=root \
+	-var 'ssh_cidrs=["127.0.0.1/32"]' -var "couchbase_package_source=$tmp/packages" \
+	-var 'source_ami_name_filter=ubuntu/images/*ubuntu-xenial-16.04-amd64-server-*' \
+	-var image_name=couchbase-enterprise-8.0.0-local-0123abcd -var temporary_key_pair_name=packer-local-0123abcd \
+	-var 'tags={Project="couchbase-images",Stack="local",BuildId="0123abcd"}' \
+	-var "manifest_path=$tmp/manifest.json" "$template"
+
+echo "-- explicit source_ami, community edition, KMS key, subnet"
+packer validate "${common[@]}" -var source_ami=ami-0123456789abcdef0 -var couchbase_edition=community \
+	-var kms_key_id=alias/images -var subnet_id=subnet-0abc -var vpc_id=vpc-0abc "$template"
+
+# Each must be rejected by the variable validations.
+rejects=(
+	'ssh_cidrs=["0.0.0.0/0"]'
+	'ssh_cidrs=["::/0"]'
+	'ssh_cidrs=["not-a-cidr"]'
+	'couchbase_version=8.0'
+	'couchbase_edition=developer'
+	'agent_sha256=abc'
+	'source_ami=ubuntu'
+	'couchbase_release_sha256=xyz'
+	'ssh_port=70000'
+)
+for bad in "${rejects[@]}"; do
+	if packer validate "${common[@]}" -var "$bad" "$template" >"$tmp/out" 2>&1; then
+		fail "packer validate accepted $bad"
+	fi
+	echo "rejected as expected: $bad"
+done
+
+step "provisioning scripts against a Debian root"
+bash test/images/provisioners.sh
+
+printf '\n== images/aws: all checks passed in %ds\n' "$((SECONDS - started))"

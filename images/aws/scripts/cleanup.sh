@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Remove everything that must not be baked into the image: SSH host keys, authorized_keys,
+# cloud-init state, shell history, logs, apt lists and caches, the build's uploads, and the
+# machine identity (an empty /etc/machine-id makes systemd generate a new one on first boot).
+# validate.sh, the last step, checks the result.
+#
+# The live SSH session of the build survives the removal of keys (it is already established).
+#
+# Env:
+#   ROOT  root of the system to clean (default /)
+set -o errexit -o nounset -o pipefail
+shopt -s nullglob dotglob
+
+ROOT="${ROOT:-/}"
+r="${ROOT%/}"
+
+log() { printf 'cleanup: %s\n' "$*"; }
+
+# On a booted builder, stop the log writers first so nothing re-fills the logs before the image
+# is taken (Packer stops the instance through the EC2 API right after the last provisioner).
+if [[ "$ROOT" == / && -d /run/systemd/system ]]; then
+	systemctl stop rsyslog.service syslog.socket 2>/dev/null || true
+	journalctl --flush --rotate 2>/dev/null || true
+	systemctl stop systemd-journald-dev-log.socket systemd-journald-audit.socket \
+		systemd-journald.socket systemd-journald.service 2>/dev/null || true
+	if command -v cloud-init >/dev/null; then
+		cloud-init clean --logs || true
+	fi
+fi
+
+### SSH: host keys are regenerated on first boot; nobody's keys stay in the image.
+rm -f -- "$r"/etc/ssh/ssh_host_*
+for home in "$r/root" "$r"/home/*; do
+	rm -f -- "$home"/.ssh/authorized_keys "$home"/.ssh/authorized_keys2
+done
+log "removed SSH host keys and authorized_keys"
+
+### cloud-init: no per-instance state, so it runs again on the image's first boot.
+if [[ -d "$r/var/lib/cloud" ]]; then
+	rm -rf --one-file-system -- "$r"/var/lib/cloud/*
+fi
+log "removed cloud-init state"
+
+### Shell and tool history.
+for home in "$r/root" "$r"/home/*; do
+	rm -f -- "$home"/.*_history "$home"/.lesshst "$home"/.viminfo "$home"/.wget-hsts
+done
+log "removed shell history"
+
+### Logs: rotated and journal files removed, the rest truncated (keeps owners and modes).
+if [[ -d "$r/var/log" ]]; then
+	find "$r/var/log" -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' -o -name '*.journal' -o -name '*.journal~' \) -delete
+	find "$r/var/log" -type f -exec truncate --size=0 {} +
+fi
+log "removed and truncated logs"
+
+### apt: lists and downloaded packages (the image refreshes its lists when it needs them).
+rm -rf -- "$r"/var/lib/apt/lists/*
+rm -f -- "$r"/var/cache/apt/archives/*.deb "$r"/var/cache/apt/*.bin
+log "removed apt lists and caches"
+
+### Build uploads and temporary files.
+rm -rf --one-file-system -- "$r/tmp/image-build" "$r"/var/tmp/*
+log "removed build uploads"
+
+### Machine identity: empty, not missing (systemd then treats the first boot as first boot).
+: >"$r/etc/machine-id"
+chmod 0444 "$r/etc/machine-id"
+if [[ -f "$r/var/lib/dbus/machine-id" && ! -L "$r/var/lib/dbus/machine-id" ]]; then
+	rm -f -- "$r/var/lib/dbus/machine-id"
+fi
+log "emptied /etc/machine-id"

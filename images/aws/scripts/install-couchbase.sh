@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Install Couchbase Server, exactly COUCHBASE_VERSION, and hold it (no unattended upgrades).
+#
+# Two package sources:
+#   repository  Couchbase's apt repository. The couchbase-release .deb is downloaded, checked
+#               against a pinned sha256, and unpacked (its maintainer scripts never run); the
+#               signing keys it carries must have exactly the pinned fingerprints. They go to
+#               /etc/apt/keyrings/couchbase.gpg and the source is written with signed-by.
+#               No apt-key, no trusted=yes, nothing piped into a shell.
+#   <folder>    offline: a folder holding the couchbase-server .deb of COUCHBASE_VERSION (for
+#               example the stand-in from scripts/local/standin-couchbase.sh). When the folder
+#               holds a SHA256SUMS file, it is checked first.
+#
+# Runs inside the target system (on the builder, or in a chroot in tests): apt and dpkg need it.
+#
+# Env:
+#   COUCHBASE_EDITION           enterprise | community (required)
+#   COUCHBASE_VERSION           X.Y.Z (required)
+#   COUCHBASE_PACKAGE_SOURCE    repository | <folder> (required)
+#   COUCHBASE_RELEASE_URL       URL of the couchbase-release .deb (repository mode)
+#   COUCHBASE_RELEASE_SHA256    pinned sha256 of that .deb (repository mode)
+#   COUCHBASE_KEY_FINGERPRINTS  pinned signing key fingerprints, space-separated (repository mode)
+#   COUCHBASE_APT_URL           apt repository base URL (repository mode; default by edition)
+#   ROOT                        must be / (run this script inside the root)
+set -o errexit -o nounset -o pipefail
+
+die() {
+	printf 'install-couchbase: error: %s\n' "$*" >&2
+	exit 1
+}
+log() { printf 'install-couchbase: %s\n' "$*"; }
+
+[[ "${ROOT:-/}" == / ]] || die "ROOT=${ROOT}: run this script inside the target root (chroot), apt needs it"
+
+COUCHBASE_EDITION="${COUCHBASE_EDITION:?Error: COUCHBASE_EDITION is required}"
+COUCHBASE_VERSION="${COUCHBASE_VERSION:?Error: COUCHBASE_VERSION is required}"
+COUCHBASE_PACKAGE_SOURCE="${COUCHBASE_PACKAGE_SOURCE:?Error: COUCHBASE_PACKAGE_SOURCE is required}"
+
+[[ "$COUCHBASE_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "COUCHBASE_VERSION must look like 8.0.0, got '$COUCHBASE_VERSION'"
+case "$COUCHBASE_EDITION" in
+enterprise) package=couchbase-server ;;
+community) package=couchbase-server-community ;;
+*) die "COUCHBASE_EDITION must be enterprise or community, got '$COUCHBASE_EDITION'" ;;
+esac
+
+# Non-interactive apt: no debconf prompts or frontend warnings, keep existing config files,
+# no recommends, plain progress output for the build log.
+export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true
+apt_get=(apt-get -q -y
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
+	-o APT::Install-Recommends=false -o Dpkg::Use-Pty=0)
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# Debian version strings of Couchbase's packages start with the release: 8.0.0-1234-1.
+version_matches() { [[ "$1" == "$COUCHBASE_VERSION" || "$1" == "$COUCHBASE_VERSION"-* ]]; }
+
+# Primary-key fingerprints of the OpenPGP keys in the given files, one per line, sorted.
+key_fingerprints() {
+	local f
+	for f in "$@"; do
+		GNUPGHOME="$tmp/gnupg" gpg --batch --quiet --with-colons --show-keys "$f"
+	done | awk -F: '$1 == "pub" { want = 1; next } $1 == "fpr" && want { print $10; want = 0 }' | sort -u
+}
+
+install_from_repository() {
+	local url="${COUCHBASE_RELEASE_URL:-https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb}"
+	local sha="${COUCHBASE_RELEASE_SHA256:-}"
+	local pins="${COUCHBASE_KEY_FINGERPRINTS:-}"
+	local apt_url="${COUCHBASE_APT_URL:-https://packages.couchbase.com/releases/couchbase-server/$COUCHBASE_EDITION/deb/}"
+	# Fail closed: without both pins there is nothing to trust the repository by.
+	[[ "$sha" =~ ^[0-9a-f]{64}$ ]] || die "repository mode needs COUCHBASE_RELEASE_SHA256 (64 hex digits): the pinned sha256 of $url"
+	[[ -n "$pins" ]] || die "repository mode needs COUCHBASE_KEY_FINGERPRINTS: the pinned fingerprints of Couchbase's signing keys"
+	local expected fp
+	for fp in $pins; do
+		[[ "$fp" =~ ^[0-9A-Fa-f]{40}$ ]] || die "not a 40-hex-digit key fingerprint: $fp"
+	done
+	expected="$(for fp in $pins; do printf '%s\n' "${fp^^}"; done | sort -u)"
+
+	"${apt_get[@]}" update
+	local need=()
+	command -v curl >/dev/null || need+=(curl)
+	command -v gpg >/dev/null || need+=(gpg)
+	[[ -e /etc/ssl/certs/ca-certificates.crt ]] || need+=(ca-certificates)
+	((${#need[@]} == 0)) || "${apt_get[@]}" install "${need[@]}"
+
+	curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 \
+		--retry 3 --output "$tmp/couchbase-release.deb" "$url"
+	printf '%s  %s\n' "$sha" "$tmp/couchbase-release.deb" | sha256sum --check --strict -
+
+	# Unpack only: the release package's own scripts would write an unpinned source.
+	dpkg-deb --extract "$tmp/couchbase-release.deb" "$tmp/release"
+	local keys=()
+	mapfile -t keys < <(find "$tmp/release" -type f \( -name '*.asc' -o -name '*.gpg' -o -name '*.key' -o -name '*.pub' \) | sort)
+	((${#keys[@]} > 0)) || die "no signing key found in $url"
+	install -d -m 0700 "$tmp/gnupg"
+	local found
+	found="$(key_fingerprints "${keys[@]}")"
+	if [[ "$found" != "$expected" ]]; then
+		die "signing keys in couchbase-release do not match the pins; found: $(echo "$found" | tr '\n' ' ')expected: $(echo "$expected" | tr '\n' ' ')"
+	fi
+
+	install -d -m 0755 /etc/apt/keyrings
+	GNUPGHOME="$tmp/gnupg" gpg --batch --quiet --no-default-keyring --keyring "$tmp/couchbase.kbx" --import "${keys[@]}"
+	GNUPGHOME="$tmp/gnupg" gpg --batch --quiet --no-default-keyring --keyring "$tmp/couchbase.kbx" --export >"$tmp/couchbase.gpg"
+	[[ "$(key_fingerprints "$tmp/couchbase.gpg")" == "$expected" ]] || die "exported keyring does not hold exactly the pinned keys"
+	install -m 0644 "$tmp/couchbase.gpg" /etc/apt/keyrings/couchbase.gpg
+	log "signing keys verified: $(echo "$expected" | tr '\n' ' ')"
+
+	local codename arch
+	# shellcheck source=/dev/null
+	codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}")"
+	arch="$(dpkg --print-architecture)"
+	printf 'deb [arch=%s signed-by=/etc/apt/keyrings/couchbase.gpg] %s %s %s/main\n' \
+		"$arch" "$apt_url" "$codename" "$codename" >/etc/apt/sources.list.d/couchbase-server.list
+	"${apt_get[@]}" update
+
+	local candidate
+	candidate="$(apt-cache madison "$package" | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
+		while read -r v; do version_matches "$v" && printf '%s\n' "$v"; done | head -n 1)"
+	[[ -n "$candidate" ]] || die "$package $COUCHBASE_VERSION is not in $apt_url ($codename); available: $(apt-cache madison "$package" | awk -F'|' '{ printf "%s", $2 }')"
+	"${apt_get[@]}" install "$package=$candidate"
+}
+
+install_from_folder() {
+	local dir="$1"
+	[[ -d "$dir" ]] || die "COUCHBASE_PACKAGE_SOURCE is neither 'repository' nor a folder: $dir"
+	if [[ -f "$dir/SHA256SUMS" ]]; then
+		(cd "$dir" && sha256sum --check --strict --ignore-missing SHA256SUMS)
+	fi
+	local matches=() f
+	shopt -s nullglob
+	for f in "$dir"/couchbase-server*_"$COUCHBASE_VERSION"[-_]*.deb "$dir"/couchbase-server*_"$COUCHBASE_VERSION".deb; do
+		if [[ "$(dpkg-deb --field "$f" Package)" == "$package" ]] && version_matches "$(dpkg-deb --field "$f" Version)"; then
+			matches+=("$f")
+		fi
+	done
+	shopt -u nullglob
+	((${#matches[@]} == 1)) || die "expected exactly one $package $COUCHBASE_VERSION .deb in $dir, found ${#matches[@]}: ${matches[*]:-none} (folder holds: $(find "$dir" -mindepth 1 -maxdepth 1 -printf '%f '))"
+	local deb="${matches[0]}"
+	log "installing $(dpkg-deb --field "$deb" Package) $(dpkg-deb --field "$deb" Version) from $deb: $(dpkg-deb --field "$deb" Description | head -n 1)"
+	# Refresh the package lists only when the .deb has dependencies apt may have to fetch.
+	if [[ -n "$(dpkg-deb --field "$deb" Depends Pre-Depends)" ]]; then
+		"${apt_get[@]}" update
+	fi
+	# A copy apt may read: it drops privileges to _apt for local files.
+	install -m 0644 "$deb" "$tmp/$(basename "$deb")"
+	chmod 0755 "$tmp"
+	"${apt_get[@]}" install "$tmp/$(basename "$deb")"
+}
+
+if [[ "$COUCHBASE_PACKAGE_SOURCE" == repository ]]; then
+	install_from_repository
+else
+	install_from_folder "$COUCHBASE_PACKAGE_SOURCE"
+fi
+
+apt-mark hold "$package"
+
+installed="$(dpkg-query --show --showformat='${Version}' "$package")"
+version_matches "$installed" || die "installed $package $installed, wanted $COUCHBASE_VERSION"
+apt-mark showhold | grep -qx "$package" || die "$package is not held"
+log "$package $installed installed and held"

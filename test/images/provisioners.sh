@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Tests of the image's provisioning scripts (images/aws/scripts/) against a Debian root, no VM:
+# an overlay of the cached debootstrap root (scripts/local/rootfs.sh) per case, inside a private
+# mount namespace, so every mount disappears with the test and the cached root is never written.
+#
+# Case "chroot": the scripts run inside the root, as Packer runs them on the builder, with the
+# uploads where the template puts them (/tmp/image-build/...).
+# Case "prefix": tune-host, install-agent, cleanup and validate run from the host with ROOT=<dir>.
+#
+# Usage: test/images/provisioners.sh   (root; prints TAP-style lines; exit 1 on any failure)
+set -o errexit -o nounset -o pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+scripts="$repo/images/aws/scripts"
+
+if [[ "${IMAGE_TEST_IN_NS:-}" != 1 ]]; then
+	[[ "$(id -u)" == 0 ]] || {
+		echo "test/images/provisioners.sh: needs root (overlay mounts, chroot)" >&2
+		exit 1
+	}
+	base="$(bash "$repo/scripts/local/rootfs.sh")"
+	work="$(mktemp -d "${TMPDIR:-/tmp}/image-test.XXXXXX")"
+	trap 'rm -rf --one-file-system "$work"' EXIT
+	# Mounts made in here vanish with the namespace, whatever happens to the test.
+	IMAGE_TEST_IN_NS=1 IMAGE_TEST_BASE="$base" IMAGE_TEST_WORK="$work" \
+		unshare --mount --propagation private -- bash "${BASH_SOURCE[0]}"
+	exit $?
+fi
+
+base="$IMAGE_TEST_BASE"
+work="$IMAGE_TEST_WORK"
+version=8.0.0
+failures=0
+count=0
+
+ok() {
+	count=$((count + 1))
+	echo "ok $count - $*"
+}
+not_ok() {
+	count=$((count + 1))
+	failures=$((failures + 1))
+	echo "not ok $count - $*"
+}
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() {
+	local desc="$1"
+	shift
+	if run "$@"; then ok "$desc"; else
+		not_ok "$desc"
+		sed 's/^/#   /' "$work/run.out"
+	fi
+}
+# check_fails DESCRIPTION COMMAND...: passes when COMMAND fails.
+check_fails() {
+	local desc="$1"
+	shift
+	if run "$@"; then
+		not_ok "$desc (unexpectedly succeeded)"
+		sed 's/^/#   /' "$work/run.out"
+	else ok "$desc"; fi
+}
+# run COMMAND...: output to run.out; the output of the last command that was not an output_has
+# check stays in last.out for output_has.
+run() {
+	local rc=0
+	"$@" >"$work/run.out" 2>&1 || rc=$?
+	[[ "$1" == output_has ]] || cp "$work/run.out" "$work/last.out"
+	return "$rc"
+}
+output_has() { grep -qF -- "$1" "$work/last.out"; }
+glob_exists() { compgen -G "$1" >/dev/null; }
+glob_absent() { ! compgen -G "$1" >/dev/null; }
+# Runs COMMAND, shows its output, fails when apt/debconf warned.
+no_debconf_warnings() {
+	local out
+	out="$("$@" 2>&1)"
+	echo "$out"
+	! grep -Ei "debconf|warning" <<<"$out"
+}
+
+# A fresh overlay of the cached root: mount_root NAME -> prints the merged path.
+mount_root() {
+	local d="$work/$1"
+	mkdir -p "$d/upper" "$d/work" "$d/root"
+	mount -t overlay overlay -o "lowerdir=$base,upperdir=$d/upper,workdir=$d/work" "$d/root"
+	mount -t proc proc "$d/root/proc"
+	mount --bind /dev "$d/root/dev"
+	printf '%s\n' "$d/root"
+}
+
+# Run a command inside ROOT with a clean environment plus the given VAR=value pairs.
+in_root() {
+	local root="$1"
+	shift
+	chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+}
+
+### Inputs: stand-in package, a dummy agent and its unit.
+bash "$repo/scripts/local/standin-couchbase.sh" --out "$work/packages" --version "$version" >/dev/null
+mkdir -p "$work/agent"
+printf '#!/bin/sh\necho dp-agent test double\n' >"$work/agent/dp-agent"
+gzip -n -c "$work/agent/dp-agent" >"$work/agent/dp-agent.gz"
+agent_sha="$(sha256sum "$work/agent/dp-agent.gz" | cut -d' ' -f1)"
+if [[ -f "$repo/agent/dp-agent.service" ]]; then
+	cp "$repo/agent/dp-agent.service" "$work/agent/dp-agent.service"
+else
+	cat >"$work/agent/dp-agent.service" <<'UNIT'
+[Unit]
+Description=dp-agent (test unit)
+
+[Service]
+ExecStart=/usr/local/bin/dp-agent
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+fi
+
+# Upload like the template does.
+stage_uploads() {
+	local root="$1"
+	install -d "$root/tmp/image-build/scripts" "$root/tmp/image-build/couchbase-packages" "$root/tmp/image-build/agent"
+	cp "$scripts"/*.sh "$root/tmp/image-build/scripts/"
+	cp "$work/packages"/*.deb "$root/tmp/image-build/couchbase-packages/"
+	cp "$work/agent/dp-agent.gz" "$work/agent/dp-agent.service" "$root/tmp/image-build/agent/"
+}
+
+# Leave the traces a real build leaves, plus some, so cleanup has work to do.
+make_dirty() {
+	local root="$1"
+	install -d -m 0700 "$root/root/.ssh" "$root/home/ubuntu/.ssh"
+	echo "ssh-ed25519 AAAA test" >"$root/root/.ssh/authorized_keys"
+	echo "ssh-ed25519 AAAA test" >"$root/home/ubuntu/.ssh/authorized_keys"
+	echo "ls" >"$root/root/.bash_history"
+	install -d "$root/var/lib/cloud/instance"
+	echo "i-123" >"$root/var/lib/cloud/instance/id"
+	echo "build log" >"$root/var/log/build.log"
+	echo "0123456789abcdef0123456789abcdef" >"$root/etc/machine-id"
+	touch "$root/etc/ssh/ssh_host_ed25519_key"
+}
+
+held_version() {
+	dpkg-query --admindir="$1/var/lib/dpkg" --show --showformat='${Status}|${Version}' couchbase-server
+}
+
+echo "# base root: $base"
+
+### Case 1: inside the root (chroot), as on the builder.
+root="$(mount_root chroot)"
+stage_uploads "$root"
+S=/tmp/image-build/scripts
+
+check "tune-host runs in the root" in_root "$root" bash $S/tune-host.sh
+check "install-couchbase (local stand-in) runs without debconf warnings" \
+	no_debconf_warnings \
+	in_root "$root" COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" \
+	COUCHBASE_PACKAGE_SOURCE=/tmp/image-build/couchbase-packages bash $S/install-couchbase.sh
+check_fails "install-agent refuses a wrong sha256" in_root "$root" \
+	AGENT_ARTIFACT=/tmp/image-build/agent/dp-agent.gz AGENT_SHA256="$(printf '0%.0s' {1..64})" \
+	AGENT_UNIT=/tmp/image-build/agent/dp-agent.service bash $S/install-agent.sh
+check "nothing installed after the wrong sha256" test ! -e "$root/usr/local/bin/dp-agent"
+check "install-agent runs in the root" in_root "$root" \
+	AGENT_ARTIFACT=/tmp/image-build/agent/dp-agent.gz AGENT_SHA256="$agent_sha" \
+	AGENT_UNIT=/tmp/image-build/agent/dp-agent.service bash $S/install-agent.sh
+check_fails "install-couchbase repository mode fails closed without pins" in_root "$root" \
+	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" COUCHBASE_PACKAGE_SOURCE=repository \
+	bash $S/install-couchbase.sh
+check "... and says which pin is missing" output_has "COUCHBASE_RELEASE_SHA256"
+check_fails "install-couchbase refuses a version the folder does not hold" in_root "$root" \
+	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION=7.6.9 \
+	COUCHBASE_PACKAGE_SOURCE=/tmp/image-build/couchbase-packages bash $S/install-couchbase.sh
+
+make_dirty "$root"
+check_fails "validate fails on the dirty root" in_root "$root" \
+	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" bash $S/validate.sh
+for want in "SSH host keys present" "/root/.ssh/authorized_keys" "/home/ubuntu/.ssh/authorized_keys" \
+	"shell history present: /root/.bash_history" "cloud-init state present" "/var/log/build.log" \
+	"/etc/machine-id not empty" "build uploads left"; do
+	check "validate lists: $want" output_has "$want"
+done
+
+# cleanup removes the scripts with the uploads: keep a copy outside, as Packer uploads each.
+cp "$scripts/validate.sh" "$root/usr/local/sbin/image-validate"
+check "cleanup runs in the root" in_root "$root" bash $S/cleanup.sh
+check "validate passes after cleanup (in the root)" in_root "$root" \
+	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" bash /usr/local/sbin/image-validate
+rm -f "$root/usr/local/sbin/image-validate"
+check "validate passes after cleanup (ROOT prefix)" env ROOT="$root" \
+	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" bash "$scripts/validate.sh"
+
+# The result, asserted from outside.
+check "THP unit present" grep -q "echo never > /sys/kernel/mm/transparent_hugepage/defrag" "$root/etc/systemd/system/disable-thp.service"
+check "THP unit enabled" test -L "$root/etc/systemd/system/basic.target.wants/disable-thp.service"
+check "swappiness 1" grep -qx "vm.swappiness = 1" "$root/etc/sysctl.d/90-couchbase.conf"
+check "agent installed 0755 root" test "$(stat -c '%a %U' "$root/usr/local/bin/dp-agent")" = "755 root"
+check "agent is the decompressed artifact" cmp "$work/agent/dp-agent" "$root/usr/local/bin/dp-agent"
+check "agent unit installed" cmp "$work/agent/dp-agent.service" "$root/etc/systemd/system/dp-agent.service"
+check "agent unit enabled" glob_exists "$root/etc/systemd/system/*.wants/dp-agent.service"
+check "couchbase-server $version installed and held" test "$(held_version "$root")" = "hold ok installed|$version-standin"
+check "it is the stand-in" grep -q STAND-IN "$root/opt/couchbase/STAND-IN.txt"
+check "no host keys" glob_absent "$root/etc/ssh/ssh_host_*"
+check "machine-id empty" test -f "$root/etc/machine-id" -a ! -s "$root/etc/machine-id"
+check "apt lists removed" glob_absent "$root/var/lib/apt/lists/*Packages*"
+check "cached root untouched" test -s "$base/etc/machine-id" -o -e "$base/etc/ssh/ssh_host_rsa_key.pub"
+
+# Dirty on purpose after a clean pass: exactly these problems, nothing else.
+ssh-keygen -q -t ed25519 -N '' -f "$root/etc/ssh/ssh_host_ed25519_key"
+echo "deadbeef" >"$root/etc/machine-id"
+check_fails "validate fails on a host key and a machine-id left on purpose" \
+	env ROOT="$root" bash "$scripts/validate.sh"
+check "... naming the host key" output_has "SSH host keys present: /etc/ssh/ssh_host_ed25519_key"
+check "... and the machine-id" output_has "/etc/machine-id not empty"
+check "... and reporting 2 problems" output_has "validate: 2 problem(s)"
+
+### Case 2: ROOT prefix from the host (tune, agent, cleanup, validate); package via chroot.
+root="$(mount_root prefix)"
+check "tune-host with ROOT prefix" env ROOT="$root" bash "$scripts/tune-host.sh"
+check "install-agent with ROOT prefix" env ROOT="$root" AGENT_ARTIFACT="$work/agent/dp-agent.gz" \
+	AGENT_SHA256="$agent_sha" AGENT_UNIT="$work/agent/dp-agent.service" bash "$scripts/install-agent.sh"
+check_fails "install-couchbase refuses a ROOT prefix (needs the chroot)" env ROOT="$root" \
+	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" COUCHBASE_PACKAGE_SOURCE="$work/packages" \
+	bash "$scripts/install-couchbase.sh"
+make_dirty "$root"
+check "cleanup with ROOT prefix" env ROOT="$root" bash "$scripts/cleanup.sh"
+check "validate with ROOT prefix (no package check)" env ROOT="$root" bash "$scripts/validate.sh"
+check "THP unit enabled (prefix)" test -L "$root/etc/systemd/system/basic.target.wants/disable-thp.service"
+check "agent unit enabled (prefix)" glob_exists "$root/etc/systemd/system/*.wants/dp-agent.service"
+check_fails "validate fails when couchbase is required but absent" env ROOT="$root" \
+	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" bash "$scripts/validate.sh"
+check "... naming it" output_has "couchbase-server not installed"
+
+echo "1..$count"
+if ((failures > 0)); then
+	echo "# $failures of $count failed"
+	exit 1
+fi
+echo "# all $count passed"
