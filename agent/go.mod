@@ -1,0 +1,3 @@
+module github.com/couchbase-images/dp-agent
+
+go 1.26
