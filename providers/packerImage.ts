@@ -20,6 +20,19 @@
  * they call are pure modules. No credentials, no absolute paths, no SDK clients at module scope.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import { ec2Client } from "./ec2/client";
+import { deleteImageAndSnapshots, describeImage, findImagesByTags, type ImageSummary } from "./ec2/images";
+import { withRetry } from "./ec2/retry";
+import { tagList } from "./ec2/tags";
+import { buildArgv, declaredVariables, packerEnv, packerVariables, parseMachineLine, parsePackerVersion, parsePluginVersion, readableLine, validateArgv } from "./packer/argv";
+import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, sha256Hex, type FingerprintSources } from "./packer/fingerprint";
+import { parseManifest } from "./packer/manifest";
+import { adoptTags, buildId, imageName, imageTags } from "./packer/naming";
+import { createRedactor, redactText } from "./packer/redact";
+import { capturePacker, runPacker } from "./packer/run";
+import { BUILD_FIELDS, type BaseImage, type ResolvedImageInputs } from "./packer/types";
+import { applyDefaults, containsUnknown, validateInputs, type Failure } from "./packer/validate";
 
 /**
  * Version of this provider's behaviour, stored in every image's inputs and outputs. Bump it
@@ -28,15 +41,7 @@ import * as pulumi from "@pulumi/pulumi";
  */
 export const PROVIDER_VERSION = "1.0.0";
 
-/** Base image selection: an explicit id, or the newest image matching a name filter and owners. */
-export interface BaseImage {
-    /** Explicit base image id (`ami-…`) in the build region; wins over `nameFilter`. */
-    id?: string;
-    /** Image name filter, e.g. `debian-12-amd64-*`. */
-    nameFilter?: string;
-    /** Owner account ids (or aliases such as `amazon`) for the name filter. */
-    owners?: string[];
-}
+export type { BaseImage };
 
 /**
  * Arguments of {@link PackerImage}. Paths are relative to the project root (the process working
@@ -135,42 +140,14 @@ export interface PackerImageArgs {
     buildTimeoutMinutes?: pulumi.Input<number>;
 }
 
-/** Resolved inputs as the provider sees them (after `check`). @internal */
-interface Inputs {
-    templateDir: string;
-    region: string;
-    copyRegions: string[];
-    instanceType: string;
-    couchbaseEdition: string;
-    couchbaseVersion: string;
-    couchbasePackageSource: string;
-    baseImage: BaseImage;
-    agentArtifact: string;
-    agentSha256: string;
-    agentVersion: string;
-    agentUnit: string;
-    namePrefix: string;
-    stack: string;
-    release: string;
-    environment: string;
-    owner: string;
-    ttlHours: number;
-    extraTags: Record<string, string>;
-    kmsKeyId: string;
-    subnetId: string;
-    vpcId: string;
-    sshCidrs: string[];
-    ec2Endpoint: string;
-    emulator: boolean;
-    sshHost: string;
-    sshPort: number;
-    sshUsername: string;
-    buildTimeoutMinutes: number;
-    providerVersion: string;
+/** Resolved inputs as the provider sees them (after `check`). */
+interface Inputs extends ResolvedImageInputs {
     /** Computed by `check`: sha256 of the whole build-defining input set. */
     fingerprint?: string;
     /** Computed by `check`: part name → sha256, so a diff can name what changed. */
     fingerprintParts?: Record<string, string>;
+    /** Set by the engine: the serialized provider. */
+    __provider?: string;
 }
 
 /** Outputs: the inputs plus what the build produced. @internal */
@@ -188,29 +165,367 @@ interface Outputs extends Inputs {
     buildLog: string;
 }
 
+/** Output fields the provider computes (never compared as inputs). */
+const COMPUTED_FIELDS: readonly string[] = [
+    "imageId",
+    "imageName",
+    "snapshotIds",
+    "fingerprint",
+    "fingerprintParts",
+    "packerVersion",
+    "pluginVersion",
+    "createdAt",
+    "tags",
+    "buildLog",
+];
+
+/** Fields whose change re-tags the image (update, no rebuild). */
+const TAG_FIELDS: readonly string[] = ["owner", "environment", "ttlHours", "extraTags", "agentVersion"];
+
+/** Everything the fingerprint needs from disk and from Packer itself. */
+async function fingerprintSources(i: ResolvedImageInputs, tools: { packer: string; plugin: string }): Promise<FingerprintSources> {
+    const fs = await import("node:fs");
+    const packageFiles =
+        i.couchbasePackageSource === "repository" ? [] : readTree(fs, i.couchbasePackageSource).filter((f) => f.path.endsWith(".deb"));
+    return {
+        templateFiles: readTree(fs, i.templateDir),
+        agentUnit: fs.readFileSync(i.agentUnit),
+        packageFiles,
+        packerVersion: tools.packer,
+        pluginVersion: tools.plugin,
+    };
+}
+
+/** Packer's and the amazon plugin's versions, from the `packer` on PATH. */
+async function toolVersions(env: Record<string, string>): Promise<{ packer: string; plugin: string }> {
+    const cp = await import("node:child_process");
+    const v = await capturePacker(cp, ["version"], env);
+    const packer = parsePackerVersion(v.stdout);
+    if (v.code !== 0 || !packer) throw new Error(`packer version failed (exit ${v.code}): ${redactText(v.stdout + v.stderr).trim()}`);
+    const p = await capturePacker(cp, ["plugins", "installed"], env);
+    const plugin = parsePluginVersion(p.stdout) ?? "none";
+    return { packer, plugin };
+}
+
+/** The declared variables of the template folder's `*.pkr.hcl` files. */
+async function templateVariables(templateDir: string): Promise<string[]> {
+    const fs = await import("node:fs");
+    const texts = fs
+        .readdirSync(templateDir)
+        .filter((f) => f.endsWith(".pkr.hcl"))
+        .sort()
+        .map((f) => fs.readFileSync(`${templateDir}/${f}`, "utf8"));
+    return declaredVariables(texts);
+}
+
+/** Literal secret values from the environment that must never be printed. */
+function envSecrets(): string[] {
+    return ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "PKR_VAR_ssh_password"]
+        .map((k) => process.env[k] ?? "")
+        .filter((v) => v !== "");
+}
+
+/** Writes a line to the console, prefixed, so it streams live into `pulumi up`. */
+function say(msg: string): void {
+    console.log(`packer-image: ${msg}`);
+}
+
+/** `2026-11-25T12:00:00Z` → `20261125T120000Z` (for file names). */
+function stamp(d: Date): string {
+    return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+}
+
+async function client(region: string, endpoint: string): Promise<EC2Client> {
+    return ec2Client(region, endpoint || undefined);
+}
+
+/** Waits for a freshly created image to become visible and available (eventual consistency). */
+async function waitForImage(ec2: EC2Client, imageId: string, deadline: number): Promise<ImageSummary> {
+    for (let attempt = 1; ; attempt++) {
+        const img = await describeImage(ec2, imageId, { log: say });
+        if (img && img.state === "available") return img;
+        if (img && (img.state === "failed" || img.state === "error")) throw new Error(`image ${imageId} is in state ${img.state}`);
+        if (Date.now() > deadline) throw new Error(`image ${imageId} is ${img ? img.state : "not visible"} after waiting`);
+        await new Promise((r) => setTimeout(r, Math.min(15_000, 250 * 2 ** Math.min(attempt, 6))));
+    }
+}
+
 class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Outputs> {
+    /**
+     * Validates and normalizes inputs; verifies files and the agent sha256; fingerprints; runs
+     * `packer validate`. Failures name the property and the fix.
+     */
     async check(_olds: Inputs, news: Inputs): Promise<pulumi.dynamic.CheckResult<Inputs>> {
-        return { inputs: news };
+        const fs = await import("node:fs");
+        const i: Inputs = applyDefaults(news as unknown as Record<string, unknown>);
+        const failures: Failure[] = validateInputs(i);
+        const failed = (p: string) => failures.some((f) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`));
+        const known = (p: keyof ResolvedImageInputs) => !containsUnknown(i[p]) && !failed(p);
+
+        if (known("templateDir")) {
+            if (!fs.existsSync(i.templateDir) || !fs.statSync(i.templateDir).isDirectory())
+                failures.push({ property: "templateDir", reason: `"${i.templateDir}" is not a folder (relative to ${"the project root"}): point at the folder holding the *.pkr.hcl template` });
+            else if (!fs.readdirSync(i.templateDir).some((f) => f.endsWith(".pkr.hcl")))
+                failures.push({ property: "templateDir", reason: `"${i.templateDir}" holds no *.pkr.hcl template` });
+        }
+        if (known("agentUnit") && !fs.existsSync(i.agentUnit))
+            failures.push({ property: "agentUnit", reason: `"${i.agentUnit}" does not exist: point at the agent's systemd unit (agent/dp-agent.service)` });
+        if (known("couchbasePackageSource") && i.couchbasePackageSource !== "repository") {
+            const dir = i.couchbasePackageSource;
+            if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !fs.readdirSync(dir).some((f) => f.endsWith(".deb")))
+                failures.push({ property: "couchbasePackageSource", reason: `"${dir}" is not a folder holding a couchbase-server .deb: build one (scripts/local/standin-couchbase.sh --out ${dir}) or use "repository"` });
+        }
+        if (known("agentArtifact")) {
+            if (!fs.existsSync(i.agentArtifact) || !fs.statSync(i.agentArtifact).isFile())
+                failures.push({ property: "agentArtifact", reason: `"${i.agentArtifact}" does not exist: build it with agent/build.sh --out <dir>` });
+            else if (known("agentSha256")) {
+                const actual = sha256Hex(fs.readFileSync(i.agentArtifact));
+                if (actual !== i.agentSha256)
+                    failures.push({ property: "agentSha256", reason: `does not match "${i.agentArtifact}" (its sha256 is ${actual}): rebuild the artifact or update the sha256 (the .sha256 file next to it)` });
+            }
+        }
+        if (failures.length > 0 || containsUnknown(i)) return { inputs: i, failures };
+
+        // Everything known and sound: fingerprint, then let Packer validate the template with the
+        // variables a build would use.
+        const env = packerEnv(process.env, i);
+        let tools: { packer: string; plugin: string };
+        try {
+            tools = await toolVersions(env);
+        } catch (e) {
+            return { inputs: i, failures: [{ property: "templateDir", reason: `${(e as Error).message}` }] };
+        }
+        const fp = computeFingerprint(i, await fingerprintSources(i, tools));
+        i.fingerprint = fp.fingerprint;
+        i.fingerprintParts = fp.parts;
+
+        const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
+        const dir = `.build/check/${i.stack}-${fp.fingerprint.slice(0, 12)}`;
+        fs.mkdirSync(dir, { recursive: true });
+        const varFile = `${dir}/vars.pkrvars.json`;
+        const vars = packerVariables(
+            i,
+            {
+                imageName: name,
+                tags: imageTags(i, name, fp.fingerprint, new Date(0)),
+                manifestPath: `${dir}/manifest.json`,
+                temporaryKeyPairName: `packer-${buildId(i.stack, fp.fingerprint)}`,
+            },
+            await templateVariables(i.templateDir),
+        );
+        fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
+        const cp = await import("node:child_process");
+        const v = await capturePacker(cp, validateArgv(varFile, i.templateDir), env);
+        if (v.code !== 0) {
+            const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets()).trim().split("\n").slice(-30).join("\n");
+            failures.push({ property: "templateDir", reason: `packer validate of "${i.templateDir}" failed (exit ${v.code}):\n${text}` });
+        }
+        return { inputs: i, failures };
     }
 
-    async diff(_id: string, _olds: Outputs, _news: Inputs): Promise<pulumi.dynamic.DiffResult> {
-        return { changes: false };
+    /**
+     * Equal fingerprints (and nothing else changed) → `changes: false`. A different fingerprint →
+     * replace, naming the changed parts; the old image stays until the new one exists. Other
+     * changes (tags, build-time settings, provider version or code) → update without rebuild.
+     */
+    async diff(_id: string, olds: Outputs, news: Inputs): Promise<pulumi.dynamic.DiffResult> {
+        const o = olds as unknown as Record<string, unknown>;
+        const n = news as unknown as Record<string, unknown>;
+        const differs = (k: string) => canonicalJson(o[k] ?? null) !== canonicalJson(n[k] ?? null) || containsUnknown(n[k]);
+        const buildFieldsChanged = BUILD_FIELDS.filter((k) => differs(k));
+        let replaces: string[] = [];
+        if (news.fingerprint === undefined || containsUnknown(news.fingerprint)) {
+            // Preview with values not known yet: only the fields themselves can tell.
+            replaces = [...buildFieldsChanged];
+        } else if (news.fingerprint !== olds.fingerprint) {
+            const parts = changedParts(olds.fingerprintParts, news.fingerprintParts);
+            replaces = [...new Set([...parts.map(partProperty), ...buildFieldsChanged, "fingerprint"])];
+            say(`rebuild needed: changed ${parts.length > 0 ? parts.join(", ") : "fingerprint"}`);
+        }
+        if (replaces.length > 0) return { changes: true, replaces: [...new Set(replaces)].sort(), deleteBeforeReplace: false };
+        const others = Object.keys({ ...o, ...n }).filter((k) => !COMPUTED_FIELDS.includes(k) && differs(k));
+        if (others.length === 0) return { changes: false };
+        return { changes: true, replaces: [], deleteBeforeReplace: false };
     }
 
-    async create(_inputs: Inputs): Promise<pulumi.dynamic.CreateResult<Outputs>> {
-        throw new Error("PackerImage.create: not implemented yet");
+    /** Adopts or builds the image. Transactional: on failure nothing this call made is left. */
+    async create(inputs: Inputs): Promise<pulumi.dynamic.CreateResult<Outputs>> {
+        const fs = await import("node:fs");
+        const cp = await import("node:child_process");
+        const i: Inputs = applyDefaults(inputs as unknown as Record<string, unknown>);
+        const env = packerEnv(process.env, i);
+        const tools = await toolVersions(env);
+        const fp = computeFingerprint(i, await fingerprintSources(i, tools));
+        const fp12 = fp.fingerprint.slice(0, 12);
+        const started = new Date();
+        const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
+        const tags = imageTags(i, name, fp.fingerprint, started);
+        const ec2 = await client(i.region, i.ec2Endpoint);
+        const base = { ...i, fingerprint: fp.fingerprint, fingerprintParts: fp.parts, packerVersion: tools.packer, pluginVersion: tools.plugin };
+
+        // Adopt: an available image with the same fingerprint for this stack is this build's result.
+        const existing = (await findImagesByTags(ec2, adoptTags(i.stack, fp.fingerprint), { log: say })).filter((img) => img.state === "available");
+        if (existing.length > 0) {
+            const img = existing[0];
+            say(`adopting existing image ${img.id} (${img.name}) with fingerprint ${fp12}: no build needed`);
+            const outs = {
+                ...base,
+                imageId: img.id,
+                imageName: img.name,
+                snapshotIds: img.snapshotIds,
+                createdAt: img.creationDate ?? started.toISOString(),
+                tags: img.tags,
+                buildLog: "",
+            } satisfies Outputs;
+            return { id: img.id, outs };
+        }
+
+        // Build.
+        const ts = stamp(started);
+        const workDir = `.build/packer/${i.stack}-${fp12}-${ts}`;
+        const logPath = `.build/logs/${i.stack}-${fp12}-${ts}.log`;
+        fs.mkdirSync(workDir, { recursive: true });
+        fs.mkdirSync(".build/logs", { recursive: true });
+        const manifestPath = `${workDir}/manifest.json`;
+        const varFile = `${workDir}/vars.pkrvars.json`;
+        const vars = packerVariables(
+            i,
+            { imageName: name, tags, manifestPath, temporaryKeyPairName: `packer-${buildId(i.stack, fp.fingerprint)}-${ts}` },
+            await templateVariables(i.templateDir),
+        );
+        fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
+        const log = fs.openSync(logPath, "a");
+        const redact = createRedactor(envSecrets());
+        const tail: string[] = [];
+        let artifactId: string | undefined;
+        const onLine = (raw: string, stream: "stdout" | "stderr") => {
+            const parsed = parseMachineLine(raw);
+            if (parsed?.type === "artifact" && parsed.data[1] === "id" && parsed.data[2]) artifactId = parsed.data[2];
+            const text = parsed ? readableLine(parsed) : raw;
+            const clean = redact(raw);
+            fs.writeSync(log, `${stream === "stderr" ? "stderr: " : ""}${clean}\n`);
+            if (text === undefined) return;
+            for (const l of text.split("\n")) {
+                const r = redact(l);
+                tail.push(r);
+                if (tail.length > 20) tail.shift();
+                console.log(`packer: ${r}`);
+            }
+        };
+        say(`building ${name} in ${i.region} (fingerprint ${fp12}); log: ${logPath}`);
+        const timeoutMs = i.buildTimeoutMinutes * 60_000;
+        const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
+        let imageId: string | undefined;
+        const cleanup = async (why: string): Promise<string | undefined> => {
+            const id = imageId ?? (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
+            const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), BuildId: tags.BuildId }, { log: say }).catch(() => [])).map((x) => x.id);
+            const ids = [...new Set([...(id ? [id] : []), ...leftovers])];
+            for (const x of ids) {
+                say(`${why}: deleting image ${x} and its snapshots`);
+                await deleteImageAndSnapshots(ec2, x, { log: say });
+            }
+            return ids[0];
+        };
+        try {
+            const res = await runPacker({ cp, argv: buildArgv(varFile, i.templateDir), env, timeoutMs, graceMs, onLine });
+            if (res.timedOut || res.interrupted || res.code !== 0) {
+                const why = res.timedOut
+                    ? `packer build exceeded buildTimeoutMinutes (${i.buildTimeoutMinutes} min)${res.killed ? " and was killed after its grace period" : ""}`
+                    : res.interrupted
+                      ? `packer build interrupted by ${res.interrupted}${res.killed ? " and killed after its grace period" : ""}`
+                      : `packer build failed (exit ${res.code ?? res.signal})`;
+                await cleanup(why);
+                throw new Error(`${why}; full log: ${logPath}\n${tail.join("\n")}`);
+            }
+            const manifestText = fs.existsSync(manifestPath) ? fs.readFileSync(manifestPath, "utf8") : undefined;
+            try {
+                imageId = parseManifest(manifestText, { region: i.region, notBefore: Math.floor(started.getTime() / 1000) - 5 }).imageId;
+            } catch (e) {
+                throw new Error(`cannot read the image id from ${manifestPath}: ${(e as Error).message}`);
+            }
+            const img = await waitForImage(ec2, imageId, Date.now() + 5 * 60_000);
+            say(`built ${imageId} (${img.name}), snapshots ${img.snapshotIds.join(", ") || "none"}`);
+            const outs = {
+                ...base,
+                imageId,
+                imageName: img.name || name,
+                snapshotIds: img.snapshotIds,
+                createdAt: started.toISOString(),
+                tags,
+                buildLog: logPath,
+            } satisfies Outputs;
+            return { id: imageId, outs };
+        } catch (e) {
+            const msg = (e as Error).message;
+            if (!/^packer build /.test(msg)) {
+                try {
+                    await cleanup("build failed after the image existed");
+                } catch (ce) {
+                    // The image could not be deleted: record it as a partially created resource so the
+                    // engine keeps it in state and a later destroy (or up) deletes it.
+                    const id = imageId ?? artifactId ?? "";
+                    if (id) {
+                        const err = new Error(`${msg}; and deleting image ${id} failed: ${(ce as Error).message}`) as Error & {
+                            id?: string;
+                            properties?: Record<string, unknown>;
+                            reasons?: string[];
+                        };
+                        err.id = id;
+                        err.properties = { ...base, imageId: id, imageName: name, snapshotIds: [], createdAt: started.toISOString(), tags, buildLog: logPath, __provider: inputs.__provider };
+                        err.reasons = [msg];
+                        throw err;
+                    }
+                }
+            }
+            throw e;
+        } finally {
+            fs.closeSync(log);
+        }
     }
 
+    /** The image as EC2 sees it now; gone → empty id, so `refresh` drops it from state. */
     async read(id: string, props?: Outputs): Promise<pulumi.dynamic.ReadResult<Outputs>> {
-        return { id, props };
+        if (!props) return { id };
+        const ec2 = await client(props.region, props.ec2Endpoint ?? "");
+        const img = await describeImage(ec2, props.imageId || id, { log: say });
+        if (!img) {
+            say(`image ${props.imageId || id} no longer exists in ${props.region}`);
+            return { id: "" };
+        }
+        const snapshotIds = img.snapshotIds.length > 0 ? img.snapshotIds : props.snapshotIds;
+        return { id, props: { ...props, snapshotIds, tags: Object.keys(img.tags).length > 0 ? img.tags : props.tags } };
     }
 
+    /** Applies changes that need no rebuild: tags, build-time settings, provider version. */
     async update(_id: string, olds: Outputs, news: Inputs): Promise<pulumi.dynamic.UpdateResult<Outputs>> {
-        return { outs: { ...olds, providerVersion: news.providerVersion } };
+        const n = applyDefaults(news as unknown as Record<string, unknown>);
+        const outs: Outputs = { ...olds };
+        const o = olds as unknown as Record<string, unknown>;
+        const target = outs as unknown as Record<string, unknown>;
+        for (const [k, v] of Object.entries(n)) if (!BUILD_FIELDS.includes(k as keyof ResolvedImageInputs)) target[k] = v;
+        if (TAG_FIELDS.some((k) => canonicalJson(o[k] ?? null) !== canonicalJson((n as unknown as Record<string, unknown>)[k] ?? null))) {
+            const created = new Date(olds.createdAt || Date.now());
+            const tags = imageTags(n, olds.imageName, olds.fingerprint, created);
+            const { CreateTagsCommand, DeleteTagsCommand } = await import("@aws-sdk/client-ec2");
+            const ec2 = await client(olds.region, n.ec2Endpoint);
+            const resources = [olds.imageId, ...(olds.snapshotIds ?? [])];
+            await withRetry(() => ec2.send(new CreateTagsCommand({ Resources: resources, Tags: tagList(tags) })), { what: "tag image", log: say });
+            const removed = Object.keys(olds.tags ?? {}).filter((k) => !(k in tags));
+            if (removed.length > 0)
+                await withRetry(() => ec2.send(new DeleteTagsCommand({ Resources: resources, Tags: removed.map((Key) => ({ Key })) })), { what: "untag image", log: say });
+            outs.tags = tags;
+            say(`re-tagged ${olds.imageId}`);
+        }
+        return { outs };
     }
 
-    async delete(_id: string, _props: Outputs): Promise<void> {
-        return;
+    /** Deregisters the image and deletes its snapshots; already gone counts as done. */
+    async delete(id: string, props: Outputs): Promise<void> {
+        const imageId = props.imageId || id;
+        if (!imageId) return;
+        const ec2 = await client(props.region, props.ec2Endpoint ?? "");
+        const r = await deleteImageAndSnapshots(ec2, imageId, { snapshotIds: props.snapshotIds ?? [], log: say });
+        say(`deleted ${imageId}${r.deregistered ? "" : " (was already gone)"}; snapshots deleted: ${r.deletedSnapshots.join(", ") || "none"}`);
     }
 }
 

@@ -1,0 +1,259 @@
+/**
+ * Input validation for the image resource: one set of rules, used by the provider's `check` and by
+ * the program's config loader. Pure. Each failure names the property and says how to fix it.
+ */
+import { DEFAULTS, type BaseImage, type ResolvedImageInputs } from "./types";
+import { TAG } from "../ec2/tags";
+
+/** A failed rule: the input property and what is wrong with it, including the fix. */
+export interface Failure {
+    property: string;
+    reason: string;
+}
+
+/** The placeholder the Pulumi engine sends for values not known during preview. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** True when `v` is, or contains, a value not known yet (preview of a dependent output). */
+export function containsUnknown(v: unknown): boolean {
+    if (v === UNKNOWN) return true;
+    if (Array.isArray(v)) return v.some(containsUnknown);
+    if (v !== null && typeof v === "object") return Object.values(v).some(containsUnknown);
+    return false;
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const COUCHBASE_VERSION = /^\d+\.\d+\.\d+(-\d+)?$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const NAME_PREFIX = /^[a-z][a-z0-9-]{1,62}[a-z0-9]$/;
+const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
+const OWNER_ID = /^(\d{12}|amazon|self|aws-marketplace)$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+)$/;
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/;
+
+/** Environments; the janitor never touches `prod`. */
+export const ENVIRONMENTS = ["dev", "stage", "prod", "local"] as const;
+/** Couchbase editions. */
+export const EDITIONS = ["enterprise", "community"] as const;
+
+/** Why `value` is not an AWS region name, or undefined when it is one. */
+export function regionProblem(value: unknown): string | undefined {
+    if (typeof value !== "string" || value === "") return "is empty: set an AWS region such as eu-west-1";
+    if (!REGION.test(value)) return `"${value}" is not an AWS region name: use the form eu-west-1, us-east-2`;
+    return undefined;
+}
+
+/** Why `value` is not a project-relative path, or undefined when it is one. */
+export function relativePathProblem(value: unknown): string | undefined {
+    if (typeof value !== "string" || value === "") return "is empty: give a path relative to the project root";
+    if (value.startsWith("/") || /^[A-Za-z]:[\\/]/.test(value) || value.startsWith("~"))
+        return `"${value}" is absolute: give a path relative to the project root (inputs are stored in state and must not depend on the machine)`;
+    if (value.includes("\\")) return `"${value}" contains a backslash: use forward slashes`;
+    if (value.split("/").includes("..")) return `"${value}" leaves the project: give a path inside the project root`;
+    return undefined;
+}
+
+/** Parses an IPv4 or IPv6 CIDR; undefined when malformed. */
+export function parseCidr(value: string): { family: 4 | 6; prefix: number } | undefined {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(value);
+    if (!m) return undefined;
+    const prefix = Number(m[2]);
+    const addr = m[1];
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(addr)) {
+        if (addr.split(".").some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith("0")))) return undefined;
+        return prefix <= 32 ? { family: 4, prefix } : undefined;
+    }
+    if (/^[0-9a-fA-F:]+$/.test(addr) && addr.includes(":")) {
+        const doubles = addr.split("::").length - 1;
+        if (doubles > 1) return undefined;
+        const groups = addr.split(":").filter((g) => g !== "");
+        if (groups.some((g) => g.length > 4)) return undefined;
+        if (doubles === 0 ? groups.length !== 8 : groups.length > 7) return undefined;
+        return prefix <= 128 ? { family: 6, prefix } : undefined;
+    }
+    return undefined;
+}
+
+/** Why `value` is not an acceptable SSH source CIDR, or undefined when it is. */
+export function cidrProblem(value: unknown): string | undefined {
+    if (typeof value !== "string" || value === "") return "is empty: give a CIDR such as 203.0.113.4/32";
+    const c = parseCidr(value);
+    if (!c) return `"${value}" is not a CIDR: use the form 203.0.113.4/32 or 2001:db8::/64`;
+    if (c.prefix === 0)
+        return `"${value}" opens the builder's SSH port to the whole internet: give your own address range (e.g. your office's /32), never 0.0.0.0/0 or ::/0`;
+    return undefined;
+}
+
+function isStringArray(v: unknown): v is string[] {
+    return Array.isArray(v) && v.every((x) => typeof x === "string");
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Applies the documented defaults to raw inputs (missing, null or undefined → default). */
+export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs {
+    const pick = <T>(key: string, d: T): T => (raw[key] === undefined || raw[key] === null ? d : (raw[key] as T));
+    return {
+        templateDir: pick("templateDir", DEFAULTS.templateDir),
+        region: pick("region", ""),
+        copyRegions: pick("copyRegions", [...DEFAULTS.copyRegions]),
+        instanceType: pick("instanceType", DEFAULTS.instanceType),
+        couchbaseEdition: pick("couchbaseEdition", DEFAULTS.couchbaseEdition),
+        couchbaseVersion: pick("couchbaseVersion", ""),
+        couchbasePackageSource: pick("couchbasePackageSource", DEFAULTS.couchbasePackageSource),
+        baseImage: pick<BaseImage>("baseImage", { ...DEFAULTS.baseImage, owners: [...(DEFAULTS.baseImage.owners ?? [])] }),
+        agentArtifact: pick("agentArtifact", ""),
+        agentSha256: pick("agentSha256", ""),
+        agentVersion: pick("agentVersion", DEFAULTS.agentVersion),
+        agentUnit: pick("agentUnit", DEFAULTS.agentUnit),
+        namePrefix: pick("namePrefix", DEFAULTS.namePrefix),
+        stack: pick("stack", ""),
+        release: pick("release", DEFAULTS.release),
+        environment: pick("environment", ""),
+        owner: pick("owner", ""),
+        ttlHours: pick("ttlHours", DEFAULTS.ttlHours),
+        extraTags: pick("extraTags", { ...DEFAULTS.extraTags }),
+        kmsKeyId: pick("kmsKeyId", DEFAULTS.kmsKeyId),
+        subnetId: pick("subnetId", DEFAULTS.subnetId),
+        vpcId: pick("vpcId", DEFAULTS.vpcId),
+        sshCidrs: pick("sshCidrs", []),
+        ec2Endpoint: pick("ec2Endpoint", DEFAULTS.ec2Endpoint),
+        emulator: pick("emulator", DEFAULTS.emulator),
+        sshHost: pick("sshHost", DEFAULTS.sshHost),
+        sshPort: pick("sshPort", DEFAULTS.sshPort),
+        sshUsername: pick("sshUsername", DEFAULTS.sshUsername),
+        buildTimeoutMinutes: pick("buildTimeoutMinutes", DEFAULTS.buildTimeoutMinutes),
+        providerVersion: pick("providerVersion", ""),
+    };
+}
+
+/**
+ * Validates resolved inputs. Values not known yet (preview) are skipped. Returns every failure,
+ * in property order; an empty list means valid.
+ */
+export function validateInputs(i: ResolvedImageInputs): Failure[] {
+    const out: Failure[] = [];
+    const fail = (property: string, reason: string | undefined) => {
+        if (reason !== undefined) out.push({ property, reason });
+    };
+    const known = (v: unknown) => !containsUnknown(v);
+
+    if (known(i.templateDir)) fail("templateDir", relativePathProblem(i.templateDir));
+    if (known(i.region)) fail("region", regionProblem(i.region));
+    if (known(i.copyRegions)) {
+        if (!isStringArray(i.copyRegions)) fail("copyRegions", "must be a list of region names");
+        else {
+            const seen = new Set<string>();
+            i.copyRegions.forEach((r, n) => {
+                const p = regionProblem(r);
+                if (p) fail(`copyRegions[${n}]`, p);
+                else if (r === i.region)
+                    fail(`copyRegions[${n}]`, `"${r}" is the build region: the image is built there already; remove it from the copy regions`);
+                else if (seen.has(r)) fail(`copyRegions[${n}]`, `"${r}" is listed twice: list each copy region once`);
+                seen.add(r);
+            });
+        }
+    }
+    if (known(i.instanceType) && (typeof i.instanceType !== "string" || !INSTANCE_TYPE.test(i.instanceType)))
+        fail("instanceType", `"${String(i.instanceType)}" is not an EC2 instance type: use the form t3.large or m7i.xlarge`);
+    if (known(i.couchbaseEdition) && !(EDITIONS as readonly unknown[]).includes(i.couchbaseEdition))
+        fail("couchbaseEdition", `"${String(i.couchbaseEdition)}" is not an edition: use "enterprise" or "community"`);
+    if (known(i.couchbaseVersion)) {
+        if (typeof i.couchbaseVersion !== "string" || i.couchbaseVersion === "")
+            fail("couchbaseVersion", "is empty: set the Couchbase Server version, e.g. 7.6.4");
+        else if (!COUCHBASE_VERSION.test(i.couchbaseVersion))
+            fail("couchbaseVersion", `"${i.couchbaseVersion}" is not a Couchbase Server version: use X.Y.Z (e.g. 7.6.4) or X.Y.Z-BUILD`);
+    }
+    if (known(i.couchbasePackageSource) && i.couchbasePackageSource !== "repository") {
+        const p = relativePathProblem(i.couchbasePackageSource);
+        if (p) fail("couchbasePackageSource", `${p}; or use "repository" for Couchbase's apt repository`);
+    }
+    if (known(i.baseImage)) {
+        const b = i.baseImage;
+        if (!isPlainObject(b)) fail("baseImage", "must be an object {id} or {nameFilter, owners}");
+        else if (b.id !== undefined && b.id !== "") {
+            if (typeof b.id !== "string" || !AMI_ID.test(b.id)) fail("baseImage.id", `"${String(b.id)}" is not an image id: use the form ami-0123456789abcdef0`);
+        } else if (typeof b.nameFilter !== "string" || b.nameFilter === "") {
+            fail("baseImage", "names no image: set baseImage.id, or baseImage.nameFilter with baseImage.owners");
+        } else if (!isStringArray(b.owners) || b.owners.length === 0) {
+            fail("baseImage.owners", "is empty: a name filter needs the owner account ids (e.g. 136693071363 for Debian), else anyone's image could match");
+        } else {
+            b.owners.forEach((o, n) => {
+                if (!OWNER_ID.test(o)) fail(`baseImage.owners[${n}]`, `"${o}" is not an owner: use a 12-digit account id, amazon, self or aws-marketplace`);
+            });
+        }
+    }
+    if (known(i.agentArtifact)) {
+        const p = relativePathProblem(i.agentArtifact);
+        if (p) fail("agentArtifact", p);
+        else if (!i.agentArtifact.endsWith(".gz")) fail("agentArtifact", `"${i.agentArtifact}" is not a .gz file: point at the dp-agent.gz that agent/build.sh writes`);
+    }
+    if (known(i.agentSha256)) {
+        if (typeof i.agentSha256 !== "string" || i.agentSha256 === "")
+            fail("agentSha256", "is empty: give the artifact's sha256 (the last line agent/build.sh prints, or its .sha256 file)");
+        else if (!SHA256.test(i.agentSha256))
+            fail("agentSha256", `"${i.agentSha256}" is not a sha256: give 64 lowercase hex digits`);
+    }
+    if (known(i.agentVersion) && typeof i.agentVersion !== "string") fail("agentVersion", "must be a string");
+    if (known(i.agentUnit)) fail("agentUnit", relativePathProblem(i.agentUnit));
+    if (known(i.namePrefix) && (typeof i.namePrefix !== "string" || !NAME_PREFIX.test(i.namePrefix)))
+        fail("namePrefix", `"${String(i.namePrefix)}" is not a usable name prefix: use 3-64 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen`);
+    if (known(i.stack) && (typeof i.stack !== "string" || !NAME_PART.test(i.stack) || i.stack.length > 64))
+        fail("stack", `"${String(i.stack)}" is not a usable stack name: use letters, digits, '.', '_' and '-' (at most 64)`);
+    if (known(i.release) && i.release !== "" && (typeof i.release !== "string" || !NAME_PART.test(i.release) || i.release.length > 64))
+        fail("release", `"${String(i.release)}" is not a usable release name: use letters, digits, '.', '_' and '-' (e.g. v0.1.17)`);
+    if (known(i.environment)) {
+        if (!(ENVIRONMENTS as readonly unknown[]).includes(i.environment))
+            fail("environment", `"${String(i.environment)}" is not an environment: use one of ${ENVIRONMENTS.join(", ")}`);
+        else if (i.environment === "prod" && known(i.release) && !i.release)
+            fail("release", "is empty for a prod image: production images carry a release name (e.g. v0.1.17)");
+    }
+    if (known(i.owner) && (typeof i.owner !== "string" || i.owner.trim() === "" || i.owner.length > 256))
+        fail("owner", "is empty: set who owns this stack's images (e.g. your user name), at most 256 characters");
+    if (known(i.ttlHours)) {
+        if (typeof i.ttlHours !== "number" || !Number.isFinite(i.ttlHours))
+            fail("ttlHours", `"${String(i.ttlHours)}" is not a number of hours`);
+        else if (i.ttlHours < 0) fail("ttlHours", `${i.ttlHours} is negative: give the hours until the janitor may delete dev images (0 = never)`);
+    }
+    if (known(i.extraTags)) {
+        if (!isPlainObject(i.extraTags)) fail("extraTags", "must be a map of tag key to string value");
+        else {
+            const reserved = new Set<string>([...Object.values(TAG), "Name"]);
+            for (const [k, v] of Object.entries(i.extraTags)) {
+                if (reserved.has(k)) fail(`extraTags.${k}`, `"${k}" is set by the project itself: choose another tag key`);
+                else if (k.toLowerCase().startsWith("aws:")) fail(`extraTags.${k}`, `"${k}" uses the reserved aws: prefix: choose another tag key`);
+                else if (k === "" || k.length > 128) fail(`extraTags.${k}`, "tag keys are 1-128 characters");
+                else if (typeof v !== "string" || v.length > 256) fail(`extraTags.${k}`, "tag values are strings of at most 256 characters");
+            }
+        }
+    }
+    if (known(i.kmsKeyId) && i.kmsKeyId !== "" && (typeof i.kmsKeyId !== "string" || !KMS_KEY.test(i.kmsKeyId)))
+        fail("kmsKeyId", `"${String(i.kmsKeyId)}" is not a KMS key: give a key id, key ARN or alias/…`);
+    if (known(i.subnetId) && i.subnetId !== "" && (typeof i.subnetId !== "string" || !SUBNET_ID.test(i.subnetId)))
+        fail("subnetId", `"${String(i.subnetId)}" is not a subnet id: use the form subnet-0123456789abcdef0`);
+    if (known(i.vpcId) && i.vpcId !== "" && (typeof i.vpcId !== "string" || !VPC_ID.test(i.vpcId)))
+        fail("vpcId", `"${String(i.vpcId)}" is not a VPC id: use the form vpc-0123456789abcdef0`);
+    if (known(i.sshCidrs)) {
+        if (!isStringArray(i.sshCidrs) || i.sshCidrs.length === 0)
+            fail("sshCidrs", "is empty: list the CIDRs allowed to reach the builder over SSH (e.g. your address/32)");
+        else i.sshCidrs.forEach((c, n) => fail(`sshCidrs[${n}]`, cidrProblem(c)));
+    }
+    if (known(i.ec2Endpoint) && i.ec2Endpoint !== "" && (typeof i.ec2Endpoint !== "string" || !/^https?:\/\/[^\s/]+(\/.*)?$/.test(i.ec2Endpoint)))
+        fail("ec2Endpoint", `"${String(i.ec2Endpoint)}" is not an http(s) URL: use e.g. http://127.0.0.1:5000, or leave it empty for AWS`);
+    if (known(i.emulator) && typeof i.emulator !== "boolean") fail("emulator", "must be true or false");
+    if (known(i.sshHost) && i.sshHost !== "" && (typeof i.sshHost !== "string" || !HOSTNAME.test(i.sshHost)))
+        fail("sshHost", `"${String(i.sshHost)}" is not a host name or address`);
+    if (known(i.sshPort) && (typeof i.sshPort !== "number" || !Number.isInteger(i.sshPort) || i.sshPort < 0 || i.sshPort > 65535))
+        fail("sshPort", `"${String(i.sshPort)}" is not a TCP port: use 1-65535, or 0 for the default`);
+    if (known(i.sshUsername) && (typeof i.sshUsername !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(i.sshUsername)))
+        fail("sshUsername", `"${String(i.sshUsername)}" is not a Unix user name`);
+    if (known(i.buildTimeoutMinutes) && (typeof i.buildTimeoutMinutes !== "number" || !(i.buildTimeoutMinutes > 0) || i.buildTimeoutMinutes > 24 * 60))
+        fail("buildTimeoutMinutes", `"${String(i.buildTimeoutMinutes)}" is not a usable deadline: give minutes between 1 and 1440`);
+    return out;
+}
