@@ -16,16 +16,8 @@ export function readAgentSources(dir: string): SourceFile[] {
     const walk = (rel: string): void => {
         for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
             const r = rel ? `${rel}/${e.name}` : e.name;
-            if (e.isDirectory()) {
-                if (!e.name.startsWith(".") && e.name !== "testdata" && e.name !== "vendor") walk(r);
-            } else if (e.isFile() && isAgentSource(r)) {
-                const abs = path.join(dir, r);
-                out.push({
-                    path: r,
-                    content: fs.readFileSync(abs),
-                    executable: (fs.statSync(abs).mode & 0o111) !== 0,
-                });
-            }
+            if (e.isDirectory()) walk(r);
+            else if (e.isFile() && isAgentSource(r)) out.push({ path: r, content: fs.readFileSync(path.join(dir, r)) });
         }
     };
     walk("");

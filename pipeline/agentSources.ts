@@ -4,12 +4,11 @@
  */
 import { createHash } from "node:crypto";
 
-/** One source file as read from disk: project-relative path, content and the exec bit only. */
+/** One source file as read from disk: path relative to the agent folder and content. */
 export interface SourceFile {
     /** Path relative to the agent folder, `/`-separated. */
     path: string;
     content: Buffer | string;
-    executable: boolean;
 }
 
 /** What else decides the binary besides its sources. */
@@ -23,36 +22,32 @@ export interface AgentBuildSettings {
 }
 
 /**
- * True for files that define the agent binary: Go sources (not tests, not testdata), the module
- * files, the VERSION file and the build script. Unit files, docs and tests do not change the binary
- * and so must not trigger a rebuild.
+ * True for files that define the agent binary — the same set as agent/source-hash.sh: every Go
+ * file except tests, and the top-level go.mod, go.sum, VERSION and build.sh. Unit files, docs and
+ * tests do not change the binary and so must not trigger a rebuild.
  */
 export function isAgentSource(relPath: string): boolean {
-    const parts = relPath.split("/");
-    if (parts.some((p) => p === "testdata" || p === "vendor" || p.startsWith("."))) return false;
-    const base = parts[parts.length - 1];
+    const base = relPath.slice(relPath.lastIndexOf("/") + 1);
     if (base.endsWith(".go")) return !base.endsWith("_test.go");
-    if (parts.length === 1) return ["go.mod", "go.sum", "VERSION", "build.sh"].includes(base);
-    return false;
+    return !relPath.includes("/") && ["go.mod", "go.sum", "VERSION", "build.sh"].includes(base);
 }
 
 /**
- * sha256 over the sources' paths, contents and exec bits, in path order. Independent of mtimes,
- * ownership, read order and the checkout location, so a fresh clone or a `touch` keeps it; an
- * edit, a rename, an added file or an exec-bit change changes it.
+ * Content hash of the agent sources, computed exactly as agent/source-hash.sh does (the build
+ * script stamps its first 12 characters into the binary): the `sha256sum` listing
+ * `<sha256 of content>  <path>\n` in byte order of path, then the sha256 of that listing.
+ * Only paths and contents count, so a fresh clone, a `touch`, a `chmod` or the read order keep
+ * it; an edit, a rename, an added or removed file change it.
  */
 export function agentSourceHash(files: readonly SourceFile[]): string {
+    // Code-unit order equals LC_ALL=C byte order for the ASCII paths a Go module has.
     const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const h = createHash("sha256");
+    let listing = "";
     for (const f of sorted) {
-        // (a Uint8Array copy: @types/node 20.9's Buffer does not type-check as BinaryLike under TS 5.9)
         const content = typeof f.content === "string" ? f.content : new Uint8Array(f.content);
-        const fileHash = createHash("sha256").update(content).digest("hex");
-        // One line per file; paths cannot contain newlines in a sane tree, and the per-file hash keeps
-        // the record fixed-size so no content can imitate a path boundary.
-        h.update(`${f.path}\0${f.executable ? "755" : "644"}\0${fileHash}\n`);
+        listing += `${createHash("sha256").update(content).digest("hex")}  ${f.path}\n`;
     }
-    return h.digest("hex");
+    return createHash("sha256").update(listing).digest("hex");
 }
 
 /**

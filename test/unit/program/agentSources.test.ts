@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,12 +16,12 @@ import {
 } from "../../../pipeline/agentSources";
 
 const base: SourceFile[] = [
-    { path: "go.mod", content: "module example.com/agent\n", executable: false },
-    { path: "go.sum", content: "", executable: false },
-    { path: "VERSION", content: "0.2.0\n", executable: false },
-    { path: "build.sh", content: "#!/usr/bin/env bash\n", executable: true },
-    { path: "cmd/dp-agent/main.go", content: "package main\n", executable: false },
-    { path: "internal/x/x.go", content: "package x\n", executable: false },
+    { path: "go.mod", content: "module example.com/agent\n" },
+    { path: "go.sum", content: "" },
+    { path: "VERSION", content: "0.2.0\n" },
+    { path: "build.sh", content: "#!/usr/bin/env bash\n" },
+    { path: "cmd/dp-agent/main.go", content: "package main\n" },
+    { path: "internal/x/x.go", content: "package x\n" },
 ];
 const H0 = agentSourceHash(base);
 
@@ -33,12 +34,12 @@ describe("isAgentSource", () => {
         ["cmd/dp-agent/main.go", true],
         ["internal/a/b.go", true],
         ["internal/a/b_test.go", false],
-        ["internal/a/testdata/x.go", false],
+        ["internal/a/testdata/x.go", true],
         ["dp-agent.service", false],
         ["README.md", false],
         ["ci.sh", false],
         ["internal/go.mod", false],
-        [".git/x.go", false],
+        ["internal/VERSION", false],
     ];
     for (const [p, want] of table) {
         it(`${p} → ${want}`, () => assert.equal(isAgentSource(p), want));
@@ -56,11 +57,17 @@ describe("agentSourceHash", () => {
         assert.equal(agentSourceHash(base.map((f) => ({ ...f, content: Buffer.from(String(f.content)) }))), H0);
     });
 
+    it("equals agent/source-hash.sh on the real agent sources (one algorithm, two implementations)", function () {
+        const agentDir = path.join(__dirname, "../../../agent");
+        if (!fs.existsSync(path.join(agentDir, "source-hash.sh"))) this.skip();
+        const script = execFileSync("bash", [path.join(agentDir, "source-hash.sh")], { encoding: "utf8" }).trim();
+        assert.equal(agentSourceHash(readAgentSources(agentDir)), script);
+    });
+
     const changes: [string, SourceFile[]][] = [
         ["an edit", base.map((f) => (f.path === "internal/x/x.go" ? { ...f, content: "package x // edited\n" } : f))],
         ["a rename", base.map((f) => (f.path === "internal/x/x.go" ? { ...f, path: "internal/x/y.go" } : f))],
-        ["an exec-bit change", base.map((f) => (f.path === "build.sh" ? { ...f, executable: false } : f))],
-        ["an added file", [...base, { path: "internal/x/z.go", content: "package x\n", executable: false }]],
+        ["an added file", [...base, { path: "internal/x/z.go", content: "package x\n" }]],
         ["a removed file", base.filter((f) => f.path !== "go.sum")],
         ["content moved between files", base.map((f) => (f.path === "go.sum" ? { ...f, content: "0.2.0\n" } : f.path === "VERSION" ? { ...f, content: "" } : f))],
     ];
@@ -77,7 +84,7 @@ describe("agent sources on disk", () => {
         fs.chmodSync(path.join(dir, rel), mode);
     };
     const make = (dir: string): void => {
-        for (const f of base) write(dir, f.path, String(f.content), f.executable ? 0o755 : 0o644);
+        for (const f of base) write(dir, f.path, String(f.content), f.path === "build.sh" ? 0o755 : 0o644);
         write(dir, "internal/x/x_test.go", "package x\n");
         write(dir, "dp-agent.service", "[Unit]\n");
     };
@@ -87,22 +94,21 @@ describe("agent sources on disk", () => {
     });
     afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    it("reads exactly the sources, with the exec bit, and hashes like the in-memory set", () => {
+    it("reads exactly the sources and hashes like the in-memory set", () => {
         make(path.join(tmp, "a"));
         const files = readAgentSources(path.join(tmp, "a"));
         assert.deepEqual(files.map((f) => f.path).sort(), base.map((f) => f.path).sort());
-        assert.equal(files.find((f) => f.path === "build.sh")?.executable, true);
         assert.equal(agentSourceHash(files), H0);
     });
 
-    it("is stable across a fresh copy elsewhere and a touch; changes on chmod", () => {
-        make(path.join(tmp, "a"));
+    it("is stable across a fresh copy elsewhere, a touch and a chmod (the binary does not change)", () => {
         make(path.join(tmp, "clone"));
         const future = new Date(Date.now() + 3600_000);
         fs.utimesSync(path.join(tmp, "clone", "internal/x/x.go"), future, future);
         assert.equal(agentSourceHash(readAgentSources(path.join(tmp, "clone"))), H0);
         fs.chmodSync(path.join(tmp, "clone", "internal/x/x.go"), 0o755);
-        assert.notEqual(agentSourceHash(readAgentSources(path.join(tmp, "clone"))), H0);
+        fs.chmodSync(path.join(tmp, "clone", "build.sh"), 0o644);
+        assert.equal(agentSourceHash(readAgentSources(path.join(tmp, "clone"))), H0);
     });
 
     it("a test-file edit does not change the hash", () => {
