@@ -1,0 +1,244 @@
+/**
+ * The janitor: finds this project's leftovers in one, several or all regions (expired images in any
+ * state, their snapshots, orphan snapshots, builder instances, Packer's temporary security groups
+ * and key pairs) and, with --delete, removes them in a safe order. Dry run by default.
+ *
+ *   npm run janitor -- [--regions r1,r2 | --all-regions] [--older-than 24h] [--stack NAME] [--delete]
+ *
+ * What to delete and why is decided by the pure planner (scripts/janitor/plan.ts); this file only
+ * scans, prints and executes. See docs/janitor.md.
+ */
+import * as path from "node:path";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import { ec2Client } from "../providers/ec2/client";
+import { PROJECT, TAG } from "../providers/ec2/tags";
+import { deleteImageAndSnapshots, deleteSnapshot, type DeleteImageResult } from "../providers/ec2/images";
+import { listImages, listInstances, listKeyPairs, listSecurityGroups, listSnapshots } from "../providers/ec2/inventory";
+import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../providers/ec2/leftovers";
+import { withRetry, type RetryOptions } from "../providers/ec2/retry";
+import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row } from "./janitor/plan";
+import { USAGE, parseArgs, type JanitorOptions } from "./janitor/args";
+import { cliStacks, fileBackendDir, fileBackendStacks, protectedImages } from "./janitor/sources";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+export interface Outcome {
+    row: Row;
+    status: "deleted" | "gone" | "failed";
+    error?: string;
+}
+
+export interface JanitorResult {
+    rows: Row[];
+    outcomes: Outcome[];
+    failures: number;
+    exitCode: number;
+}
+
+export interface JanitorIO {
+    out: (line: string) => void;
+    err: (line: string) => void;
+    now?: Date;
+    /** Backoff for deletions (tests shorten it). */
+    retry?: RetryOptions;
+}
+
+/** Everything in one region the planner needs. Snapshots are selected by tag or by our images' mappings, never by owner alone. */
+export async function scanRegion(ec2: EC2Client, region: string, retry?: RetryOptions): Promise<RegionScan> {
+    const images = await listImages(ec2, {}, retry);
+    const tagged = await listSnapshots(ec2, { filters: [{ Name: `tag:${TAG.project}`, Values: [PROJECT] }] }, retry);
+    const have = new Set(tagged.map((s) => s.id));
+    const mapped = [
+        ...new Set(images.filter((i) => i.tags[TAG.project] === PROJECT).flatMap((i) => i.snapshotIds)),
+    ].filter((id) => !have.has(id));
+    const snapshots = [...tagged, ...(await listSnapshots(ec2, { ids: mapped }, retry))];
+    const instances = await listInstances(ec2, {}, retry);
+    const keyPairs = await listKeyPairs(ec2, retry);
+    const securityGroups = await listSecurityGroups(ec2, retry);
+    return { region, images, snapshots, instances, keyPairs, securityGroups };
+}
+
+async function resolveRegions(o: JanitorOptions): Promise<string[]> {
+    if (o.regions !== "all") return o.regions;
+    const { DescribeRegionsCommand } = await import("@aws-sdk/client-ec2");
+    const home = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1";
+    const ec2 = await ec2Client(home, o.endpoint);
+    try {
+        const r = await withRetry(() => ec2.send(new DescribeRegionsCommand({ AllRegions: false })));
+        return (r.Regions ?? [])
+            .filter((x) => x.OptInStatus !== "not-opted-in")
+            .map((x) => x.RegionName ?? "")
+            .filter((x) => x !== "")
+            .sort();
+    } finally {
+        ec2.destroy();
+    }
+}
+
+/** Live stacks and whether the list covers every backend (see Policy.liveStacksComplete). */
+export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Set<string>; complete: boolean; source: string } {
+    const stacks = new Set(fileBackendStacks(path.join(repo, ".pulumi-state"), PROJECT));
+    const sources = [`${path.join(repo, ".pulumi-state")} (${stacks.size})`];
+    let complete = false;
+    if (o.liveStacks) {
+        o.liveStacks.forEach((s) => stacks.add(s));
+        sources.push(`--live-stacks (${o.liveStacks.length})`);
+        complete = true;
+    }
+    if (o.backendUrl) {
+        const dir = fileBackendDir(o.backendUrl);
+        if (dir) {
+            const found = fileBackendStacks(dir, PROJECT);
+            found.forEach((s) => stacks.add(s));
+            sources.push(`${o.backendUrl} (${found.length})`);
+            complete = true;
+        } else if (!o.liveStacks) {
+            let found: string[];
+            try {
+                found = cliStacks(o.backendUrl, PROJECT, repo);
+            } catch (e) {
+                throw new Error(`cannot list the stacks of ${o.backendUrl} with \`pulumi stack ls\` (${(e as Error).message.split("\n")[0]}); pass --live-stacks a,b`);
+            }
+            found.forEach((s) => stacks.add(s));
+            sources.push(`${o.backendUrl} (${found.length})`);
+            complete = true;
+        }
+    }
+    return { stacks, complete, source: sources.join(", ") };
+}
+
+/** Executes one region's plan in order; never throws for a single object, records it. */
+async function execute(ec2: EC2Client, rows: readonly Row[], io: JanitorIO, json: boolean): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    const todo = rows.filter((r) => r.action === "delete");
+    const log = (m: string) => io.err(`  ${m}`);
+    const retry: RetryOptions = { log, ...io.retry };
+    const record = (row: Row, status: Outcome["status"], error?: string) => {
+        outcomes.push({ row, status, ...(error ? { error } : {}) });
+        (json ? io.err : io.out)(`${row.region}  ${row.kind}  ${row.id}  ${status}${error ? `: ${error}` : ""}`);
+    };
+    const byKind = (k: Row["kind"]) => todo.filter((r) => r.kind === k);
+    const imageResults = new Map<string, DeleteImageResult | Error>();
+    for (const kind of KIND_ORDER) {
+        for (const row of byKind(kind)) {
+            try {
+                switch (kind) {
+                    case "instance": {
+                        const done = await terminateInstances(ec2, [row.id], { retry, pollMs: 1000 });
+                        record(row, done.length ? "deleted" : "gone");
+                        break;
+                    }
+                    case "image": {
+                        const r = await deleteImageAndSnapshots(ec2, row.id, { keepSnapshotIds: row.keepSnapshotIds, log, retry });
+                        imageResults.set(row.id, r);
+                        record(row, r.deregistered ? "deleted" : "gone");
+                        break;
+                    }
+                    case "snapshot": {
+                        const owner = /^snapshot of (ami-\S+)$/.exec(row.reason)?.[1];
+                        const viaImage = owner ? imageResults.get(owner) : undefined;
+                        if (viaImage instanceof Error) throw viaImage;
+                        if (viaImage && viaImage.deletedSnapshots.includes(row.id)) record(row, "deleted");
+                        else if (viaImage && viaImage.goneSnapshots.includes(row.id)) record(row, "gone");
+                        else record(row, await deleteSnapshot(ec2, row.id, retry));
+                        break;
+                    }
+                    case "security-group":
+                        record(row, await deleteSecurityGroup(ec2, row.id, retry));
+                        break;
+                    case "key-pair":
+                        await deleteKeyPair(ec2, row.id.startsWith("key-") ? { id: row.id } : { name: row.keyName ?? row.name }, retry);
+                        record(row, "deleted");
+                        break;
+                }
+            } catch (e) {
+                const msg = (e as Error).message;
+                if (kind === "image") imageResults.set(row.id, e as Error);
+                record(row, "failed", msg);
+            }
+        }
+    }
+    return outcomes;
+}
+
+/** Runs the janitor with parsed options. Used by the CLI and by the tests. */
+export async function runJanitor(o: JanitorOptions, io: JanitorIO): Promise<JanitorResult> {
+    const repo = path.resolve(o.repo ?? REPO_ROOT);
+    const now = io.now ?? new Date();
+    const live = resolveLiveStacks(o, repo);
+    const pinned = protectedImages(repo);
+    const policy: Policy = {
+        now,
+        ...(o.olderThanMs !== undefined ? { olderThanMs: o.olderThanMs } : {}),
+        longestBuildMs: o.longestBuildMs,
+        ...(o.stack !== undefined ? { stack: o.stack } : {}),
+        liveStacks: live.stacks,
+        liveStacksComplete: live.complete,
+        protectedImages: pinned,
+        ...(o.namePrefix !== undefined ? { namePrefix: o.namePrefix } : {}),
+        tempPrefixes: o.tempPrefixes,
+    };
+    const regions = await resolveRegions(o);
+    io.err(
+        `janitor: ${o.delete ? "DELETE" : "dry run"} in ${regions.join(", ")}; live stacks from ${live.source}` +
+            `${live.complete ? "" : " (non-local stacks' images kept: give --backend-url or --live-stacks)"}; ${pinned.size} image(s) pinned by versions files`,
+    );
+    const rows: Row[] = [];
+    for (const region of regions) {
+        const ec2 = await ec2Client(region, o.endpoint);
+        try {
+            rows.push(...planRegion(await scanRegion(ec2, region, io.retry), policy));
+        } finally {
+            ec2.destroy();
+        }
+    }
+    const summary = summarize(rows, o.pricePerGiBMonth);
+    if (!o.json) {
+        io.out(rows.length ? renderTable(rows) : "no objects of this project found");
+        io.out(renderSummary(summary, o.pricePerGiBMonth, !o.delete));
+    }
+    const outcomes: Outcome[] = [];
+    if (o.delete) {
+        for (const region of regions) {
+            const todo = rows.filter((r) => r.region === region);
+            if (!todo.some((r) => r.action === "delete")) continue;
+            const ec2 = await ec2Client(region, o.endpoint);
+            try {
+                outcomes.push(...(await execute(ec2, todo, io, o.json)));
+            } finally {
+                ec2.destroy();
+            }
+        }
+    }
+    if (o.json) io.out(JSON.stringify({ rows, summary, outcomes }, null, 2));
+    const failures = outcomes.filter((x) => x.status === "failed").length;
+    if (failures) io.err(`janitor: ${failures} deletion(s) failed`);
+    return { rows, outcomes, failures, exitCode: failures ? 1 : 0 };
+}
+
+async function main(): Promise<number> {
+    let o: JanitorOptions;
+    try {
+        o = parseArgs(process.argv.slice(2), process.env);
+    } catch (e) {
+        process.stderr.write(`janitor: ${(e as Error).message}\n\n${USAGE}\n`);
+        return 2;
+    }
+    if (o.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+    }
+    try {
+        const r = await runJanitor(o, { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) });
+        return r.exitCode;
+    } catch (e) {
+        process.stderr.write(`janitor: ${(e as Error).message}\n`);
+        return 2;
+    }
+}
+
+if (require.main === module) {
+    main().then((code) => {
+        process.exitCode = code;
+    });
+}
