@@ -40,9 +40,10 @@ step "packer fmt -check"
 packer fmt -check -diff -recursive images/aws
 
 step "template policy"
-for forbidden in ami_regions force_deregister force_delete_snapshot 0.0.0.0/0; do
-	# 0.0.0.0/0 may appear only inside the ssh_cidrs validation that rejects it.
-	if grep -v -e '^ *#' -e 'contains(\["0.0.0.0/0"' -e 'none may be 0.0.0.0/0' "$template" | grep -qF -- "$forbidden"; then
+# Settings only: comments, descriptions and validations (which mention 0.0.0.0/0 to reject it) removed.
+settings="$(grep -v -E '^ *#|^ *(description|error_message|condition) *=' "$template")"
+for forbidden in ami_regions force_deregister force_delete_snapshot 0.0.0.0/0 ::/0; do
+	if [[ "$settings" == *"$forbidden"* ]]; then
 		fail "$template must not use $forbidden"
 	fi
 done
@@ -56,7 +57,7 @@ standin_version="$(sed -n 's/^readonly DEFAULT_VERSION=//p' scripts/local/standi
 [[ "$template_version" == "$standin_version" ]] ||
 	fail "couchbase_version default $template_version != stand-in default $standin_version"
 
-step "packer validate (real Packer $(packer version | head -n 1), amazon plugin from $PACKER_PLUGIN_PATH)"
+step "packer validate ($(packer version | head -n 1), amazon plugin from $PACKER_PLUGIN_PATH)"
 printf 'dp-agent placeholder for packer validate\n' | gzip -n >"$tmp/dp-agent.gz"
 agent_sha="$(sha256sum "$tmp/dp-agent.gz" | cut -d' ' -f1)"
 unit_args=()
@@ -100,6 +101,10 @@ for bad in "${rejects[@]}"; do
 	if packer validate "${common[@]}" -var "$bad" "$template" >"$tmp/out" 2>&1; then
 		fail "packer validate accepted $bad"
 	fi
+	grep -q 'Invalid value for cmd variable' "$tmp/out" || {
+		cat "$tmp/out" >&2
+		fail "packer validate rejected $bad for another reason than its variable validation"
+	}
 	echo "rejected as expected: $bad"
 done
 
