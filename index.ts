@@ -1,0 +1,18 @@
+/**
+ * Entry point for `pulumi up` with a standard Pulumi install. The program itself is
+ * pipeline/program.ts, shared with the Automation API driver (scripts/stack.ts).
+ */
+import { program } from "./pipeline/program";
+
+const outputs = program();
+
+/** Region → image id (build region and every copy region). */
+export const amiIds = outputs.then((o) => o.amiIds);
+/** Project-relative path of versions/<stack>.json. */
+export const versionsFile = outputs.then((o) => o.versionsFile);
+/** sha256 of the agent artifact baked into the image. */
+export const agentSha256 = outputs.then((o) => o.agentSha256);
+/** Image name, the same in every region. */
+export const imageName = outputs.then((o) => o.imageName);
+/** sha256 of the image's whole input set. */
+export const fingerprint = outputs.then((o) => o.fingerprint);

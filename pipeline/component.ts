@@ -1,0 +1,301 @@
+/**
+ * The pipeline as one component: agent → image → copies → versions file.
+ *
+ * Children (names derived from the component's name, all `parent: this`):
+ * - `<name>-agent`          command:local:Command running agent/build.sh (absent with a prebuilt artifact)
+ * - `<name>-image`          pulumi-nodejs:dynamic/packer:Image (providers/packerImage.ts)
+ * - `<name>-aws`            pulumi:providers:aws, build region (only with copy regions)
+ * - `<name>-copy-<region>`  aws:ec2/amiCopy:AmiCopy, one per copy region, all in parallel
+ * - `<name>-versions`       pulumi-nodejs:dynamic/versions:File, versions/<stack>.json
+ *
+ * With no copy regions the component registers no aws resource and calls no aws function, and with
+ * a prebuilt agent no command resource, so such a stack runs without either provider plugin.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+
+import { TAG } from "../providers/ec2/tags";
+import { PackerImage } from "../providers/packerImage";
+import { lastSha256Line } from "./agentSources";
+import { buildVersionsDoc, versionsPath, versionsProblems, versionsText } from "./versions";
+import { VersionsFile } from "./versionsFile";
+
+/** Where the command resource's build puts the agent (project-relative, git-ignored). */
+export const AGENT_OUT_DIR = ".build/agent";
+
+/** How the agent reaches the image. */
+export type AgentInput =
+    | {
+          /** Build with agent/build.sh in a command resource. */
+          kind: "build";
+          /** Target architecture. */
+          arch: "amd64" | "arm64";
+          /** Replace (rebuild) when any element changes; see pipeline/agentSources.ts `agentTriggers`. */
+          triggers: string[];
+      }
+    | {
+          /** Use an artifact an earlier step built; no command resource. */
+          kind: "prebuilt";
+          /** Project-relative path of `dp-agent.gz`. */
+          artifact: string;
+          /** Its sha256, already verified against the file (pipeline/agentFiles.ts). */
+          sha256: string;
+      };
+
+/**
+ * Arguments of {@link ImagePipeline}. Plain values where they decide which resources exist (copy
+ * regions, agent source); everything else may be an Input. "Rebuild" means a new image (and
+ * new copies); "tags only" means an in-place update.
+ */
+export interface ImagePipelineArgs {
+    /** Pulumi stack name; part of the image name and the `Stack` tag. Rebuild. */
+    stack: string;
+    /** Region where Packer builds the image. Rebuild. */
+    buildRegion: string;
+    /** Regions to copy the image to: one encrypted AmiCopy each. Empty = no copies, no aws plugin needed. */
+    copyRegions: string[];
+    /** Agent: built by a command resource, or a prebuilt verified artifact. */
+    agent: AgentInput;
+    /** Agent version label (agent/VERSION) for the versions file and outputs. No rebuild. */
+    agentVersion: string;
+    /** Builder instance type. Rebuild. */
+    instanceType: pulumi.Input<string>;
+    /** `enterprise` or `community`. Rebuild. */
+    couchbaseEdition: string;
+    /** Couchbase Server version, X.Y.Z. Rebuild. */
+    couchbaseVersion: string;
+    /** `repository` or a project-relative folder holding the `.deb`. Rebuild. */
+    couchbasePackageSource: pulumi.Input<string>;
+    /** Explicit base image id; wins over the name filter. Rebuild. */
+    baseImageId?: string;
+    /** Base image name filter (when no id). Rebuild. */
+    baseImageNameFilter: string;
+    /** Owners of acceptable base images (when no id). Rebuild. */
+    baseImageOwners: string[];
+    /** Image name prefix. Rebuild. */
+    namePrefix: pulumi.Input<string>;
+    /** Release name for production images; replaces the stack in the image name. Rebuild. */
+    release?: string;
+    /** `dev`, `stage`, `prod` or `local`. Tags only; `prod` keeps the versions file on destroy. */
+    environment: string;
+    /** Owner tag. Tags only. */
+    owner: pulumi.Input<string>;
+    /** Hours until non-production images expire (0 = never). Tags only. */
+    ttlHours: pulumi.Input<number>;
+    /** Extra tags on the image, snapshots and copies. Tags only. */
+    extraTags: Record<string, string>;
+    /** Region → KMS key for that region's encrypted image. Rebuild (build region) / new copy (copy region). */
+    kmsKeyIds: Record<string, string>;
+    /** Builder subnet; default VPC's when unset. No rebuild. */
+    subnetId?: pulumi.Input<string>;
+    /** Builder VPC; default VPC when unset. No rebuild. */
+    vpcId?: pulumi.Input<string>;
+    /** CIDRs allowed to SSH to the builder. No rebuild. */
+    sshCidrs: pulumi.Input<string>[];
+    /** EC2 endpoint override (local emulator); also used by the copies' aws provider. No rebuild. */
+    ec2Endpoint?: string;
+    /** Emulator mode (skip credential/region/metadata validation). No rebuild. */
+    emulator: boolean;
+    /** SSH host override for the builder. No rebuild. */
+    sshHost?: pulumi.Input<string>;
+    /** SSH port (0 = default). No rebuild. */
+    sshPort: pulumi.Input<number>;
+    /** SSH user on the base image. Rebuild. */
+    sshUsername: pulumi.Input<string>;
+    /** The image provider's own deadline for `packer build`, minutes. No rebuild. */
+    buildTimeoutMinutes: pulumi.Input<number>;
+    /** Create/update timeout of each AmiCopy, minutes; delete gets twice as long. No change to images. */
+    copyTimeoutMinutes: number;
+    /** Project-relative folder of the versions file. */
+    versionsDir: string;
+    /** Project name (recorded in the versions file). */
+    project: string;
+}
+
+/** Couchbase Server images for one stack: the agent, the image, its copies and the versions file. */
+export class ImagePipeline extends pulumi.ComponentResource {
+    /** Region → image id, build region included. */
+    readonly amiIds: pulumi.Output<Record<string, string>>;
+    /** Image name (the same in every region). */
+    readonly imageName: pulumi.Output<string>;
+    /** sha256 fingerprint of the image's input set. */
+    readonly fingerprint: pulumi.Output<string>;
+    /** sha256 of the agent artifact baked into the image. */
+    readonly agentSha256: pulumi.Output<string>;
+    /** Project-relative path of the versions file. */
+    readonly versionsFile: pulumi.Output<string>;
+    /** The image resource (for dependents that need its outputs). */
+    readonly image: PackerImage;
+
+    constructor(name: string, args: ImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("couchbase-images:index:ImagePipeline", name, {}, opts);
+
+        // 1. The agent: built here by the agent's own build script, or verified earlier.
+        let agentSha256: pulumi.Output<string>;
+        let agentArtifact: string;
+        const agentDeps: pulumi.Resource[] = [];
+        if (args.agent.kind === "build") {
+            // A constant script; the values reach it as environment variables (no interpolation).
+            const build = new command.local.Command(
+                `${name}-agent`,
+                {
+                    create: 'exec bash agent/build.sh --out "$DP_AGENT_OUT" --arch "$DP_AGENT_ARCH" --provider aws',
+                    environment: { DP_AGENT_OUT: AGENT_OUT_DIR, DP_AGENT_ARCH: args.agent.arch },
+                    triggers: args.agent.triggers,
+                },
+                { parent: this },
+            );
+            agentSha256 = build.stdout.apply(lastSha256Line);
+            agentArtifact = `${AGENT_OUT_DIR}/dp-agent.gz`;
+            agentDeps.push(build);
+        } else {
+            agentSha256 = pulumi.output(args.agent.sha256);
+            agentArtifact = args.agent.artifact;
+        }
+
+        // 2. The image, built by Packer in the build region.
+        const image = new PackerImage(
+            `${name}-image`,
+            {
+                region: args.buildRegion,
+                copyRegions: args.copyRegions,
+                instanceType: args.instanceType,
+                couchbaseEdition: args.couchbaseEdition,
+                couchbaseVersion: args.couchbaseVersion,
+                couchbasePackageSource: args.couchbasePackageSource,
+                baseImage: args.baseImageId
+                    ? { id: args.baseImageId }
+                    : { nameFilter: args.baseImageNameFilter, owners: args.baseImageOwners },
+                agentArtifact,
+                agentSha256,
+                agentVersion: args.agentVersion,
+                namePrefix: args.namePrefix,
+                stack: args.stack,
+                release: args.release,
+                environment: args.environment,
+                owner: args.owner,
+                ttlHours: args.ttlHours,
+                extraTags: args.extraTags,
+                kmsKeyId: args.kmsKeyIds[args.buildRegion],
+                subnetId: args.subnetId,
+                vpcId: args.vpcId,
+                sshCidrs: args.sshCidrs,
+                ec2Endpoint: args.ec2Endpoint,
+                emulator: args.emulator,
+                sshHost: args.sshHost,
+                sshPort: args.sshPort,
+                sshUsername: args.sshUsername,
+                buildTimeoutMinutes: args.buildTimeoutMinutes,
+            },
+            { parent: this, dependsOn: agentDeps },
+        );
+
+        // 3. Copies, one per region, in parallel. The aws SDK is loaded only when needed, so a stack
+        //    without copy regions never touches the aws plugin.
+        const copyIds: Record<string, pulumi.Output<string>> = {};
+        const copies: pulumi.Resource[] = [];
+        if (args.copyRegions.length > 0) {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const aws: typeof import("@pulumi/aws") = require("@pulumi/aws");
+            // An explicit provider: the copies do not depend on `aws:region` being set, and the
+            // emulator endpoint (if any) applies to them too. Per-copy `region` overrides its region.
+            const provider = new aws.Provider(
+                `${name}-aws`,
+                {
+                    region: args.buildRegion,
+                    ...(args.ec2Endpoint
+                        ? {
+                              endpoints: [{ ec2: args.ec2Endpoint }],
+                              skipCredentialsValidation: args.emulator,
+                              skipRequestingAccountId: args.emulator,
+                              skipMetadataApiCheck: args.emulator,
+                              skipRegionValidation: args.emulator,
+                          }
+                        : {}),
+                },
+                { parent: this },
+            );
+            const timeout = `${args.copyTimeoutMinutes}m`;
+            for (const region of args.copyRegions) {
+                const copy = new aws.ec2.AmiCopy(
+                    `${name}-copy-${region}`,
+                    {
+                        region,
+                        // AMI names are unique per region, so the copy keeps the source's name:
+                        // one name for the image everywhere (as in the versions file).
+                        name: image.imageName,
+                        description: pulumi.interpolate`${image.imageName} copied from ${args.buildRegion}`,
+                        sourceAmiId: image.imageId,
+                        sourceAmiRegion: args.buildRegion,
+                        encrypted: true,
+                        kmsKeyId: args.kmsKeyIds[region],
+                        tags: pulumi.all([image.tags, image.imageId]).apply(([tags, id]) => ({
+                            ...tags,
+                            [TAG.sourceRegion]: args.buildRegion,
+                            [TAG.sourceImage]: id,
+                        })),
+                    },
+                    {
+                        parent: this,
+                        provider,
+                        customTimeouts: { create: timeout, update: timeout, delete: `${2 * args.copyTimeoutMinutes}m` },
+                    },
+                );
+                copyIds[region] = copy.id;
+                copies.push(copy);
+            }
+        }
+
+        // 4. The versions file, once the image and every copy exist.
+        const amiIds = pulumi.all([image.imageId, pulumi.all(copyIds)]).apply(([buildId, copyMap]) => {
+            const out: Record<string, string> = { [args.buildRegion]: buildId };
+            for (const r of Object.keys(copyMap).sort()) out[r] = copyMap[r];
+            return out;
+        });
+        const text = pulumi
+            .all([image.imageName, image.fingerprint, image.packerVersion, image.createdAt, image.imageId, pulumi.all(copyIds), agentSha256])
+            .apply(([imageName, fingerprint, packerVersion, createdAt, buildImageId, copyMap, sha]) => {
+                const doc = buildVersionsDoc({
+                    project: args.project,
+                    stack: args.stack,
+                    environment: args.environment,
+                    release: args.release,
+                    imageName,
+                    fingerprint,
+                    buildRegion: args.buildRegion,
+                    buildImageId,
+                    copies: copyMap,
+                    couchbaseEdition: args.couchbaseEdition,
+                    couchbaseVersion: args.couchbaseVersion,
+                    agentVersion: args.agentVersion,
+                    agentSha256: sha,
+                    packerVersion,
+                    createdAt,
+                });
+                const problems = versionsProblems(doc);
+                if (problems.length > 0) {
+                    throw new pulumi.ResourceError(`versions file does not match versions/schema.json:\n  - ${problems.join("\n  - ")}`, this);
+                }
+                return versionsText(doc);
+            });
+        const file = new VersionsFile(
+            `${name}-versions`,
+            { path: versionsPath(args.versionsDir, args.stack), text, keep: args.environment === "prod" },
+            { parent: this, dependsOn: [image, ...copies] },
+        );
+
+        this.image = image;
+        this.amiIds = amiIds;
+        this.imageName = image.imageName;
+        this.fingerprint = image.fingerprint;
+        this.agentSha256 = agentSha256;
+        this.versionsFile = file.path;
+        this.registerOutputs({
+            amiIds: this.amiIds,
+            imageName: this.imageName,
+            fingerprint: this.fingerprint,
+            agentSha256: this.agentSha256,
+            versionsFile: this.versionsFile,
+        });
+    }
+}
