@@ -50,7 +50,7 @@ if [[ -z "$version" ]]; then
 fi
 [[ "$version" =~ ^[0-9A-Za-z.+~-]+$ ]] || die "bad version '$version'"
 if [[ -z "$commit" ]]; then
-	commit="$("$here/source-hash.sh")"
+	commit="$(bash "$here/source-hash.sh")"
 	commit="${commit:0:12}"
 fi
 [[ "$commit" =~ ^[0-9A-Za-z.+~-]+$ ]] || die "bad commit '$commit'"
