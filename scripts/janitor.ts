@@ -147,7 +147,7 @@ async function execute(ec2: EC2Client, rows: readonly Row[], io: JanitorIO, json
                         record(row, await deleteSecurityGroup(ec2, row.id, retry));
                         break;
                     case "key-pair":
-                        await deleteKeyPair(ec2, row.id.startsWith("key-") ? { id: row.id } : { name: row.keyName ?? row.name }, retry);
+                        await deleteKeyPair(ec2, { name: row.keyName ?? row.name }, retry);
                         record(row, "deleted");
                         break;
                 }

@@ -69,10 +69,13 @@ export async function deleteSecurityGroup(ec2: EC2Client, groupId: string, retry
     }
 }
 
-/** Deletes a key pair by id (`key-…`) or name. EC2 treats a missing key pair as success. */
+/**
+ * Deletes a key pair by name (preferred: moto ignores `KeyPairId`) or id (`key-…`). EC2 treats a
+ * missing key pair as success.
+ */
 export async function deleteKeyPair(ec2: EC2Client, key: { id?: string; name?: string }, retry?: RetryOptions): Promise<void> {
     const { DeleteKeyPairCommand } = await import("@aws-sdk/client-ec2");
-    const input = key.id ? { KeyPairId: key.id } : { KeyName: key.name };
+    const input = key.name ? { KeyName: key.name } : { KeyPairId: key.id };
     if (!input.KeyPairId && !input.KeyName) throw new Error("deleteKeyPair: give an id or a name");
     try {
         await withRetry(() => ec2.send(new DeleteKeyPairCommand(input)), { what: `delete key pair ${key.id ?? key.name}`, ...retry });
