@@ -61,11 +61,11 @@ export interface PackerImageArgs {
      * is not among them and that none is duplicated. Defaults to none. No rebuild.
      */
     copyRegions?: pulumi.Input<pulumi.Input<string>[]>;
-    /** Builder instance type. Defaults to `t3.large`. Forces a rebuild. */
+    /** Builder instance type. Defaults to `t3.medium`. Forces a rebuild. */
     instanceType?: pulumi.Input<string>;
     /** Couchbase edition: `enterprise` or `community`. Defaults to `enterprise`. Forces a rebuild. */
     couchbaseEdition?: pulumi.Input<string>;
-    /** Couchbase Server version, `X.Y.Z` (e.g. `7.6.4`). Required. Forces a rebuild. */
+    /** Couchbase Server version, `X.Y.Z` (e.g. `8.0.0`). Required. Forces a rebuild. */
     couchbaseVersion: pulumi.Input<string>;
     /**
      * Where the `couchbase-server` package comes from: `repository` (Couchbase's apt repository),
@@ -74,8 +74,9 @@ export interface PackerImageArgs {
      */
     couchbasePackageSource?: pulumi.Input<string>;
     /**
-     * Base image: `{id}` or `{nameFilter, owners}`. Defaults to Debian 12 (`debian-12-amd64-*`,
-     * owner `136693071363`). Forces a rebuild.
+     * Base image: `{id}` or `{nameFilter, owners}`. Defaults to Ubuntu 24.04 LTS
+     * (`ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*`, owner Canonical
+     * `099720109477`), the template's default. Forces a rebuild.
      */
     baseImage?: pulumi.Input<BaseImage>;
     /** Relative path to the gzipped agent binary (`dp-agent.gz`). Required. No rebuild by itself. */
@@ -134,7 +135,7 @@ export interface PackerImageArgs {
     sshHost?: pulumi.Input<string>;
     /** SSH port override for the builder. Defaults to 22. No rebuild. */
     sshPort?: pulumi.Input<number>;
-    /** SSH user on the base image. Defaults to `admin` (Debian). Forces a rebuild. */
+    /** SSH user on the base image. Defaults to `ubuntu`. Forces a rebuild. */
     sshUsername?: pulumi.Input<string>;
     /** The provider's own deadline for `packer build`, in minutes. Defaults to 90. No rebuild. */
     buildTimeoutMinutes?: pulumi.Input<number>;

@@ -51,10 +51,10 @@ export interface ResolvedImageInputs {
 export const DEFAULTS = {
     templateDir: "images/aws",
     copyRegions: [] as string[],
-    instanceType: "t3.large",
+    instanceType: "t3.medium",
     couchbaseEdition: "enterprise",
     couchbasePackageSource: "repository",
-    baseImage: { nameFilter: "debian-12-amd64-*", owners: ["136693071363"] } as BaseImage,
+    baseImage: { nameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*", owners: ["099720109477"] } as BaseImage,
     agentVersion: "",
     agentUnit: "agent/dp-agent.service",
     namePrefix: "couchbase-cloud-server",
@@ -68,7 +68,7 @@ export const DEFAULTS = {
     emulator: false,
     sshHost: "",
     sshPort: 0,
-    sshUsername: "admin",
+    sshUsername: "ubuntu",
     buildTimeoutMinutes: 90,
 } as const;
 

@@ -24,7 +24,7 @@ export function containsUnknown(v: unknown): boolean {
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
-const COUCHBASE_VERSION = /^\d+\.\d+\.\d+(-\d+)?$/;
+const COUCHBASE_VERSION = /^\d+\.\d+\.\d+$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const NAME_PREFIX = /^[a-z][a-z0-9-]{1,62}[a-z0-9]$/;
 const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -168,7 +168,7 @@ export function validateInputs(i: ResolvedImageInputs): Failure[] {
         if (typeof i.couchbaseVersion !== "string" || i.couchbaseVersion === "")
             fail("couchbaseVersion", "is empty: set the Couchbase Server version, e.g. 7.6.4");
         else if (!COUCHBASE_VERSION.test(i.couchbaseVersion))
-            fail("couchbaseVersion", `"${i.couchbaseVersion}" is not a Couchbase Server version: use X.Y.Z (e.g. 7.6.4) or X.Y.Z-BUILD`);
+            fail("couchbaseVersion", `"${i.couchbaseVersion}" is not a Couchbase Server version: use X.Y.Z (e.g. 7.6.4)`);
     }
     if (known(i.couchbasePackageSource) && i.couchbasePackageSource !== "repository") {
         const p = relativePathProblem(i.couchbasePackageSource);
@@ -182,7 +182,7 @@ export function validateInputs(i: ResolvedImageInputs): Failure[] {
         } else if (typeof b.nameFilter !== "string" || b.nameFilter === "") {
             fail("baseImage", "names no image: set baseImage.id, or baseImage.nameFilter with baseImage.owners");
         } else if (!isStringArray(b.owners) || b.owners.length === 0) {
-            fail("baseImage.owners", "is empty: a name filter needs the owner account ids (e.g. 136693071363 for Debian), else anyone's image could match");
+            fail("baseImage.owners", "is empty: a name filter needs the owner account ids (e.g. 099720109477 for Canonical), else anyone's image could match");
         } else {
             b.owners.forEach((o, n) => {
                 if (!OWNER_ID.test(o)) fail(`baseImage.owners[${n}]`, `"${o}" is not an owner: use a 12-digit account id, amazon, self or aws-marketplace`);

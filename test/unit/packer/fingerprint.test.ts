@@ -1,0 +1,181 @@
+/**
+ * Fingerprint table: stable across a fresh clone (copy), `touch` and file creation order; changed
+ * by an edit, a rename, a mode change, and each build-defining input. Proof limit: real files in a
+ * temp folder through readTree + computeFingerprint, not through git.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, type FingerprintSources } from "../../../providers/packer/fingerprint";
+import type { ResolvedImageInputs } from "../../../providers/packer/types";
+import { goodInputs } from "./fixtures";
+
+type Files = Record<string, { content: string; mode?: number }>;
+
+function writeTree(dir: string, files: Files, order?: string[]): void {
+    for (const rel of order ?? Object.keys(files)) {
+        const f = files[rel];
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), f.content);
+        fs.chmodSync(path.join(dir, rel), f.mode ?? 0o644);
+    }
+}
+
+const TEMPLATE: Files = {
+    "couchbase-cloud.pkr.hcl": { content: 'source "amazon-ebs" "couchbase" {}\n' },
+    "scripts/install-couchbase.sh": { content: "#!/usr/bin/env bash\necho install\n", mode: 0o755 },
+    "scripts/cleanup.sh": { content: "#!/usr/bin/env bash\necho clean\n", mode: 0o755 },
+    "files/motd": { content: "hello\n" },
+};
+
+describe("fingerprint", () => {
+    let tmp: string;
+    let n = 0;
+    const fresh = (files: Files = TEMPLATE, order?: string[]) => {
+        const d = path.join(tmp, `t${n++}`);
+        fs.mkdirSync(d);
+        writeTree(d, files, order);
+        return d;
+    };
+    const sources = (dir: string, over: Partial<FingerprintSources> = {}): FingerprintSources => ({
+        templateFiles: readTree(fs, dir),
+        agentUnit: "[Unit]\nDescription=dp-agent\n",
+        packageFiles: [],
+        packerVersion: "1.16.0",
+        pluginVersion: "1.8.2",
+        ...over,
+    });
+    const fp = (dir: string, i: ResolvedImageInputs = goodInputs(), over: Partial<FingerprintSources> = {}) => computeFingerprint(i, sources(dir, over));
+
+    before(() => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fp-test-"));
+    });
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    it("is a sha256 hex with named parts", () => {
+        const r = fp(fresh());
+        assert.match(r.fingerprint, /^[0-9a-f]{64}$/);
+        assert.deepEqual(Object.keys(r.parts).sort(), [
+            "agentSha256",
+            "agentUnit",
+            "baseImage",
+            "naming",
+            "template/couchbase-cloud.pkr.hcl",
+            "template/files/motd",
+            "template/scripts/cleanup.sh",
+            "template/scripts/install-couchbase.sh",
+            "tools",
+            "variables",
+        ]);
+    });
+
+    describe("stable", () => {
+        it("across a fresh copy in another folder (fresh clone)", () => assert.equal(fp(fresh()).fingerprint, fp(fresh()).fingerprint));
+        it("across file creation order", () => {
+            const order = Object.keys(TEMPLATE).reverse();
+            assert.equal(fp(fresh()).fingerprint, fp(fresh(TEMPLATE, order)).fingerprint);
+        });
+        it("across touch (mtime change)", () => {
+            const d = fresh();
+            const before = fp(d).fingerprint;
+            const t = new Date(Date.now() + 3_600_000);
+            fs.utimesSync(path.join(d, "scripts/cleanup.sh"), t, t);
+            assert.equal(fp(d).fingerprint, before);
+        });
+        it("across a group/other-only mode change that keeps the executable bit", () => {
+            const d = fresh();
+            const before = fp(d).fingerprint;
+            fs.chmodSync(path.join(d, "scripts/cleanup.sh"), 0o700);
+            assert.equal(fp(d).fingerprint, before);
+        });
+        it("across key order of inputs", () => {
+            const d = fresh();
+            const a = goodInputs({ baseImage: { nameFilter: "x-*", owners: ["amazon"] } });
+            const b = goodInputs({ baseImage: { owners: ["amazon"], nameFilter: "x-*" } });
+            assert.equal(fp(d, a).fingerprint, fp(d, b).fingerprint);
+        });
+    });
+
+    describe("changed", () => {
+        const cases: [string, (d: string) => void, string[]][] = [
+            ["by an edit", (d) => fs.appendFileSync(path.join(d, "scripts/cleanup.sh"), "echo more\n"), ["template/scripts/cleanup.sh"]],
+            ["by a rename", (d) => fs.renameSync(path.join(d, "files/motd"), path.join(d, "files/motd.txt")), ["template/files/motd", "template/files/motd.txt"]],
+            ["by a mode change (executable bit)", (d) => fs.chmodSync(path.join(d, "files/motd"), 0o755), ["template/files/motd"]],
+            ["by a new file", (d) => fs.writeFileSync(path.join(d, "scripts/new.sh"), "x"), ["template/scripts/new.sh"]],
+            ["by a deleted file", (d) => fs.rmSync(path.join(d, "scripts/cleanup.sh")), ["template/scripts/cleanup.sh"]],
+        ];
+        for (const [what, mutate, parts] of cases) {
+            it(what, () => {
+                const d = fresh();
+                const a = fp(d);
+                mutate(d);
+                const b = fp(d);
+                assert.notEqual(a.fingerprint, b.fingerprint);
+                assert.deepEqual(changedParts(a.parts, b.parts), parts);
+            });
+        }
+
+        const inputCases: [string, Partial<ResolvedImageInputs>, string][] = [
+            ["agent sha256", { agentSha256: "b".repeat(64) }, "agentSha256"],
+            ["Couchbase version", { couchbaseVersion: "7.6.5" }, "variables"],
+            ["region", { region: "eu-central-1" }, "variables"],
+            ["instance type", { instanceType: "m7i.large" }, "variables"],
+            ["KMS key", { kmsKeyId: "alias/images" }, "variables"],
+            ["base image", { baseImage: { id: "ami-0123456789abcdef0" } }, "baseImage"],
+            ["name prefix", { namePrefix: "couchbase-test" }, "naming"],
+            ["stack", { stack: "dev-bob" }, "naming"],
+            ["release", { release: "v0.1.18" }, "naming"],
+        ];
+        for (const [what, over, part] of inputCases) {
+            it(`by the ${what}`, () => {
+                const d = fresh();
+                const a = fp(d);
+                const b = fp(d, goodInputs(over));
+                assert.deepEqual(changedParts(a.parts, b.parts), [part]);
+            });
+        }
+        it("by the unit file", () => {
+            const d = fresh();
+            assert.deepEqual(changedParts(fp(d).parts, fp(d, goodInputs(), { agentUnit: "[Unit]\nDescription=other\n" }).parts), ["agentUnit"]);
+        });
+        it("by the Packer or plugin version", () => {
+            const d = fresh();
+            assert.deepEqual(changedParts(fp(d).parts, fp(d, goodInputs(), { packerVersion: "1.15.4" }).parts), ["tools"]);
+            assert.deepEqual(changedParts(fp(d).parts, fp(d, goodInputs(), { pluginVersion: "1.8.1" }).parts), ["tools"]);
+        });
+    });
+
+    describe("not changed by settings that do not shape the image", () => {
+        const cases: Partial<ResolvedImageInputs>[] = [
+            { owner: "bob" },
+            { ttlHours: 1 },
+            { extraTags: { Team: "x" } },
+            { sshCidrs: ["10.0.0.0/8"] },
+            { ec2Endpoint: "http://127.0.0.1:5001" },
+            { sshPort: 2222 },
+            { buildTimeoutMinutes: 5 },
+            { copyRegions: [] },
+            { providerVersion: "9.9.9" },
+            { environment: "stage" },
+        ];
+        for (const over of cases) {
+            it(JSON.stringify(over), () => {
+                const d = fresh();
+                assert.equal(fp(d).fingerprint, fp(d, goodInputs(over)).fingerprint);
+            });
+        }
+    });
+
+    it("partProperty maps parts to input properties", () => {
+        assert.equal(partProperty("template/scripts/x.sh"), "templateDir");
+        assert.equal(partProperty("package/couchbase.deb"), "couchbasePackageSource");
+        assert.equal(partProperty("agentSha256"), "agentSha256");
+        assert.equal(partProperty("agentUnit"), "agentUnit");
+        assert.equal(partProperty("baseImage"), "baseImage");
+    });
+
+    it("canonicalJson sorts keys at every level and drops undefined", () => {
+        assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: undefined } }), '{"a":{"d":[2,{"y":2,"z":1}]},"b":1}');
+    });
+});

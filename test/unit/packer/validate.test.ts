@@ -1,0 +1,137 @@
+/**
+ * Input validation table: each bad input fails naming exactly its property, with a reason that
+ * says how to fix it. Proof limit: the pure rules only; file checks and `packer validate` are
+ * covered by the provider's check tests.
+ */
+import * as assert from "node:assert/strict";
+import { applyDefaults, cidrProblem, containsUnknown, parseCidr, relativePathProblem, UNKNOWN, validateInputs } from "../../../providers/packer/validate";
+import type { ResolvedImageInputs } from "../../../providers/packer/types";
+import { goodInputs } from "./fixtures";
+
+describe("validate: applyDefaults", () => {
+    it("fills every documented default", () => {
+        const i = applyDefaults({});
+        assert.equal(i.templateDir, "images/aws");
+        assert.equal(i.instanceType, "t3.medium");
+        assert.equal(i.couchbaseEdition, "enterprise");
+        assert.equal(i.couchbasePackageSource, "repository");
+        assert.equal(i.agentUnit, "agent/dp-agent.service");
+        assert.equal(i.namePrefix, "couchbase-cloud-server");
+        assert.equal(i.ttlHours, 72);
+        assert.equal(i.buildTimeoutMinutes, 90);
+        assert.equal(i.emulator, false);
+        assert.deepEqual(i.copyRegions, []);
+        assert.deepEqual(i.baseImage.owners, ["099720109477"]);
+    });
+    it("keeps given values, treats null as unset", () => {
+        const i = applyDefaults({ instanceType: "m7i.large", ttlHours: null });
+        assert.equal(i.instanceType, "m7i.large");
+        assert.equal(i.ttlHours, 72);
+    });
+});
+
+describe("validate: validateInputs", () => {
+    it("accepts a sound input set", () => {
+        assert.deepEqual(validateInputs(goodInputs()), []);
+    });
+
+    const cases: [string, Partial<ResolvedImageInputs>, string, RegExp][] = [
+        ["bad region", { region: "europe-west" }, "region", /not an AWS region name/],
+        ["empty region", { region: "" }, "region", /is empty/],
+        ["build region among copy regions", { copyRegions: ["eu-west-1"] }, "copyRegions[0]", /is the build region/],
+        ["duplicated copy region", { copyRegions: ["us-east-1", "us-east-1"] }, "copyRegions[1]", /listed twice/],
+        ["bad copy region", { copyRegions: ["mars-1"] }, "copyRegions[0]", /not an AWS region name/],
+        ["world-open IPv4 CIDR", { sshCidrs: ["0.0.0.0/0"] }, "sshCidrs[0]", /whole internet/],
+        ["world-open IPv6 CIDR", { sshCidrs: ["203.0.113.4/32", "::/0"] }, "sshCidrs[1]", /whole internet/],
+        ["malformed CIDR", { sshCidrs: ["10.0.0.300/8"] }, "sshCidrs[0]", /not a CIDR/],
+        ["no CIDRs", { sshCidrs: [] }, "sshCidrs", /is empty/],
+        ["absolute template dir", { templateDir: "/work/main/images/aws" }, "templateDir", /is absolute/],
+        ["template dir outside project", { templateDir: "../images" }, "templateDir", /leaves the project/],
+        ["empty agent sha256", { agentSha256: "" }, "agentSha256", /is empty/],
+        ["malformed agent sha256", { agentSha256: "ABC123" }, "agentSha256", /not a sha256/],
+        ["uppercase agent sha256", { agentSha256: "A".repeat(64) }, "agentSha256", /not a sha256/],
+        ["agent artifact not .gz", { agentArtifact: "dp-agent" }, "agentArtifact", /not a \.gz/],
+        ["malformed Couchbase version", { couchbaseVersion: "7.6" }, "couchbaseVersion", /not a Couchbase Server version/],
+        ["empty Couchbase version", { couchbaseVersion: "" }, "couchbaseVersion", /is empty/],
+        ["bad edition", { couchbaseEdition: "free" }, "couchbaseEdition", /enterprise/],
+        ["bad name prefix (uppercase)", { namePrefix: "Couchbase" }, "namePrefix", /usable name prefix/],
+        ["bad name prefix (trailing hyphen)", { namePrefix: "couchbase-" }, "namePrefix", /usable name prefix/],
+        ["negative TTL", { ttlHours: -1 }, "ttlHours", /negative/],
+        ["bad instance type", { instanceType: "large" }, "instanceType", /not an EC2 instance type/],
+        ["bad environment", { environment: "qa" }, "environment", /not an environment/],
+        ["prod without release", { environment: "prod" }, "release", /production images carry a release/],
+        ["empty owner", { owner: "" }, "owner", /is empty/],
+        ["reserved extra tag", { extraTags: { Stack: "x" } }, "extraTags.Stack", /set by the project/],
+        ["aws: extra tag", { extraTags: { "aws:foo": "x" } }, "extraTags.aws:foo", /reserved aws: prefix/],
+        ["bad base image id", { baseImage: { id: "ami-XYZ" } }, "baseImage.id", /not an image id/],
+        ["name filter without owners", { baseImage: { nameFilter: "debian-*" } }, "baseImage.owners", /is empty/],
+        ["base image names nothing", { baseImage: {} }, "baseImage", /names no image/],
+        ["bad KMS key", { kmsKeyId: "my-key" }, "kmsKeyId", /not a KMS key/],
+        ["bad subnet", { subnetId: "sn-1" }, "subnetId", /not a subnet id/],
+        ["bad endpoint", { ec2Endpoint: "localhost:5000" }, "ec2Endpoint", /not an http\(s\) URL/],
+        ["bad ssh port", { sshPort: 70000 }, "sshPort", /not a TCP port/],
+        ["zero deadline", { buildTimeoutMinutes: 0 }, "buildTimeoutMinutes", /usable deadline/],
+        ["bad package source", { couchbasePackageSource: "/tmp/debs" }, "couchbasePackageSource", /is absolute.*repository/],
+    ];
+    for (const [what, over, property, reason] of cases) {
+        it(`rejects ${what}, naming ${property}`, () => {
+            const failures = validateInputs(goodInputs(over));
+            assert.equal(failures.length, 1, JSON.stringify(failures));
+            assert.equal(failures[0].property, property);
+            assert.match(failures[0].reason, reason);
+        });
+    }
+
+    it("reports every failure at once", () => {
+        const failures = validateInputs(goodInputs({ region: "x", ttlHours: -3, agentSha256: "" }));
+        assert.deepEqual(
+            failures.map((f) => f.property),
+            ["region", "agentSha256", "ttlHours"],
+        );
+    });
+
+    it("skips values not known yet (preview)", () => {
+        assert.deepEqual(validateInputs(goodInputs({ agentSha256: UNKNOWN, copyRegions: [UNKNOWN] })), []);
+    });
+
+    it("accepts release names for prod, a TTL of 0, IPv6 CIDRs, endpoints and explicit base images", () => {
+        const i = goodInputs({
+            environment: "prod",
+            release: "v0.1.17",
+            ttlHours: 0,
+            sshCidrs: ["2001:db8::/64", "10.0.0.0/8"],
+            ec2Endpoint: "http://127.0.0.1:5000",
+            baseImage: { id: "ami-0123456789abcdef0" },
+            kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            couchbasePackageSource: ".build/couchbase",
+        });
+        assert.deepEqual(validateInputs(i), []);
+    });
+});
+
+describe("validate: helpers", () => {
+    const cidrs: [string, ReturnType<typeof parseCidr>][] = [
+        ["10.0.0.0/8", { family: 4, prefix: 8 }],
+        ["203.0.113.4/32", { family: 4, prefix: 32 }],
+        ["0.0.0.0/0", { family: 4, prefix: 0 }],
+        ["::/0", { family: 6, prefix: 0 }],
+        ["2001:db8::/64", { family: 6, prefix: 64 }],
+        ["10.0.0.0/33", undefined],
+        ["10.0.0/8", undefined],
+        ["010.0.0.0/8", undefined],
+        ["2001:db8::1::/64", undefined],
+        ["example.com/32", undefined],
+    ];
+    for (const [c, want] of cidrs) it(`parseCidr(${c})`, () => assert.deepEqual(parseCidr(c), want));
+    it("cidrProblem accepts a /32", () => assert.equal(cidrProblem("198.51.100.7/32"), undefined));
+    it("relativePathProblem", () => {
+        assert.equal(relativePathProblem("images/aws"), undefined);
+        assert.match(relativePathProblem("C:\\x") ?? "", /absolute/);
+        assert.match(relativePathProblem("a\\b") ?? "", /backslash/);
+        assert.match(relativePathProblem("~/x") ?? "", /absolute/);
+    });
+    it("containsUnknown looks inside arrays and objects", () => {
+        assert.equal(containsUnknown({ a: [1, { b: UNKNOWN }] }), true);
+        assert.equal(containsUnknown({ a: [1, { b: "x" }] }), false);
+    });
+});
