@@ -1,0 +1,101 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { mockClient } from "aws-sdk-client-mock";
+import {
+    DeleteSnapshotCommand,
+    DeregisterImageCommand,
+    DescribeImagesCommand,
+    DescribeInstancesCommand,
+    DescribeKeyPairsCommand,
+    DescribeSecurityGroupsCommand,
+    DescribeSnapshotsCommand,
+    EC2Client,
+} from "@aws-sdk/client-ec2";
+import { parseArgs } from "../../scripts/janitor/args";
+import { runJanitor } from "../../scripts/janitor";
+
+function awsError(code: string): Error {
+    const e = new Error(`${code}: simulated`) as Error & { Code: string };
+    e.name = code;
+    e.Code = code;
+    return e;
+}
+
+describe("janitor run (mocked EC2): failures and throttling", () => {
+    const mock = mockClient(EC2Client);
+    let repo: string;
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    before(() => {
+        repo = fs.mkdtempSync(path.join(os.tmpdir(), "janitor-run-"));
+        process.env.AWS_ACCESS_KEY_ID = "testing";
+        process.env.AWS_SECRET_ACCESS_KEY = "testing";
+    });
+    after(() => {
+        fs.rmSync(repo, { recursive: true, force: true });
+        if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+        else process.env.AWS_ACCESS_KEY_ID = saved.id;
+        if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+        else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+    });
+    afterEach(() => mock.reset());
+
+    const expired = {
+        ImageId: "ami-0aaaaaaaaaaaaaaaa",
+        Name: "couchbase-images-x",
+        State: "available" as const,
+        CreationDate: "2026-01-01T00:00:00.000Z",
+        Tags: [
+            { Key: "Project", Value: "couchbase-images" },
+            { Key: "ExpiresAt", Value: "2026-02-01T00:00:00Z" },
+        ],
+        BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { SnapshotId: "snap-0aaaa" } }],
+    };
+    function scanMocks() {
+        mock.on(DescribeImagesCommand).resolves({ Images: [expired] });
+        mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: "snap-0aaaa", VolumeSize: 8, State: "completed", Description: "" }] });
+        mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+        mock.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [] });
+        mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    }
+    const opts = () => parseArgs(["--regions", "eu-north-1", "--repo", repo, "--delete"], {});
+    const io = (lines: string[]) => ({ out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), now: new Date("2026-11-25T00:00:00Z"), retry: { baseMs: 1, maxMs: 2 } });
+
+    it("a failed deregistration exits non-zero and leaves the image's snapshot alone", async () => {
+        scanMocks();
+        mock.on(DeregisterImageCommand).rejects(awsError("UnauthorizedOperation"));
+        const lines: string[] = [];
+        const r = await runJanitor(opts(), io(lines));
+        assert.equal(r.exitCode, 1);
+        assert.equal(r.failures, 2);
+        assert.deepEqual(
+            r.outcomes.map((o) => [o.row.kind, o.status]),
+            [
+                ["image", "failed"],
+                ["snapshot", "failed"],
+            ],
+        );
+        assert.equal(mock.commandCalls(DeleteSnapshotCommand).length, 0);
+        assert.match(lines.join("\n"), /2 deletion\(s\) failed/);
+    });
+
+    it("throttling during the sweep is retried and the run succeeds", async () => {
+        scanMocks();
+        mock.on(DescribeImagesCommand)
+            .rejectsOnce(awsError("RequestLimitExceeded"))
+            .rejectsOnce(awsError("Throttling"))
+            .resolves({ Images: [expired] });
+        mock.on(DeregisterImageCommand).rejectsOnce(awsError("RequestLimitExceeded")).resolves({});
+        mock.on(DeleteSnapshotCommand).rejectsOnce(awsError("RequestLimitExceeded")).rejectsOnce(awsError("InvalidSnapshot.InUse")).resolves({});
+        const r = await runJanitor(opts(), io([]));
+        assert.equal(r.exitCode, 0);
+        assert.deepEqual(
+            r.outcomes.map((o) => [o.row.kind, o.row.id, o.status]),
+            [
+                ["image", "ami-0aaaaaaaaaaaaaaaa", "deleted"],
+                ["snapshot", "snap-0aaaa", "deleted"],
+            ],
+        );
+    });
+});
