@@ -165,7 +165,8 @@ func TestBinaryAgainstFakes(t *testing.T) {
 	if code, _ := p.get(t, "/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d", code)
 	}
-	if _, body := p.get(t, "/metrics"); !strings.Contains(body, `dp_agent_couchbase_state{state="healthy"} 1`) {
+	if _, body := p.get(t, "/metrics"); !strings.Contains(body, `dp_agent_couchbase_state{state="healthy"} 1`) ||
+		!strings.Contains(body, "process_resident_memory_bytes ") {
 		t.Fatalf("/metrics:\n%s", body)
 	}
 
@@ -218,6 +219,39 @@ func TestBinaryShutdownWithIMDSDown(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("shutdown took %v", d)
 	}
+}
+
+func TestBinaryShutdownWithHangingServices(t *testing.T) {
+	bin := buildBinary(t, "aws")
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	p := startAgent(t, bin,
+		"DP_AGENT_IMDS_ENDPOINT="+hang.URL,
+		"DP_AGENT_COUCHBASE_URL="+hang.URL,
+		"DP_AGENT_HTTP_TIMEOUT=1m",
+	)
+	time.Sleep(200 * time.Millisecond) // both requests are now in flight
+	if code, _ := p.get(t, "/healthz"); code != 200 {
+		t.Fatalf("/healthz = %d", code)
+	}
+	start := time.Now()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("agent did not exit within 5 s of SIGTERM with requests in flight")
+	}
+	t.Logf("stopped %v after SIGTERM", time.Since(start))
 }
 
 func TestBinaryVersionAndProvider(t *testing.T) {

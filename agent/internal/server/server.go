@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -160,9 +162,30 @@ func (h *Handler) Metrics() string {
 	for _, p := range append(paths, "other") {
 		fmt.Fprintf(&b, "dp_agent_http_requests_total{path=%q} %d\n", p, h.requests[p].Load())
 	}
+	if rss, ok := residentBytes(); ok {
+		metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
+		fmt.Fprintf(&b, "process_resident_memory_bytes %d\n", rss)
+	}
 	metric("go_goroutines", "gauge", "Number of goroutines.")
 	fmt.Fprintf(&b, "go_goroutines %d\n", runtime.NumGoroutine())
 	return b.String()
+}
+
+// residentBytes reads the resident set size from /proc/self/statm (Linux).
+func residentBytes() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
 }
 
 func boolInt(b bool) int {
