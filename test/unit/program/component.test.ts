@@ -1,0 +1,247 @@
+/**
+ * Exact registrations of the ImagePipeline component under Pulumi mocks.
+ * Proof limit: mocks never run providers; this proves what the program asks the engine for
+ * (types, names, inputs, options), not what AWS or Packer do with it.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+import Ajv2020 from "ajv/dist/2020";
+
+import { AgentInput, ImagePipeline, ImagePipelineArgs } from "../../../pipeline/component";
+import type { VersionsDoc } from "../../../pipeline/versions";
+import {
+    calls,
+    copyIdFor,
+    FAKE_FINGERPRINT,
+    FAKE_IMAGE_ID,
+    FAKE_IMAGE_NAME,
+    FAKE_SHA,
+    installMocks,
+    ofType,
+    promiseOf,
+    recorded,
+    resetRecorder,
+    settle,
+} from "./mocks";
+
+const BUILD: AgentInput = { kind: "build", arch: "amd64", triggers: ["sources=x", "ldflags=-X main.Provider=aws", "platform=linux/amd64", "go=go1.26.8"] };
+const PREBUILT: AgentInput = { kind: "prebuilt", artifact: ".build/agent/dp-agent.gz", sha256: FAKE_SHA };
+
+function args(over: Partial<ImagePipelineArgs> = {}): ImagePipelineArgs {
+    return {
+        project: "couchbase-images",
+        stack: "dev-alice",
+        buildRegion: "us-east-1",
+        copyRegions: [],
+        agent: BUILD,
+        agentVersion: "0.2.0",
+        instanceType: "t3.large",
+        couchbaseEdition: "enterprise",
+        couchbaseVersion: "7.6.3",
+        couchbasePackageSource: "repository",
+        baseImageNameFilter: "debian-12-amd64-*",
+        baseImageOwners: ["136693071363"],
+        namePrefix: "couchbase-server",
+        environment: "dev",
+        owner: "alice",
+        ttlHours: 72,
+        extraTags: { CostCenter: "42" },
+        kmsKeyIds: {},
+        sshCidrs: ["203.0.113.7/32"],
+        emulator: false,
+        sshPort: 0,
+        sshUsername: "admin",
+        buildTimeoutMinutes: 90,
+        copyTimeoutMinutes: 60,
+        versionsDir: "versions",
+        ...over,
+    };
+}
+
+async function build(name: string, a: ImagePipelineArgs): Promise<ImagePipeline> {
+    const p = new ImagePipeline(name, a);
+    await settle(p.amiIds, p.versionsFile, p.agentSha256, p.imageName, p.fingerprint);
+    return p;
+}
+
+const IMAGE = "pulumi-nodejs:dynamic/packer:Image";
+const COMMAND = "command:local:Command";
+const COPY = "aws:ec2/amiCopy:AmiCopy";
+const FILE = "pulumi-nodejs:dynamic/versions:File";
+
+describe("ImagePipeline (mocks)", function () {
+    this.timeout(120_000);
+
+    // Each scenario constructs once in its own `before` (fresh mocks, cleared recorder) and its
+    // tests read that one recording.
+    describe("agent built here, two copy regions, a KMS key for one", () => {
+        let p: ImagePipeline;
+        before(async () => {
+            await installMocks("dev-alice");
+            resetRecorder();
+            p = await build("couchbase", args({ copyRegions: ["eu-west-1", "us-west-2"], kmsKeyIds: { "eu-west-1": "alias/images" } }));
+        });
+
+        it("registers exactly: component, command, image, aws provider, two copies, versions file", () => {
+            assert.deepEqual(
+                recorded.map((r) => `${r.type}::${r.name}`).sort(),
+                [
+                    `${COPY}::couchbase-copy-eu-west-1`,
+                    `${COPY}::couchbase-copy-us-west-2`,
+                    `${COMMAND}::couchbase-agent`,
+                    "couchbase-images:index:ImagePipeline::couchbase",
+                    `${FILE}::couchbase-versions`,
+                    `${IMAGE}::couchbase-image`,
+                    "pulumi:providers:aws::couchbase-aws",
+                ].sort(),
+            );
+            assert.deepEqual(calls, [], "no function calls");
+        });
+
+        it("runs the agent build script with constant text, values in the environment, content triggers", () => {
+            const [cmd] = ofType(COMMAND);
+            assert.equal(cmd.inputs.create, 'exec bash agent/build.sh --out "$DP_AGENT_OUT" --arch "$DP_AGENT_ARCH" --provider aws');
+            assert.deepEqual(cmd.inputs.environment, { DP_AGENT_OUT: ".build/agent", DP_AGENT_ARCH: "amd64" });
+            assert.deepEqual(cmd.inputs.triggers, BUILD.kind === "build" ? BUILD.triggers : []);
+        });
+
+        it("passes the built agent (sha256 = last stdout line) and the config to the image", () => {
+            const [img] = ofType(IMAGE);
+            assert.equal(img.inputs.agentArtifact, ".build/agent/dp-agent.gz");
+            assert.equal(img.inputs.agentSha256, FAKE_SHA);
+            assert.equal(img.inputs.region, "us-east-1");
+            assert.deepEqual(img.inputs.copyRegions, ["eu-west-1", "us-west-2"]);
+            assert.deepEqual(img.inputs.baseImage, { nameFilter: "debian-12-amd64-*", owners: ["136693071363"] });
+            assert.equal(img.inputs.stack, "dev-alice");
+            assert.equal(img.inputs.namePrefix, "couchbase-server");
+            assert.equal(img.inputs.kmsKeyId, undefined, "no key for the build region");
+            assert.deepEqual(img.inputs.sshCidrs, ["203.0.113.7/32"]);
+            assert.equal(typeof img.inputs.__provider, "string");
+        });
+
+        it("one encrypted AmiCopy per region, with its region, KMS key, source and tags", () => {
+            const copies = ofType(COPY).sort((a, b) => a.name.localeCompare(b.name));
+            assert.equal(copies.length, 2);
+            const expectTags = {
+                Project: "couchbase-images",
+                Stack: "dev-alice",
+                Name: FAKE_IMAGE_NAME,
+                Fingerprint: FAKE_FINGERPRINT,
+                SourceRegion: "us-east-1",
+                SourceImage: FAKE_IMAGE_ID,
+            };
+            assert.deepEqual(copies[0].inputs, {
+                region: "eu-west-1",
+                name: FAKE_IMAGE_NAME,
+                description: `${FAKE_IMAGE_NAME} copied from us-east-1`,
+                sourceAmiId: FAKE_IMAGE_ID,
+                sourceAmiRegion: "us-east-1",
+                encrypted: true,
+                kmsKeyId: "alias/images",
+                tags: expectTags,
+            });
+            assert.deepEqual(copies[1].inputs, {
+                region: "us-west-2",
+                name: FAKE_IMAGE_NAME,
+                description: `${FAKE_IMAGE_NAME} copied from us-east-1`,
+                sourceAmiId: FAKE_IMAGE_ID,
+                sourceAmiRegion: "us-east-1",
+                encrypted: true,
+                tags: expectTags,
+            });
+            for (const c of copies) assert.match(String(c.provider), /::couchbase-aws::/, "explicit aws provider");
+        });
+
+        it("the aws provider is pinned to the build region, with no endpoint override", () => {
+            const [prov] = ofType("pulumi:providers:aws");
+            assert.equal(prov.inputs.region, "us-east-1");
+            assert.equal(prov.inputs.endpoints, undefined);
+        });
+
+        it("outputs: amiIds per region, image name, fingerprint, agent sha256, versions path", async () => {
+            assert.deepEqual(await promiseOf(p.amiIds), {
+                "us-east-1": FAKE_IMAGE_ID,
+                "eu-west-1": copyIdFor("eu-west-1"),
+                "us-west-2": copyIdFor("us-west-2"),
+            });
+            assert.equal(await promiseOf(p.imageName), FAKE_IMAGE_NAME);
+            assert.equal(await promiseOf(p.fingerprint), FAKE_FINGERPRINT);
+            assert.equal(await promiseOf(p.agentSha256), FAKE_SHA);
+            assert.equal(await promiseOf(p.versionsFile), "versions/dev-alice.json");
+        });
+
+        it("the versions file text is valid against versions/schema.json and names every region", () => {
+            const [file] = ofType(FILE);
+            assert.equal(file.inputs.path, "versions/dev-alice.json");
+            assert.equal(file.inputs.keep, false, "dev stacks remove their file on destroy");
+            const doc = JSON.parse(String(file.inputs.text)) as VersionsDoc;
+            const schema = JSON.parse(fs.readFileSync(path.join(__dirname, "../../../versions/schema.json"), "utf8"));
+            const validate = new Ajv2020({ strict: true, validateFormats: false }).compile(schema);
+            assert.ok(validate(doc), JSON.stringify(validate.errors));
+            assert.deepEqual(Object.keys(doc.images), ["eu-west-1", "us-east-1", "us-west-2"]);
+            assert.deepEqual(doc.images["eu-west-1"], { imageId: copyIdFor("eu-west-1"), sourceRegion: "us-east-1" });
+            assert.deepEqual(doc.agent, { version: "0.2.0", sha256: FAKE_SHA });
+            assert.equal(doc.packerVersion, "1.16.0");
+        });
+    });
+
+    describe("prebuilt agent, no copy regions (the local stack's shape)", () => {
+        before(async () => {
+            await installMocks("local");
+            resetRecorder();
+            await build("couchbase", args({ stack: "local", environment: "local", agent: PREBUILT, ec2Endpoint: "http://127.0.0.1:5000", emulator: true }));
+        });
+
+        it("registers no command and no aws resource at all, and calls nothing", () => {
+            assert.deepEqual(
+                recorded.map((r) => r.type).sort(),
+                [IMAGE, FILE, "couchbase-images:index:ImagePipeline"].sort(),
+            );
+            assert.equal(recorded.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws").length, 0);
+            assert.deepEqual(calls, []);
+        });
+
+        it("passes the prebuilt artifact and its verified sha256 to the image", () => {
+            const [img] = ofType(IMAGE);
+            assert.equal(img.inputs.agentArtifact, ".build/agent/dp-agent.gz");
+            assert.equal(img.inputs.agentSha256, FAKE_SHA);
+            assert.equal(img.inputs.ec2Endpoint, "http://127.0.0.1:5000");
+            assert.equal(img.inputs.emulator, true);
+            assert.deepEqual(img.inputs.copyRegions, []);
+        });
+    });
+
+    describe("production stack", () => {
+        before(async () => {
+            await installMocks("prod");
+            resetRecorder();
+            await build("couchbase", args({ stack: "prod", environment: "prod", release: "v0.1.17", agent: PREBUILT, kmsKeyIds: { "us-east-1": "alias/prod" } }));
+        });
+
+        it("keeps its versions file on destroy and passes the release and build-region key", () => {
+            const [file] = ofType(FILE);
+            assert.equal(file.inputs.keep, true);
+            assert.equal(JSON.parse(String(file.inputs.text)).release, "v0.1.17");
+            const [img] = ofType(IMAGE);
+            assert.equal(img.inputs.release, "v0.1.17");
+            assert.equal(img.inputs.kmsKeyId, "alias/prod");
+        });
+    });
+
+    describe("emulator endpoint with copy regions", () => {
+        before(async () => {
+            await installMocks("local-bob");
+            resetRecorder();
+            await build("couchbase", args({ stack: "local-bob", environment: "local", agent: PREBUILT, copyRegions: ["eu-west-1"], ec2Endpoint: "http://127.0.0.1:5000", emulator: true }));
+        });
+
+        it("points the copies' aws provider at the emulator", () => {
+            const [prov] = ofType("pulumi:providers:aws");
+            assert.deepEqual(prov.inputs.endpoints, JSON.stringify([{ ec2: "http://127.0.0.1:5000" }]));
+            assert.equal(prov.inputs.skipCredentialsValidation, "true");
+            assert.equal(ofType(COPY).length, 1);
+        });
+    });
+});

@@ -1,0 +1,96 @@
+/**
+ * Pulumi mocks for the program tests: records every registered resource and every call, answers
+ * with realistic outputs per type, and refuses calls (the program must make none).
+ *
+ * `setMocks` is process-global and mocha runs every test file in one process, so each program test
+ * file calls {@link installMocks} in its own `before` (never at import time) and clears the
+ * recorder in `beforeEach`. The component creates resources only when constructed, so importing it
+ * before the mocks are installed is safe.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export const FAKE_IMAGE_ID = "ami-0123456789abcdef0";
+export const FAKE_FINGERPRINT = "f".repeat(12) + "0".repeat(52);
+export const FAKE_SHA = "a".repeat(64);
+export const FAKE_IMAGE_NAME = "couchbase-server-dev-alice-ffffffffffff";
+
+export interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+    provider?: string;
+    custom: boolean;
+}
+
+export const recorded: Recorded[] = [];
+export const calls: string[] = [];
+
+/** Deterministic fake copy id per region: `ami-` + 17 hex digits. */
+export function copyIdFor(region: string): string {
+    let h = 0;
+    for (const ch of region) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    return `ami-${h.toString(16).padStart(17, "0").slice(-17)}`;
+}
+
+/** Installs the mocks (not a preview, so applies run with known values). */
+export async function installMocks(stack = "dev-alice"): Promise<void> {
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+                recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true });
+                switch (args.type) {
+                    case "pulumi-nodejs:dynamic/packer:Image":
+                        return {
+                            id: FAKE_IMAGE_ID,
+                            state: {
+                                ...args.inputs,
+                                imageId: FAKE_IMAGE_ID,
+                                imageName: FAKE_IMAGE_NAME,
+                                snapshotIds: ["snap-0123456789abcdef0"],
+                                fingerprint: FAKE_FINGERPRINT,
+                                packerVersion: "1.16.0",
+                                pluginVersion: "1.8.2",
+                                createdAt: "2026-11-25T12:00:00Z",
+                                tags: { Project: "couchbase-images", Stack: stack, Name: FAKE_IMAGE_NAME, Fingerprint: FAKE_FINGERPRINT },
+                            },
+                        };
+                    case "command:local:Command":
+                        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: `build.sh: done\n${FAKE_SHA}\n`, stderr: "" } };
+                    case "aws:ec2/amiCopy:AmiCopy":
+                        return { id: copyIdFor(String(args.inputs.region)), state: { ...args.inputs } };
+                    default:
+                        return { id: `${args.name}-id`, state: { ...args.inputs } };
+                }
+            },
+            call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+                calls.push(args.token);
+                throw new Error(`Mock not implemented: ${args.token} (the program must call no functions)`);
+            },
+        },
+        "couchbase-images",
+        stack,
+        false,
+    );
+}
+
+/** Clears the recorder (call in `beforeEach`). */
+export function resetRecorder(): void {
+    recorded.length = 0;
+    calls.length = 0;
+}
+
+/** Resolves an Output's value (non-preview mocks: always known). */
+export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}
+
+/** Lets pending registrations settle so the recorder is complete. */
+export async function settle(...outputs: pulumi.Output<unknown>[]): Promise<void> {
+    await Promise.all(outputs.map((o) => promiseOf(o)));
+    await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Recorded custom resources of one type. */
+export function ofType(type: string): Recorded[] {
+    return recorded.filter((r) => r.type === type);
+}

@@ -1,0 +1,116 @@
+/**
+ * program() end to end under mocks: stack config (as the engine hands it over, all strings) →
+ * validated config → component → outputs. Proof limit: no engine, no providers; the real engine
+ * runs the same function through scripts/stack.ts in the integration tests.
+ */
+import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+
+import * as pulumi from "@pulumi/pulumi";
+
+import { program } from "../../../pipeline/program";
+import { FAKE_IMAGE_ID, FAKE_IMAGE_NAME, installMocks, ofType, promiseOf, recorded, resetRecorder, settle } from "./mocks";
+
+// Relative to the project root, the working directory of mocha and of both drivers.
+const DIR = ".build/test-program";
+const ARTIFACT = `${DIR}/dp-agent.gz`;
+const CONTENT = "not really a gzip, but bytes with a sha256";
+const SHA = createHash("sha256").update(CONTENT).digest("hex");
+
+const LOCAL: Record<string, string> = {
+    "couchbase-images:environment": "local",
+    "couchbase-images:copyRegions": "[]",
+    "couchbase-images:ec2Endpoint": "http://127.0.0.1:5000",
+    "couchbase-images:emulator": "true",
+    "couchbase-images:sshHost": "127.0.0.1",
+    "couchbase-images:sshPort": "2222",
+    "couchbase-images:sshUsername": "root",
+    "couchbase-images:sshCidrs": '["127.0.0.1/32"]',
+    "couchbase-images:agentArtifact": ARTIFACT,
+    "couchbase-images:couchbasePackageSource": ".build/standin",
+    "aws:region": "us-east-1",
+};
+
+type Outputs = Record<string, pulumi.Output<unknown>>;
+
+async function run(config: Record<string, string>): Promise<Outputs> {
+    pulumi.runtime.setAllConfig(config);
+    const out = (await program()) as Outputs;
+    await settle(...Object.values(out));
+    return out;
+}
+
+describe("program() (mocks)", function () {
+    this.timeout(120_000);
+
+    before(async () => {
+        await installMocks("local");
+        fs.mkdirSync(DIR, { recursive: true });
+    });
+    beforeEach(() => {
+        resetRecorder();
+        fs.writeFileSync(ARTIFACT, CONTENT);
+        fs.writeFileSync(`${ARTIFACT}.sha256`, `${SHA}  dp-agent.gz\n`);
+    });
+    after(() => {
+        pulumi.runtime.setAllConfig({});
+        fs.rmSync(DIR, { recursive: true, force: true });
+    });
+
+    it("the local stack's config: exactly image + versions file, and the five named outputs", async () => {
+        const out = await run(LOCAL);
+        assert.deepEqual(Object.keys(out).sort(), ["agentSha256", "amiIds", "fingerprint", "imageName", "versionsFile"]);
+        assert.deepEqual(await promiseOf(out.amiIds), { "us-east-1": FAKE_IMAGE_ID });
+        assert.equal(await promiseOf(out.agentSha256), SHA);
+        assert.equal(await promiseOf(out.imageName), FAKE_IMAGE_NAME);
+        assert.equal(await promiseOf(out.versionsFile), "versions/local.json");
+        assert.deepEqual(recorded.map((r) => r.type).sort(), [
+            "couchbase-images:index:ImagePipeline",
+            "pulumi-nodejs:dynamic/packer:Image",
+            "pulumi-nodejs:dynamic/versions:File",
+        ]);
+        const [img] = ofType("pulumi-nodejs:dynamic/packer:Image");
+        assert.equal(img.inputs.sshPort, 2222);
+        assert.equal(img.inputs.emulator, true);
+        assert.equal(img.inputs.couchbasePackageSource, ".build/standin");
+        assert.equal(img.inputs.environment, "local");
+        assert.equal(typeof img.inputs.owner, "string");
+        assert.notEqual(img.inputs.owner, "", "owner defaults to the OS user");
+    });
+
+    it("without a prebuilt artifact: one command with the agent source triggers", async () => {
+        const cfg = { ...LOCAL };
+        delete cfg["couchbase-images:agentArtifact"];
+        await run(cfg);
+        const cmds = ofType("command:local:Command");
+        assert.equal(cmds.length, 1);
+        const triggers = cmds[0].inputs.triggers as string[];
+        assert.equal(triggers.length, 4);
+        assert.match(triggers[0], /^sources=[0-9a-f]{64}$/);
+        assert.deepEqual(triggers.slice(1, 3), ["ldflags=-X main.Provider=aws", "platform=linux/amd64"]);
+        assert.match(triggers[3], /^go=/);
+    });
+
+    it("a stale sha256 file fails at preview time naming couchbase-images:agentArtifact", async () => {
+        fs.writeFileSync(ARTIFACT, `${CONTENT} (rebuilt)`);
+        await assert.rejects(run(LOCAL), (e: Error) => {
+            assert.ok(e instanceof pulumi.RunError, String(e));
+            assert.match(e.message, /^couchbase-images:agentArtifact: ".build\/test-program\/dp-agent.gz" has sha256 [0-9a-f]{64} but .* says [0-9a-f]{64}; /);
+            return true;
+        });
+        assert.deepEqual(recorded, [], "nothing registered");
+    });
+
+    it("bad config fails before any resource, naming every bad key", async () => {
+        await assert.rejects(
+            run({ ...LOCAL, "couchbase-images:copyRegions": '["us-east-1"]', "couchbase-images:sshCidrs": '["0.0.0.0/0"]' }),
+            (e: Error) => {
+                assert.ok(e instanceof pulumi.RunError, String(e));
+                assert.match(e.message, /^Invalid stack configuration:\n {2}- couchbase-images:copyRegions\[0\]: "us-east-1" is the build region.*\n {2}- couchbase-images:sshCidrs\[0\]: "0\.0\.0\.0\/0" opens/);
+                return true;
+            },
+        );
+        assert.deepEqual(recorded, []);
+    });
+});
