@@ -1,0 +1,75 @@
+/**
+ * What the sandbox build host daemon (hostd.ts) should do after one look at the emulator.
+ *
+ * One sandbox exists at a time, like one small build host. It starts as a *standby* (sshd already
+ * listening, no key yet) so that Packer's first SSH attempt never meets a closed port; the first
+ * new running instance gets it (its key pair's public key is written in), and when that instance
+ * stops or terminates the sandbox stops too and a fresh standby takes its place. Pure: no I/O.
+ */
+
+export interface SeenInstance {
+    readonly id: string;
+    /** EC2 state name: pending, running, stopping, stopped, shutting-down, terminated. */
+    readonly state: string;
+    readonly keyName?: string;
+    readonly region: string;
+    /** Milliseconds since the epoch; orders instances launched in the same poll. */
+    readonly launchedAt: number;
+}
+
+/** The sandbox that is running now, if any. */
+export interface CurrentSandbox {
+    readonly slot: string;
+    /** The instance it serves; undefined while it is a standby. */
+    readonly instanceId?: string;
+}
+
+export type Action =
+    /** Give the standby sandbox to this instance (write its key). */
+    | { kind: "assign"; instance: SeenInstance }
+    /** Stop the running sandbox (its instance is gone, or a new instance needs a fresh one). */
+    | { kind: "stop"; slot: string; instanceId?: string; reason: string }
+    /** Start a fresh sandbox for this instance (key written before sshd starts). */
+    | { kind: "start"; instance: SeenInstance }
+    /** Start a fresh standby sandbox. */
+    | { kind: "standby" }
+    /** A new instance that gets no sandbox (another, newer one took it in the same poll). */
+    | { kind: "skip"; instance: SeenInstance };
+
+/** States in which EC2 would be running the instance's operating system. */
+export function isLive(state: string): boolean {
+    return state === "pending" || state === "running";
+}
+
+/**
+ * Plans the next actions. `served` holds every instance id already handled (given a sandbox or
+ * skipped), so an instance is never served twice.
+ */
+export function plan(current: CurrentSandbox | undefined, served: ReadonlySet<string>, instances: readonly SeenInstance[]): Action[] {
+    const actions: Action[] = [];
+    const live = new Set(instances.filter((i) => isLive(i.state)).map((i) => i.id));
+    const fresh = instances
+        .filter((i) => i.state === "running" && !served.has(i.id))
+        .sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id));
+
+    let sandbox = current;
+    if (sandbox?.instanceId !== undefined && !live.has(sandbox.instanceId)) {
+        actions.push({ kind: "stop", slot: sandbox.slot, instanceId: sandbox.instanceId, reason: "instance no longer running" });
+        sandbox = undefined;
+    }
+    const newest = fresh[fresh.length - 1];
+    for (const i of fresh.slice(0, -1)) actions.push({ kind: "skip", instance: i });
+    if (newest) {
+        if (sandbox && sandbox.instanceId === undefined) {
+            actions.push({ kind: "assign", instance: newest });
+        } else {
+            if (sandbox) {
+                actions.push({ kind: "stop", slot: sandbox.slot, instanceId: sandbox.instanceId, reason: `new instance ${newest.id}` });
+            }
+            actions.push({ kind: "start", instance: newest });
+        }
+        return actions;
+    }
+    if (!sandbox) actions.push({ kind: "standby" });
+    return actions;
+}

@@ -1,0 +1,530 @@
+/**
+ * hostd: the local sandbox build host, "what EC2 gives a new instance", for Packer against moto.
+ *
+ *   ts-node scripts/local/hostd.ts --endpoint http://127.0.0.1:5000 --ssh-port 2222 [--state-dir .local]
+ *                                  [--regions us-east-1,...] [--rootfs DIR] [--interval-ms 100]
+ *
+ * Polls moto's EC2 API for running instances. The instance Packer launched gets a sandbox: a fresh
+ * overlayfs upper over the cached Debian root (scripts/local/rootfs.sh), in its own mount and PID
+ * namespaces under chroot, with its own sshd on 127.0.0.1:<ssh-port> (scripts/local/sandbox-init.sh),
+ * and the public key of the instance's key pair in /root/.ssh/authorized_keys, as EC2 would.
+ * When the instance stops or terminates, the sandbox's PID 1 is killed (every process and mount of
+ * the sandbox goes with it); its upper dir stays in <state-dir>/sandbox/<slot>/upper, reachable as
+ * <state-dir>/sandbox/<instance-id>/upper, so tests can inspect what provisioning wrote.
+ *
+ * State: <state-dir>/hostd.pid and <state-dir>/hostd.json (the running sandbox, every instance
+ * served). SIGTERM/SIGINT stop the sandbox and exit. Needs root (namespaces, mounts, chroot).
+ */
+import { spawn, execFileSync, ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { Action, CurrentSandbox, plan, SeenInstance } from "./hostd-plan";
+
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+const SANDBOX_INIT = path.join(__dirname, "sandbox-init.sh");
+
+export interface HostdOptions {
+    endpoint: string;
+    sshPort: number;
+    stateDir: string;
+    regions: string[];
+    rootfs?: string;
+    intervalMs: number;
+}
+
+/** What hostd.json holds. */
+export interface HostdState {
+    pid: number;
+    ready: boolean;
+    endpoint: string;
+    sshPort: number;
+    regions: string[];
+    rootfs: string;
+    /** The running sandbox, if any. */
+    sandbox: { slot: string; unsharePid: number; nsPid?: number; instanceId?: string } | null;
+    /** instance id → slot (or "" when the instance got no sandbox). */
+    served: Record<string, string>;
+}
+
+/** Parses hostd's argv. Pure; throws a usage error. */
+export function parseHostdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): HostdOptions {
+    const usage = "usage: hostd.ts --endpoint URL --ssh-port N [--state-dir DIR] [--regions r1,r2] [--rootfs DIR] [--interval-ms N]";
+    const o: Partial<HostdOptions> = { stateDir: path.join(PROJECT_ROOT, ".local"), intervalMs: 100 };
+    o.regions = [env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1"];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const v = argv[i + 1];
+        if (v === undefined) throw new Error(`${a} needs a value\n${usage}`);
+        i++;
+        if (a === "--endpoint") o.endpoint = v;
+        else if (a === "--ssh-port") o.sshPort = Number(v);
+        else if (a === "--state-dir") o.stateDir = path.resolve(v);
+        else if (a === "--regions") o.regions = v.split(",").filter(Boolean);
+        else if (a === "--rootfs") o.rootfs = path.resolve(v);
+        else if (a === "--interval-ms") o.intervalMs = Number(v);
+        else throw new Error(`unknown flag ${a}\n${usage}`);
+    }
+    if (!o.endpoint) throw new Error(`--endpoint is required\n${usage}`);
+    if (!Number.isInteger(o.sshPort) || o.sshPort! <= 0 || o.sshPort! > 65535) throw new Error(`--ssh-port must be a TCP port\n${usage}`);
+    if (!Number.isFinite(o.intervalMs) || o.intervalMs! < 10) throw new Error(`--interval-ms must be >= 10\n${usage}`);
+    if (o.regions.length === 0) throw new Error(`--regions must name at least one region\n${usage}`);
+    return o as HostdOptions;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function log(msg: string): void {
+    process.stdout.write(`hostd: ${new Date().toISOString()} ${msg}\n`);
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port });
+        s.once("connect", () => {
+            s.destroy();
+            resolve(true);
+        });
+        s.once("error", () => resolve(false));
+    });
+}
+
+function pidAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function childrenOf(pid: number): number[] {
+    try {
+        return fs
+            .readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+            .split(/\s+/)
+            .filter(Boolean)
+            .map(Number);
+    } catch {
+        return [];
+    }
+}
+
+interface Sandbox {
+    slot: string;
+    dir: string;
+    merged: string;
+    child: ChildProcess;
+    exited: Promise<void>;
+    nsPid?: number;
+    instanceId?: string;
+}
+
+/** Writes a file through a path, creating root-only parent dirs as `mkdir -m 700` would. */
+function writeAuthorizedKey(rootDir: string, publicKey: string): void {
+    const sshDir = path.join(rootDir, "root", ".ssh");
+    fs.mkdirSync(sshDir, { recursive: true, mode: 0o700 });
+    const file = path.join(sshDir, "authorized_keys");
+    fs.writeFileSync(file, `${publicKey.trim()}\n`, { mode: 0o600 });
+}
+
+class Hostd {
+    private readonly clients = new Map<string, EC2Client>();
+    private sandbox: Sandbox | undefined;
+    private readonly served: Record<string, string> = {};
+    private counter = 0;
+    private stopping = false;
+    private ready = false;
+    private hostKeys = "";
+    private rootfs = "";
+    private lastError = "";
+
+    constructor(private readonly o: HostdOptions) {}
+
+    private client(region: string): EC2Client {
+        let c = this.clients.get(region);
+        if (!c) {
+            c = new EC2Client({
+                region,
+                endpoint: this.o.endpoint,
+                credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+                maxAttempts: 1,
+            });
+            this.clients.set(region, c);
+        }
+        return c;
+    }
+
+    private writeState(): void {
+        const s = this.sandbox;
+        const state: HostdState = {
+            pid: process.pid,
+            ready: this.ready,
+            endpoint: this.o.endpoint,
+            sshPort: this.o.sshPort,
+            regions: this.o.regions,
+            rootfs: this.rootfs,
+            sandbox: s ? { slot: s.slot, unsharePid: s.child.pid!, nsPid: s.nsPid, instanceId: s.instanceId } : null,
+            served: this.served,
+        };
+        const file = path.join(this.o.stateDir, "hostd.json");
+        fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+        fs.renameSync(`${file}.tmp`, file);
+    }
+
+    async start(): Promise<void> {
+        if (process.getuid?.() !== 0) throw new Error("hostd needs root (mount and PID namespaces, overlayfs, chroot)");
+        fs.mkdirSync(path.join(this.o.stateDir, "sandbox"), { recursive: true });
+        fs.writeFileSync(path.join(this.o.stateDir, "hostd.pid"), `${process.pid}\n`);
+        this.rootfs =
+            this.o.rootfs ??
+            execFileSync("bash", [path.join(__dirname, "rootfs.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+        if (!fs.existsSync(path.join(this.rootfs, "usr/sbin/sshd"))) throw new Error(`${this.rootfs} has no usr/sbin/sshd`);
+        if (await portOpen(this.o.sshPort)) throw new Error(`127.0.0.1:${this.o.sshPort} is already taken (another hostd or sshd?)`);
+        // Host keys made once per hostd run (what `ssh-keygen -A` does on a new instance), copied into
+        // each sandbox: keeps key generation off the path between RunInstances and Packer's first SSH.
+        this.hostKeys = path.join(this.o.stateDir, "hostkeys");
+        fs.rmSync(this.hostKeys, { recursive: true, force: true });
+        fs.mkdirSync(path.join(this.hostKeys, "etc", "ssh"), { recursive: true });
+        execFileSync("ssh-keygen", ["-A", "-f", this.hostKeys], { stdio: "ignore" });
+        await this.apply([{ kind: "standby" }]);
+        this.ready = true;
+        this.writeState();
+        log(`ready: sandbox sshd on 127.0.0.1:${this.o.sshPort}, watching ${this.o.endpoint} (${this.o.regions.join(",")})`);
+    }
+
+    async run(): Promise<void> {
+        while (!this.stopping) {
+            try {
+                const instances = await this.list();
+                const actions = plan(this.current(), new Set(Object.keys(this.served)), instances);
+                if (actions.length > 0 && !this.stopping) await this.apply(actions);
+                this.lastError = "";
+            } catch (e) {
+                const msg = (e as Error).message;
+                if (msg !== this.lastError) log(`poll failed (will retry): ${msg}`);
+                this.lastError = msg;
+            }
+            await sleep(this.o.intervalMs);
+        }
+    }
+
+    async shutdown(): Promise<void> {
+        this.stopping = true;
+        if (this.sandbox) await this.stopSandbox(this.sandbox, "hostd stopping");
+        this.sandbox = undefined;
+        this.ready = false;
+        this.writeState();
+        fs.rmSync(path.join(this.o.stateDir, "hostd.pid"), { force: true });
+        log("stopped");
+    }
+
+    /** Last-resort synchronous kill (process exit). */
+    killNow(): void {
+        const s = this.sandbox;
+        if (!s) return;
+        for (const pid of [s.nsPid, s.child.pid]) {
+            if (pid !== undefined && pidAlive(pid)) process.kill(pid, "SIGKILL");
+        }
+    }
+
+    private current(): CurrentSandbox | undefined {
+        return this.sandbox ? { slot: this.sandbox.slot, instanceId: this.sandbox.instanceId } : undefined;
+    }
+
+    private async list(): Promise<SeenInstance[]> {
+        const out: SeenInstance[] = [];
+        for (const region of this.o.regions) {
+            let token: string | undefined;
+            do {
+                const r = await this.client(region).send(new DescribeInstancesCommand({ NextToken: token }));
+                for (const res of r.Reservations ?? []) {
+                    for (const i of res.Instances ?? []) {
+                        if (!i.InstanceId) continue;
+                        out.push({
+                            id: i.InstanceId,
+                            state: i.State?.Name ?? "unknown",
+                            keyName: i.KeyName,
+                            region,
+                            launchedAt: i.LaunchTime?.getTime() ?? 0,
+                        });
+                    }
+                }
+                token = r.NextToken;
+            } while (token);
+        }
+        return out;
+    }
+
+    private async publicKey(instance: SeenInstance): Promise<string | undefined> {
+        if (!instance.keyName) return undefined;
+        try {
+            const r = await this.client(instance.region).send(
+                new DescribeKeyPairsCommand({ KeyNames: [instance.keyName], IncludePublicKey: true }),
+            );
+            return r.KeyPairs?.[0]?.PublicKey;
+        } catch (e) {
+            log(`${instance.id}: cannot read key pair ${instance.keyName}: ${(e as Error).message}`);
+            return undefined;
+        }
+    }
+
+    private async apply(actions: Action[]): Promise<void> {
+        for (const a of actions) {
+            switch (a.kind) {
+                case "stop":
+                    if (this.sandbox) await this.stopSandbox(this.sandbox, a.reason);
+                    this.sandbox = undefined;
+                    break;
+                case "skip":
+                    this.served[a.instance.id] = "";
+                    log(`${a.instance.id}: no sandbox (a newer instance took it)`);
+                    break;
+                case "assign": {
+                    const s = this.sandbox!;
+                    const key = await this.publicKey(a.instance);
+                    if (key) writeAuthorizedKey(`/proc/${s.nsPid}/root`, key);
+                    this.bind(s, a.instance, key !== undefined);
+                    break;
+                }
+                case "start": {
+                    const key = await this.publicKey(a.instance);
+                    const s = await this.startSandbox(key);
+                    this.bind(s, a.instance, key !== undefined);
+                    break;
+                }
+                case "standby":
+                    await this.startSandbox(undefined);
+                    break;
+            }
+            this.writeState();
+        }
+    }
+
+    private bind(s: Sandbox, instance: SeenInstance, withKey: boolean): void {
+        s.instanceId = instance.id;
+        this.served[instance.id] = s.slot;
+        const link = path.join(this.o.stateDir, "sandbox", instance.id);
+        fs.rmSync(link, { force: true });
+        fs.symlinkSync(s.slot, link);
+        fs.writeFileSync(
+            path.join(s.dir, "instance.json"),
+            `${JSON.stringify({ instanceId: instance.id, region: instance.region, keyName: instance.keyName ?? null, keyInjected: withKey, servedAt: new Date().toISOString() }, null, 2)}\n`,
+        );
+        log(`${instance.id}: sandbox ${s.slot} (key pair ${instance.keyName ?? "none"}${withKey ? ", key written" : ""})`);
+    }
+
+    private async startSandbox(publicKey: string | undefined): Promise<Sandbox> {
+        this.counter++;
+        const slot = `sb-${Date.now().toString(36)}-${this.counter}`;
+        const dir = path.join(this.o.stateDir, "sandbox", slot);
+        const upper = path.join(dir, "upper");
+        const work = path.join(dir, "work");
+        const merged = path.join(dir, "merged");
+        for (const d of [upper, work, merged]) fs.mkdirSync(d, { recursive: true });
+        fs.mkdirSync(path.join(upper, "etc", "ssh"), { recursive: true, mode: 0o755 });
+        fs.chmodSync(path.join(upper, "etc"), 0o755);
+        fs.chmodSync(path.join(upper, "etc", "ssh"), 0o755);
+        for (const f of fs.readdirSync(path.join(this.hostKeys, "etc", "ssh"))) {
+            const src = path.join(this.hostKeys, "etc", "ssh", f);
+            const dst = path.join(upper, "etc", "ssh", f);
+            fs.copyFileSync(src, dst);
+            fs.chmodSync(dst, fs.statSync(src).mode & 0o777);
+        }
+        if (publicKey) {
+            fs.mkdirSync(path.join(upper, "root"), { mode: 0o700 });
+            writeAuthorizedKey(upper, publicKey);
+        }
+        const logFd = fs.openSync(path.join(dir, "sshd.log"), "a");
+        const child = spawn(
+            "unshare",
+            ["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private", "--", "bash", SANDBOX_INIT, this.rootfs, upper, work, merged, String(this.o.sshPort)],
+            { stdio: ["ignore", logFd, logFd] },
+        );
+        fs.closeSync(logFd);
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+        child.once("error", (e) => log(`${slot}: cannot start unshare: ${e.message}`));
+        const s: Sandbox = { slot, dir, merged, child, exited };
+        this.sandbox = s;
+        const until = Date.now() + 15_000;
+        while (!(await portOpen(this.o.sshPort))) {
+            if (child.exitCode !== null || child.signalCode !== null) {
+                this.sandbox = undefined;
+                throw new Error(`sandbox ${slot} exited before sshd listened; see ${path.join(dir, "sshd.log")}`);
+            }
+            if (Date.now() > until) {
+                await this.stopSandbox(s, "sshd not listening after 15 s");
+                this.sandbox = undefined;
+                throw new Error(`sandbox ${slot}: sshd not listening after 15 s; see ${path.join(dir, "sshd.log")}`);
+            }
+            await sleep(10);
+        }
+        s.nsPid = childrenOf(child.pid!)[0];
+        fs.writeFileSync(
+            path.join(dir, "sandbox.json"),
+            `${JSON.stringify({ slot, sshPort: this.o.sshPort, rootfs: this.rootfs, unsharePid: child.pid, nsPid: s.nsPid, startedAt: new Date().toISOString() }, null, 2)}\n`,
+        );
+        log(`${slot}: sandbox sshd listening (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`);
+        return s;
+    }
+
+    private async stopSandbox(s: Sandbox, reason: string): Promise<void> {
+        // The namespace's PID 1 takes every process of the sandbox (and its mounts) with it.
+        for (const pid of [s.nsPid, s.child.pid]) {
+            if (pid !== undefined && pidAlive(pid)) {
+                try {
+                    process.kill(pid, "SIGKILL");
+                } catch {
+                    /* already gone */
+                }
+            }
+        }
+        await Promise.race([s.exited, sleep(5000)]);
+        const until = Date.now() + 5000;
+        while ((await portOpen(this.o.sshPort)) && Date.now() < until) await sleep(10);
+        const meta = path.join(s.dir, "sandbox.json");
+        try {
+            const m = JSON.parse(fs.readFileSync(meta, "utf8")) as Record<string, unknown>;
+            fs.writeFileSync(meta, `${JSON.stringify({ ...m, instanceId: s.instanceId ?? null, stoppedAt: new Date().toISOString(), stopReason: reason }, null, 2)}\n`);
+        } catch {
+            /* never started far enough to write it */
+        }
+        log(`${s.slot}: sandbox stopped (${reason})${s.instanceId ? `; upper dir kept for ${s.instanceId}` : ""}`);
+        if (!s.instanceId) fs.rmSync(s.dir, { recursive: true, force: true });
+    }
+}
+
+async function main(): Promise<number> {
+    let o: HostdOptions;
+    try {
+        o = parseHostdArgs(process.argv.slice(2));
+    } catch (e) {
+        process.stderr.write(`${(e as Error).message}\n`);
+        return 2;
+    }
+    const d = new Hostd(o);
+    process.on("exit", () => d.killNow());
+    let stopping: Promise<void> | undefined;
+    const onSignal = (sig: string) => {
+        log(`${sig} received`);
+        stopping ??= d.shutdown();
+    };
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    process.on("SIGINT", () => onSignal("SIGINT"));
+    try {
+        await d.start();
+    } catch (e) {
+        log(`cannot start: ${(e as Error).message}`);
+        await d.shutdown();
+        return 1;
+    }
+    await d.run();
+    await stopping;
+    return 0;
+}
+
+// --- a handle for scripts and tests that run hostd as a child process -------------------------
+
+export interface HostdProcess {
+    readonly pid: number;
+    readonly stateDir: string;
+    readonly sshPort: number;
+    /** The last state hostd wrote. */
+    state(): HostdState;
+    stop(): Promise<void>;
+}
+
+export interface SpawnHostdOptions {
+    endpoint: string;
+    sshPort: number;
+    stateDir: string;
+    regions?: string[];
+    rootfs?: string;
+    /** Where hostd's output goes; <stateDir>/hostd.log when omitted. */
+    logFile?: string;
+}
+
+export function readHostdState(stateDir: string): HostdState {
+    return JSON.parse(fs.readFileSync(path.join(stateDir, "hostd.json"), "utf8")) as HostdState;
+}
+
+/** Starts hostd as a child process and resolves once its standby sandbox listens. */
+export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess> {
+    fs.mkdirSync(opts.stateDir, { recursive: true });
+    fs.rmSync(path.join(opts.stateDir, "hostd.json"), { force: true });
+    const args = ["-r", "ts-node/register/transpile-only", path.join(__dirname, "hostd.ts"), "--endpoint", opts.endpoint, "--ssh-port", String(opts.sshPort), "--state-dir", opts.stateDir];
+    if (opts.regions) args.push("--regions", opts.regions.join(","));
+    if (opts.rootfs) args.push("--rootfs", opts.rootfs);
+    const out = fs.openSync(opts.logFile ?? path.join(opts.stateDir, "hostd.log"), "a");
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const killOnExit = () => child.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    const until = Date.now() + 180_000;
+    for (;;) {
+        if (child.exitCode !== null) throw new Error(`hostd exited with code ${child.exitCode}; see ${opts.logFile ?? path.join(opts.stateDir, "hostd.log")}`);
+        try {
+            if (readHostdState(opts.stateDir).ready) break;
+        } catch {
+            /* not written yet */
+        }
+        if (Date.now() > until) {
+            child.kill("SIGKILL");
+            throw new Error("hostd not ready after 180 s");
+        }
+        await sleep(50);
+    }
+    return {
+        pid: child.pid!,
+        stateDir: opts.stateDir,
+        sshPort: opts.sshPort,
+        state: () => readHostdState(opts.stateDir),
+        stop: async () => {
+            process.removeListener("exit", killOnExit);
+            if (child.exitCode === null && child.signalCode === null) {
+                child.kill("SIGTERM");
+                const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+                await exited;
+                clearTimeout(t);
+            }
+            // If hostd died hard, its sandbox may still run: kill it by the pids it recorded.
+            try {
+                const s = readHostdState(opts.stateDir).sandbox;
+                for (const pid of [s?.nsPid, s?.unsharePid]) if (pid && pidAlive(pid)) process.kill(pid, "SIGKILL");
+            } catch {
+                /* no state */
+            }
+        },
+    };
+}
+
+/**
+ * Processes and mounts that belong to sandboxes under `stateDir` and are still alive: empty after
+ * a clean stop. Reads /proc only.
+ */
+export function findLeftovers(stateDir: string): { pids: number[]; mounts: string[] } {
+    const dir = path.resolve(stateDir);
+    const pids: number[] = [];
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+            const root = fs.readlinkSync(`/proc/${e}/root`);
+            const cmd = fs.readFileSync(`/proc/${e}/cmdline`, "utf8");
+            if (root.startsWith(dir) || (cmd.includes(dir) && Number(e) !== process.pid)) pids.push(Number(e));
+        } catch {
+            /* gone or not ours to read */
+        }
+    }
+    const mounts = fs
+        .readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .filter((l) => l.includes(dir));
+    return { pids, mounts };
+}
+
+if (require.main === module) {
+    main().then((code) => process.exit(code));
+}

@@ -1,0 +1,93 @@
+# shellcheck shell=bash
+# Shared by scripts/local/up.sh and destroy.sh: where the local emulator's state lives, how to read
+# the local stack's config, and how to start, find and stop the background processes.
+# Sourced after scripts/env.sh. Defines functions only (plus a few readonly paths).
+
+readonly LOCAL_STATE="$PROJECT_ROOT/.local"
+# shellcheck disable=SC2034 # used by the scripts that source this file
+readonly LOCAL_AMIS="$PROJECT_ROOT/scripts/local/amis.json"
+
+local_log() { printf 'local: %s\n' "$*" >&2; }
+local_die() {
+	printf 'local: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# stack_config STACK KEY: a top-level value of Pulumi.<stack>.yaml (`couchbase-images:KEY: value`),
+# falling back to Pulumi.local.yaml for local-* stacks. Scalars only; quotes stripped.
+stack_config() {
+	local stack="$1" key="$2" file
+	for file in "$PROJECT_ROOT/Pulumi.$stack.yaml" "$PROJECT_ROOT/Pulumi.local.yaml"; do
+		[[ -f "$file" ]] || continue
+		local v
+		v="$(awk -v k="couchbase-images:$key:" '$1 == k { $1 = ""; sub(/^ +/, ""); gsub(/^["\047]|["\047]$/, ""); print; exit }' "$file")"
+		if [[ -n "$v" ]]; then
+			printf '%s\n' "$v"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# port_of URL: the port of http://host:port
+port_of() {
+	local p="${1##*:}"
+	printf '%s\n' "${p%%/*}"
+}
+
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+
+# pidfile_pid NAME: the pid in .local/NAME.pid when that process still runs.
+pidfile_pid() {
+	local f="$LOCAL_STATE/$1.pid" pid
+	[[ -f "$f" ]] || return 1
+	pid="$(tr -dc '0-9' <"$f")"
+	pid_alive "$pid" || return 1
+	printf '%s\n' "$pid"
+}
+
+# port_answers PORT: something listens on 127.0.0.1:PORT
+port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s.
+wait_for() {
+	local secs="$1" what="$2"
+	shift 2
+	local i
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	local_die "$what not ready after ${secs}s"
+}
+
+# stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL.
+stop_pid() {
+	local pid="$1" name="$2" i
+	pid_alive "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		pid_alive "$pid" || {
+			local_log "stopped $name (pid $pid)"
+			return 0
+		}
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	local_log "killed $name (pid $pid) after 10 s"
+}
+
+# sandbox_pids: processes whose root or command line is inside .local/sandbox (sandboxes' sshd,
+# their unshare parents and anything run inside them).
+sandbox_pids() {
+	local d="$LOCAL_STATE/sandbox" p root
+	for p in /proc/[0-9]*; do
+		root="$(readlink "$p/root" 2>/dev/null || true)"
+		if [[ "$root" == "$d"/* ]] || tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$d/"; then
+			printf '%s\n' "${p#/proc/}"
+		fi
+	done
+}
+
+# local_mounts: host mounts under .local (there should never be any: sandboxes mount in private namespaces).
+local_mounts() { grep -F "$LOCAL_STATE/" /proc/self/mountinfo || true; }
