@@ -220,6 +220,15 @@ describe("janitor against moto", function () {
         );
     });
 
+    it("--all-regions asks DescribeRegions and finds both seeded regions", async () => {
+        const out: string[] = [];
+        const o = parseArgs(["--all-regions", "--endpoint", moto.endpoint, "--repo", repo], {});
+        const r = await runJanitor(o, { out: (l) => out.push(l), err: (l) => out.push(l), now: later() });
+        assert.match(out[0], /dry run in .*us-east-1.*us-west-2/);
+        assert.deepEqual([...new Set(r.rows.map((x) => x.region))].sort(), ["us-east-1", "us-west-2"]);
+        assert.equal(r.rows.filter((x) => x.action === "delete").length, 9);
+    });
+
     it("--delete removes exactly the planned objects, in order; a second run finds nothing", async () => {
         const { r, out } = await run(["--delete"]);
         assert.equal(r.exitCode, 0, out.join("\n"));
