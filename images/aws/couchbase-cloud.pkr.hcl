@@ -79,6 +79,16 @@ variable "root_volume_size" {
   }
 }
 
+variable "root_device_name" {
+  type        = string
+  description = "Root device name of the base image, so the gp3 mapping resizes the root volume (/dev/sda1 on Ubuntu, /dev/xvda on Debian)."
+  default     = "/dev/sda1"
+  validation {
+    condition     = can(regex("^/dev/[a-z0-9]+$", var.root_device_name))
+    error_message = "The root_device_name must look like /dev/sda1 or /dev/xvda."
+  }
+}
+
 ### Couchbase Server
 
 variable "couchbase_edition" {
@@ -346,7 +356,7 @@ source "amazon-ebs" "couchbase" {
   imds_support = "v2.0"
 
   launch_block_device_mappings {
-    device_name           = "/dev/sda1"
+    device_name           = var.root_device_name
     volume_type           = "gp3"
     volume_size           = var.root_volume_size
     delete_on_termination = true
@@ -363,6 +373,11 @@ source "amazon-ebs" "couchbase" {
   snapshot_tags   = local.tags
   run_tags        = local.tags
   run_volume_tags = local.tags
+  # On AWS the run tags also go on the image and its snapshot in CreateImage itself, so an image
+  # left pending by an interrupted build is tagged (janitor-findable) from its first moment.
+  # moto 5.2.5 answers CreateImage with snapshot TagSpecifications by HTTP 500, so the emulator
+  # skips that (tags and snapshot_tags are still applied right after).
+  skip_ami_run_tags = var.emulator
 
   # Local emulator: no STS, region list or instance metadata to ask.
   custom_endpoint_ec2        = var.ec2_endpoint != "" ? var.ec2_endpoint : null
