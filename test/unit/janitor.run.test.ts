@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import {
     DeleteSnapshotCommand,
     DeregisterImageCommand,
@@ -24,7 +24,11 @@ function awsError(code: string): Error {
 }
 
 describe("janitor run (mocked EC2): failures and throttling", () => {
-    const mock = mockClient(EC2Client);
+    let mock: AwsClientStub<EC2Client>;
+    before(() => {
+        mock = mockClient(EC2Client);
+    });
+    after(() => mock.restore());
     let repo: string;
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     before(() => {

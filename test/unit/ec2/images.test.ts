@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import {
     DeleteSnapshotCommand,
     DeregisterImageCommand,
@@ -30,7 +30,11 @@ const image = {
 };
 
 describe("ec2/images", () => {
-    const mock = mockClient(EC2Client);
+    let mock: AwsClientStub<EC2Client>;
+    before(() => {
+        mock = mockClient(EC2Client);
+    });
+    after(() => mock.restore());
     const ec2 = new EC2Client({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } });
     afterEach(() => mock.reset());
 
