@@ -6,7 +6,6 @@ package fakes
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/couchbase-images/dp-agent/internal/imds"
@@ -21,8 +20,6 @@ type IMDS struct {
 	FailFirst int32
 
 	requests atomic.Int32
-	mu       sync.Mutex
-	tokens   int
 }
 
 const fakeToken = "fake-imds-token"
@@ -42,9 +39,6 @@ func (f *IMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad token request", http.StatusBadRequest)
 			return
 		}
-		f.mu.Lock()
-		f.tokens++
-		f.mu.Unlock()
 		_, _ = w.Write([]byte(fakeToken))
 		return
 	}
