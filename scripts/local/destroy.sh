@@ -42,7 +42,7 @@ if [[ -f "$state_file" ]] && grep -q '"urn"' "$state_file"; then
 		wait_for 30 "moto on $endpoint" port_answers "$moto_port"
 	fi
 	export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION="$region" AWS_EC2_METADATA_DISABLED=true
-	export AWS_ENDPOINT_URL_EC2="$endpoint"
+	export AWS_ENDPOINT_URL_EC2="$endpoint" TS_NODE_TRANSPILE_ONLY=true
 	local_log "destroy: npm run stack -- destroy --stack $stack"
 	if ! npm run --silent stack -- destroy --stack "$stack"; then
 		local_log "destroy failed: the emulator and build host are stopped anyway; see docs/local.md (recovery)"

@@ -88,6 +88,8 @@ fi
 # --- the stack ---------------------------------------------------------------------------------
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION="$region" AWS_EC2_METADATA_DISABLED=true
 export AWS_ENDPOINT_URL_EC2="$endpoint"
+# The driver runs without type checking (CI's `tsc --noEmit` does that): seconds faster per run.
+export TS_NODE_TRANSPILE_ONLY=true
 state_file="$PROJECT_ROOT/.pulumi-state/.pulumi/stacks/couchbase-images/$stack.json"
 if ((fresh_moto)) && [[ -f "$state_file" ]] && grep -q '"urn"' "$state_file"; then
 	local_log "moto was (re)started: the images in the $stack stack's state vanished with the old one; refreshing first"
@@ -101,7 +103,7 @@ npm run --silent stack -- up --stack "$stack" | tee "$outputs.tmp"
 sed -n '/^{$/,$p' "$outputs.tmp" >"$outputs"
 rm -f "$outputs.tmp"
 
-image_id="$(node -e 'const o=require(process.argv[1]); const v=o.imageId ?? o.image_id ?? (o.image && o.image.id) ?? ""; process.stdout.write(String(v))' "$outputs" 2>/dev/null || true)"
+image_id="$(node -e 'const o=require(process.argv[1]); process.stdout.write(String((o.amiIds || {})[process.argv[2]] || ""))' "$outputs" "$region" 2>/dev/null || true)"
 versions_file="$(node -e 'const o=require(process.argv[1]); process.stdout.write(String(o.versionsFile ?? o.versionsPath ?? ""))' "$outputs" 2>/dev/null || true)"
 [[ -n "$versions_file" ]] || versions_file="versions/$stack.json"
 
