@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,6 +166,11 @@ func run(agentPath, gzPath string, rate int, duration, idle time.Duration, worke
 		row("dp-agent.gz size", fmt.Sprintf("%.2f MiB", float64(gzSize)/1024/1024), "<= 4.90 MiB", verdict(float64(gzSize) <= targetGzBytes))
 	}
 	fmt.Println("latency is measured from each request's scheduled send time (open loop), so queueing counts")
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if l, err := strconv.ParseFloat(strings.Fields(string(b))[0], 64); err == nil && l > float64(runtime.NumCPU()) {
+			fmt.Printf("WARNING: load average %.1f exceeds %d CPUs: other work competes with the agent and the load generator; latency numbers are pessimistic\n", l, runtime.NumCPU())
+		}
+	}
 	return pass, nil
 }
 
