@@ -417,8 +417,9 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         const timeoutMs = i.buildTimeoutMinutes * 60_000;
         const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
         let imageId: string | undefined;
+        const artifactImage = () => (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
         const cleanup = async (why: string): Promise<string | undefined> => {
-            const id = imageId ?? (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
+            const id = imageId ?? artifactImage();
             const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), BuildId: tags.BuildId }, { log: say }).catch(() => [])).map((x) => x.id);
             const ids = [...new Set([...(id ? [id] : []), ...leftovers])];
             for (const x of ids) {
@@ -464,7 +465,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
                 } catch (ce) {
                     // The image could not be deleted: record it as a partially created resource so the
                     // engine keeps it in state and a later destroy (or up) deletes it.
-                    const id = imageId ?? artifactId ?? "";
+                    const id = imageId ?? artifactImage() ?? "";
                     if (id) {
                         const err = new Error(`${msg}; and deleting image ${id} failed: ${(ce as Error).message}`) as Error & {
                             id?: string;
@@ -501,7 +502,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
     async update(_id: string, olds: Outputs, news: Inputs): Promise<pulumi.dynamic.UpdateResult<Outputs>> {
         const n = applyDefaults(news as unknown as Record<string, unknown>);
         const outs: Outputs = { ...olds };
-        const o = olds as unknown as Record<string, unknown>;
+        const o = applyDefaults(olds as unknown as Record<string, unknown>) as unknown as Record<string, unknown>;
         const target = outs as unknown as Record<string, unknown>;
         for (const [k, v] of Object.entries(n)) if (!BUILD_FIELDS.includes(k as keyof ResolvedImageInputs)) target[k] = v;
         if (TAG_FIELDS.some((k) => canonicalJson(o[k] ?? null) !== canonicalJson((n as unknown as Record<string, unknown>)[k] ?? null))) {

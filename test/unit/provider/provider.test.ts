@@ -1,0 +1,392 @@
+/**
+ * The image provider's methods against the fake `packer` (test/fixtures/fake-packer) and a mocked
+ * EC2 client (aws-sdk-client-mock). Proof limit: Packer's behaviour is the fake's; EC2's is the
+ * mock's. The moto integration test covers real EC2 semantics.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { mockClient } from "aws-sdk-client-mock";
+import {
+    CreateTagsCommand,
+    DeleteSnapshotCommand,
+    DeregisterImageCommand,
+    DescribeImagesCommand,
+    EC2Client,
+    type DescribeImagesCommandInput,
+    type Image,
+} from "@aws-sdk/client-ec2";
+import { PackerImageProvider, PROVIDER_VERSION } from "../../../providers/packerImage";
+import { applyDefaults } from "../../../providers/packer/validate";
+import { captureConsole, inputs, makeProject, waitFor, type Project, type ProviderOutputs } from "./harness";
+
+const IMAGE = "ami-0fa4e000000000001";
+const SNAP = "snap-0fa4e000000000001";
+
+function awsError(name: string): Error {
+    const e = new Error(`${name}: simulated`);
+    e.name = name;
+    return e;
+}
+
+function image(over: Partial<Image> = {}): Image {
+    return {
+        ImageId: IMAGE,
+        Name: "couchbase-cloud-server-dev-alice-000000000000",
+        State: "available",
+        CreationDate: "2026-11-25T12:00:00.000Z",
+        BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: SNAP } }],
+        Tags: [{ Key: "Project", Value: "couchbase-images" }],
+        ...over,
+    };
+}
+
+describe("PackerImageProvider", function () {
+    this.timeout(60_000);
+    const ec2 = mockClient(EC2Client);
+    const provider = new PackerImageProvider();
+    let p: Project;
+
+    before(() => {
+        p = makeProject();
+    });
+    after(() => {
+        p.restore();
+        ec2.restore();
+    });
+    beforeEach(() => {
+        ec2.reset();
+        p.reset();
+        // Default EC2: nothing to adopt; the built image is available with one snapshot.
+        ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => ({ Images: input.ImageIds ? [image()] : [] }));
+        ec2.on(DeregisterImageCommand).resolves({});
+        ec2.on(DeleteSnapshotCommand).resolves({});
+        ec2.on(CreateTagsCommand).resolves({});
+    });
+
+    const buildEvents = () => p.events().filter((e) => e.cmd === "build");
+
+    describe("check", () => {
+        it("accepts sound inputs, applies defaults, fingerprints and runs packer validate", async () => {
+            const r = await provider.check(inputs(p), inputs(p));
+            assert.deepEqual(r.failures, []);
+            assert.equal(r.inputs?.instanceType, "t3.medium");
+            assert.match(r.inputs?.fingerprint ?? "", /^[0-9a-f]{64}$/);
+            assert.ok(r.inputs?.fingerprintParts?.["template/scripts/install-couchbase.sh"]);
+            const v = p.events().filter((e) => e.cmd === "validate");
+            assert.equal(v.length, 1);
+            const varFile = (v[0].argv as string[]).find((a) => a.startsWith("-var-file="))!.slice(10);
+            // Only variables the template declares are passed.
+            assert.deepEqual(Object.keys(JSON.parse(fs.readFileSync(varFile, "utf8"))).sort(), ["agent_sha256", "image_name", "manifest_path", "region", "tags"]);
+        });
+
+        const failures: [string, () => Partial<Parameters<PackerImageProvider["check"]>[1]>, string, RegExp][] = [
+            ["bad region", () => ({ region: "moon-1" }), "region", /not an AWS region/],
+            ["build region among copy regions", () => ({ copyRegions: ["eu-west-1"] }), "copyRegions[0]", /build region/],
+            ["duplicated copy region", () => ({ copyRegions: ["us-east-1", "us-east-1"] }), "copyRegions[1]", /twice/],
+            ["world-open CIDR", () => ({ sshCidrs: ["0.0.0.0/0"] }), "sshCidrs[0]", /whole internet/],
+            ["missing template folder", () => ({ templateDir: "images/gcp" }), "templateDir", /not a folder/],
+            ["folder without template", () => ({ templateDir: "agent" }), "templateDir", /no \*\.pkr\.hcl/],
+            ["empty agent sha256", () => ({ agentSha256: "" }), "agentSha256", /is empty/],
+            ["malformed agent sha256", () => ({ agentSha256: "xyz" }), "agentSha256", /not a sha256/],
+            ["agent sha256 not matching the artifact", () => ({ agentSha256: "0".repeat(64) }), "agentSha256", /does not match/],
+            ["missing agent artifact", () => ({ agentArtifact: ".build/agent/missing.gz" }), "agentArtifact", /does not exist/],
+            ["missing unit file", () => ({ agentUnit: "agent/nope.service" }), "agentUnit", /does not exist/],
+            ["malformed Couchbase version", () => ({ couchbaseVersion: "seven" }), "couchbaseVersion", /not a Couchbase Server version/],
+            ["bad name prefix", () => ({ namePrefix: "Bad_Prefix" }), "namePrefix", /name prefix/],
+            ["negative TTL", () => ({ ttlHours: -5 }), "ttlHours", /negative/],
+        ];
+        for (const [what, over, property, reason] of failures) {
+            it(`fails on ${what}, naming ${property}`, async () => {
+                const r = await provider.check(inputs(p), inputs(p, over()));
+                assert.equal(r.failures?.length, 1, JSON.stringify(r.failures));
+                assert.equal(r.failures![0].property, property);
+                assert.match(r.failures![0].reason, reason);
+                assert.equal(p.events().filter((e) => e.cmd === "validate").length, 0, "packer validate must not run on bad inputs");
+            });
+        }
+
+        it("fails at preview when packer validate rejects the template, naming templateDir", async () => {
+            p.knobs({ FAKE_PACKER_VALIDATE_FAIL: "Unsupported argument; An argument named \"amis\" is not expected here." });
+            const r = await provider.check(inputs(p), inputs(p));
+            assert.equal(r.failures?.length, 1);
+            assert.equal(r.failures![0].property, "templateDir");
+            assert.match(r.failures![0].reason, /packer validate .* failed[\s\S]*Unsupported argument/);
+        });
+
+        it("skips file checks and validate while values are unknown (preview)", async () => {
+            const r = await provider.check(inputs(p), inputs(p, { agentSha256: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }));
+            assert.deepEqual(r.failures, []);
+            assert.equal(r.inputs?.fingerprint, undefined);
+            assert.equal(p.events().length, 0);
+        });
+    });
+
+    describe("diff", () => {
+        const checked = async (over = {}) => (await provider.check(inputs(p), inputs(p, over))).inputs!;
+        const asOuts = (i: object) => ({ ...i, imageId: IMAGE, snapshotIds: [SNAP], tags: {}, createdAt: "2026-11-25T12:00:00.000Z", imageName: "x", buildLog: "" }) as unknown as ProviderOutputs;
+
+        it("equal inputs → changes: false (explicitly)", async () => {
+            const i = await checked();
+            const d = await provider.diff(IMAGE, asOuts(i), await checked());
+            assert.deepEqual(d, { changes: false });
+        });
+        it("an edited script → replace naming the template, old image kept until the new one exists", async () => {
+            const olds = asOuts(await checked());
+            fs.appendFileSync("images/aws/scripts/install-couchbase.sh", "echo changed\n");
+            try {
+                const { result: d, lines } = await captureConsole(async () => provider.diff(IMAGE, olds, await checked()));
+                assert.equal(d?.changes, true);
+                assert.deepEqual(d?.replaces, ["fingerprint", "templateDir"]);
+                assert.equal(d?.deleteBeforeReplace, false);
+                assert.ok(lines.some((l) => l.includes("template/scripts/install-couchbase.sh")), lines.join("\n"));
+            } finally {
+                fs.writeFileSync("images/aws/scripts/install-couchbase.sh", "#!/usr/bin/env bash\necho install\n");
+            }
+        });
+        it("a new Couchbase version → replace naming couchbaseVersion", async () => {
+            const d = await provider.diff(IMAGE, asOuts(await checked()), await checked({ couchbaseVersion: "7.6.5" }));
+            assert.equal(d.changes, true);
+            assert.deepEqual(d.replaces, ["couchbaseVersion", "fingerprint", "fingerprintParts"]);
+        });
+        it("only the provider version → change without replace", async () => {
+            const i = await checked();
+            const d = await provider.diff(IMAGE, asOuts({ ...i, providerVersion: "0.9.0" }), i);
+            assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: false });
+        });
+        it("only the serialized provider code → change without replace", async () => {
+            const i = await checked();
+            const d = await provider.diff(IMAGE, asOuts({ ...i, __provider: "old code" }), { ...i, __provider: "new code" });
+            assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: false });
+        });
+        it("tags or build-time settings → change without replace", async () => {
+            const i = await checked();
+            for (const over of [{ owner: "bob" }, { ttlHours: 1 }, { ec2Endpoint: "http://127.0.0.1:5001" }, { sshCidrs: ["10.0.0.0/8"] }]) {
+                const d = await provider.diff(IMAGE, asOuts(i), await checked(over));
+                assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: false }, JSON.stringify(over));
+            }
+        });
+        it("unknown build inputs at preview → replace naming them", async () => {
+            const i = await checked();
+            const d = await provider.diff(IMAGE, asOuts(i), { ...i, fingerprint: undefined, fingerprintParts: undefined, agentSha256: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" });
+            assert.deepEqual(d.replaces, ["agentSha256"]);
+        });
+    });
+
+    describe("create", () => {
+        it("builds: streams redacted output, writes a log, reads the manifest, records snapshots", async () => {
+            p.knobs({ FAKE_PACKER_ECHO_SECRET: "1" });
+            const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+            const oldSecret = process.env.AWS_SECRET_ACCESS_KEY;
+            process.env.AWS_SECRET_ACCESS_KEY = secret;
+            try {
+                const { result, error, lines } = await captureConsole(() => provider.create(inputs(p, { ec2Endpoint: "http://127.0.0.1:5999" })));
+                assert.equal(error, undefined, error?.message);
+                const outs = result!.outs!;
+                assert.equal(result!.id, IMAGE);
+                assert.equal(outs.imageId, IMAGE);
+                assert.deepEqual(outs.snapshotIds, [SNAP]);
+                assert.match(outs.imageName, /^couchbase-cloud-server-dev-alice-[0-9a-f]{12}$/);
+                assert.equal(outs.tags.Stack, "dev-alice");
+                assert.equal(outs.tags.Fingerprint, outs.fingerprint);
+                assert.equal(outs.packerVersion, "1.16.0");
+                assert.equal(outs.pluginVersion, "1.8.2");
+                assert.equal(outs.providerVersion, PROVIDER_VERSION);
+                assert.match(outs.buildLog, /^\.build\/logs\/dev-alice-[0-9a-f]{12}-\d{8}T\d{6}Z\.log$/);
+                // Live stream: readable ui lines, the log path announced, secrets masked.
+                assert.ok(lines.some((l) => l.includes(`log: ${outs.buildLog}`)));
+                assert.ok(lines.some((l) => l === "packer: ==> amazon-ebs.couchbase: step provision"));
+                const all = lines.join("\n") + fs.readFileSync(outs.buildLog, "utf8");
+                assert.equal(all.includes(secret), false, "secret leaked");
+                assert.equal(all.includes("AKIAIOSFODNN7EXAMPLE"), false, "access key id leaked");
+                assert.ok(fs.readFileSync(outs.buildLog, "utf8").includes("step manifest"));
+                // Outputs hold nothing secret and no absolute path.
+                const text = JSON.stringify(outs);
+                assert.equal(text.includes(secret), false);
+                assert.equal(text.includes(p.root), false);
+                // Packer got the endpoint override in its environment and values only via the var file.
+                const b = buildEvents();
+                assert.equal(b.length, 1);
+                assert.equal(b[0].endpoint, "http://127.0.0.1:5999");
+                assert.equal((b[0].argv as string[]).some((a) => a.includes("7.6.4")), false);
+            } finally {
+                if (oldSecret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+                else process.env.AWS_SECRET_ACCESS_KEY = oldSecret;
+            }
+        });
+
+        it("adopts an available image with the same fingerprint and stack instead of building", async () => {
+            ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+                const f = Object.fromEntries((input.Filters ?? []).map((x) => [x.Name, x.Values?.[0]]));
+                if (!input.ImageIds && f["tag:Stack"] === "dev-alice" && f["tag:Fingerprint"])
+                    return { Images: [image({ ImageId: "ami-0adopted000000001", Tags: [{ Key: "Project", Value: "couchbase-images" }, { Key: "Stack", Value: "dev-alice" }, { Key: "Fingerprint", Value: f["tag:Fingerprint"] }] })] };
+                return { Images: [] };
+            });
+            const { result, error } = await captureConsole(() => provider.create(inputs(p)));
+            assert.equal(error, undefined, error?.message);
+            assert.equal(result!.id, "ami-0adopted000000001");
+            assert.equal(result!.outs!.buildLog, "");
+            assert.equal(buildEvents().length, 0, "packer build must not run");
+        });
+
+        it("fails before any image exists: throws, deletes nothing", async () => {
+            p.knobs({ FAKE_PACKER_FAIL_AT: "provision" });
+            const { error } = await captureConsole(() => provider.create(inputs(p)));
+            assert.match(error?.message ?? "", /packer build failed \(exit 1\); full log: \.build\/logs\/.*fake failure at provision/s);
+            assert.equal(ec2.commandCalls(DeregisterImageCommand).length, 0);
+        });
+
+        it("fails after the image exists (Packer error): deletes the image and its snapshots, then throws", async () => {
+            p.knobs({ FAKE_PACKER_FAIL_AT: "manifest" });
+            const { error } = await captureConsole(() => provider.create(inputs(p)));
+            assert.match(error?.message ?? "", /packer build failed/);
+            assert.deepEqual(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId), [IMAGE]);
+            assert.deepEqual(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId), [SNAP]);
+        });
+
+        for (const mode of ["garbage", "multi", "stale", "missing"]) {
+            it(`fails after the image exists (manifest ${mode}): deletes the image, then throws`, async () => {
+                p.knobs({ FAKE_PACKER_MANIFEST: mode });
+                const { error } = await captureConsole(() => provider.create(inputs(p)));
+                assert.match(error?.message ?? "", /cannot read the image id/);
+                assert.deepEqual(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId), [IMAGE]);
+                assert.deepEqual(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId), [SNAP]);
+            });
+        }
+
+        it("fails after the image exists (image never available): deletes it, then throws", async () => {
+            ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => ({ Images: input.ImageIds ? [image({ State: "failed" })] : [] }));
+            const { error } = await captureConsole(() => provider.create(inputs(p)));
+            assert.match(error?.message ?? "", /state failed/);
+            assert.equal(ec2.commandCalls(DeregisterImageCommand).length, 1);
+        });
+
+        it("waits out eventual consistency (image not visible yet)", async () => {
+            let n = 0;
+            ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+                if (!input.ImageIds) return { Images: [] };
+                if (n++ < 2) throw awsError("InvalidAMIID.NotFound");
+                return { Images: [image()] };
+            });
+            const { result, error } = await captureConsole(() => provider.create(inputs(p)));
+            assert.equal(error, undefined, error?.message);
+            assert.equal(result!.id, IMAGE);
+        });
+
+        it("when cleanup fails too, reports a partially created resource carrying __provider", async () => {
+            p.knobs({ FAKE_PACKER_MANIFEST: "garbage" });
+            ec2.on(DeregisterImageCommand).rejects(awsError("UnauthorizedOperation"));
+            const { error } = await captureConsole(() => provider.create({ ...inputs(p), __provider: "serialized" }));
+            const e = error as Error & { id?: string; properties?: Record<string, unknown> };
+            assert.equal(e.id, IMAGE);
+            assert.equal(e.properties?.imageId, IMAGE);
+            assert.equal(e.properties?.__provider, "serialized");
+            assert.match(e.message, /deleting image .* failed/);
+        });
+
+        it("forwards SIGINT to Packer, waits for its cleanup, removes the image if any, throws", async () => {
+            p.knobs({ FAKE_PACKER_SLEEP_AT: "provision", FAKE_PACKER_SLEEP: "30", FAKE_PACKER_CLEANUP_MS: "300" });
+            const before = process.listenerCount("SIGINT");
+            const run = captureConsole(() => provider.create(inputs(p)));
+            await waitFor(() => p.events().some((e) => e.sleeping === "provision"));
+            assert.equal(process.listenerCount("SIGINT"), before + 1);
+            process.kill(process.pid, "SIGINT");
+            const { error } = await run;
+            assert.match(error?.message ?? "", /interrupted by SIGINT/);
+            const ev = p.events();
+            assert.ok(ev.some((e) => e.signal === "SIGINT"), "fake packer received SIGINT");
+            assert.ok(ev.some((e) => e.exit === "cancelled"), "fake packer finished its cleanup");
+            assert.equal(process.listenerCount("SIGINT"), before, "handler removed after the build");
+        });
+
+        it("enforces its own deadline: SIGINT, Packer cleans up, clear timeout error", async () => {
+            p.knobs({ FAKE_PACKER_SLEEP_AT: "provision", FAKE_PACKER_SLEEP: "30" });
+            const t0 = Date.now();
+            const { error } = await captureConsole(() => provider.create(inputs(p, { buildTimeoutMinutes: 0.05 })));
+            assert.match(error?.message ?? "", /exceeded buildTimeoutMinutes \(0\.05 min\);/);
+            assert.ok(p.events().some((e) => e.signal === "SIGINT"));
+            assert.ok(Date.now() - t0 < 10_000);
+        });
+
+        it("deadline: SIGKILLs a Packer that ignores SIGINT after the grace period", async () => {
+            p.knobs({ FAKE_PACKER_SLEEP_AT: "provision", FAKE_PACKER_SLEEP: "30", FAKE_PACKER_IGNORE_SIGNALS: "1" });
+            const { error } = await captureConsole(() => provider.create(inputs(p, { buildTimeoutMinutes: 0.05 })));
+            assert.match(error?.message ?? "", /exceeded buildTimeoutMinutes .* killed after its grace period/);
+            const pid = p.events().find((e) => e.cmd === "build")?.pid as number;
+            assert.throws(() => process.kill(pid, 0), /ESRCH/, "fake packer still running");
+        });
+    });
+
+    describe("read", () => {
+        const outs = () => ({ ...inputs(p), imageId: IMAGE, snapshotIds: [SNAP], tags: {}, createdAt: "", imageName: "x", buildLog: "", fingerprint: "f", fingerprintParts: {}, packerVersion: "1.16.0", pluginVersion: "1.8.2" }) as unknown as ProviderOutputs;
+        it("an image deleted out of band → empty id (refresh drops it)", async () => {
+            ec2.on(DescribeImagesCommand).rejects(awsError("InvalidAMIID.NotFound"));
+            const { result } = await captureConsole(() => provider.read(IMAGE, outs()));
+            assert.equal(result?.id, "");
+        });
+        it("a deregistered image → empty id", async () => {
+            ec2.on(DescribeImagesCommand).resolves({ Images: [image({ State: "deregistered" })] });
+            const { result } = await captureConsole(() => provider.read(IMAGE, outs()));
+            assert.equal(result?.id, "");
+        });
+        it("an existing image → its id and current snapshots", async () => {
+            ec2.on(DescribeImagesCommand).resolves({ Images: [image({ BlockDeviceMappings: [{ Ebs: { SnapshotId: "snap-0new" } }] })] });
+            const r = await provider.read(IMAGE, outs());
+            assert.equal(r.id, IMAGE);
+            assert.deepEqual(r.props?.snapshotIds, ["snap-0new"]);
+        });
+    });
+
+    describe("update", () => {
+        const outs = () => ({ ...applyDefaults(inputs(p) as unknown as Record<string, unknown>), imageId: IMAGE, snapshotIds: [SNAP], tags: { Team: "a" }, createdAt: "2026-11-25T12:00:00.000Z", imageName: "x", buildLog: "", fingerprint: "f".repeat(64), fingerprintParts: {}, packerVersion: "1.16.0", pluginVersion: "1.8.2" }) as unknown as ProviderOutputs;
+        it("provider version only → old outputs with the new version, no EC2 call", async () => {
+            const r = await provider.update(IMAGE, { ...outs(), providerVersion: "0.9.0" }, inputs(p));
+            assert.deepEqual(r.outs, { ...outs(), providerVersion: PROVIDER_VERSION });
+            assert.equal(ec2.calls().length, 0);
+        });
+        it("owner change → re-tags image and snapshots, no rebuild", async () => {
+            const { result } = await captureConsole(() => provider.update(IMAGE, outs(), inputs(p, { owner: "bob" })));
+            const calls = ec2.commandCalls(CreateTagsCommand);
+            assert.equal(calls.length, 1);
+            assert.deepEqual(calls[0].args[0].input.Resources, [IMAGE, SNAP]);
+            assert.equal(result?.outs?.tags?.Owner, "bob");
+            assert.equal(result?.outs?.imageId, IMAGE);
+            assert.equal(buildEvents().length, 0);
+        });
+    });
+
+    describe("delete", () => {
+        const outs = () => ({ ...inputs(p), imageId: IMAGE, snapshotIds: [SNAP] }) as unknown as ProviderOutputs;
+        it("deregisters the image, then deletes its snapshots", async () => {
+            await captureConsole(() => provider.delete(IMAGE, outs()));
+            assert.deepEqual(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId), [IMAGE]);
+            assert.deepEqual(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId), [SNAP]);
+        });
+        it("NotFound counts as done (image and snapshot already gone)", async () => {
+            ec2.on(DescribeImagesCommand).rejects(awsError("InvalidAMIID.NotFound"));
+            ec2.on(DeleteSnapshotCommand).rejects(awsError("InvalidSnapshot.NotFound"));
+            const { error } = await captureConsole(() => provider.delete(IMAGE, outs()));
+            assert.equal(error, undefined);
+            assert.equal(ec2.commandCalls(DeregisterImageCommand).length, 0);
+        });
+        it("retries InvalidSnapshot.InUse until the snapshot can go", async () => {
+            ec2.on(DeleteSnapshotCommand).rejectsOnce(awsError("InvalidSnapshot.InUse")).rejectsOnce(awsError("InvalidSnapshot.InUse")).resolves({});
+            const { error } = await captureConsole(() => provider.delete(IMAGE, outs()));
+            assert.equal(error, undefined, error?.message);
+            assert.equal(ec2.commandCalls(DeleteSnapshotCommand).length, 3);
+        });
+        it("retries throttling", async () => {
+            ec2.on(DeregisterImageCommand).rejectsOnce(awsError("RequestLimitExceeded")).resolves({});
+            const { error } = await captureConsole(() => provider.delete(IMAGE, outs()));
+            assert.equal(error, undefined, error?.message);
+            assert.equal(ec2.commandCalls(DeregisterImageCommand).length, 2);
+            assert.equal(ec2.commandCalls(DeleteSnapshotCommand).length, 1);
+        });
+        it("a second delete is a no-op", async () => {
+            ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+            ec2.on(DeleteSnapshotCommand).rejects(awsError("InvalidSnapshot.NotFound"));
+            const { error } = await captureConsole(() => provider.delete(IMAGE, outs()));
+            assert.equal(error, undefined);
+        });
+    });
+});
+
