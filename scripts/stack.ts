@@ -23,14 +23,28 @@ export const LOCAL_PASSPHRASE = "local-stacks-only-not-a-secret";
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 export const OPERATIONS: readonly Operation[] = ["preview", "up", "refresh", "destroy"];
 
+export type ConfigInput = string | number | boolean | string[] | Record<string, string>;
+
+/** The `pulumi config set-all --json` document for typed config values. Pure. */
+export function configJson(config: Record<string, ConfigInput>): string {
+    const doc: Record<string, { value: string; objectValue?: unknown }> = {};
+    for (const [key, v] of Object.entries(config)) {
+        doc[key] = typeof v === "object" ? { value: JSON.stringify(v), objectValue: v } : { value: String(v) };
+    }
+    return JSON.stringify(doc);
+}
+
 export interface RunOptions {
     stack: string;
     /** The program to run; the project's `program()` when omitted. */
     program?: PulumiFn;
     /** Extra environment for the CLI and the providers it starts (merged over process.env). */
     envVars?: Record<string, string>;
-    /** Config values set on the stack before the operation (`key` or `ns:key` → string value). */
-    config?: Record<string, string>;
+    /**
+     * Config values set on the stack before the operation (`ns:key` → value). Lists and maps keep
+     * their type (the engine checks them against `Pulumi.yaml`), so pass them as arrays/objects.
+     */
+    config?: Record<string, ConfigInput>;
     /** Where engine output goes; process.stdout when omitted. */
     onOutput?: (text: string) => void;
     signal?: AbortSignal;
@@ -93,9 +107,7 @@ async function openStack(opts: RunOptions): Promise<Stack> {
         { stackName: opts.stack, projectName: PROJECT_NAME, program },
         { workDir: PROJECT_ROOT, envVars: { ...stackEnv(opts.stack), ...(opts.envVars ?? {}) } },
     );
-    for (const [key, value] of Object.entries(opts.config ?? {})) {
-        await stack.setConfig(key, { value });
-    }
+    if (opts.config && Object.keys(opts.config).length > 0) await stack.setAllConfigJson(configJson(opts.config));
     return stack;
 }
 

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { parseArgs, isLocalStack, stackEnv, LOCAL_PASSPHRASE } from "../../scripts/stack";
+import { parseArgs, isLocalStack, stackEnv, configJson, LOCAL_PASSPHRASE } from "../../scripts/stack";
 
 describe("stack driver argv", () => {
     const table: { argv: string[]; want?: object; err?: RegExp }[] = [
@@ -38,5 +38,20 @@ describe("stack driver environment", () => {
         assert.equal(env.PULUMI_BACKEND_URL, undefined);
         assert.equal(env.PULUMI_CONFIG_PASSPHRASE, undefined);
         assert.equal(env.PULUMI_SKIP_UPDATE_CHECK, "true");
+    });
+});
+
+describe("stack driver typed config", () => {
+    it("keeps lists and maps typed and strings as strings", () => {
+        const doc = JSON.parse(
+            configJson({ "p:s": "x", "p:n": 5, "p:l": ["a", "b"], "p:e": [], "p:m": { k: "v" } }),
+        );
+        assert.deepEqual(doc, {
+            "p:s": { value: "x" },
+            "p:n": { value: "5" },
+            "p:l": { value: '["a","b"]', objectValue: ["a", "b"] },
+            "p:e": { value: "[]", objectValue: [] },
+            "p:m": { value: '{"k":"v"}', objectValue: { k: "v" } },
+        });
     });
 });
