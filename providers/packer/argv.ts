@@ -73,7 +73,7 @@ export function buildArgv(varFile: string, templateDir: string): string[] {
 
 /** `packer validate` argv (without the executable). */
 export function validateArgv(varFile: string, templateDir: string): string[] {
-    return ["validate", "-color=false", `-var-file=${varFile}`, templateDir];
+    return ["validate", `-var-file=${varFile}`, templateDir];
 }
 
 /**

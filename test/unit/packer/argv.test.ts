@@ -29,7 +29,7 @@ describe("argv", () => {
         ]);
     });
     it("validateArgv", () => {
-        assert.deepEqual(validateArgv("v.pkrvars.json", "images/aws"), ["validate", "-color=false", "-var-file=v.pkrvars.json", "images/aws"]);
+        assert.deepEqual(validateArgv("v.pkrvars.json", "images/aws"), ["validate", "-var-file=v.pkrvars.json", "images/aws"]);
     });
     it("argv never carries input values (nothing to leak through ps)", () => {
         const argv = buildArgv("f.pkrvars.json", "images/aws").join(" ");
