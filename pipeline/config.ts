@@ -125,7 +125,7 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     emulator: false,
     sshHost: "",
     sshPort: 0,
-    sshUsername: "admin",
+    sshUsername: "ubuntu",
     sshCidrs: [],
     agentArtifact: "",
     agentSha256File: "",

@@ -55,7 +55,7 @@ describe("parseConfig", () => {
             emulator: false,
             sshHost: undefined,
             sshPort: 0,
-            sshUsername: "admin",
+            sshUsername: "ubuntu",
             sshCidrs: ["203.0.113.7/32"],
             agent: { kind: "build", arch: "amd64" },
             buildTimeoutMinutes: 90,
