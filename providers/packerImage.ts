@@ -24,7 +24,7 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ec2Client } from "./ec2/client";
 import { deleteImageAndSnapshots, describeImage, findImagesByTags, type ImageSummary } from "./ec2/images";
 import { withRetry } from "./ec2/retry";
-import { tagList } from "./ec2/tags";
+import { TAG, tagList } from "./ec2/tags";
 import { buildArgv, declaredVariables, packerEnv, packerVariables, parseMachineLine, parsePackerVersion, parsePluginVersion, readableLine, validateArgv } from "./packer/argv";
 import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, sha256Hex, type FingerprintSources } from "./packer/fingerprint";
 import { parseManifest } from "./packer/manifest";
@@ -265,7 +265,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
 
         if (known("templateDir")) {
             if (!fs.existsSync(i.templateDir) || !fs.statSync(i.templateDir).isDirectory())
-                failures.push({ property: "templateDir", reason: `"${i.templateDir}" is not a folder (relative to ${"the project root"}): point at the folder holding the *.pkr.hcl template` });
+                failures.push({ property: "templateDir", reason: `"${i.templateDir}" is not a folder under the project root: point at the folder holding the *.pkr.hcl template` });
             else if (!fs.readdirSync(i.templateDir).some((f) => f.endsWith(".pkr.hcl")))
                 failures.push({ property: "templateDir", reason: `"${i.templateDir}" holds no *.pkr.hcl template` });
         }
@@ -346,6 +346,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         if (replaces.length > 0) return { changes: true, replaces: [...new Set(replaces)].sort(), deleteBeforeReplace: false };
         const others = Object.keys({ ...o, ...n }).filter((k) => !COMPUTED_FIELDS.includes(k) && differs(k));
         if (others.length === 0) return { changes: false };
+        say(`update without rebuild: changed ${others.join(", ")}`);
         return { changes: true, replaces: [], deleteBeforeReplace: false };
     }
 
@@ -420,7 +421,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         const artifactImage = () => (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
         const cleanup = async (why: string): Promise<string | undefined> => {
             const id = imageId ?? artifactImage();
-            const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), BuildId: tags.BuildId }, { log: say }).catch(() => [])).map((x) => x.id);
+            const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), [TAG.buildId]: tags[TAG.buildId] }, { log: say }).catch(() => [])).map((x) => x.id);
             const ids = [...new Set([...(id ? [id] : []), ...leftovers])];
             for (const x of ids) {
                 say(`${why}: deleting image ${x} and its snapshots`);
