@@ -1,0 +1,290 @@
+/**
+ * The end-to-end tests' world: one moto, one hostd (sandbox build host), prebuilt inputs (agent
+ * artifact, stand-in package), a private file backend, and the stack driver run as a child process
+ * (so a test can SIGINT it as a user or CI would). Everything lives under one temp dir, except the
+ * stack config files (`Pulumi.<stack>.yaml`, which the engine reads from the project root) and the
+ * build inputs under `.build/e2e-<id>/` (the program resolves paths from the project root); all of
+ * them are removed by `stop()`.
+ */
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as crypto from "node:crypto";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import { freePort, MotoServer, startMoto } from "../../scripts/local/moto";
+import { findLeftovers, HostdProcess, spawnHostd } from "../../scripts/local/hostd";
+import { ec2Client } from "../../providers/ec2/client";
+import { inventory, Inventory, inventorySize } from "../../providers/ec2/inventory";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const REGION = "us-east-1";
+export const PROJECT = "couchbase-images";
+
+export interface World {
+    id: string;
+    tmp: string;
+    /** The shared Debian root under every sandbox (the overlay's lower dir). */
+    rootfs: string;
+    moto: MotoServer;
+    hostd: HostdProcess;
+    sshPort: number;
+    backendDir: string;
+    /** Relative to the project root. */
+    buildDir: string;
+    agentArtifact: string;
+    agentSha256: string;
+    standinDir: string;
+    couchbaseVersion: string;
+    ec2: EC2Client;
+    /** Every object id in moto before the first build (moto's own images, snapshots, default SG...). */
+    baseline: Set<string>;
+    stacks: Set<string>;
+    env: Record<string, string>;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The version the stand-in package and the stack config agree on. */
+export const STANDIN_VERSION = "7.6.3";
+
+export async function startWorld(label: string): Promise<World> {
+    const id = `${label}-${crypto.randomBytes(3).toString("hex")}`;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `cbimg-${id}-`));
+    const buildDir = path.join(".build", `e2e-${id}`);
+    const absBuild = path.join(ROOT, buildDir);
+    fs.mkdirSync(absBuild, { recursive: true });
+    const rootfs = execFileSync("bash", [path.join(ROOT, "scripts/local/rootfs.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+    const agentSha256 = execFileSync("bash", [path.join(ROOT, "agent/build.sh"), "--out", path.join(absBuild, "agent")], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    })
+        .trim()
+        .split("\n")
+        .pop()!;
+    execFileSync("bash", [path.join(ROOT, "scripts/local/standin-couchbase.sh"), "--out", path.join(absBuild, "standin"), "--version", STANDIN_VERSION], {
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    const moto = await startMoto({ amisPath: path.join(ROOT, "scripts/local/amis.json"), logFile: path.join(tmp, "moto.log") });
+    const sshPort = await freePort();
+    let hostd: HostdProcess;
+    try {
+        hostd = await spawnHostd({ endpoint: moto.endpoint, sshPort, stateDir: path.join(tmp, "local"), regions: [REGION], rootfs });
+    } catch (e) {
+        await moto.stop();
+        throw e;
+    }
+    const env: Record<string, string> = {
+        ...moto.env,
+        AWS_REGION: REGION,
+        PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
+    };
+    fs.mkdirSync(path.join(tmp, "state"), { recursive: true });
+    try {
+        return await finishWorld();
+    } catch (e) {
+        await hostd.stop();
+        await moto.stop();
+        throw e;
+    }
+
+    async function finishWorld(): Promise<World> {
+        for (const [k, v] of Object.entries(moto.env)) process.env[k] = v;
+        process.env.AWS_REGION = REGION;
+        const ec2 = await ec2Client(REGION, moto.endpoint);
+        const w: World = {
+            id,
+            tmp,
+            rootfs,
+            moto,
+            hostd,
+            sshPort,
+            backendDir: path.join(tmp, "state"),
+            buildDir,
+            agentArtifact: path.join(buildDir, "agent", "dp-agent.gz"),
+            agentSha256,
+            standinDir: path.join(buildDir, "standin"),
+            couchbaseVersion: STANDIN_VERSION,
+            ec2,
+            baseline: new Set(),
+            stacks: new Set(),
+            env,
+        };
+        w.baseline = await allIds(w);
+        return w;
+    }
+}
+
+/** The stack config every e2e stack starts from: the local stack's settings on this world's ports. */
+export function baseConfig(w: World): Record<string, unknown> {
+    return {
+        environment: "local",
+        ec2Endpoint: w.moto.endpoint,
+        emulator: true,
+        sshHost: "127.0.0.1",
+        sshPort: w.sshPort,
+        sshUsername: "root",
+        agentArtifact: w.agentArtifact,
+        couchbaseVersion: w.couchbaseVersion,
+        couchbasePackageSource: w.standinDir,
+        versionsDir: path.join(w.buildDir, "versions"),
+        sshCidrs: ["127.0.0.1/32"],
+        ttlHours: 1,
+        owner: "e2e",
+    };
+}
+
+/** Writes Pulumi.<stack>.yaml at the project root (values as JSON, which YAML reads as is). */
+export function writeStackConfig(w: World, stack: string, values: Record<string, unknown>): void {
+    const lines = ["config:"];
+    for (const k of Object.keys(values).sort()) lines.push(`  ${PROJECT}:${k}: ${JSON.stringify(values[k])}`);
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    // Keep the passphrase salt the engine wrote when the stack was created.
+    const old = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    const salt = /^encryptionsalt:.*$/m.exec(old)?.[0];
+    fs.writeFileSync(file, `${salt ? `${salt}\n` : ""}${lines.join("\n")}\n`);
+    w.stacks.add(stack);
+}
+
+export interface DriverRun {
+    child: ChildProcess;
+    /** Everything the driver printed so far (stdout and stderr interleaved). */
+    output(): string;
+    done: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
+}
+
+/** Runs `scripts/stack.ts <op> --stack <stack> [...flags]` as a child process. */
+export function driver(w: World, op: string, stack: string, flags: string[] = [], log?: string): DriverRun {
+    let out = "";
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts/stack.ts"), op, "--stack", stack, ...flags], {
+        cwd: ROOT,
+        env: { ...process.env, ...w.env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    const logFd = log ? fs.openSync(log, "a") : undefined;
+    const onData = (b: Buffer) => {
+        out += b.toString();
+        if (logFd !== undefined) fs.appendFileSync(logFd, b.toString());
+        if (process.env.E2E_VERBOSE) process.stderr.write(b.toString());
+    };
+    child.stdout?.on("data", (b: Buffer) => onData(b));
+    child.stderr?.on("data", (b: Buffer) => onData(b));
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve) =>
+        child.once("close", (code, signal) => {
+            if (logFd !== undefined) fs.closeSync(logFd);
+            resolve({ code, signal, output: out });
+        }),
+    );
+    return { child, output: () => out, done };
+}
+
+/** Runs the driver and fails with its output when it does not exit 0. */
+export async function driverOk(w: World, op: string, stack: string, flags: string[] = []): Promise<string> {
+    const r = await driver(w, op, stack, flags, path.join(w.tmp, `${stack}.log`)).done;
+    if (r.code !== 0) throw new Error(`stack ${op} ${stack} exited ${r.code ?? r.signal}:\n${r.output.slice(-6000)}`);
+    return r.output;
+}
+
+/** The outputs JSON object the driver prints at the end of a successful `up`. */
+export function upOutputs(output: string): Record<string, unknown> {
+    const start = output.lastIndexOf("\n{\n");
+    if (start < 0) throw new Error(`no outputs in:\n${output.slice(-2000)}`);
+    const end = output.indexOf("\n}\n", start);
+    return JSON.parse(output.slice(start + 1, end + 2)) as Record<string, unknown>;
+}
+
+/** Waits until `cond(output)` holds for a running driver; throws if it exits first. */
+export async function waitForOutput(run: DriverRun, cond: (out: string) => boolean, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    let exited = false;
+    void run.done.then(() => (exited = true));
+    while (!cond(run.output())) {
+        if (exited) throw new Error(`driver exited before the expected output:\n${run.output().slice(-4000)}`);
+        if (Date.now() > until) throw new Error(`expected output not seen after ${timeoutMs} ms:\n${run.output().slice(-4000)}`);
+        await sleep(50);
+    }
+}
+
+/**
+ * Every id moto holds now: images, snapshots, live instances, key pairs, security groups. Lists by
+ * owner on purpose: this moto belongs to the test alone, and the result is only ever diffed against
+ * the baseline taken before the first build (so moto's own objects cancel out).
+ */
+export async function allIds(w: World): Promise<Set<string>> {
+    const sdk = await import("@aws-sdk/client-ec2");
+    const out = new Set<string>();
+    for (const i of (await w.ec2.send(new sdk.DescribeImagesCommand({ Owners: ["self"] }))).Images ?? []) out.add(i.ImageId!);
+    let token: string | undefined;
+    do {
+        const r = await w.ec2.send(new sdk.DescribeSnapshotsCommand({ OwnerIds: ["self"], NextToken: token }));
+        for (const s of r.Snapshots ?? []) out.add(s.SnapshotId!);
+        token = r.NextToken;
+    } while (token);
+    for (const res of (await w.ec2.send(new sdk.DescribeInstancesCommand({}))).Reservations ?? [])
+        for (const i of res.Instances ?? []) if (i.State?.Name !== "terminated") out.add(i.InstanceId!);
+    for (const k of (await w.ec2.send(new sdk.DescribeKeyPairsCommand({}))).KeyPairs ?? []) out.add(k.KeyName!);
+    for (const g of (await w.ec2.send(new sdk.DescribeSecurityGroupsCommand({}))).SecurityGroups ?? []) out.add(g.GroupId!);
+    return out;
+}
+
+/** Objects that appeared in moto since the world started (the ids the tests created). */
+export async function createdSinceStart(w: World): Promise<string[]> {
+    const now = await allIds(w);
+    return [...now].filter((id) => !w.baseline.has(id)).sort();
+}
+
+/** The stack's objects selected by its tags. */
+export async function stackInventory(w: World, stack: string): Promise<Inventory> {
+    return inventory(w.ec2, { tags: { Project: PROJECT, Stack: stack } });
+}
+
+export { inventorySize };
+
+/** Instances hostd served so far → their sandbox upper dirs (newest last). */
+export function sandboxUppers(w: World): { instanceId: string; upper: string }[] {
+    const served = w.hostd.state().served;
+    return Object.entries(served)
+        .filter(([, slot]) => slot !== "")
+        .map(([instanceId, slot]) => ({ instanceId, upper: path.join(w.hostd.stateDir, "sandbox", slot, "upper") }))
+        .sort((a, b) => fs.statSync(path.dirname(a.upper)).mtimeMs - fs.statSync(path.dirname(b.upper)).mtimeMs);
+}
+
+/** Stops everything the world started and removes its files; returns what was left behind. */
+export async function stopWorld(w: World | undefined): Promise<{ pids: number[]; mounts: string[] }> {
+    if (!w) return { pids: [], mounts: [] };
+    await w.hostd.stop();
+    await w.moto.stop();
+    const left = findLeftovers(w.hostd.stateDir);
+    for (const s of w.stacks) fs.rmSync(path.join(ROOT, `Pulumi.${s}.yaml`), { force: true });
+    fs.rmSync(path.join(ROOT, w.buildDir), { recursive: true, force: true });
+    if (!process.env.E2E_KEEP) fs.rmSync(w.tmp, { recursive: true, force: true });
+    return left;
+}
+
+/**
+ * Copies the image template (images/aws) to `.build/e2e-<id>/<name>` and returns that path relative
+ * to the project root, for the stack's `templateDir`. `edit` may change the copy (never the repo's).
+ */
+export function templateCopy(w: World, name: string, edit?: (dir: string) => void): string {
+    const rel = path.join(w.buildDir, name);
+    const abs = path.join(ROOT, rel);
+    fs.rmSync(abs, { recursive: true, force: true });
+    fs.cpSync(path.join(ROOT, "images", "aws"), abs, { recursive: true });
+    edit?.(abs);
+    return rel;
+}
+
+/** Inserts shell lines right after a script's `set -o ...` line (or its shebang). */
+export function insertIntoScript(file: string, lines: string): void {
+    const text = fs.readFileSync(file, "utf8");
+    const m = /^set -o[^\n]*\n/m.exec(text) ?? /^#![^\n]*\n/.exec(text);
+    const at = m ? m.index + m[0].length : 0;
+    fs.writeFileSync(file, text.slice(0, at) + lines + (lines.endsWith("\n") ? "" : "\n") + text.slice(at));
+}
+
+/** The change summary in the driver's "succeeded" line, e.g. {"same":4}. */
+export function changeSummary(output: string): Record<string, number> {
+    const m = /succeeded in [0-9.]+s (\{.*\})/.exec(output);
+    if (!m) throw new Error(`no change summary in:\n${output.slice(-2000)}`);
+    return JSON.parse(m[1]) as Record<string, number>;
+}

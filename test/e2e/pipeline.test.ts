@@ -1,0 +1,210 @@
+/**
+ * The whole pipeline on one machine, on the real engine and real Packer: moto's EC2 server, the
+ * hostd sandbox build host, the stack driver as a child process. One stack, in order:
+ * up → inventory → sandbox files → up again (no change, no build) → edit a provisioning script
+ * (in a copy of the template) → preview names it → up (new image before the old one goes) →
+ * destroy → inventory empty → no process or mount left.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv2020 from "ajv/dist/2020";
+import { DescribeImagesCommand } from "@aws-sdk/client-ec2";
+import { tagMap } from "../../providers/ec2/tags";
+import {
+    allIds,
+    baseConfig,
+    changeSummary,
+    createdSinceStart,
+    driver,
+    driverOk,
+    inventorySize,
+    REGION,
+    ROOT,
+    sandboxUppers,
+    sleep,
+    stackInventory,
+    startWorld,
+    stopWorld,
+    templateCopy,
+    upOutputs,
+    World,
+    writeStackConfig,
+} from "./harness";
+import { SandboxView } from "./sandbox";
+
+describe("e2e: the pipeline on moto and a sandbox build host", function () {
+    this.timeout(240_000);
+    let w: World | undefined;
+    let stack = "";
+    let template = "";
+    let firstImage = "";
+    let secondImage = "";
+    const createdIds = new Set<string>();
+
+    const world = (): World => {
+        assert.ok(w, "the world did not start");
+        return w;
+    };
+
+    before(async function () {
+        this.timeout(600_000);
+        w = await startWorld("pipe");
+        stack = `local-e2e-${w.id}`;
+        template = templateCopy(w, "template");
+        writeStackConfig(w, stack, { ...baseConfig(w), templateDir: template });
+    });
+
+    after(async function () {
+        this.timeout(120_000);
+        if (w && process.env.E2E_KEEP !== "1") {
+            // Best effort if a test failed half way: empty the stack so nothing outlives the run.
+            await driver(w, "destroy", stack, ["--remove"]).done.catch(() => undefined);
+        }
+        await stopWorld(w);
+        w = undefined;
+    });
+
+    it("up builds the image through Packer and the sandbox", async () => {
+        const out = await driverOk(world(), "up", stack);
+        assert.match(out, /Connected to SSH!/);
+        const outputs = upOutputs(out);
+        firstImage = (outputs.amiIds as Record<string, string>)[REGION];
+        assert.match(firstImage, /^ami-[0-9a-f]+$/);
+        for (const id of await createdSinceStart(world())) createdIds.add(id);
+    });
+
+    it("inventory: the image exists with the stack's tags; the versions file is valid", async () => {
+        const ec2 = world().ec2;
+        const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [firstImage] }));
+        const img = r.Images?.[0];
+        assert.ok(img, "image not found");
+        assert.equal(img.State, "available");
+        const tags = tagMap(img.Tags);
+        assert.equal(tags.Project, "couchbase-images");
+        assert.equal(tags.Stack, stack);
+        assert.equal(tags.Environment, "local");
+        assert.ok(tags.Fingerprint && tags.BuildId && tags.ExpiresAt, `missing tags: ${JSON.stringify(tags)}`);
+        const inv = await stackInventory(world(), stack);
+        assert.deepEqual(
+            inv.images.map((i) => i.id),
+            [firstImage],
+        );
+        assert.equal(inv.instances.length, 0, "the builder instance is not terminated");
+        assert.equal(inv.keyPairs.length + inv.securityGroups.length, 0, "temporary key pair or security group left");
+
+        const versionsFile = path.join(ROOT, world().buildDir, "versions", `${stack}.json`);
+        const doc = JSON.parse(fs.readFileSync(versionsFile, "utf8")) as { images: Record<string, { imageId: string }>; stack: string };
+        const schema = JSON.parse(fs.readFileSync(path.join(ROOT, "versions", "schema.json"), "utf8")) as object;
+        const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+        assert.ok(validate(doc), JSON.stringify(validate.errors));
+        assert.equal(doc.stack, stack);
+        assert.equal(doc.images[REGION].imageId, firstImage);
+    });
+
+    it("the sandbox holds what the provisioning wrote: agent, tuning, stand-in package, and clean hygiene", () => {
+        const uppers = sandboxUppers(world());
+        assert.equal(uppers.length, 1, `expected one sandbox, got ${uppers.length}`);
+        const v = new SandboxView(uppers[0].upper, world().rootfs);
+        // dp-agent installed and enabled.
+        assert.ok(v.written("usr/local/bin/dp-agent"), "dp-agent binary missing");
+        assert.ok(fs.statSync(path.join(v.upper, "usr/local/bin/dp-agent")).mode & 0o111, "dp-agent not executable");
+        assert.ok(v.exists("etc/systemd/system/dp-agent.service"), "dp-agent unit missing");
+        assert.match(v.readlink("etc/systemd/system/multi-user.target.wants/dp-agent.service") ?? "", /dp-agent\.service$/);
+        // Tuning: a THP unit enabled somewhere, swappiness 1.
+        const wants = v.list("etc/systemd/system").filter((d) => d.endsWith(".wants"));
+        const thpEnabled = wants.some((d) => v.list(`etc/systemd/system/${d}`).some((n) => /thp/i.test(n)));
+        assert.ok(thpEnabled, `no THP unit enabled (wants dirs: ${wants.join(", ")})`);
+        const sysctl = v.list("etc/sysctl.d").map((f) => v.read(`etc/sysctl.d/${f}`));
+        assert.ok(
+            sysctl.some((t) => /^\s*vm\.swappiness\s*=\s*1\s*$/m.test(t)),
+            "vm.swappiness = 1 not set",
+        );
+        // The stand-in package, clearly labelled.
+        assert.match(v.read("opt/couchbase/STAND-IN.txt"), /STAND-IN/);
+        // Hygiene: no SSH keys or host keys, no build uploads, no shell history, empty machine-id.
+        assert.ok(!v.exists("root/.ssh/authorized_keys"), "authorized_keys left in the image");
+        assert.deepEqual(
+            v.list("etc/ssh").filter((n) => n.startsWith("ssh_host_")),
+            [],
+            "SSH host keys left in the image",
+        );
+        assert.ok(!v.exists("tmp/image-build"), "build uploads left");
+        assert.ok(!v.exists("root/.bash_history"), "shell history left");
+        assert.equal(v.exists("etc/machine-id") ? v.read("etc/machine-id").trim() : "", "", "machine-id not emptied");
+    });
+
+    it("up again changes nothing and runs no build", async () => {
+        const served = Object.keys(world().hostd.state().served).length;
+        const out = await driverOk(world(), "up", stack);
+        const changes = changeSummary(out);
+        assert.deepEqual(Object.keys(changes), ["same"], `expected no change, got ${JSON.stringify(changes)}`);
+        assert.doesNotMatch(out, /packer: /, "Packer ran");
+        assert.equal(Object.keys(world().hostd.state().served).length, served, "a builder instance was launched");
+        assert.equal((upOutputs(out).amiIds as Record<string, string>)[REGION], firstImage);
+    });
+
+    it("editing a provisioning script: preview shows a replacement that names the file", async () => {
+        const script = path.join(ROOT, template, "scripts", "tune-host.sh");
+        fs.appendFileSync(script, "# e2e: a changed provisioning script must rebuild the image\n");
+        const out = await driverOk(world(), "preview", stack, ["--diff"]);
+        assert.match(out, /\+-.*couchbase-image|replace/i, "no replacement in the preview");
+        assert.match(out, /tune-host\.sh/, "the preview does not name the edited script");
+        const changes = changeSummary(out);
+        assert.ok((changes.replace ?? 0) >= 1, `expected a replace, got ${JSON.stringify(changes)}`);
+    });
+
+    it("up replaces the image; the old one goes only after the new one exists", async () => {
+        const ec2 = world().ec2;
+        // Watch the stack's images while up runs: at no moment may the stack have no available image.
+        const seen: { t: number; ids: string[] }[] = [];
+        let watching = true;
+        const watcher = (async () => {
+            while (watching) {
+                const r = await ec2.send(new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "tag:Stack", Values: [stack] }] }));
+                seen.push({ t: Date.now(), ids: (r.Images ?? []).filter((i) => i.State === "available").map((i) => i.ImageId!) });
+                await sleep(50);
+            }
+        })();
+        let out: string;
+        try {
+            out = await driverOk(world(), "up", stack);
+        } finally {
+            watching = false;
+            await watcher;
+        }
+        secondImage = (upOutputs(out).amiIds as Record<string, string>)[REGION];
+        assert.notEqual(secondImage, firstImage);
+        assert.ok(!seen.some((s) => s.ids.length === 0), "there was a moment with no image of the stack");
+        const firstNew = seen.findIndex((s) => s.ids.includes(secondImage));
+        const oldGone = seen.findIndex((s) => !s.ids.includes(firstImage));
+        assert.ok(firstNew >= 0 && oldGone >= 0 && firstNew <= oldGone, `old image removed before the new one existed (${firstNew} vs ${oldGone})`);
+        const inv = await stackInventory(world(), stack);
+        assert.deepEqual(
+            inv.images.map((i) => i.id),
+            [secondImage],
+        );
+        assert.equal(sandboxUppers(world()).length, 2, "expected a second sandbox for the rebuild");
+        for (const id of await createdSinceStart(world())) createdIds.add(id);
+    });
+
+    it("destroy leaves nothing of the stack: by tags and by the ids it created", async () => {
+        const out = await driverOk(world(), "destroy", stack, ["--remove"]);
+        assert.match(out, /succeeded/);
+        const inv = await stackInventory(world(), stack);
+        assert.equal(inventorySize(inv), 0, `left by tag: ${JSON.stringify(inv)}`);
+        const now = await allIds(world());
+        const left = [...createdIds].filter((id) => now.has(id));
+        assert.deepEqual(left, [], "objects the stack created are still there");
+        assert.deepEqual(await createdSinceStart(world()), [], "moto holds objects that were not there before the test");
+        for (const instanceId of Object.keys(world().hostd.state().served)) assert.ok(!now.has(instanceId), `${instanceId} not terminated`);
+        assert.ok(!fs.existsSync(path.join(ROOT, world().buildDir, "versions", `${stack}.json`)), "versions file not removed");
+    });
+
+    it("stopping the emulator and the build host leaves no process or mount", async function () {
+        this.timeout(60_000);
+        const left = await stopWorld(w);
+        w = undefined;
+        assert.deepEqual(left, { pids: [], mounts: [] });
+    });
+});
