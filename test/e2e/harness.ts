@@ -115,6 +115,14 @@ export async function startWorld(label: string): Promise<World> {
     }
 }
 
+/**
+ * True when the program reads a `templateDir` config key (declared in Pulumi.yaml): then tests can
+ * point a stack at an edited copy of the template instead of the repo's own files.
+ */
+export function programTakesTemplateDir(): boolean {
+    return /^  templateDir:/m.test(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+}
+
 /** The stack config every e2e stack starts from: the local stack's settings on this world's ports. */
 export function baseConfig(w: World): Record<string, unknown> {
     return {

@@ -15,6 +15,7 @@ import {
     allIds,
     baseConfig,
     changeSummary,
+    programTakesTemplateDir,
     createdSinceStart,
     driver,
     driverOk,
@@ -51,8 +52,10 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         this.timeout(600_000);
         w = await startWorld("pipe");
         stack = `local-e2e-${w.id}`;
-        template = templateCopy(w, "template");
-        writeStackConfig(w, stack, { ...baseConfig(w), templateDir: template });
+        // The edit test changes a copy of the template, never the repo's files; that needs the
+        // program's templateDir key (without it, that one test is skipped and says why).
+        template = programTakesTemplateDir() ? templateCopy(w, "template") : "";
+        writeStackConfig(w, stack, { ...baseConfig(w), ...(template ? { templateDir: template } : {}) });
     });
 
     after(async function () {
@@ -144,7 +147,11 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.equal((upOutputs(out).amiIds as Record<string, string>)[REGION], firstImage);
     });
 
-    it("editing a provisioning script: preview shows a replacement that names the file", async () => {
+    it("editing a provisioning script: preview shows a replacement that names the file", async function () {
+        if (!template) {
+            console.warn("      skipped: Pulumi.yaml declares no templateDir key, so the template cannot be swapped for an edited copy");
+            this.skip();
+        }
         const script = path.join(ROOT, template, "scripts", "tune-host.sh");
         fs.appendFileSync(script, "# e2e: a changed provisioning script must rebuild the image\n");
         const out = await driverOk(world(), "preview", stack, ["--diff"]);
@@ -154,7 +161,8 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.ok((changes.replace ?? 0) >= 1, `expected a replace, got ${JSON.stringify(changes)}`);
     });
 
-    it("up replaces the image; the old one goes only after the new one exists", async () => {
+    it("up replaces the image; the old one goes only after the new one exists", async function () {
+        if (!template) this.skip();
         const ec2 = world().ec2;
         // Watch the stack's images while up runs: at no moment may the stack have no available image.
         const seen: { t: number; ids: string[] }[] = [];
