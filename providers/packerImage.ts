@@ -16,8 +16,11 @@
  * - `delete` deregisters the image and deletes its snapshots (providers/ec2/images.ts).
  *
  * Serialization rule: every method is serialized into state (`__provider`). Methods load
- * `node:*` modules and the AWS SDK with `await import()`, capture only plain data, and the helpers
- * they call are pure modules. No credentials, no absolute paths, no SDK clients at module scope.
+ * `node:*` modules and the AWS SDK inside the method (`load`, a plain `require`), capture only
+ * plain data, and the helpers they call are pure modules. No credentials, no absolute paths, no
+ * SDK clients at module scope. Why `require` and not `await import()`: TypeScript compiles the
+ * latter through `__importStar`, whose cached `ownKeys` changes on first use, so the serialized
+ * text (and with it `diff`) would depend on whether a method already ran in the program's process.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { EC2Client } from "@aws-sdk/client-ec2";
@@ -166,6 +169,14 @@ interface Outputs extends Inputs {
     buildLog: string;
 }
 
+/**
+ * Loads a module inside a method: a plain CommonJS `require` (no interop helper with hidden state),
+ * typed by the caller. Serialized as `require(name)`, resolved by the provider host.
+ */
+function load<T>(name: string): T {
+    return require(name) as T;
+}
+
 /** Output fields the provider computes (never compared as inputs). */
 const COMPUTED_FIELDS: readonly string[] = [
     "imageId",
@@ -185,7 +196,7 @@ const TAG_FIELDS: readonly string[] = ["owner", "environment", "ttlHours", "extr
 
 /** Everything the fingerprint needs from disk and from Packer itself. */
 async function fingerprintSources(i: ResolvedImageInputs, tools: { packer: string; plugin: string }): Promise<FingerprintSources> {
-    const fs = await import("node:fs");
+    const fs = load<typeof import("node:fs")>("node:fs");
     const packageFiles =
         i.couchbasePackageSource === "repository" ? [] : readTree(fs, i.couchbasePackageSource).filter((f) => f.path.endsWith(".deb"));
     return {
@@ -199,7 +210,7 @@ async function fingerprintSources(i: ResolvedImageInputs, tools: { packer: strin
 
 /** Packer's and the amazon plugin's versions, from the `packer` on PATH. */
 async function toolVersions(env: Record<string, string>): Promise<{ packer: string; plugin: string }> {
-    const cp = await import("node:child_process");
+    const cp = load<typeof import("node:child_process")>("node:child_process");
     const v = await capturePacker(cp, ["version"], env);
     const packer = parsePackerVersion(v.stdout);
     if (v.code !== 0 || !packer) throw new Error(`packer version failed (exit ${v.code}): ${redactText(v.stdout + v.stderr).trim()}`);
@@ -210,7 +221,7 @@ async function toolVersions(env: Record<string, string>): Promise<{ packer: stri
 
 /** The declared variables of the template folder's `*.pkr.hcl` files. */
 async function templateVariables(templateDir: string): Promise<string[]> {
-    const fs = await import("node:fs");
+    const fs = load<typeof import("node:fs")>("node:fs");
     const texts = fs
         .readdirSync(templateDir)
         .filter((f) => f.endsWith(".pkr.hcl"))
@@ -257,7 +268,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
      * `packer validate`. Failures name the property and the fix.
      */
     async check(_olds: Inputs, news: Inputs): Promise<pulumi.dynamic.CheckResult<Inputs>> {
-        const fs = await import("node:fs");
+        const fs = load<typeof import("node:fs")>("node:fs");
         const i: Inputs = applyDefaults(news as unknown as Record<string, unknown>);
         const failures: Failure[] = validateInputs(i);
         const failed = (p: string) => failures.some((f) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`));
@@ -315,7 +326,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             await templateVariables(i.templateDir),
         );
         fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
-        const cp = await import("node:child_process");
+        const cp = load<typeof import("node:child_process")>("node:child_process");
         const v = await capturePacker(cp, validateArgv(varFile, i.templateDir), env);
         if (v.code !== 0) {
             const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets()).trim().split("\n").slice(-30).join("\n");
@@ -352,8 +363,8 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
 
     /** Adopts or builds the image. Transactional: on failure nothing this call made is left. */
     async create(inputs: Inputs): Promise<pulumi.dynamic.CreateResult<Outputs>> {
-        const fs = await import("node:fs");
-        const cp = await import("node:child_process");
+        const fs = load<typeof import("node:fs")>("node:fs");
+        const cp = load<typeof import("node:child_process")>("node:child_process");
         const i: Inputs = applyDefaults(inputs as unknown as Record<string, unknown>);
         const env = packerEnv(process.env, i);
         const tools = await toolVersions(env);
@@ -397,6 +408,8 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         );
         fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
         const log = fs.openSync(logPath, "a");
+        // Two redactors: the raw line (log file) and its readable form (console) are separate streams.
+        const redactRaw = createRedactor(envSecrets());
         const redact = createRedactor(envSecrets());
         const tail: string[] = [];
         let artifactId: string | undefined;
@@ -404,7 +417,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             const parsed = parseMachineLine(raw);
             if (parsed?.type === "artifact" && parsed.data[1] === "id" && parsed.data[2]) artifactId = parsed.data[2];
             const text = parsed ? readableLine(parsed) : raw;
-            const clean = redact(raw);
+            const clean = redactRaw(raw);
             fs.writeSync(log, `${stream === "stderr" ? "stderr: " : ""}${clean}\n`);
             if (text === undefined) return;
             for (const l of text.split("\n")) {
@@ -509,7 +522,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         if (TAG_FIELDS.some((k) => canonicalJson(o[k] ?? null) !== canonicalJson((n as unknown as Record<string, unknown>)[k] ?? null))) {
             const created = new Date(olds.createdAt || Date.now());
             const tags = imageTags(n, olds.imageName, olds.fingerprint, created);
-            const { CreateTagsCommand, DeleteTagsCommand } = await import("@aws-sdk/client-ec2");
+            const { CreateTagsCommand, DeleteTagsCommand } = load<typeof import("@aws-sdk/client-ec2")>("@aws-sdk/client-ec2");
             const ec2 = await client(olds.region, n.ec2Endpoint);
             const resources = [olds.imageId, ...(olds.snapshotIds ?? [])];
             await withRetry(() => ec2.send(new CreateTagsCommand({ Resources: resources, Tags: tagList(tags) })), { what: "tag image", log: say });

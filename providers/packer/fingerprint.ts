@@ -104,7 +104,7 @@ export function partProperty(part: string): string {
     return part;
 }
 
-/** Minimal `fs` surface {@link readTree} needs (pass `await import("node:fs")`). */
+/** Minimal `fs` surface {@link readTree} needs (pass `node:fs` as loaded inside the provider method). */
 export interface TreeFs {
     readdirSync(p: string, o: { withFileTypes: true }): { name: string; isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean }[];
     readFileSync(p: string): Buffer;

@@ -1,7 +1,7 @@
 /**
  * Runs one Packer process: argv array (no shell), not detached, output split into lines, signals
  * forwarded, own deadline. The `node:child_process` module is passed in by the caller (loaded with
- * `await import()` inside a provider method), so this module holds no native object.
+ * inside a provider method), so this module holds no native object.
  */
 import type * as ChildProcess from "node:child_process";
 
