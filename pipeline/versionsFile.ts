@@ -11,7 +11,9 @@
  * - `read`    a file deleted out of band is reported gone, so `refresh` drops it and `up` rewrites it.
  * - `delete`  removes the file unless `keep` (production stacks keep theirs); a missing file is fine.
  *
- * Serialization rule: methods load `node:fs`/`node:path` with `await import()` and capture nothing.
+ * Serialization rule: methods load `node:fs`/`node:path` with a plain `require` inside the method
+ * (never `await import()`, whose `__importStar` helper breaks serialization once tslib is loaded)
+ * and capture nothing.
  * Type token: `pulumi-nodejs:dynamic/versions:File`.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -62,7 +64,7 @@ class VersionsFileProvider implements pulumi.dynamic.ResourceProvider<Inputs, Ou
 
     async read(id: string, props?: Outputs): Promise<pulumi.dynamic.ReadResult<Outputs>> {
         if (!props) return { id: "" };
-        const fs = await import("node:fs");
+        const fs = require("node:fs") as typeof import("node:fs");
         try {
             const text = await fs.promises.readFile(props.path, "utf8");
             return { id, props: { ...props, text } };
@@ -79,15 +81,15 @@ class VersionsFileProvider implements pulumi.dynamic.ResourceProvider<Inputs, Ou
 
     async delete(_id: string, props: Outputs): Promise<void> {
         if (props.keep) return;
-        const fs = await import("node:fs");
+        const fs = require("node:fs") as typeof import("node:fs");
         await fs.promises.rm(props.path, { force: true });
     }
 }
 
 /** Writes `text` to `file` atomically, creating folders; does nothing when the file already holds it. */
 async function writeIfChanged(file: string, text: string): Promise<void> {
-    const fs = await import("node:fs");
-    const path = await import("node:path");
+    const fs = require("node:fs") as typeof import("node:fs");
+    const path = require("node:path") as typeof import("node:path");
     try {
         if ((await fs.promises.readFile(file, "utf8")) === text) return;
     } catch (e) {

@@ -2,12 +2,13 @@
  * Finding and deleting the project's images and their EBS snapshots: the one delete sequence shared
  * by the image provider's `delete`, its failure cleanup and the janitor.
  *
- * Called from inside a Pulumi dynamic provider: the SDK is loaded with `await import()` inside each
+ * Called from inside a Pulumi dynamic provider: the SDK is loaded with `ec2Sdk()` (a plain require) inside each
  * function and nothing but plain data lives at module scope.
  */
 import type { EC2Client, Image } from "@aws-sdk/client-ec2";
 import { tagMap, type Tags } from "./tags";
 import { hasCode, withRetry, type RetryOptions } from "./retry";
+import { ec2Sdk } from "./client";
 
 /** Error codes that mean "this image is already gone". */
 export const IMAGE_GONE_CODES: readonly string[] = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"];
@@ -70,7 +71,7 @@ export function imageSummary(img: Image): ImageSummary {
 
 /** The image, or `undefined` when it does not exist (any more). */
 export async function describeImage(ec2: EC2Client, imageId: string, retry?: RetryOptions): Promise<ImageSummary | undefined> {
-    const { DescribeImagesCommand } = await import("@aws-sdk/client-ec2");
+    const { DescribeImagesCommand } = ec2Sdk();
     try {
         const out = await withRetry(
             () => ec2.send(new DescribeImagesCommand({ ImageIds: [imageId], IncludeDeprecated: true, IncludeDisabled: true })),
@@ -87,7 +88,7 @@ export async function describeImage(ec2: EC2Client, imageId: string, retry?: Ret
 
 /** Images owned by this account that carry every tag in `tags`, in any state. */
 export async function findImagesByTags(ec2: EC2Client, tags: Tags, retry?: RetryOptions): Promise<ImageSummary[]> {
-    const { DescribeImagesCommand } = await import("@aws-sdk/client-ec2");
+    const { DescribeImagesCommand } = ec2Sdk();
     const Filters = Object.keys(tags)
         .sort()
         .map((k) => ({ Name: `tag:${k}`, Values: [tags[k]] }));
@@ -119,7 +120,7 @@ export async function findImagesByTags(ec2: EC2Client, tags: Tags, retry?: Retry
 
 /** Deregisters an image; false when it was already gone. */
 export async function deregisterImage(ec2: EC2Client, imageId: string, retry?: RetryOptions): Promise<boolean> {
-    const { DeregisterImageCommand } = await import("@aws-sdk/client-ec2");
+    const { DeregisterImageCommand } = ec2Sdk();
     try {
         await withRetry(() => ec2.send(new DeregisterImageCommand({ ImageId: imageId })), { what: `deregister ${imageId}`, ...retry });
         return true;
@@ -134,7 +135,7 @@ export async function deregisterImage(ec2: EC2Client, imageId: string, retry?: R
  * settled yet) and throttling. Returns `"deleted"` or `"gone"` (already absent).
  */
 export async function deleteSnapshot(ec2: EC2Client, snapshotId: string, retry?: RetryOptions): Promise<"deleted" | "gone"> {
-    const { DeleteSnapshotCommand } = await import("@aws-sdk/client-ec2");
+    const { DeleteSnapshotCommand } = ec2Sdk();
     try {
         await withRetry(() => ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })), {
             attempts: 10,

@@ -10,6 +10,7 @@ import type { EC2Client, Filter } from "@aws-sdk/client-ec2";
 import { tagMap, type Tags } from "./tags";
 import { hasCode, withRetry, type RetryOptions } from "./retry";
 import { IMAGE_GONE_CODES, SNAPSHOT_GONE_CODES, imageSummary, type ImageSummary } from "./images";
+import { ec2Sdk } from "./client";
 
 export interface SnapshotSummary {
     id: string;
@@ -82,7 +83,7 @@ function hasTags(have: Tags, want: Tags | undefined): boolean {
 
 /** Self-owned images matching `filters` (any state but `deregistered`), or exactly `ids` (missing ones skipped). */
 export async function listImages(ec2: EC2Client, q: { filters?: Filter[]; ids?: readonly string[] }, retry?: RetryOptions): Promise<ImageSummary[]> {
-    const { DescribeImagesCommand } = await import("@aws-sdk/client-ec2");
+    const { DescribeImagesCommand } = ec2Sdk();
     const out: ImageSummary[] = [];
     if (q.ids) {
         for (const id of q.ids) {
@@ -118,7 +119,7 @@ export async function listImages(ec2: EC2Client, q: { filters?: Filter[]; ids?: 
 
 /** Self-owned snapshots matching `filters` (at least one filter required), or exactly `ids`. */
 export async function listSnapshots(ec2: EC2Client, q: { filters?: Filter[]; ids?: readonly string[] }, retry?: RetryOptions): Promise<SnapshotSummary[]> {
-    const { DescribeSnapshotsCommand } = await import("@aws-sdk/client-ec2");
+    const { DescribeSnapshotsCommand } = ec2Sdk();
     type S = NonNullable<import("@aws-sdk/client-ec2").DescribeSnapshotsResult["Snapshots"]>[number];
     const conv = (s: S): SnapshotSummary => ({
         id: s.SnapshotId ?? "",
@@ -156,7 +157,7 @@ export async function listSnapshots(ec2: EC2Client, q: { filters?: Filter[]; ids
 
 /** Instances that are not terminated, matching `filters` or exactly `ids`. */
 export async function listInstances(ec2: EC2Client, q: { filters?: Filter[]; ids?: readonly string[] }, retry?: RetryOptions): Promise<InstanceSummary[]> {
-    const { DescribeInstancesCommand } = await import("@aws-sdk/client-ec2");
+    const { DescribeInstancesCommand } = ec2Sdk();
     const out: InstanceSummary[] = [];
     const collect = (r: import("@aws-sdk/client-ec2").DescribeInstancesResult) => {
         for (const res of r.Reservations ?? []) {
@@ -199,7 +200,7 @@ export async function listInstances(ec2: EC2Client, q: { filters?: Filter[]; ids
 
 /** Every key pair in the region (few; callers filter). */
 export async function listKeyPairs(ec2: EC2Client, retry?: RetryOptions): Promise<KeyPairSummary[]> {
-    const { DescribeKeyPairsCommand } = await import("@aws-sdk/client-ec2");
+    const { DescribeKeyPairsCommand } = ec2Sdk();
     const r = await withRetry(() => ec2.send(new DescribeKeyPairsCommand({})), retry);
     return (r.KeyPairs ?? []).map((k) => ({
         id: k.KeyPairId ?? "",
@@ -211,7 +212,7 @@ export async function listKeyPairs(ec2: EC2Client, retry?: RetryOptions): Promis
 
 /** Every security group in the region (few; callers filter). */
 export async function listSecurityGroups(ec2: EC2Client, retry?: RetryOptions): Promise<SecurityGroupSummary[]> {
-    const { DescribeSecurityGroupsCommand } = await import("@aws-sdk/client-ec2");
+    const { DescribeSecurityGroupsCommand } = ec2Sdk();
     const out: SecurityGroupSummary[] = [];
     let NextToken: string | undefined;
     do {

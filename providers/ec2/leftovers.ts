@@ -5,6 +5,7 @@
  */
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { hasCode, withRetry, type RetryOptions } from "./retry";
+import { ec2Sdk } from "./client";
 
 /**
  * Terminates instances and waits (polling, up to `waitMs`, default 5 min) until each is
@@ -16,7 +17,7 @@ export async function terminateInstances(
     opts: { retry?: RetryOptions; waitMs?: number; pollMs?: number } = {},
 ): Promise<string[]> {
     if (ids.length === 0) return [];
-    const { TerminateInstancesCommand, DescribeInstancesCommand } = await import("@aws-sdk/client-ec2");
+    const { TerminateInstancesCommand, DescribeInstancesCommand } = ec2Sdk();
     const done: string[] = [];
     for (const id of ids) {
         try {
@@ -52,7 +53,7 @@ export async function terminateInstances(
  * down) and throttling. Returns `"deleted"` or `"gone"`.
  */
 export async function deleteSecurityGroup(ec2: EC2Client, groupId: string, retry?: RetryOptions): Promise<"deleted" | "gone"> {
-    const { DeleteSecurityGroupCommand } = await import("@aws-sdk/client-ec2");
+    const { DeleteSecurityGroupCommand } = ec2Sdk();
     try {
         await withRetry(() => ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })), {
             attempts: 10,
@@ -74,7 +75,7 @@ export async function deleteSecurityGroup(ec2: EC2Client, groupId: string, retry
  * missing key pair as success.
  */
 export async function deleteKeyPair(ec2: EC2Client, key: { id?: string; name?: string }, retry?: RetryOptions): Promise<void> {
-    const { DeleteKeyPairCommand } = await import("@aws-sdk/client-ec2");
+    const { DeleteKeyPairCommand } = ec2Sdk();
     const input = key.name ? { KeyName: key.name } : { KeyPairId: key.id };
     if (!input.KeyPairId && !input.KeyName) throw new Error("deleteKeyPair: give an id or a name");
     try {

@@ -55,15 +55,16 @@ describe("PackerImageProvider serialization", function () {
         assert.equal(again.text, text);
     });
 
-    // Pending until providers/ec2/*.ts stop relying on TypeScript's __importStar helper (their
-    // `await import()` calls): after ec2Client() has run once in the program's process, its cached
-    // `ownKeys` changes the serialized text; and once tslib is loaded in the program's process
-    // (tslib's CommonJS build defines global.__importStar; aws-sdk-client-mock loads it), the
-    // serializer treats the helper as a global and does not capture it, so the provider host fails
-    // with "__importStar is not defined". Fix: `require("@aws-sdk/client-ec2") as typeof
-    // import("@aws-sdk/client-ec2")` inside those functions (as providers/packerImage.ts does).
-    it("serializes to the same text after the shared EC2 helpers ran in this process");
-    it.skip("the serialized provider reaches EC2 from a fresh Node process, even when the program loaded tslib", async () => {
+    // providers/ec2/*.ts load the SDK with a plain require (ec2Sdk()), not `await import()`:
+    // TypeScript's __importStar helper has hidden state (the text would change after a helper ran)
+    // and is not captured once tslib is loaded ("__importStar is not defined" in the provider host).
+    it("serializes to the same text after the shared EC2 helpers ran in this process", async () => {
+        const { ec2Client } = await import("../../../providers/ec2/client");
+        await ec2Client("us-east-1", "http://127.0.0.1:9");
+        const again = await pulumi.runtime.serializeFunction(() => new PackerImageProvider(), { allowSecrets: true });
+        assert.equal(again.text, text);
+    });
+    it("the serialized provider reaches EC2 from a fresh Node process, even when the program loaded tslib", async () => {
         require("tslib"); // as any process using aws-sdk-client-mock (or other tslib users) does
         const sf = await pulumi.runtime.serializeFunction(() => new PackerImageProvider(), { allowSecrets: true });
         const dir = path.resolve(__dirname, "../../../.build/test-serialization");
