@@ -127,6 +127,10 @@ export function programTakesTemplateDir(): boolean {
 export function baseConfig(w: World): Record<string, unknown> {
     return {
         environment: "local",
+        // The sandbox is Debian bookworm: build on the Debian 12 entry of scripts/local/amis.json,
+        // as Pulumi.local.yaml does, so names say what really ran.
+        baseImageNameFilter: "debian-12-amd64-*",
+        baseImageOwners: ["136693071363"],
         ec2Endpoint: w.moto.endpoint,
         emulator: true,
         sshHost: "127.0.0.1",
