@@ -108,6 +108,11 @@ export interface ImagePipelineArgs {
     copyTimeoutMinutes: number;
     /** Project-relative folder of the versions file. */
     versionsDir: string;
+    /**
+     * Folder (relative to the project root) holding the Packer template and its scripts.
+     * Default `images/aws`. Its content is part of the fingerprint: an edit forces a rebuild.
+     */
+    templateDir: string;
     /** Project name (recorded in the versions file). */
     project: string;
 }
@@ -157,6 +162,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
         const image = new PackerImage(
             `${name}-image`,
             {
+                templateDir: args.templateDir,
                 region: args.buildRegion,
                 copyRegions: args.copyRegions,
                 instanceType: args.instanceType,

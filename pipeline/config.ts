@@ -56,6 +56,7 @@ export interface PipelineConfig {
     buildTimeoutMinutes: number;
     copyTimeoutMinutes: number;
     versionsDir: string;
+    templateDir: string;
 }
 
 /** Context the pure parser needs from outside. */
@@ -98,6 +99,7 @@ export const CONFIG_KEYS = [
     "buildTimeoutMinutes",
     "copyTimeoutMinutes",
     "versionsDir",
+    "templateDir",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -133,6 +135,7 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     buildTimeoutMinutes: 90,
     copyTimeoutMinutes: 60,
     versionsDir: "versions",
+    templateDir: "images/aws",
 };
 
 // ---- rules ------------------------------------------------------------------------------------
@@ -167,6 +170,7 @@ const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
     sshPort: "sshPort",
     sshUsername: "sshUsername",
     buildTimeoutMinutes: "buildTimeoutMinutes",
+    templateDir: "templateDir",
 };
 
 /** A valid image input set; only used to run one rule of validate.ts on a single value. */
@@ -371,12 +375,13 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const buildTimeoutMinutes = asInteger(get("buildTimeoutMinutes"), "buildTimeoutMinutes", p, "minutes");
     const copyTimeoutMinutes = asInteger(get("copyTimeoutMinutes"), "copyTimeoutMinutes", p, "minutes");
     const versionsDir = asString(get("versionsDir"), "versionsDir", p);
+    const templateDir = asString(get("templateDir"), "templateDir", p);
 
     // The image's own rules (providers/packer/validate.ts), on exactly what the program will pass.
     // The agent sha256 is not known yet here (built later, or verified against its file): UNKNOWN
     // makes the validator skip it, as it does during a preview.
     const failures = validateInputs({
-        templateDir: "images/aws",
+        templateDir: templateDir.replace(/\/+$/, ""),
         region: buildRegion,
         copyRegions,
         instanceType,
@@ -443,6 +448,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     }
     const vp = relativePathProblem(versionsDir);
     if (vp) p.add("versionsDir", vp);
+    const tp = relativePathProblem(templateDir);
+    if (tp) p.add("templateDir", tp);
 
     if (p.list.length > 0) throw new ConfigError(p.list);
 
@@ -477,5 +484,6 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         buildTimeoutMinutes,
         copyTimeoutMinutes,
         versionsDir: versionsDir.replace(/\/+$/, ""),
+        templateDir: templateDir.replace(/\/+$/, ""),
     };
 }

@@ -94,6 +94,7 @@ export async function program(): Promise<Record<string, unknown>> {
         buildTimeoutMinutes: c.buildTimeoutMinutes,
         copyTimeoutMinutes: c.copyTimeoutMinutes,
         versionsDir: c.versionsDir,
+        templateDir: c.templateDir,
     });
 
     return {

@@ -61,6 +61,7 @@ describe("parseConfig", () => {
             buildTimeoutMinutes: 90,
             copyTimeoutMinutes: 60,
             versionsDir: "versions",
+            templateDir: "images/aws",
         } satisfies PipelineConfig);
     });
 

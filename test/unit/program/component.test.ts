@@ -56,6 +56,7 @@ function args(over: Partial<ImagePipelineArgs> = {}): ImagePipelineArgs {
         buildTimeoutMinutes: 90,
         copyTimeoutMinutes: 60,
         versionsDir: "versions",
+        templateDir: "images/aws",
         ...over,
     };
 }
@@ -110,6 +111,7 @@ describe("ImagePipeline (mocks)", function () {
         it("passes the built agent (sha256 = last stdout line) and the config to the image", () => {
             const [img] = ofType(IMAGE);
             assert.equal(img.inputs.agentArtifact, ".build/agent/dp-agent.gz");
+            assert.equal(img.inputs.templateDir, "images/aws");
             assert.equal(img.inputs.agentSha256, FAKE_SHA);
             assert.equal(img.inputs.region, "us-east-1");
             assert.deepEqual(img.inputs.copyRegions, ["eu-west-1", "us-west-2"]);
