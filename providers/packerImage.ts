@@ -325,12 +325,21 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             },
             await templateVariables(i.templateDir),
         );
-        fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
+        const varText = JSON.stringify(vars, null, 2) + "\n";
+        fs.writeFileSync(varFile, varText);
+        // `packer validate` is a pure function of the template (in the fingerprint), the variables
+        // and the tool versions (also in the fingerprint): remember a pass under that key, so an
+        // unchanged stack does not pay ~1 s of Packer on every preview and up.
+        const validKey = sha256Hex(`${fp.fingerprint}\n${varText}`);
+        const stamp = `${dir}/validated`;
+        if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === validKey) return { inputs: i, failures };
         const cp = load<typeof import("node:child_process")>("node:child_process");
         const v = await capturePacker(cp, validateArgv(varFile, i.templateDir), env);
         if (v.code !== 0) {
             const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets()).trim().split("\n").slice(-30).join("\n");
             failures.push({ property: "templateDir", reason: `packer validate of "${i.templateDir}" failed (exit ${v.code}):\n${text}` });
+        } else {
+            fs.writeFileSync(stamp, validKey);
         }
         return { inputs: i, failures };
     }

@@ -52,6 +52,7 @@ export function makeProject(): Project {
         for (const k of KNOBS) delete process.env[k];
         process.env.FAKE_PACKER_LOG = logFile;
         fs.rmSync(logFile, { force: true });
+        fs.rmSync(path.join(root, ".build", "check"), { recursive: true, force: true }); // remembered validates
     };
     reset();
     return {

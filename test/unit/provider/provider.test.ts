@@ -79,6 +79,21 @@ describe("PackerImageProvider", function () {
             assert.deepEqual(Object.keys(JSON.parse(fs.readFileSync(varFile, "utf8"))).sort(), ["agent_sha256", "image_name", "manifest_path", "region", "tags"]);
         });
 
+        it("remembers a passing validate: unchanged inputs skip Packer, a changed variable or template runs it again", async () => {
+            const validates = () => p.events().filter((e) => e.cmd === "validate").length;
+            await provider.check(inputs(p), inputs(p));
+            await provider.check(inputs(p), inputs(p));
+            assert.equal(validates(), 1, "the second check of identical inputs must not run packer validate");
+            await provider.check(inputs(p), inputs(p, { instanceType: "t3.xlarge" }));
+            assert.equal(validates(), 2, "a changed variable must be validated");
+            p.knobs({ FAKE_PACKER_VALIDATE_FAIL: "Unsupported argument" });
+            const r = await provider.check(inputs(p), inputs(p, { instanceType: "m5.large" }));
+            assert.equal(r.failures?.[0]?.property, "templateDir", "a failing validate is never remembered as a pass");
+            const again = await provider.check(inputs(p), inputs(p, { instanceType: "m5.large" }));
+            assert.equal(again.failures?.[0]?.property, "templateDir");
+            assert.equal(validates(), 4);
+        });
+
         const failures: [string, () => Partial<Parameters<PackerImageProvider["check"]>[1]>, string, RegExp][] = [
             ["bad region", () => ({ region: "moon-1" }), "region", /not an AWS region/],
             ["build region among copy regions", () => ({ copyRegions: ["eu-west-1"] }), "copyRegions[0]", /build region/],
