@@ -126,12 +126,26 @@ ensure_pulumi() {
 	fi
 	report pulumi "$("$PROJECT_BIN/pulumi" version)" "$how"
 
-	# The dynamic-provider host: a script at the root of @pulumi/pulumi, run from the project root.
+	# The dynamic-provider host: a small script at the root of @pulumi/pulumi that resolves the host
+	# from its working directory (the project root). Copied beside the real pulumi binary, where the
+	# CLI finds bundled plugins without a "using ... from $PATH" warning on every run. A vendor
+	# install already ships it there.
 	local host="$PROJECT_ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+	local real_dir
+	real_dir="$(dirname "$(readlink -f "$PROJECT_BIN/pulumi")")"
 	[[ -f "$host" ]] || die "$host is missing: run npm ci"
-	chmod 0755 "$host"
-	ln -sfn "$host" "$PROJECT_BIN/pulumi-resource-pulumi-nodejs"
-	report pulumi-resource-pulumi-nodejs "$(node -p "require('$PROJECT_ROOT/node_modules/@pulumi/pulumi/package.json').version")" "linked from node_modules"
+	rm -f "$PROJECT_BIN/pulumi-resource-pulumi-nodejs"
+	if [[ -x "$real_dir/pulumi-resource-pulumi-nodejs" ]]; then
+		how="beside pulumi ($real_dir)"
+	elif [[ -w "$real_dir" ]]; then
+		install -m 0755 "$host" "$real_dir/pulumi-resource-pulumi-nodejs"
+		how="copied beside pulumi ($real_dir)"
+	else
+		chmod 0755 "$host"
+		ln -sfn "$host" "$PROJECT_BIN/pulumi-resource-pulumi-nodejs"
+		how="linked from node_modules into bin/"
+	fi
+	report pulumi-resource-pulumi-nodejs "$(node -p "require('$PROJECT_ROOT/node_modules/@pulumi/pulumi/package.json').version")" "$how"
 }
 
 # --- packer + amazon plugin ----------------------------------------------------------------------
