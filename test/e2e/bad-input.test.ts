@@ -1,0 +1,89 @@
+/**
+ * Bad input is caught at preview, on the real engine through the stack driver, against moto: each
+ * case fails naming the config key (or the image resource's property) and the fix, and nothing at
+ * all appears in the emulator (no instance, key pair, security group, image or snapshot).
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { runStack } from "../../scripts/stack";
+import { allIds, baseConfig, createdSinceStart, ROOT, startWorld, stopWorld, World, writeStackConfig } from "./harness";
+
+interface Case {
+    name: string;
+    over: Record<string, unknown>;
+    /** What the error must say: the key it names and a word of the fix. */
+    want: RegExp;
+}
+
+const CASES: Case[] = [
+    { name: "bad region", over: { buildRegion: "moon-1" }, want: /couchbase-images:buildRegion[\s\S]*not an AWS region/ },
+    { name: "build region among the copy regions", over: { copyRegions: ["us-east-1"] }, want: /couchbase-images:copyRegions\[0\][\s\S]*build region/ },
+    { name: "duplicated copy region", over: { copyRegions: ["eu-west-1", "eu-west-1"] }, want: /couchbase-images:copyRegions\[1\][\s\S]*twice/ },
+    { name: "CIDR 0.0.0.0/0", over: { sshCidrs: ["0.0.0.0/0"] }, want: /couchbase-images:sshCidrs\[0\][\s\S]*whole internet/ },
+    { name: "missing template", over: { templateDir: "images/gcp" }, want: /templateDir[\s\S]*not a folder/ },
+    { name: "empty agent sha256", over: { agentSha256File: "EMPTY_SHA" }, want: /couchbase-images:agentSha256File: "[^"]*empty.sha256" holds no sha256/ },
+    { name: "malformed agent sha256", over: { agentSha256File: "BAD_SHA" }, want: /couchbase-images:agentSha256File: "[^"]*bad.sha256" holds no sha256/ },
+    { name: "agent sha256 not matching the artifact", over: { agentSha256File: "OTHER_SHA" }, want: /couchbase-images:agentArtifact: [\s\S]*stale: rebuild both with agent\/build.sh/ },
+    { name: "malformed Couchbase version", over: { couchbaseVersion: "seven" }, want: /couchbase-images:couchbaseVersion[\s\S]*not a Couchbase Server version/ },
+    { name: "bad name prefix", over: { namePrefix: "Bad_Prefix" }, want: /couchbase-images:namePrefix[\s\S]*name prefix/ },
+    { name: "negative time to live", over: { ttlHours: -5 }, want: /couchbase-images:ttlHours[\s\S]*negative/ },
+];
+
+describe("e2e: bad input fails at preview and creates nothing", function () {
+    this.timeout(600_000);
+    let w: World;
+    const stack = `local-e2e-bad-${process.pid}`;
+    let shaFiles: Record<string, string> = {};
+
+    before(async () => {
+        w = await startWorld("bad");
+        // sha256 files beside a copy of the real artifact: one empty, one malformed.
+        const dir = path.join(w.buildDir, "bad-sha");
+        fs.mkdirSync(path.join(ROOT, dir), { recursive: true });
+        fs.copyFileSync(path.join(ROOT, w.agentArtifact), path.join(ROOT, dir, "dp-agent.gz"));
+        fs.writeFileSync(path.join(ROOT, dir, "empty.sha256"), "");
+        fs.writeFileSync(path.join(ROOT, dir, "bad.sha256"), "xyz  dp-agent.gz\n");
+        fs.writeFileSync(path.join(ROOT, dir, "other.sha256"), `${"0".repeat(64)}  dp-agent.gz\n`);
+        shaFiles = {
+            EMPTY_SHA: path.join(dir, "empty.sha256"),
+            BAD_SHA: path.join(dir, "bad.sha256"),
+            OTHER_SHA: path.join(dir, "other.sha256"),
+        };
+    });
+
+    after(async () => {
+        const left = await stopWorld(w);
+        assert.deepEqual(left, { pids: [], mounts: [] });
+    });
+
+    it("a sound config previews cleanly (the cases below differ from it by one key)", async () => {
+        writeStackConfig(w, stack, baseConfig(w));
+        const r = await runStack("preview", { stack, seedConfig: false, envVars: w.env, onOutput: () => undefined });
+        assert.ok((r.changes.create ?? 0) >= 2, JSON.stringify(r.changes));
+    });
+
+    for (const c of CASES) {
+        it(`${c.name}: preview fails naming the key`, async () => {
+            const over: Record<string, unknown> = { ...c.over };
+            if (typeof over.agentSha256File === "string") {
+                over.agentSha256File = shaFiles[over.agentSha256File];
+                over.agentArtifact = path.join(path.dirname(over.agentSha256File as string), "dp-agent.gz");
+            }
+            writeStackConfig(w, stack, { ...baseConfig(w), ...over });
+            let out = "";
+            await assert.rejects(
+                runStack("preview", { stack, seedConfig: false, envVars: w.env, onOutput: (s) => (out += s) }),
+                (e: Error) => {
+                    assert.match(`${e.message}\n${out}`, c.want);
+                    return true;
+                },
+            );
+        });
+    }
+
+    it("nothing was created in the emulator by any of these previews", async () => {
+        assert.deepEqual(await createdSinceStart(w), []);
+        assert.ok((await allIds(w)).size > 0, "the inventory must see moto's own objects (sanity)");
+    });
+});
