@@ -66,6 +66,12 @@ export interface ImagePipelineArgs {
     couchbaseVersion: string;
     /** `repository` or a project-relative folder holding the `.deb`. Rebuild. */
     couchbasePackageSource: pulumi.Input<string>;
+    /** URL of Couchbase's couchbase-release .deb. Rebuild in repository mode; unused otherwise. */
+    couchbaseReleaseUrl: pulumi.Input<string>;
+    /** Pinned sha256 of that .deb; required in repository mode. Rebuild in repository mode. */
+    couchbaseReleaseSha256: pulumi.Input<string>;
+    /** Pinned fingerprints of the signing keys it ships; required in repository mode. Rebuild in repository mode. */
+    couchbaseKeyFingerprints: pulumi.Input<string>[];
     /** Explicit base image id; wins over the name filter. Rebuild. */
     baseImageId?: string;
     /** Base image name filter (when no id). Rebuild. */
@@ -169,6 +175,9 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 couchbaseEdition: args.couchbaseEdition,
                 couchbaseVersion: args.couchbaseVersion,
                 couchbasePackageSource: args.couchbasePackageSource,
+                couchbaseReleaseUrl: args.couchbaseReleaseUrl,
+                couchbaseReleaseSha256: args.couchbaseReleaseSha256,
+                couchbaseKeyFingerprints: args.couchbaseKeyFingerprints,
                 baseImage: args.baseImageId
                     ? { id: args.baseImageId }
                     : { nameFilter: args.baseImageNameFilter, owners: args.baseImageOwners },

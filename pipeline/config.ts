@@ -7,7 +7,8 @@
  * together, each naming the fully qualified key and the fix, e.g.
  * `couchbase-images:copyRegions: "us-east-1" is the build region; remove it`.
  */
-import { EDITIONS, ENVIRONMENTS, UNKNOWN, relativePathProblem, validateInputs } from "../providers/packer/validate";
+import { COUCHBASE_RELEASE_URL } from "../providers/packer/types";
+import { EDITIONS, ENVIRONMENTS, UNKNOWN, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
 
 /** `prod` never expires and keeps its versions file on destroy. */
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -33,6 +34,12 @@ export interface PipelineConfig {
     couchbaseVersion: string;
     /** `repository` or a relative folder holding the `.deb`. */
     couchbasePackageSource: string;
+    /** URL of the couchbase-release .deb (repository mode). */
+    couchbaseReleaseUrl: string;
+    /** Its pinned sha256, lowercase; required (non-empty) in repository mode. */
+    couchbaseReleaseSha256: string;
+    /** Pinned signing key fingerprints, 40 uppercase hex without spaces; required in repository mode. */
+    couchbaseKeyFingerprints: string[];
     baseImageId?: string;
     baseImageNameFilter: string;
     baseImageOwners: string[];
@@ -75,6 +82,9 @@ export const CONFIG_KEYS = [
     "couchbaseEdition",
     "couchbaseVersion",
     "couchbasePackageSource",
+    "couchbaseReleaseUrl",
+    "couchbaseReleaseSha256",
+    "couchbaseKeyFingerprints",
     "baseImageId",
     "baseImageNameFilter",
     "baseImageOwners",
@@ -111,6 +121,9 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     couchbaseEdition: "enterprise",
     couchbaseVersion: "8.0.0",
     couchbasePackageSource: "repository",
+    couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
+    couchbaseReleaseSha256: "",
+    couchbaseKeyFingerprints: [],
     baseImageId: "",
     baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
     baseImageOwners: ["099720109477"],
@@ -150,6 +163,9 @@ const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
     couchbaseEdition: "couchbaseEdition",
     couchbaseVersion: "couchbaseVersion",
     couchbasePackageSource: "couchbasePackageSource",
+    couchbaseReleaseUrl: "couchbaseReleaseUrl",
+    couchbaseReleaseSha256: "couchbaseReleaseSha256",
+    couchbaseKeyFingerprints: "couchbaseKeyFingerprints",
     "baseImage.id": "baseImageId",
     baseImage: "baseImageNameFilter",
     "baseImage.owners": "baseImageOwners",
@@ -182,6 +198,9 @@ const EMPTY_IMAGE: Parameters<typeof validateInputs>[0] = {
     couchbaseEdition: "enterprise",
     couchbaseVersion: "7.6.3",
     couchbasePackageSource: "repository",
+    couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
+    couchbaseReleaseSha256: "",
+    couchbaseKeyFingerprints: [],
     baseImage: { id: "ami-0123456789abcdef0" },
     agentArtifact: UNKNOWN,
     agentSha256: UNKNOWN,
@@ -207,6 +226,12 @@ const EMPTY_IMAGE: Parameters<typeof validateInputs>[0] = {
     providerVersion: "",
 };
 
+/** How to set a missing repository pin in the stack (appended to the validator's fix). */
+const PIN_COMMANDS: Record<string, (ns: string) => string> = {
+    couchbaseReleaseSha256: (ns) => `pulumi config set ${ns}:couchbaseReleaseSha256 <sha256>`,
+    couchbaseKeyFingerprints: (ns) => `pulumi config set --path '${ns}:couchbaseKeyFingerprints[0]' <fingerprint>` + " (one index per key)",
+};
+
 /**
  * Maps a validate.ts property path (`copyRegions[1]`, `baseImage.owners[0]`, `extraTags.Stack`) to
  * the config key path (`copyRegions[1]`, `baseImageOwners[0]`, `extraTags.Stack`).
@@ -226,9 +251,12 @@ export function configKeyOf(property: string): string {
 
 class Problems {
     readonly list: string[] = [];
+    /** Keys (top level) with a problem already, e.g. a value of the wrong type. */
+    readonly keys = new Set<string>();
     constructor(private readonly ns: string) {}
     add(key: string, msg: string): void {
         this.list.push(`${this.ns}:${key}: ${msg}`);
+        this.keys.add(key.split(/[.[]/)[0]);
     }
 }
 
@@ -351,6 +379,9 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const couchbaseEdition = asString(get("couchbaseEdition"), "couchbaseEdition", p);
     const couchbaseVersion = asString(get("couchbaseVersion"), "couchbaseVersion", p);
     const couchbasePackageSource = asString(get("couchbasePackageSource"), "couchbasePackageSource", p) || "repository";
+    const couchbaseReleaseUrl = asString(get("couchbaseReleaseUrl"), "couchbaseReleaseUrl", p) || COUCHBASE_RELEASE_URL;
+    const couchbaseReleaseSha256 = normalizeSha256(asString(get("couchbaseReleaseSha256"), "couchbaseReleaseSha256", p));
+    const couchbaseKeyFingerprints = asStringArray(get("couchbaseKeyFingerprints"), "couchbaseKeyFingerprints", p).map(normalizeKeyFingerprint);
     const baseImageId = asString(get("baseImageId"), "baseImageId", p);
     const baseImageNameFilter = asString(get("baseImageNameFilter"), "baseImageNameFilter", p);
     const baseImageOwners = asStringArray(get("baseImageOwners"), "baseImageOwners", p);
@@ -388,6 +419,9 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         couchbaseEdition,
         couchbaseVersion,
         couchbasePackageSource,
+        couchbaseReleaseUrl,
+        couchbaseReleaseSha256,
+        couchbaseKeyFingerprints,
         baseImage: baseImageId ? { id: baseImageId } : { nameFilter: baseImageNameFilter, owners: baseImageOwners },
         agentArtifact: artifact || UNKNOWN,
         agentSha256: UNKNOWN,
@@ -412,11 +446,17 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         buildTimeoutMinutes,
         providerVersion: "",
     });
+    // A key whose value could not even be read (wrong type) was reported already; its empty
+    // stand-in value would only add a confusing second problem.
+    const typeErrors = new Set(p.keys);
     for (const f of failures) {
+        if (typeErrors.has(configKeyOf(f.property).split(/[.[]/)[0])) continue;
         if (f.property === "stack") {
             p.add("(stack name)", `${f.reason}; create a stack with such a name (\`pulumi stack init dev-<you>\`)`);
         } else if (f.property === "kmsKeyId") {
             p.add(`kmsKeyIds.${buildRegion}`, f.reason);
+        } else if (PIN_COMMANDS[f.property] && f.reason.startsWith("is empty")) {
+            p.add(f.property, `${f.reason}; then \`${PIN_COMMANDS[f.property](ns)}\` (docs/image.md, "Couchbase package sources")`);
         } else {
             p.add(configKeyOf(f.property), f.reason);
         }
@@ -462,6 +502,9 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         couchbaseEdition: couchbaseEdition as CouchbaseEdition,
         couchbaseVersion,
         couchbasePackageSource,
+        couchbaseReleaseUrl,
+        couchbaseReleaseSha256,
+        couchbaseKeyFingerprints,
         baseImageId: baseImageId || undefined,
         baseImageNameFilter,
         baseImageOwners,

@@ -34,7 +34,7 @@ import { parseManifest } from "./packer/manifest";
 import { adoptTags, buildId, imageName, imageTags } from "./packer/naming";
 import { createRedactor, redactText } from "./packer/redact";
 import { capturePacker, runPacker } from "./packer/run";
-import { BUILD_FIELDS, type BaseImage, type ResolvedImageInputs } from "./packer/types";
+import { buildFields, type BaseImage, type ResolvedImageInputs } from "./packer/types";
 import { applyDefaults, containsUnknown, validateInputs, type Failure } from "./packer/validate";
 
 /**
@@ -76,6 +76,26 @@ export interface PackerImageArgs {
      * `repository`. Forces a rebuild.
      */
     couchbasePackageSource?: pulumi.Input<string>;
+    /**
+     * URL (https) of Couchbase's `couchbase-release` .deb, which carries the apt signing keys.
+     * Defaults to the template's
+     * `https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb`.
+     * Used, and forces a rebuild, only when `couchbasePackageSource` is `repository`.
+     */
+    couchbaseReleaseUrl?: pulumi.Input<string>;
+    /**
+     * Pinned sha256 of that .deb (64 hex digits; `sha256sum` of a trusted download). Required when
+     * `couchbasePackageSource` is `repository` (the build fails closed without it); defaults to
+     * `""`. Forces a rebuild in repository mode.
+     */
+    couchbaseReleaseSha256?: pulumi.Input<string>;
+    /**
+     * Pinned fingerprints (40 hex digits each; spaces are stripped, letters uppercased) of the
+     * signing keys the .deb ships (`gpg --show-keys` on its key files); they must match exactly.
+     * Required when `couchbasePackageSource` is `repository`; defaults to none. Forces a rebuild in
+     * repository mode (order and duplicates aside).
+     */
+    couchbaseKeyFingerprints?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Base image: `{id}` or `{nameFilter, owners}`. Defaults to Ubuntu 24.04 LTS
      * (`ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*`, owner Canonical
@@ -353,7 +373,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         const o = olds as unknown as Record<string, unknown>;
         const n = news as unknown as Record<string, unknown>;
         const differs = (k: string) => canonicalJson(o[k] ?? null) !== canonicalJson(n[k] ?? null) || containsUnknown(n[k]);
-        const buildFieldsChanged = BUILD_FIELDS.filter((k) => differs(k));
+        const buildFieldsChanged = buildFields(n.couchbasePackageSource).filter((k) => differs(k));
         let replaces: string[] = [];
         if (news.fingerprint === undefined || containsUnknown(news.fingerprint)) {
             // Preview with values not known yet: only the fields themselves can tell.
@@ -527,7 +547,8 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         const outs: Outputs = { ...olds };
         const o = applyDefaults(olds as unknown as Record<string, unknown>) as unknown as Record<string, unknown>;
         const target = outs as unknown as Record<string, unknown>;
-        for (const [k, v] of Object.entries(n)) if (!BUILD_FIELDS.includes(k as keyof ResolvedImageInputs)) target[k] = v;
+        const fixed = buildFields(n.couchbasePackageSource);
+        for (const [k, v] of Object.entries(n)) if (!fixed.includes(k as keyof ResolvedImageInputs)) target[k] = v;
         if (TAG_FIELDS.some((k) => canonicalJson(o[k] ?? null) !== canonicalJson((n as unknown as Record<string, unknown>)[k] ?? null))) {
             const created = new Date(olds.createdAt || Date.now());
             const tags = imageTags(n, olds.imageName, olds.fingerprint, created);

@@ -30,6 +30,14 @@ export function packerVariables(i: ResolvedImageInputs, b: BuildValues, declared
         couchbase_edition: i.couchbaseEdition,
         couchbase_version: i.couchbaseVersion,
         couchbase_package_source: i.couchbasePackageSource,
+        // The repository pins only matter (and are only passed) in repository mode.
+        ...(i.couchbasePackageSource === "repository"
+            ? {
+                  couchbase_release_url: i.couchbaseReleaseUrl,
+                  couchbase_release_sha256: i.couchbaseReleaseSha256,
+                  couchbase_key_fingerprints: i.couchbaseKeyFingerprints,
+              }
+            : {}),
         agent_artifact: i.agentArtifact,
         agent_sha256: i.agentSha256,
         agent_unit: i.agentUnit,

@@ -4,8 +4,8 @@
  *
  * Stable across a fresh clone, `touch` and file order (only relative path, content and the
  * executable bit count); changed by an edit, a rename or a mode change of any template file, the
- * unit file or the local Couchbase package, and by any build variable, the base image, the agent
- * sha256 or the Packer/plugin versions.
+ * unit file or the local Couchbase package, and by any build variable (the Couchbase repository
+ * pins in repository mode), the base image, the agent sha256 or the Packer/plugin versions.
  */
 import { createHash } from "node:crypto";
 import type { ResolvedImageInputs } from "./types";
@@ -68,6 +68,17 @@ export function fingerprintVariables(i: ResolvedImageInputs): Record<string, unk
         couchbaseEdition: i.couchbaseEdition,
         couchbaseVersion: i.couchbaseVersion,
         couchbasePackageSource: i.couchbasePackageSource,
+        // The repository pins shape the image only in repository mode; absent otherwise (so a
+        // local-package stack's fingerprint is what it was before these inputs existed). The key
+        // set counts, not its order or duplicates.
+        couchbaseRepository:
+            i.couchbasePackageSource === "repository"
+                ? {
+                      releaseUrl: i.couchbaseReleaseUrl,
+                      releaseSha256: i.couchbaseReleaseSha256,
+                      keyFingerprints: [...new Set(i.couchbaseKeyFingerprints ?? [])].sort(),
+                  }
+                : undefined,
         kmsKeyId: i.kmsKeyId,
         sshUsername: i.sshUsername,
     };

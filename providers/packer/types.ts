@@ -22,6 +22,12 @@ export interface ResolvedImageInputs {
     couchbaseEdition: string;
     couchbaseVersion: string;
     couchbasePackageSource: string;
+    /** URL of Couchbase's couchbase-release .deb (repository mode). */
+    couchbaseReleaseUrl: string;
+    /** Pinned sha256 of that .deb, 64 lowercase hex (repository mode; empty otherwise). */
+    couchbaseReleaseSha256: string;
+    /** Pinned fingerprints of the signing keys it ships, 40 uppercase hex each (repository mode). */
+    couchbaseKeyFingerprints: string[];
     baseImage: BaseImage;
     agentArtifact: string;
     agentSha256: string;
@@ -47,6 +53,15 @@ export interface ResolvedImageInputs {
     providerVersion: string;
 }
 
+/** The couchbase-release .deb's URL, as the template's default (`couchbase_release_url`). */
+export const COUCHBASE_RELEASE_URL = "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb";
+
+/**
+ * Inputs that pin Couchbase's apt repository. They shape the image only when
+ * `couchbasePackageSource` is `repository`: only then are they passed to Packer and fingerprinted.
+ */
+export const REPOSITORY_FIELDS = ["couchbaseReleaseUrl", "couchbaseReleaseSha256", "couchbaseKeyFingerprints"] as const;
+
 /** Defaults for every optional input (documented on PackerImageArgs). */
 export const DEFAULTS = {
     templateDir: "images/aws",
@@ -54,6 +69,9 @@ export const DEFAULTS = {
     instanceType: "t3.medium",
     couchbaseEdition: "enterprise",
     couchbasePackageSource: "repository",
+    couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
+    couchbaseReleaseSha256: "",
+    couchbaseKeyFingerprints: [] as string[],
     baseImage: { nameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*", owners: ["099720109477"] } as BaseImage,
     agentVersion: "",
     agentUnit: "agent/dp-agent.service",
@@ -73,8 +91,9 @@ export const DEFAULTS = {
 } as const;
 
 /**
- * Input fields whose change forces a new image (they are part of the fingerprint). The rest change
- * tags or build-time settings only and are applied by `update` without a rebuild.
+ * Input fields whose change forces a new image (they are part of the fingerprint; the repository
+ * pins only in repository mode, see {@link buildFields}). The rest change tags or build-time
+ * settings only and are applied by `update` without a rebuild.
  */
 export const BUILD_FIELDS: readonly (keyof ResolvedImageInputs)[] = [
     "templateDir",
@@ -83,6 +102,7 @@ export const BUILD_FIELDS: readonly (keyof ResolvedImageInputs)[] = [
     "couchbaseEdition",
     "couchbaseVersion",
     "couchbasePackageSource",
+    ...REPOSITORY_FIELDS,
     "baseImage",
     "agentSha256",
     "agentUnit",
@@ -92,3 +112,17 @@ export const BUILD_FIELDS: readonly (keyof ResolvedImageInputs)[] = [
     "kmsKeyId",
     "sshUsername",
 ];
+
+/** The engine's placeholder for a value not known yet (validate.ts re-exports it as UNKNOWN). */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * The build-defining fields for a given package source: {@link BUILD_FIELDS}, without the
+ * repository pins when the package comes from a local folder (they are then neither passed to
+ * Packer nor fingerprinted, so changing them rebuilds nothing). A source not known yet (preview)
+ * counts as `repository`.
+ */
+export function buildFields(couchbasePackageSource: unknown): readonly (keyof ResolvedImageInputs)[] {
+    const local = typeof couchbasePackageSource === "string" && couchbasePackageSource !== "repository" && couchbasePackageSource !== UNKNOWN_VALUE;
+    return local ? BUILD_FIELDS.filter((f) => !(REPOSITORY_FIELDS as readonly string[]).includes(f)) : BUILD_FIELDS;
+}

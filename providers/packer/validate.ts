@@ -2,7 +2,7 @@
  * Input validation for the image resource: one set of rules, used by the provider's `check` and by
  * the program's config loader. Pure. Each failure names the property and says how to fix it.
  */
-import { DEFAULTS, type BaseImage, type ResolvedImageInputs } from "./types";
+import { DEFAULTS, UNKNOWN_VALUE, type BaseImage, type ResolvedImageInputs } from "./types";
 import { TAG } from "../ec2/tags";
 
 /** A failed rule: the input property and what is wrong with it, including the fix. */
@@ -12,7 +12,7 @@ export interface Failure {
 }
 
 /** The placeholder the Pulumi engine sends for values not known during preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const UNKNOWN = UNKNOWN_VALUE;
 
 /** True when `v` is, or contains, a value not known yet (preview of a dependent output). */
 export function containsUnknown(v: unknown): boolean {
@@ -26,6 +26,8 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const COUCHBASE_VERSION = /^\d+\.\d+\.\d+$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+const KEY_FINGERPRINT = /^[0-9A-F]{40}$/;
+const HTTPS_URL = /^https:\/\/[^\s/]+\/\S+$/;
 const NAME_PREFIX = /^[a-z][a-z0-9-]{1,62}[a-z0-9]$/;
 const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
@@ -88,6 +90,25 @@ export function cidrProblem(value: unknown): string | undefined {
     return undefined;
 }
 
+/** A pinned sha256 as the template wants it: trimmed, lowercase. Anything but a string is returned as is. */
+export function normalizeSha256<T>(value: T): T | string {
+    return typeof value === "string" && value !== UNKNOWN ? value.trim().toLowerCase() : value;
+}
+
+/**
+ * A key fingerprint as the template wants it: `gpg` prints `ABCD 1234 …` in groups, so whitespace
+ * is stripped and letters are uppercased. Anything but a string is returned as is.
+ */
+export function normalizeKeyFingerprint<T>(value: T): T | string {
+    return typeof value === "string" && value !== UNKNOWN ? value.replace(/\s+/g, "").toUpperCase() : value;
+}
+
+/** Where the repository pins come from, for the fixes the messages name (docs/image.md has the steps). */
+const PIN_SHA256_HOWTO =
+    "download the couchbase-release .deb (couchbaseReleaseUrl) from a trusted network, check it, and pin the 64 hex digits `sha256sum couchbase-release-1.0-noarch.deb` prints";
+const PIN_KEYS_HOWTO =
+    "unpack the verified couchbase-release .deb (`dpkg-deb -x couchbase-release-1.0-noarch.deb x`) and pin the primary-key fingerprint (40 hex digits) of every key `gpg --show-keys` lists for the key files it ships";
+
 function isStringArray(v: unknown): v is string[] {
     return Array.isArray(v) && v.every((x) => typeof x === "string");
 }
@@ -107,6 +128,11 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
         couchbaseEdition: pick("couchbaseEdition", DEFAULTS.couchbaseEdition),
         couchbaseVersion: pick("couchbaseVersion", ""),
         couchbasePackageSource: pick("couchbasePackageSource", DEFAULTS.couchbasePackageSource),
+        couchbaseReleaseUrl: pick("couchbaseReleaseUrl", DEFAULTS.couchbaseReleaseUrl),
+        couchbaseReleaseSha256: normalizeSha256(pick("couchbaseReleaseSha256", DEFAULTS.couchbaseReleaseSha256)),
+        couchbaseKeyFingerprints: ((v: unknown) => (Array.isArray(v) ? v.map(normalizeKeyFingerprint) : v))(
+            pick<unknown>("couchbaseKeyFingerprints", [...DEFAULTS.couchbaseKeyFingerprints]),
+        ) as string[],
         baseImage: pick<BaseImage>("baseImage", { ...DEFAULTS.baseImage, owners: [...(DEFAULTS.baseImage.owners ?? [])] }),
         agentArtifact: pick("agentArtifact", ""),
         agentSha256: pick("agentSha256", ""),
@@ -173,6 +199,40 @@ export function validateInputs(i: ResolvedImageInputs): Failure[] {
     if (known(i.couchbasePackageSource) && i.couchbasePackageSource !== "repository") {
         const p = relativePathProblem(i.couchbasePackageSource);
         if (p) fail("couchbasePackageSource", `${p}; or use "repository" for Couchbase's apt repository`);
+    }
+    // The repository pins: format always (a malformed pin is a mistake in any mode); presence when
+    // the package comes from Couchbase's repository, where install-couchbase.sh fails closed without them.
+    const repository = known(i.couchbasePackageSource) && i.couchbasePackageSource === "repository";
+    if (known(i.couchbaseReleaseUrl) && (typeof i.couchbaseReleaseUrl !== "string" || !HTTPS_URL.test(i.couchbaseReleaseUrl)))
+        fail(
+            "couchbaseReleaseUrl",
+            `"${String(i.couchbaseReleaseUrl)}" is not an https URL: give the https URL of Couchbase's couchbase-release .deb (default ${DEFAULTS.couchbaseReleaseUrl})`,
+        );
+    if (known(i.couchbaseReleaseSha256)) {
+        const sha = normalizeSha256(i.couchbaseReleaseSha256);
+        if (typeof sha !== "string") fail("couchbaseReleaseSha256", "must be a string of 64 hex digits");
+        else if (sha === "") {
+            if (repository)
+                fail("couchbaseReleaseSha256", `is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ${PIN_SHA256_HOWTO}; or use a local package folder`);
+        } else if (!SHA256.test(sha))
+            fail("couchbaseReleaseSha256", `"${sha}" is not a sha256: ${PIN_SHA256_HOWTO}`);
+    }
+    if (known(i.couchbaseKeyFingerprints)) {
+        const fps = i.couchbaseKeyFingerprints;
+        if (!isStringArray(fps)) fail("couchbaseKeyFingerprints", "must be a list of key fingerprints (40 hex digits each)");
+        else if (fps.length === 0) {
+            if (repository)
+                fail("couchbaseKeyFingerprints", `is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ${PIN_KEYS_HOWTO}; or use a local package folder`);
+        } else {
+            const seen = new Set<string>();
+            fps.forEach((f, n) => {
+                const fp = normalizeKeyFingerprint(f);
+                if (!KEY_FINGERPRINT.test(fp))
+                    fail(`couchbaseKeyFingerprints[${n}]`, `"${f}" is not an OpenPGP key fingerprint: give 40 hex digits (spaces are ignored); ${PIN_KEYS_HOWTO}`);
+                else if (seen.has(fp)) fail(`couchbaseKeyFingerprints[${n}]`, `"${f}" is listed twice: list each key once`);
+                seen.add(fp);
+            });
+        }
     }
     if (known(i.baseImage)) {
         const b = i.baseImage;

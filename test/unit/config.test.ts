@@ -6,6 +6,13 @@ import { CONFIG_KEYS, ConfigError, DEFAULTS, parseConfig, PipelineConfig } from 
 
 const ctx = { stack: "dev-alice", project: "couchbase-images", user: "alice" };
 
+// Test-only stand-ins for the repository pins: well-formed, obviously not Couchbase's real values.
+const SHA = "0123456789abcdef".repeat(4);
+const FPR = "0123456789ABCDEF0123456789ABCDEF01234567";
+const FPR2 = "89ABCDEF0123456789ABCDEF0123456789ABCDEF";
+/** The keys every repository-mode stack must set besides the defaults. */
+const REQUIRED = { sshCidrs: ["203.0.113.7/32"], couchbaseReleaseSha256: SHA, couchbaseKeyFingerprints: [FPR] };
+
 function parse(raw: Record<string, unknown>): PipelineConfig {
     return parseConfig(raw, ctx);
 }
@@ -21,15 +28,53 @@ function problems(raw: Record<string, unknown>): string[] {
 }
 
 describe("parseConfig", () => {
-    it("a fresh stack is asked for its SSH CIDRs (the one key without a usable default)", () => {
+    it("a fresh stack is asked for the keys without a usable default: the repository pins and its SSH CIDRs", () => {
         assert.deepEqual(
             problems({}).map((x) => x.split(":").slice(0, 2).join(":")),
-            ["couchbase-images:sshCidrs"],
+            ["couchbase-images:couchbaseReleaseSha256", "couchbase-images:couchbaseKeyFingerprints", "couchbase-images:sshCidrs"],
+        );
+    });
+
+    it("missing repository pins: exact messages naming the key, where the value comes from, and how to set it", () => {
+        assert.deepEqual(problems({ sshCidrs: ["203.0.113.7/32"] }), [
+            'couchbase-images:couchbaseReleaseSha256: is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ' +
+                "download the couchbase-release .deb (couchbaseReleaseUrl) from a trusted network, check it, and pin the 64 hex digits " +
+                "`sha256sum couchbase-release-1.0-noarch.deb` prints; or use a local package folder; " +
+                'then `pulumi config set couchbase-images:couchbaseReleaseSha256 <sha256>` (docs/image.md, "Couchbase package sources")',
+            'couchbase-images:couchbaseKeyFingerprints: is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ' +
+                "unpack the verified couchbase-release .deb (`dpkg-deb -x couchbase-release-1.0-noarch.deb x`) and pin the primary-key fingerprint " +
+                "(40 hex digits) of every key `gpg --show-keys` lists for the key files it ships; or use a local package folder; " +
+                "then `pulumi config set --path 'couchbase-images:couchbaseKeyFingerprints[0]' <fingerprint> (one index per key)` " +
+                '(docs/image.md, "Couchbase package sources")',
+        ]);
+    });
+
+    it("a local package folder needs no repository pins", () => {
+        const c = parse({ sshCidrs: ["203.0.113.7/32"], couchbasePackageSource: ".build/standin" });
+        assert.equal(c.couchbasePackageSource, ".build/standin");
+        assert.equal(c.couchbaseReleaseSha256, "");
+        assert.deepEqual(c.couchbaseKeyFingerprints, []);
+    });
+
+    it("normalizes the pins: sha256 lowercased; fingerprints as gpg prints them (grouped, any case) without spaces, uppercased", () => {
+        const c = parse({
+            ...REQUIRED,
+            couchbaseReleaseSha256: ` ${SHA.toUpperCase()} `,
+            couchbaseKeyFingerprints: '["0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"]',
+        });
+        assert.equal(c.couchbaseReleaseSha256, SHA);
+        assert.deepEqual(c.couchbaseKeyFingerprints, [FPR, FPR2]);
+    });
+
+    it("an empty couchbaseReleaseUrl falls back to the default", () => {
+        assert.equal(
+            parse({ ...REQUIRED, couchbaseReleaseUrl: "" }).couchbaseReleaseUrl,
+            "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb",
         );
     });
 
     it("applies the defaults of Pulumi.yaml to everything else", () => {
-        const c = parse({ sshCidrs: ["203.0.113.7/32"] });
+        const c = parse(REQUIRED);
         assert.deepEqual(c, {
             project: "couchbase-images",
             stack: "dev-alice",
@@ -39,6 +84,9 @@ describe("parseConfig", () => {
             couchbaseEdition: "enterprise",
             couchbaseVersion: "8.0.0",
             couchbasePackageSource: "repository",
+            couchbaseReleaseUrl: "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb",
+            couchbaseReleaseSha256: SHA,
+            couchbaseKeyFingerprints: [FPR],
             baseImageId: undefined,
             baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
             baseImageOwners: ["099720109477"],
@@ -68,6 +116,8 @@ describe("parseConfig", () => {
     it("reads Pulumi's string form: JSON arrays/objects, numeric and boolean text, qualified keys", () => {
         const c = parse({
             "couchbase-images:sshCidrs": '["127.0.0.1/32"]',
+            "couchbase-images:couchbaseReleaseSha256": SHA,
+            "couchbase-images:couchbaseKeyFingerprints": JSON.stringify([FPR]),
             "couchbase-images:copyRegions": '["eu-west-1","ap-south-1"]',
             "couchbase-images:kmsKeyIds": '{"eu-west-1":"alias/images"}',
             "couchbase-images:extraTags": '{"CostCenter":"42"}',
@@ -93,7 +143,7 @@ describe("parseConfig", () => {
     });
 
     it("an explicit owner wins over the OS user", () => {
-        assert.equal(parse({ owner: "bob", sshCidrs: ["203.0.113.7/32"] }).owner, "bob");
+        assert.equal(parse({ ...REQUIRED, owner: "bob" }).owner, "bob");
     });
 
     // Each bad input → exactly these problems, in this order: [qualified key path, fragment of the
@@ -149,6 +199,36 @@ describe("parseConfig", () => {
         { name: "copy timeout zero", raw: { copyTimeoutMinutes: 0 }, expect: [["copyTimeoutMinutes", "0 is not a usable timeout: give minutes between 1 and 1440"]] },
         { name: "versions dir escaping the project", raw: { versionsDir: "../elsewhere" }, expect: [["versionsDir", '"../elsewhere" leaves the project']] },
         {
+            name: "malformed release sha256 (63 hex digits)",
+            raw: { couchbaseReleaseSha256: SHA.slice(1) },
+            expect: [["couchbaseReleaseSha256", `"${SHA.slice(1)}" is not a sha256: download the couchbase-release .deb`]],
+        },
+        { name: "release sha256 not hex", raw: { couchbaseReleaseSha256: "z".repeat(64) }, expect: [["couchbaseReleaseSha256", "is not a sha256"]] },
+        { name: "empty release sha256 in repository mode", raw: { couchbaseReleaseSha256: "" }, expect: [["couchbaseReleaseSha256", 'is empty, but couchbasePackageSource is "repository"']] },
+        { name: "no key fingerprints in repository mode", raw: { couchbaseKeyFingerprints: [] }, expect: [["couchbaseKeyFingerprints", 'is empty, but couchbasePackageSource is "repository"']] },
+        {
+            name: "short key fingerprint (a long key id)",
+            raw: { couchbaseKeyFingerprints: [FPR, "89ABCDEF01234567"] },
+            expect: [["couchbaseKeyFingerprints[1]", '"89ABCDEF01234567" is not an OpenPGP key fingerprint: give 40 hex digits (spaces are ignored)']],
+        },
+        { name: "key fingerprint not hex", raw: { couchbaseKeyFingerprints: ["G".repeat(40)] }, expect: [["couchbaseKeyFingerprints[0]", "is not an OpenPGP key fingerprint"]] },
+        {
+            name: "key fingerprint listed twice (once spaced, once not)",
+            raw: { couchbaseKeyFingerprints: [FPR, FPR.replace(/(.{4})/g, "$1 ")] },
+            expect: [["couchbaseKeyFingerprints[1]", "is listed twice"]],
+        },
+        {
+            name: "key fingerprints not a list",
+            raw: { couchbaseKeyFingerprints: FPR },
+            expect: [["couchbaseKeyFingerprints", "expected a list of strings"]],
+        },
+        { name: "release URL not https", raw: { couchbaseReleaseUrl: "http://packages.couchbase.com/x.deb" }, expect: [["couchbaseReleaseUrl", '"http://packages.couchbase.com/x.deb" is not an https URL']] },
+        {
+            name: "malformed pins are refused with a local package folder too",
+            raw: { couchbasePackageSource: ".build/standin", couchbaseReleaseSha256: "abc", couchbaseKeyFingerprints: [] },
+            expect: [["couchbaseReleaseSha256", '"abc" is not a sha256']],
+        },
+        {
             name: "typo in a key",
             raw: { "couchbase-images:copyRegion": '["eu-west-1"]' },
             expect: [["copyRegion", "unknown configuration key; did you mean couchbase-images:copyRegions? (remove it with `pulumi config rm couchbase-images:copyRegion`)"]],
@@ -165,7 +245,7 @@ describe("parseConfig", () => {
     ];
     for (const t of bad) {
         it(`rejects: ${t.name}`, () => {
-            const got = problems({ sshCidrs: ["203.0.113.7/32"], ...t.raw });
+            const got = problems({ ...REQUIRED, ...t.raw });
             assert.equal(got.length, t.expect.length, `problems: ${JSON.stringify(got)}`);
             t.expect.forEach(([key, fragment], n) => {
                 assert.ok(got[n].startsWith(`couchbase-images:${key}: `), `${got[n]} names ${key}`);
@@ -176,7 +256,7 @@ describe("parseConfig", () => {
 
     it("the error message lists every problem", () => {
         assert.throws(
-            () => parse({ sshCidrs: ["203.0.113.7/32"], copyRegions: ["us-east-1"], agentArch: "x" }),
+            () => parse({ ...REQUIRED, copyRegions: ["us-east-1"], agentArch: "x" }),
             (e: Error) =>
                 /^Invalid stack configuration:\n  - couchbase-images:copyRegions\[0\]: .*\n  - couchbase-images:agentArch: .*$/.test(e.message),
         );
@@ -184,7 +264,7 @@ describe("parseConfig", () => {
 
     it("owner is required when the OS user is unknown", () => {
         assert.throws(
-            () => parseConfig({ sshCidrs: ["203.0.113.7/32"] }, { stack: "s", project: "couchbase-images" }),
+            () => parseConfig(REQUIRED, { stack: "s", project: "couchbase-images" }),
             /couchbase-images:owner: is empty/,
         );
     });

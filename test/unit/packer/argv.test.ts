@@ -13,7 +13,7 @@ import {
     readableLine,
     validateArgv,
 } from "../../../providers/packer/argv";
-import { goodInputs } from "./fixtures";
+import { goodInputs, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "./fixtures";
 
 const BUILD = { imageName: "cb-dev-alice-0123456789ab", tags: { Project: "couchbase-images" }, manifestPath: ".build/packer/x/manifest.json", temporaryKeyPairName: "packer-abc" };
 
@@ -44,7 +44,10 @@ describe("argv", () => {
             agent_sha256: "a".repeat(64),
             agent_unit: "agent/dp-agent.service",
             couchbase_edition: "enterprise",
+            couchbase_key_fingerprints: [TEST_KEY_FINGERPRINT],
             couchbase_package_source: "repository",
+            couchbase_release_sha256: TEST_RELEASE_SHA256,
+            couchbase_release_url: "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb",
             couchbase_version: "7.6.4",
             emulator: false,
             image_name: "cb-dev-alice-0123456789ab",
@@ -71,6 +74,18 @@ describe("argv", () => {
         assert.equal(v.source_ami, "ami-0123456789abcdef0");
         assert.equal("source_ami_name_filter" in v, false);
         assert.equal("source_ami_owners" in v, false);
+    });
+    it("packerVariables: repository pins in the template's form (fingerprints without spaces, uppercase)", () => {
+        const v = packerVariables(goodInputs({ couchbaseKeyFingerprints: ["0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }), BUILD);
+        assert.deepEqual(v.couchbase_key_fingerprints, [TEST_KEY_FINGERPRINT, "89ABCDEF0123456789ABCDEF0123456789ABCDEF"]);
+    });
+    it("packerVariables: a local package folder passes no repository pins (the template's defaults stay)", () => {
+        const v = packerVariables(goodInputs({ couchbasePackageSource: ".build/standin" }), BUILD);
+        assert.equal(v.couchbase_package_source, ".build/standin");
+        assert.deepEqual(
+            Object.keys(v).filter((k) => k.startsWith("couchbase_release") || k === "couchbase_key_fingerprints"),
+            [],
+        );
     });
     it("packerVariables: drops variables the template does not declare", () => {
         const v = packerVariables(goodInputs(), BUILD, ["region", "image_name"]);

@@ -126,6 +126,10 @@ describe("fingerprint", () => {
             ["name prefix", { namePrefix: "couchbase-test" }, "naming"],
             ["stack", { stack: "dev-bob" }, "naming"],
             ["release", { release: "v0.1.18" }, "naming"],
+            ["couchbase-release sha256 (repository mode)", { couchbaseReleaseSha256: "f".repeat(64) }, "variables"],
+            ["key fingerprints (repository mode)", { couchbaseKeyFingerprints: ["89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }, "variables"],
+            ["an added key fingerprint (repository mode)", { couchbaseKeyFingerprints: ["0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }, "variables"],
+            ["couchbase-release URL (repository mode)", { couchbaseReleaseUrl: "https://mirror.example.com/couchbase-release-1.0-noarch.deb" }, "variables"],
         ];
         for (const [what, over, part] of inputCases) {
             it(`by the ${what}`, () => {
@@ -165,6 +169,28 @@ describe("fingerprint", () => {
                 assert.equal(fp(d).fingerprint, fp(d, goodInputs(over)).fingerprint);
             });
         }
+    });
+
+    describe("repository pins", () => {
+        const local = (over: Partial<ResolvedImageInputs> = {}) => goodInputs({ couchbasePackageSource: ".build/standin", ...over });
+        it("do not count with a local package folder (they are not passed to Packer there)", () => {
+            const d = fresh();
+            assert.equal(fp(d, local()).fingerprint, fp(d, local({ couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [], couchbaseReleaseUrl: "https://x.example/r.deb" })).fingerprint);
+        });
+        it("a local-package stack's fingerprint is what it was before the pins existed", () => {
+            const d = fresh();
+            const without = { ...local() } as Partial<ResolvedImageInputs>;
+            delete without.couchbaseReleaseUrl;
+            delete without.couchbaseReleaseSha256;
+            delete without.couchbaseKeyFingerprints;
+            assert.equal(fp(d, local()).fingerprint, fp(d, without as ResolvedImageInputs).fingerprint);
+        });
+        it("count as a set: key order and spacing/case (normalized by applyDefaults) do not", () => {
+            const d = fresh();
+            const a = goodInputs({ couchbaseKeyFingerprints: ["0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] });
+            const b = goodInputs({ couchbaseKeyFingerprints: ["89ab cdef 0123 4567 89ab cdef 0123 4567 89ab cdef", "0123456789ABCDEF0123456789ABCDEF01234567"] });
+            assert.equal(fp(d, a).fingerprint, fp(d, b).fingerprint);
+        });
     });
 
     it("partProperty maps parts to input properties", () => {

@@ -2,7 +2,11 @@
 import { applyDefaults } from "../../../providers/packer/validate";
 import type { ResolvedImageInputs } from "../../../providers/packer/types";
 
-/** A sound input set; `over` replaces fields. */
+/** Test-only stand-ins for the repository pins: well-formed, obviously not Couchbase's real values. */
+export const TEST_RELEASE_SHA256 = "0123456789abcdef".repeat(4);
+export const TEST_KEY_FINGERPRINT = "0123456789ABCDEF0123456789ABCDEF01234567";
+
+/** A sound input set (repository mode, with test pins); `over` replaces fields. */
 export function goodInputs(over: Partial<ResolvedImageInputs> = {}): ResolvedImageInputs {
     return applyDefaults({
         region: "eu-west-1",
@@ -14,6 +18,8 @@ export function goodInputs(over: Partial<ResolvedImageInputs> = {}): ResolvedIma
         environment: "dev",
         owner: "alice",
         sshCidrs: ["203.0.113.4/32"],
+        couchbaseReleaseSha256: TEST_RELEASE_SHA256,
+        couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT],
         providerVersion: "1.0.0",
         ...over,
     });

@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { applyDefaults, cidrProblem, containsUnknown, parseCidr, relativePathProblem, UNKNOWN, validateInputs } from "../../../providers/packer/validate";
 import type { ResolvedImageInputs } from "../../../providers/packer/types";
-import { goodInputs } from "./fixtures";
+import { goodInputs, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "./fixtures";
 
 describe("validate: applyDefaults", () => {
     it("fills every documented default", () => {
@@ -22,6 +22,19 @@ describe("validate: applyDefaults", () => {
         assert.equal(i.emulator, false);
         assert.deepEqual(i.copyRegions, []);
         assert.deepEqual(i.baseImage.owners, ["099720109477"]);
+        assert.equal(i.couchbaseReleaseUrl, "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb");
+        assert.equal(i.couchbaseReleaseSha256, "");
+        assert.deepEqual(i.couchbaseKeyFingerprints, []);
+    });
+    it("normalizes the repository pins to the template's form (sha256 lowercase; fingerprints without spaces, uppercase)", () => {
+        const i = applyDefaults({ couchbaseReleaseSha256: ` ${TEST_RELEASE_SHA256.toUpperCase()}\n`, couchbaseKeyFingerprints: ["0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567"] });
+        assert.equal(i.couchbaseReleaseSha256, TEST_RELEASE_SHA256);
+        assert.deepEqual(i.couchbaseKeyFingerprints, [TEST_KEY_FINGERPRINT]);
+    });
+    it("leaves unknown (preview) pins alone", () => {
+        const i = applyDefaults({ couchbaseReleaseSha256: UNKNOWN, couchbaseKeyFingerprints: [UNKNOWN] });
+        assert.equal(i.couchbaseReleaseSha256, UNKNOWN);
+        assert.deepEqual(i.couchbaseKeyFingerprints, [UNKNOWN]);
     });
     it("keeps given values, treats null as unset", () => {
         const i = applyDefaults({ instanceType: "m7i.large", ttlHours: null });
@@ -72,6 +85,17 @@ describe("validate: validateInputs", () => {
         ["bad ssh port", { sshPort: 70000 }, "sshPort", /not a TCP port/],
         ["zero deadline", { buildTimeoutMinutes: 0 }, "buildTimeoutMinutes", /usable deadline/],
         ["bad package source", { couchbasePackageSource: "/tmp/debs" }, "couchbasePackageSource", /is absolute.*repository/],
+        ["repository mode without release sha256", { couchbaseReleaseSha256: "" }, "couchbaseReleaseSha256", /^is empty, but couchbasePackageSource is "repository", which needs it .*sha256sum.*; or use a local package folder$/],
+        ["malformed release sha256", { couchbaseReleaseSha256: "abc" }, "couchbaseReleaseSha256", /^"abc" is not a sha256: .*64 hex digits/],
+        ["release sha256 with a non-hex digit", { couchbaseReleaseSha256: "g" + TEST_RELEASE_SHA256.slice(1) }, "couchbaseReleaseSha256", /is not a sha256/],
+        ["repository mode without key fingerprints", { couchbaseKeyFingerprints: [] }, "couchbaseKeyFingerprints", /^is empty, but couchbasePackageSource is "repository", which needs it .*gpg --show-keys.*; or use a local package folder$/],
+        ["short key fingerprint", { couchbaseKeyFingerprints: ["0123456789ABCDEF"] }, "couchbaseKeyFingerprints[0]", /^"0123456789ABCDEF" is not an OpenPGP key fingerprint: give 40 hex digits \(spaces are ignored\)/],
+        ["non-hex key fingerprint", { couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT, "Z".repeat(40)] }, "couchbaseKeyFingerprints[1]", /not an OpenPGP key fingerprint/],
+        ["duplicated key fingerprint", { couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT, TEST_KEY_FINGERPRINT.toLowerCase()] }, "couchbaseKeyFingerprints[1]", /listed twice/],
+        ["key fingerprints not a list", { couchbaseKeyFingerprints: "x" as unknown as string[] }, "couchbaseKeyFingerprints", /must be a list/],
+        ["release URL not https", { couchbaseReleaseUrl: "http://packages.couchbase.com/r.deb" }, "couchbaseReleaseUrl", /is not an https URL/],
+        ["empty release URL", { couchbaseReleaseUrl: "" }, "couchbaseReleaseUrl", /is not an https URL/],
+        ["malformed pin with a local package folder", { couchbasePackageSource: ".build/standin", couchbaseReleaseSha256: "abc", couchbaseKeyFingerprints: [] }, "couchbaseReleaseSha256", /is not a sha256/],
     ];
     for (const [what, over, property, reason] of cases) {
         it(`rejects ${what}, naming ${property}`, () => {
@@ -92,6 +116,17 @@ describe("validate: validateInputs", () => {
 
     it("skips values not known yet (preview)", () => {
         assert.deepEqual(validateInputs(goodInputs({ agentSha256: UNKNOWN, copyRegions: [UNKNOWN] })), []);
+        assert.deepEqual(validateInputs(goodInputs({ couchbaseReleaseSha256: UNKNOWN, couchbaseKeyFingerprints: [UNKNOWN] })), []);
+        assert.deepEqual(validateInputs(goodInputs({ couchbasePackageSource: UNKNOWN, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] })), []);
+    });
+
+    it("a local package folder needs no repository pins", () => {
+        assert.deepEqual(validateInputs(goodInputs({ couchbasePackageSource: ".build/standin", couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] })), []);
+    });
+
+    it("accepts fingerprints as gpg prints them (grouped, any case) and several keys", () => {
+        const spaced = "0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567";
+        assert.deepEqual(validateInputs(goodInputs({ couchbaseKeyFingerprints: [spaced, "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] })), []);
     });
 
     it("accepts release names for prod, a TTL of 0, IPv6 CIDRs, endpoints and explicit base images", () => {

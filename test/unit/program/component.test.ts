@@ -27,6 +27,10 @@ import {
 } from "./mocks";
 
 const BUILD: AgentInput = { kind: "build", arch: "amd64", triggers: ["sources=x", "ldflags=-X main.Provider=aws", "platform=linux/amd64", "go=go1.26.8"] };
+// Test-only stand-ins for the repository pins: well-formed, obviously not Couchbase's real values.
+const TEST_SHA256 = "0123456789abcdef".repeat(4);
+const TEST_FPR = "0123456789ABCDEF0123456789ABCDEF01234567";
+const RELEASE_URL = "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb";
 const PREBUILT: AgentInput = { kind: "prebuilt", artifact: ".build/agent/dp-agent.gz", sha256: FAKE_SHA };
 
 function args(over: Partial<ImagePipelineArgs> = {}): ImagePipelineArgs {
@@ -41,6 +45,9 @@ function args(over: Partial<ImagePipelineArgs> = {}): ImagePipelineArgs {
         couchbaseEdition: "enterprise",
         couchbaseVersion: "7.6.3",
         couchbasePackageSource: "repository",
+        couchbaseReleaseUrl: RELEASE_URL,
+        couchbaseReleaseSha256: TEST_SHA256,
+        couchbaseKeyFingerprints: [TEST_FPR],
         baseImageNameFilter: "debian-12-amd64-*",
         baseImageOwners: ["136693071363"],
         namePrefix: "couchbase-server",
@@ -118,6 +125,10 @@ describe("ImagePipeline (mocks)", function () {
             assert.deepEqual(img.inputs.baseImage, { nameFilter: "debian-12-amd64-*", owners: ["136693071363"] });
             assert.equal(img.inputs.stack, "dev-alice");
             assert.equal(img.inputs.namePrefix, "couchbase-server");
+            assert.equal(img.inputs.couchbasePackageSource, "repository");
+            assert.equal(img.inputs.couchbaseReleaseUrl, RELEASE_URL);
+            assert.equal(img.inputs.couchbaseReleaseSha256, TEST_SHA256);
+            assert.deepEqual(img.inputs.couchbaseKeyFingerprints, [TEST_FPR]);
             assert.equal(img.inputs.kmsKeyId, undefined, "no key for the build region");
             assert.deepEqual(img.inputs.sshCidrs, ["203.0.113.7/32"]);
             assert.equal(typeof img.inputs.__provider, "string");

@@ -74,6 +74,10 @@ describe("program() (mocks)", function () {
         assert.equal(img.inputs.sshPort, 2222);
         assert.equal(img.inputs.emulator, true);
         assert.equal(img.inputs.couchbasePackageSource, ".build/standin");
+        // The stand-in needs no repository pins: the defaults pass through untouched.
+        assert.equal(img.inputs.couchbaseReleaseUrl, "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb");
+        assert.equal(img.inputs.couchbaseReleaseSha256, "");
+        assert.deepEqual(img.inputs.couchbaseKeyFingerprints, []);
         assert.equal(img.inputs.environment, "local");
         assert.equal(typeof img.inputs.owner, "string");
         assert.notEqual(img.inputs.owner, "", "owner defaults to the OS user");
@@ -97,6 +101,28 @@ describe("program() (mocks)", function () {
         await assert.rejects(run(LOCAL), (e: Error) => {
             assert.ok(e instanceof pulumi.RunError, String(e));
             assert.match(e.message, /^couchbase-images:agentArtifact: ".build\/test-program\/dp-agent.gz" has sha256 [0-9a-f]{64} but .* says [0-9a-f]{64}; /);
+            return true;
+        });
+        assert.deepEqual(recorded, [], "nothing registered");
+    });
+
+    it("repository mode: the pins reach the image normalized; without them preview fails naming both keys", async () => {
+        const sha = "0123456789abcdef".repeat(4);
+        const fpr = "0123456789ABCDEF0123456789ABCDEF01234567";
+        const repo = { ...LOCAL, "couchbase-images:couchbasePackageSource": "repository" };
+        await run({ ...repo, "couchbase-images:couchbaseReleaseSha256": sha.toUpperCase(), "couchbase-images:couchbaseKeyFingerprints": JSON.stringify([fpr.replace(/(.{4})/g, "$1 ").trim()]) });
+        const [img] = ofType("pulumi-nodejs:dynamic/packer:Image");
+        assert.equal(img.inputs.couchbasePackageSource, "repository");
+        assert.equal(img.inputs.couchbaseReleaseSha256, sha);
+        assert.deepEqual(img.inputs.couchbaseKeyFingerprints, [fpr]);
+
+        resetRecorder();
+        await assert.rejects(run(repo), (e: Error) => {
+            assert.ok(e instanceof pulumi.RunError, String(e));
+            assert.match(
+                e.message,
+                /^Invalid stack configuration:\n {2}- couchbase-images:couchbaseReleaseSha256: is empty, but couchbasePackageSource is "repository".*\n {2}- couchbase-images:couchbaseKeyFingerprints: is empty, but couchbasePackageSource is "repository".*$/,
+            );
             return true;
         });
         assert.deepEqual(recorded, [], "nothing registered");

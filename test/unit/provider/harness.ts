@@ -33,7 +33,7 @@ export function makeProject(): Project {
         fs.writeFileSync(path.join(root, rel), typeof content === "string" ? content : new Uint8Array(content));
         fs.chmodSync(path.join(root, rel), mode);
     };
-    w("images/aws/couchbase-cloud.pkr.hcl", 'variable "region" {\n  type = string\n}\nvariable "image_name" {\n  type = string\n}\nvariable "tags" {\n  type = map(string)\n}\nvariable "manifest_path" {\n  type = string\n}\nvariable "agent_sha256" {\n  type = string\n}\nvariable "ec2_endpoint" {\n  type = string\n}\n');
+    w("images/aws/couchbase-cloud.pkr.hcl", 'variable "region" {\n  type = string\n}\nvariable "image_name" {\n  type = string\n}\nvariable "tags" {\n  type = map(string)\n}\nvariable "manifest_path" {\n  type = string\n}\nvariable "agent_sha256" {\n  type = string\n}\nvariable "ec2_endpoint" {\n  type = string\n}\nvariable "couchbase_release_sha256" {\n  type = string\n}\nvariable "couchbase_key_fingerprints" {\n  type = list(string)\n}\n');
     w("images/aws/scripts/install-couchbase.sh", "#!/usr/bin/env bash\necho install\n", 0o755);
     w("agent/dp-agent.service", "[Unit]\nDescription=dp-agent\n");
     const artifact = Buffer.from("fake gzip bytes of dp-agent");
@@ -70,7 +70,14 @@ export function makeProject(): Project {
     };
 }
 
-/** Inputs as the engine would pass them after check (defaults are applied by the provider). */
+/** Test-only stand-ins for the repository pins: well-formed, obviously not Couchbase's real values. */
+export const TEST_RELEASE_SHA256 = "0123456789abcdef".repeat(4);
+export const TEST_KEY_FINGERPRINT = "0123456789ABCDEF0123456789ABCDEF01234567";
+
+/**
+ * Inputs as the engine would pass them after check (defaults are applied by the provider):
+ * repository mode (the default) with test pins.
+ */
 export function inputs(p: Project, over: Partial<ProviderInputs> = {}): ProviderInputs {
     return {
         templateDir: "images/aws",
@@ -83,6 +90,8 @@ export function inputs(p: Project, over: Partial<ProviderInputs> = {}): Provider
         environment: "dev",
         owner: "alice",
         sshCidrs: ["203.0.113.4/32"],
+        couchbaseReleaseSha256: TEST_RELEASE_SHA256,
+        couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT],
         providerVersion: PROVIDER_VERSION,
         ...over,
     } as ProviderInputs;

@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { PackerImageProvider, PROVIDER_VERSION } from "../../../providers/packerImage";
 import { applyDefaults } from "../../../providers/packer/validate";
-import { captureConsole, inputs, makeProject, waitFor, type Project, type ProviderOutputs } from "./harness";
+import { captureConsole, inputs, makeProject, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, waitFor, type Project, type ProviderOutputs } from "./harness";
 
 const IMAGE = "ami-0fa4e000000000001";
 const SNAP = "snap-0fa4e000000000001";
@@ -76,7 +76,21 @@ describe("PackerImageProvider", function () {
             assert.equal(v.length, 1);
             const varFile = (v[0].argv as string[]).find((a) => a.startsWith("-var-file="))!.slice(10);
             // Only variables the template declares are passed.
-            assert.deepEqual(Object.keys(JSON.parse(fs.readFileSync(varFile, "utf8"))).sort(), ["agent_sha256", "image_name", "manifest_path", "region", "tags"]);
+            const vars = JSON.parse(fs.readFileSync(varFile, "utf8"));
+            assert.deepEqual(Object.keys(vars).sort(), ["agent_sha256", "couchbase_key_fingerprints", "couchbase_release_sha256", "image_name", "manifest_path", "region", "tags"]);
+            assert.equal(vars.couchbase_release_sha256, TEST_RELEASE_SHA256);
+            assert.deepEqual(vars.couchbase_key_fingerprints, [TEST_KEY_FINGERPRINT]);
+        });
+
+        it("normalizes the repository pins before Packer sees them (gpg's grouped form, uppercase sha256)", async () => {
+            const r = await provider.check(
+                inputs(p),
+                inputs(p, { couchbaseReleaseSha256: TEST_RELEASE_SHA256.toUpperCase(), couchbaseKeyFingerprints: ["0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567"] }),
+            );
+            assert.deepEqual(r.failures, []);
+            assert.equal(r.inputs?.couchbaseReleaseSha256, TEST_RELEASE_SHA256);
+            assert.deepEqual(r.inputs?.couchbaseKeyFingerprints, [TEST_KEY_FINGERPRINT]);
+            assert.equal(r.inputs?.fingerprint, (await provider.check(inputs(p), inputs(p))).inputs?.fingerprint, "same pins, same fingerprint");
         });
 
         it("remembers a passing validate: unchanged inputs skip Packer, a changed variable or template runs it again", async () => {
@@ -109,6 +123,10 @@ describe("PackerImageProvider", function () {
             ["malformed Couchbase version", () => ({ couchbaseVersion: "seven" }), "couchbaseVersion", /not a Couchbase Server version/],
             ["bad name prefix", () => ({ namePrefix: "Bad_Prefix" }), "namePrefix", /name prefix/],
             ["negative TTL", () => ({ ttlHours: -5 }), "ttlHours", /negative/],
+            ["repository mode without the release sha256", () => ({ couchbaseReleaseSha256: undefined }), "couchbaseReleaseSha256", /^is empty, but couchbasePackageSource is "repository"/],
+            ["repository mode without key fingerprints", () => ({ couchbaseKeyFingerprints: [] }), "couchbaseKeyFingerprints", /^is empty, but couchbasePackageSource is "repository"/],
+            ["malformed release sha256", () => ({ couchbaseReleaseSha256: "abc" }), "couchbaseReleaseSha256", /not a sha256/],
+            ["malformed key fingerprint", () => ({ couchbaseKeyFingerprints: ["ABCD"] }), "couchbaseKeyFingerprints[0]", /not an OpenPGP key fingerprint/],
         ];
         for (const [what, over, property, reason] of failures) {
             it(`fails on ${what}, naming ${property}`, async () => {
@@ -162,6 +180,31 @@ describe("PackerImageProvider", function () {
             const d = await provider.diff(IMAGE, asOuts(await checked()), await checked({ couchbaseVersion: "7.6.5" }));
             assert.equal(d.changes, true);
             assert.deepEqual(d.replaces, ["couchbaseVersion", "fingerprint", "fingerprintParts"]);
+        });
+        it("a new couchbase-release sha256 or key set → replace naming them", async () => {
+            const olds = asOuts(await checked());
+            const d1 = await provider.diff(IMAGE, olds, await checked({ couchbaseReleaseSha256: "f".repeat(64) }));
+            assert.deepEqual(d1, { changes: true, replaces: ["couchbaseReleaseSha256", "fingerprint", "fingerprintParts"], deleteBeforeReplace: false });
+            const d2 = await provider.diff(IMAGE, olds, await checked({ couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT, "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }));
+            assert.deepEqual(d2.replaces, ["couchbaseKeyFingerprints", "fingerprint", "fingerprintParts"]);
+            const d3 = await provider.diff(IMAGE, olds, await checked({ couchbaseReleaseUrl: "https://mirror.example.com/couchbase-release-1.0-noarch.deb" }));
+            assert.deepEqual(d3.replaces, ["couchbaseReleaseUrl", "fingerprint", "fingerprintParts"]);
+        });
+        it("the same key set in another order or spelling → changes: false", async () => {
+            const two = [TEST_KEY_FINGERPRINT, "89ABCDEF0123456789ABCDEF0123456789ABCDEF"];
+            const olds = asOuts(await checked({ couchbaseKeyFingerprints: two }));
+            const d = await provider.diff(IMAGE, olds, await checked({ couchbaseKeyFingerprints: two }));
+            assert.deepEqual(d, { changes: false });
+            const reordered = await checked({ couchbaseKeyFingerprints: ["89ab cdef 0123 4567 89ab cdef 0123 4567 89ab cdef", TEST_KEY_FINGERPRINT] });
+            assert.equal(reordered.fingerprint, olds.fingerprint);
+        });
+        it("with a local package folder the pins rebuild nothing: change without replace", async () => {
+            fs.mkdirSync(".build/standin", { recursive: true });
+            fs.writeFileSync(".build/standin/couchbase-server_7.6.4-1_amd64.deb", "stand-in");
+            const local = { couchbasePackageSource: ".build/standin" };
+            const olds = asOuts(await checked(local));
+            const d = await provider.diff(IMAGE, olds, await checked({ ...local, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] }));
+            assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: false });
         });
         it("only the provider version → change without replace", async () => {
             const i = await checked();
@@ -356,6 +399,13 @@ describe("PackerImageProvider", function () {
         it("provider version only → old outputs with the new version, no EC2 call", async () => {
             const r = await provider.update(IMAGE, { ...outs(), providerVersion: "0.9.0" }, inputs(p));
             assert.deepEqual(r.outs, { ...outs(), providerVersion: PROVIDER_VERSION });
+            assert.equal(ec2.calls().length, 0);
+        });
+        it("with a local package folder, changed pins are recorded (no diff on the next up), no EC2 call", async () => {
+            const local = { couchbasePackageSource: ".build/standin" };
+            const olds = { ...outs(), couchbasePackageSource: ".build/standin" } as ProviderOutputs;
+            const r = await provider.update(IMAGE, olds, inputs(p, { ...local, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] }));
+            assert.deepEqual(r.outs, { ...olds, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] });
             assert.equal(ec2.calls().length, 0);
         });
         it("owner change → re-tags image and snapshots, no rebuild", async () => {
