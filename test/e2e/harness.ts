@@ -300,3 +300,145 @@ export function changeSummary(output: string): Record<string, number> {
     if (!m) throw new Error(`no change summary in:\n${output.slice(-2000)}`);
     return JSON.parse(m[1]) as Record<string, number>;
 }
+
+/** One process as /proc shows it. */
+export interface ProcInfo {
+    pid: number;
+    ppid: number;
+    pgid: number;
+    /** `comm` (at most 15 characters, e.g. `packer`, `packer-plugin-a`). */
+    comm: string;
+}
+
+/** Every process /proc lists now (those that vanish while reading are skipped). */
+export function listProcesses(): ProcInfo[] {
+    const out: ProcInfo[] = [];
+    for (const d of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(d)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+            // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+            const close = stat.lastIndexOf(")");
+            const comm = stat.slice(stat.indexOf("(") + 1, close);
+            const rest = stat.slice(close + 2).split(" ");
+            out.push({ pid: Number(d), ppid: Number(rest[1]), pgid: Number(rest[2]), comm });
+        } catch {
+            // exited meanwhile
+        }
+    }
+    return out;
+}
+
+/** `root` and all its descendants (by parent pid), root first. */
+export function processTree(root: number): ProcInfo[] {
+    const all = listProcesses();
+    const byParent = new Map<number, ProcInfo[]>();
+    for (const p of all) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), p]);
+    const self = all.find((p) => p.pid === root);
+    if (!self) return [];
+    const out: ProcInfo[] = [];
+    const todo = [self];
+    while (todo.length) {
+        const p = todo.shift()!;
+        out.push(p);
+        todo.push(...(byParent.get(p.pid) ?? []));
+    }
+    return out;
+}
+
+/** True while `pid` exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+    try {
+        return !/^\S+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * SIGKILLs `root` and every descendant at once, as the OOM killer or a dead CI runner would: the
+ * tree is first frozen with SIGSTOP (re-scanned until no new process appears, so nothing forks or
+ * reacts to a sibling's death), then each process gets SIGKILL. Nobody gets a chance to clean up.
+ * Returns the processes killed.
+ */
+export function hardKillTree(root: number): ProcInfo[] {
+    const seen = new Map<number, ProcInfo>();
+    for (let round = 0; round < 20; round++) {
+        const tree = processTree(root).filter((p) => !seen.has(p.pid));
+        if (tree.length === 0 && round > 0) break;
+        for (const p of tree) {
+            seen.set(p.pid, p);
+            try {
+                process.kill(p.pid, "SIGSTOP");
+            } catch {
+                // already gone
+            }
+        }
+        // Descendants of a stopped process can only be processes it forked before it stopped.
+        for (const p of [...seen.values()]) {
+            for (const c of processTree(p.pid)) {
+                if (seen.has(c.pid)) continue;
+                seen.set(c.pid, c);
+                try {
+                    process.kill(c.pid, "SIGSTOP");
+                } catch {
+                    // already gone
+                }
+            }
+        }
+    }
+    for (const p of seen.values()) {
+        try {
+            process.kill(p.pid, "SIGKILL");
+        } catch {
+            // already gone
+        }
+    }
+    return [...seen.values()];
+}
+
+/**
+ * The stack's checkpoint in the world's file backend (`.pulumi/stacks/<project>/<stack>.json`), or
+ * undefined when the stack has none yet.
+ */
+export function stackCheckpoint(w: World, stack: string): { pendingOperations: { type: string; urn: string }[]; resources: { urn: string; type: string; id?: string }[] } | undefined {
+    const file = path.join(w.backendDir, ".pulumi", "stacks", PROJECT, `${stack}.json`);
+    if (!fs.existsSync(file)) return undefined;
+    const doc = JSON.parse(fs.readFileSync(file, "utf8")) as {
+        checkpoint?: { latest?: { resources?: { urn: string; type: string; id?: string }[]; pending_operations?: { type: string; resource: { urn: string } }[] } };
+    };
+    const latest = doc.checkpoint?.latest ?? {};
+    return {
+        pendingOperations: (latest.pending_operations ?? []).map((o) => ({ type: o.type, urn: o.resource.urn })),
+        resources: latest.resources ?? [],
+    };
+}
+
+/**
+ * Where the aws provider plugin (`pulumi-resource-aws`) is installed, or undefined: on PATH, in
+ * the plugin cache (`$PULUMI_HOME/plugins` or `~/.pulumi/plugins`), or as `pulumi plugin ls` lists it.
+ */
+export function awsPluginLocation(): string | undefined {
+    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+        if (!dir) continue;
+        const f = path.join(dir, "pulumi-resource-aws");
+        if (fs.existsSync(f)) return f;
+    }
+    const home = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
+    const plugins = path.join(home, "plugins");
+    if (fs.existsSync(plugins)) {
+        const d = fs.readdirSync(plugins).find((n) => /^resource-aws-v/.test(n) && !n.endsWith(".lock") && !n.endsWith(".partial"));
+        if (d) return path.join(plugins, d);
+    }
+    try {
+        const pulumi = path.join(ROOT, "bin", "pulumi");
+        const listed = JSON.parse(
+            execFileSync(fs.existsSync(pulumi) ? pulumi : "pulumi", ["plugin", "ls", "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 30_000 }),
+        ) as { name?: string; kind?: string; version?: string; path?: string }[] | null;
+        const aws = (listed ?? []).find((p) => p.name === "aws" && p.kind === "resource");
+        if (aws) return aws.path ?? `aws ${aws.version ?? ""}`.trim();
+    } catch {
+        // no pulumi CLI, or it failed: treat as not installed
+    }
+    return undefined;
+}
