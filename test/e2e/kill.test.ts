@@ -107,6 +107,8 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
     let leftoverIds: string[] = [];
     /** The builder's volumes (tagged by run_volume_tags) after the kill. */
     let volumes: string[] = [];
+    /** The unshare process (sandbox PID 1's parent) of the orphaned builder's sandbox. */
+    let sandboxPid = 0;
     /** allIds() names: instance id, key pair *name*, security group id. */
     let leftoverNames: string[] = [];
 
@@ -210,6 +212,11 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
         volumes = await stackVolumes(world(), stack);
         assert.equal(volumes.length, 1, `builder volumes: ${volumes.join(", ")}`);
         leftoverIds = ids(leftovers);
+        // hostd still serves the orphaned builder's sandbox (its sshd and the sleeping provisioner).
+        const sb = world().hostd.state().sandbox;
+        assert.equal(sb?.instanceId, leftovers.instances[0].id, `hostd sandbox: ${JSON.stringify(sb)}`);
+        sandboxPid = sb.unsharePid;
+        assert.ok(isAlive(sandboxPid));
         leftoverNames = [leftovers.instances[0].id, leftovers.keyPairs[0].name, leftovers.securityGroups[0].id].sort();
         // Nothing else of the build exists in moto (everything new is a leftover or a bystander).
         const known = new Set([...leftoverNames, bystanders.image, bystanders.snapshot, bystanders.keyPair, bystanders.securityGroup]);
@@ -286,6 +293,9 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
             [],
             "objects of the killed build left in moto",
         );
+        // hostd saw the termination and stopped the orphan's sandbox (every process in it dies).
+        for (let i = 0; i < 100 && isAlive(sandboxPid); i++) await sleep(100);
+        assert.ok(!isAlive(sandboxPid), `sandbox of ${leftovers.instances[0].id} still running (pid ${sandboxPid})`);
         // The builder's volume went with the instance (DeleteOnTermination), so nothing is left
         // that the janitor does not list.
         assert.deepEqual(await stackVolumes(world(), stack), [], `volumes before: ${volumes.join(", ")}`);
