@@ -15,7 +15,7 @@ import { ec2Client } from "../../providers/ec2/client";
 import { describeImage } from "../../providers/ec2/images";
 import { inventory } from "../../providers/ec2/inventory";
 import { PackerImage, type PackerImageArgs } from "../../providers/packerImage";
-import { FAKE_PACKER } from "../unit/provider/harness";
+import { FAKE_PACKER, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "../unit/provider/harness";
 
 const WORK = ".build/test-provider-engine";
 
@@ -42,6 +42,9 @@ describe("PackerImage through the real engine against moto", function () {
             owner: "ci",
             ttlHours: 1,
             sshCidrs: ["127.0.0.1/32"],
+            // Repository mode (the default) needs the pins; test stand-ins (the fake packer ignores them).
+            couchbaseReleaseSha256: TEST_RELEASE_SHA256,
+            couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT],
             ec2Endpoint: moto.endpoint,
             emulator: true,
             baseImage: { nameFilter: "ubuntu/images/*ubuntu-xenial-16.04-amd64-server-*", owners: ["099720109477"] },

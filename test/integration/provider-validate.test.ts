@@ -9,7 +9,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PackerImageProvider, PROVIDER_VERSION } from "../../providers/packerImage";
-import type { ProviderInputs } from "../unit/provider/harness";
+import { TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, type ProviderInputs } from "../unit/provider/harness";
 
 const ROOT = path.resolve(__dirname, "../..");
 const WORK = ".build/test-provider-validate";
@@ -54,6 +54,10 @@ describe("PackerImageProvider.check with the real Packer and template", function
             environment: "local",
             owner: "ci",
             sshCidrs: ["127.0.0.1/32"],
+            // Repository mode (the default) needs the pins; well-formed test stand-ins, which the
+            // real template's own validations must accept too.
+            couchbaseReleaseSha256: TEST_RELEASE_SHA256,
+            couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT],
             emulator: true,
             ec2Endpoint: "http://127.0.0.1:5999",
             sshHost: "127.0.0.1",
