@@ -38,7 +38,7 @@ Dry run by default.
                            \`pulumi stack ls\`); default $PULUMI_BACKEND_URL
   --live-stacks a,b        stacks that still exist (instead of asking a non-file backend)
   --name-prefix P          only images whose name starts with P
-  --temp-prefix P          another name prefix of temporary key pairs/groups (packer_ always counts)
+  --temp-prefix P          another name prefix of temporary key pairs/groups (packer_ and packer- always count: Packer's default names and the key pairs the image provider names)
   --repo DIR               repository root (versions/*.json, .pulumi-state/); default: this repo
   --json                   print the plan as JSON instead of a table
   -h, --help               this text
@@ -61,7 +61,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         longestBuildMs: parseDuration("2h"),
         delete: false,
         pricePerGiBMonth: 0.05,
-        tempPrefixes: ["packer_"],
+        tempPrefixes: ["packer_", "packer-"],
         json: false,
         help: false,
     };

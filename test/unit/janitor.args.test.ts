@@ -13,7 +13,7 @@ describe("janitor/args", () => {
             longestBuildMs: 2 * 3_600_000,
             delete: false,
             pricePerGiBMonth: 0.05,
-            tempPrefixes: ["packer_"],
+            tempPrefixes: ["packer_", "packer-"],
             json: false,
             help: false,
         });
@@ -59,7 +59,7 @@ describe("janitor/args", () => {
             backendUrl: "s3://bucket",
             liveStacks: ["a", "b"],
             namePrefix: "couchbase-",
-            tempPrefixes: ["packer_", "cbimg_"],
+            tempPrefixes: ["packer_", "packer-", "cbimg_"],
             repo: "/tmp/x",
             json: true,
             help: false,
