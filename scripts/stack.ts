@@ -1,7 +1,7 @@
 /**
  * The stack driver: runs the project's program on the real Pulumi engine through the Automation API.
  *
- *   npm run stack -- <preview|up|refresh|destroy> --stack NAME [--diff] [--clear-pending-creates] [--remove]
+ *   npm run stack -- <preview|up|refresh|destroy|cancel> --stack NAME [--diff] [--clear-pending-creates] [--remove]
  *
  * The program runs inline in this process (no Node.js language host needed), with `workDir` at the
  * project root, so `Pulumi.yaml` and `Pulumi.<stack>.yaml` apply exactly as they do for `pulumi up`.
@@ -20,8 +20,12 @@ export const PROJECT_NAME = "couchbase-images";
 /** Passphrase for local stacks only. Documented in the README; never use it for a real stack. */
 export const LOCAL_PASSPHRASE = "local-stacks-only-not-a-secret";
 
-export type Operation = "preview" | "up" | "refresh" | "destroy";
-export const OPERATIONS: readonly Operation[] = ["preview", "up", "refresh", "destroy"];
+/**
+ * `cancel` releases the lock a killed run left on the stack (`pulumi cancel`): the first step of the
+ * recovery after a hard kill, before `refresh --clear-pending-creates`.
+ */
+export type Operation = "preview" | "up" | "refresh" | "destroy" | "cancel";
+export const OPERATIONS: readonly Operation[] = ["preview", "up", "refresh", "destroy", "cancel"];
 
 export type ConfigInput = string | number | boolean | string[] | Record<string, string>;
 
@@ -136,13 +140,17 @@ export async function runStack(op: Operation, opts: RunOptions): Promise<RunResu
             if (opts.remove) await stack.workspace.removeStack(opts.stack);
             return { op, changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs: {} };
         }
+        case "cancel": {
+            await stack.cancel();
+            return { op, changes: {}, outputs: {} };
+        }
     }
 }
 
 /** Parses the CLI's argv (after the script name). Pure; throws a usage error. */
 export function parseArgs(argv: readonly string[]): { op: Operation } & Omit<RunOptions, "program"> {
     const usage =
-        "usage: npm run stack -- <preview|up|refresh|destroy> --stack NAME [--diff] [--clear-pending-creates] [--remove] [--expect-no-changes]";
+        "usage: npm run stack -- <preview|up|refresh|destroy|cancel> --stack NAME [--diff] [--clear-pending-creates] [--remove] [--expect-no-changes]";
     const [op, ...rest] = argv;
     if (!OPERATIONS.includes(op as Operation)) throw new Error(`unknown operation ${JSON.stringify(op ?? "")}\n${usage}`);
     let stack = process.env.PULUMI_STACK ?? "";

@@ -15,7 +15,6 @@
  */
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import { spawn } from "node:child_process";
 import {
     CreateKeyPairCommand,
     CreateSecurityGroupCommand,
@@ -31,7 +30,6 @@ import { inventory, type Inventory } from "../../providers/ec2/inventory";
 import { PROJECT, TAG, tagList } from "../../providers/ec2/tags";
 import { parseArgs } from "../../scripts/janitor/args";
 import { runJanitor, type JanitorResult } from "../../scripts/janitor";
-import { stackEnv } from "../../scripts/stack";
 import {
     baseConfig,
     createdSinceStart,
@@ -61,21 +59,6 @@ async function janitor(w: World, stack: string, extra: string[] = ["--delete"]):
     const lines: string[] = [];
     const r = await runJanitor(parseArgs(argv, {}), { out: (l) => lines.push(l), err: (l) => lines.push(l), retry: { baseMs: 50, maxMs: 500 } });
     return { r, out: lines.join("\n") };
-}
-
-/**
- * `pulumi cancel --stack S --yes` with the driver's backend settings (docs/local.md: the step after
- * a SIGKILL, before refresh): removes the lock a killed engine left in the file backend.
- */
-function pulumiCancel(w: World, stack: string): Promise<{ code: number | null; output: string }> {
-    const env = { ...process.env, ...w.env, ...stackEnv(stack, { ...process.env, ...w.env }) };
-    return new Promise((resolve) => {
-        let output = "";
-        const child = spawn(path.join(ROOT, "bin", "pulumi"), ["cancel", "--stack", stack, "--yes", "--color", "never"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-        child.stdout.on("data", (b: Buffer) => (output += b.toString()));
-        child.stderr.on("data", (b: Buffer) => (output += b.toString()));
-        child.once("close", (code) => resolve({ code, output }));
-    });
 }
 
 /** EBS volumes tagged with the stack (the builder's root volume, via run_volume_tags); the inventory has no volumes. */
@@ -236,12 +219,11 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
     it("refresh --clear-pending-creates repairs the state; the janitor removes exactly the leftovers", async () => {
         assert.ok(leftovers, "the kill test did not run");
         // The killed engine never released the file backend's stack lock: every operation fails
-        // until `pulumi cancel` removes it (the driver has no cancel op; the CLI does it).
+        // until `cancel` removes it (docs/local.md: the first step after a hard kill).
         const locked = await driver(world(), "refresh", stack, ["--clear-pending-creates"]).done;
         assert.notEqual(locked.code, 0);
         assert.match(locked.output, /currently locked by 1 lock/);
-        const cancel = await pulumiCancel(world(), stack);
-        assert.equal(cancel.code, 0, cancel.output);
+        await driverOk(world(), "cancel", stack);
         await driverOk(world(), "refresh", stack, ["--clear-pending-creates"]);
         const cp = stackCheckpoint(world(), stack);
         assert.deepEqual(cp?.pendingOperations ?? [], [], "refresh left pending operations");

@@ -7,6 +7,7 @@ describe("stack driver argv", () => {
         { argv: ["preview", "--stack=dev-alice", "--diff"], want: { op: "preview", stack: "dev-alice", diff: true } },
         { argv: ["refresh", "-s", "local", "--clear-pending-creates"], want: { op: "refresh", clearPendingCreates: true } },
         { argv: ["destroy", "--stack", "local", "--remove", "--yes"], want: { op: "destroy", remove: true } },
+        { argv: ["cancel", "--stack", "local"], want: { op: "cancel", stack: "local" } },
         { argv: ["deploy", "--stack", "local"], err: /unknown operation "deploy"/ },
         { argv: ["up"], err: /--stack NAME is required/ },
         { argv: ["up", "--stack", "x", "--force"], err: /unknown flag --force/ },
