@@ -28,6 +28,11 @@ const CASES: Case[] = [
     { name: "malformed Couchbase version", over: { couchbaseVersion: "seven" }, want: /couchbase-images:couchbaseVersion[\s\S]*not a Couchbase Server version/ },
     { name: "bad name prefix", over: { namePrefix: "Bad_Prefix" }, want: /couchbase-images:namePrefix[\s\S]*name prefix/ },
     { name: "negative time to live", over: { ttlHours: -5 }, want: /couchbase-images:ttlHours[\s\S]*negative/ },
+    {
+        name: "repository mode without the Couchbase pins",
+        over: { couchbasePackageSource: "repository" },
+        want: /couchbase-images:couchbaseReleaseSha256[\s\S]*sha256sum[\s\S]*couchbase-images:couchbaseKeyFingerprints/,
+    },
 ];
 
 describe("e2e: bad input fails at preview and creates nothing", function () {
