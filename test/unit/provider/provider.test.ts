@@ -5,6 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { mockClient } from "aws-sdk-client-mock";
 import {
     CreateTagsCommand,
@@ -106,6 +107,25 @@ describe("PackerImageProvider", function () {
             const again = await provider.check(inputs(p), inputs(p, { instanceType: "m5.large" }));
             assert.equal(again.failures?.[0]?.property, "templateDir");
             assert.equal(validates(), 4);
+        });
+
+        it("asks Packer for its versions once per packer binary and plugin folder, again when a plugin changes", async () => {
+            const saved = process.env.PACKER_PLUGIN_PATH;
+            const plugins = path.join(p.root, "plugins");
+            fs.mkdirSync(path.join(plugins, "github.com/hashicorp/amazon"), { recursive: true });
+            process.env.PACKER_PLUGIN_PATH = plugins;
+            try {
+                const versions = () => p.events().filter((e) => e.cmd === "version").length;
+                await provider.check(inputs(p), inputs(p));
+                await provider.check(inputs(p), inputs(p, { instanceType: "t3.xlarge" }));
+                assert.equal(versions(), 1, "the second check must reuse the remembered versions");
+                fs.writeFileSync(path.join(plugins, "github.com/hashicorp/amazon/packer-plugin-amazon_v1.8.3_x5.0_linux_amd64"), "new");
+                await provider.check(inputs(p), inputs(p));
+                assert.equal(versions(), 2, "a changed plugin folder must be asked again");
+            } finally {
+                if (saved === undefined) delete process.env.PACKER_PLUGIN_PATH;
+                else process.env.PACKER_PLUGIN_PATH = saved;
+            }
         });
 
         const failures: [string, () => Partial<Parameters<PackerImageProvider["check"]>[1]>, string, RegExp][] = [
