@@ -17,7 +17,10 @@
 #   COUCHBASE_EDITION           enterprise | community (required)
 #   COUCHBASE_VERSION           X.Y.Z (required)
 #   COUCHBASE_PACKAGE_SOURCE    repository | <folder> (required)
-#   COUCHBASE_RELEASE_URL       URL of the couchbase-release .deb (repository mode)
+#   COUCHBASE_RELEASE_URL       https URL of the couchbase-release .deb (repository mode). TEST ONLY:
+#                               file:///path is also accepted, so test/images/couchbase-repository.sh
+#                               can check a stand-in offline; the Packer template and the Pulumi
+#                               program accept https only. The sha256 pin applies either way.
 #   COUCHBASE_RELEASE_SHA256    pinned sha256 of that .deb (repository mode)
 #   COUCHBASE_KEY_FINGERPRINTS  pinned signing key fingerprints, space-separated (repository mode)
 #   COUCHBASE_APT_URL           apt repository base URL (repository mode; default by edition)
@@ -77,16 +80,27 @@ install_from_repository() {
 		[[ "$fp" =~ ^[0-9A-Fa-f]{40}$ ]] || die "not a 40-hex-digit key fingerprint: $fp"
 	done
 	expected="$(for fp in $pins; do printf '%s\n' "${fp^^}"; done | sort -u)"
+	case "$url" in
+	https://*) ;;
+	file:///*) log "TEST ONLY: reading the couchbase-release .deb from a local file: $url" ;;
+	*) die "COUCHBASE_RELEASE_URL must be an https:// URL, got '$url'" ;;
+	esac
 
 	"${apt_get[@]}" update
 	local need=()
-	command -v curl >/dev/null || need+=(curl)
+	if [[ "$url" == https://* ]]; then
+		command -v curl >/dev/null || need+=(curl)
+	fi
 	command -v gpg >/dev/null || need+=(gpg)
 	[[ -e /etc/ssl/certs/ca-certificates.crt ]] || need+=(ca-certificates)
 	((${#need[@]} == 0)) || "${apt_get[@]}" install "${need[@]}"
 
-	curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 \
-		--retry 3 --output "$tmp/couchbase-release.deb" "$url"
+	if [[ "$url" == file:///* ]]; then
+		cp -- "${url#file://}" "$tmp/couchbase-release.deb"
+	else
+		curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 \
+			--retry 3 --output "$tmp/couchbase-release.deb" "$url"
+	fi
 	printf '%s  %s\n' "$sha" "$tmp/couchbase-release.deb" | sha256sum --check --strict -
 
 	# Unpack only: the release package's own scripts would write an unpinned source.
