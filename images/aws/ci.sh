@@ -111,4 +111,7 @@ done
 step "provisioning scripts against a Debian root"
 bash test/images/provisioners.sh
 
+step "install-couchbase repository mode, offline (stand-in couchbase-release, throwaway keys)"
+bash test/images/couchbase-repository.sh
+
 printf '\n== images/aws: all checks passed in %ds\n' "$((SECONDS - started))"
