@@ -40,56 +40,8 @@ fi
 
 base="$IMAGE_TEST_BASE"
 work="$IMAGE_TEST_WORK"
-failures=0
-count=0
-
-ok() {
-	count=$((count + 1))
-	echo "ok $count - $*"
-}
-not_ok() {
-	count=$((count + 1))
-	failures=$((failures + 1))
-	echo "not ok $count - $*"
-}
-# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
-check() {
-	local desc="$1"
-	shift
-	if run "$@"; then ok "$desc"; else
-		not_ok "$desc"
-		if [[ "$1" == output_* ]]; then sed 's/^/#   /' "$work/last.out"; else sed 's/^/#   /' "$work/run.out"; fi
-	fi
-}
-# check_fails DESCRIPTION COMMAND...: passes when COMMAND fails.
-check_fails() {
-	local desc="$1"
-	shift
-	if run "$@"; then
-		not_ok "$desc (unexpectedly succeeded)"
-		sed 's/^/#   /' "$work/run.out"
-	else ok "$desc"; fi
-}
-# run COMMAND...: output to run.out; the output of the last command that was not a check helper
-# stays in last.out for output_has / output_lacks.
-run() {
-	local rc=0
-	"$@" >"$work/run.out" 2>&1 || rc=$?
-	[[ "$1" == output_has || "$1" == output_lacks ]] || cp "$work/run.out" "$work/last.out"
-	return "$rc"
-}
-output_has() { grep -qF -- "$1" "$work/last.out"; }
-output_lacks() { ! grep -qF -- "$1" "$work/last.out"; }
-
-# A fresh overlay of the cached root: mount_root NAME -> prints the merged path.
-mount_root() {
-	local d="$work/$1"
-	mkdir -p "$d/upper" "$d/work" "$d/root"
-	mount -t overlay overlay -o "lowerdir=$base,upperdir=$d/upper,workdir=$d/work" "$d/root"
-	mount -t proc proc "$d/root/proc"
-	mount --bind /dev "$d/root/dev"
-	printf '%s\n' "$d/root"
-}
+# shellcheck source=test/images/lib.sh
+source "$here/lib.sh"
 
 ### Inputs: two throwaway keys (A is "Couchbase's", B an unexpected one) and stand-in packages.
 export GNUPGHOME="$work/gnupg"

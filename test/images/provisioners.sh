@@ -31,45 +31,9 @@ fi
 base="$IMAGE_TEST_BASE"
 work="$IMAGE_TEST_WORK"
 version=8.0.0
-failures=0
-count=0
+# shellcheck source=test/images/lib.sh
+source "$here/lib.sh"
 
-ok() {
-	count=$((count + 1))
-	echo "ok $count - $*"
-}
-not_ok() {
-	count=$((count + 1))
-	failures=$((failures + 1))
-	echo "not ok $count - $*"
-}
-# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
-check() {
-	local desc="$1"
-	shift
-	if run "$@"; then ok "$desc"; else
-		not_ok "$desc"
-		sed 's/^/#   /' "$work/run.out"
-	fi
-}
-# check_fails DESCRIPTION COMMAND...: passes when COMMAND fails.
-check_fails() {
-	local desc="$1"
-	shift
-	if run "$@"; then
-		not_ok "$desc (unexpectedly succeeded)"
-		sed 's/^/#   /' "$work/run.out"
-	else ok "$desc"; fi
-}
-# run COMMAND...: output to run.out; the output of the last command that was not an output_has
-# check stays in last.out for output_has.
-run() {
-	local rc=0
-	"$@" >"$work/run.out" 2>&1 || rc=$?
-	[[ "$1" == output_has ]] || cp "$work/run.out" "$work/last.out"
-	return "$rc"
-}
-output_has() { grep -qF -- "$1" "$work/last.out"; }
 glob_exists() { compgen -G "$1" >/dev/null; }
 glob_absent() { ! compgen -G "$1" >/dev/null; }
 # Runs COMMAND, shows its output, fails when apt/debconf warned.
@@ -78,16 +42,6 @@ no_debconf_warnings() {
 	out="$("$@" 2>&1)"
 	echo "$out"
 	! grep -Ei "debconf|warning" <<<"$out"
-}
-
-# A fresh overlay of the cached root: mount_root NAME -> prints the merged path.
-mount_root() {
-	local d="$work/$1"
-	mkdir -p "$d/upper" "$d/work" "$d/root"
-	mount -t overlay overlay -o "lowerdir=$base,upperdir=$d/upper,workdir=$d/work" "$d/root"
-	mount -t proc proc "$d/root/proc"
-	mount --bind /dev "$d/root/dev"
-	printf '%s\n' "$d/root"
 }
 
 # Run a command inside ROOT with a clean environment plus the given VAR=value pairs.
