@@ -7,7 +7,7 @@
  * together, each naming the fully qualified key and the fix, e.g.
  * `couchbase-images:copyRegions: "us-east-1" is the build region; remove it`.
  */
-import { COUCHBASE_RELEASE_URL } from "../providers/packer/types";
+import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS } from "../providers/packer/types";
 import { EDITIONS, ENVIRONMENTS, UNKNOWN, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
 
 /** `prod` never expires and keeps its versions file on destroy. */
@@ -125,22 +125,23 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     couchbaseReleaseSha256: "",
     couchbaseKeyFingerprints: [],
     baseImageId: "",
-    baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
-    baseImageOwners: ["099720109477"],
-    namePrefix: "couchbase-cloud-server",
-    release: "",
+    // Where the program and the image resource share a setting, the resource's default is the one.
+    baseImageNameFilter: IMAGE_DEFAULTS.baseImage.nameFilter,
+    baseImageOwners: [...(IMAGE_DEFAULTS.baseImage.owners ?? [])],
+    namePrefix: IMAGE_DEFAULTS.namePrefix,
+    release: IMAGE_DEFAULTS.release,
     environment: "dev",
     owner: "",
     extraTags: {},
     kmsKeyIds: {},
-    ttlHours: 72,
-    subnetId: "",
-    vpcId: "",
-    ec2Endpoint: "",
-    emulator: false,
-    sshHost: "",
-    sshPort: 0,
-    sshUsername: "ubuntu",
+    ttlHours: IMAGE_DEFAULTS.ttlHours,
+    subnetId: IMAGE_DEFAULTS.subnetId,
+    vpcId: IMAGE_DEFAULTS.vpcId,
+    ec2Endpoint: IMAGE_DEFAULTS.ec2Endpoint,
+    emulator: IMAGE_DEFAULTS.emulator,
+    sshHost: IMAGE_DEFAULTS.sshHost,
+    sshPort: IMAGE_DEFAULTS.sshPort,
+    sshUsername: IMAGE_DEFAULTS.sshUsername,
     sshCidrs: [],
     agentArtifact: "",
     agentSha256File: "",
