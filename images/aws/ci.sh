@@ -108,6 +108,9 @@ for bad in "${rejects[@]}"; do
 	echo "rejected as expected: $bad"
 done
 
+step "the cached Debian root: a cold build exits 0, a second call is a cache hit"
+bash test/images/rootfs-cache.sh
+
 step "provisioning scripts against a Debian root"
 bash test/images/provisioners.sh
 

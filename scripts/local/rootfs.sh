@@ -64,7 +64,9 @@ command -v debootstrap >/dev/null || {
 
 mirror="${ROOTFS_MIRROR:-$(machine_mirror)}"
 tmp="$(mktemp -d "$base/.build-$SUITE-XXXXXX")"
-cleanup() { [[ -n "${tmp:-}" && -d "$tmp" ]] && rm -rf --one-file-system "$tmp"; }
+cleanup() {
+	if [[ -n "${tmp:-}" && -d "$tmp" ]]; then rm -rf --one-file-system "$tmp"; fi
+}
 trap cleanup EXIT
 
 log "building $SUITE $VARIANT root from $mirror (once; about a minute)"
