@@ -4,6 +4,7 @@
  * covered by the provider's check tests.
  */
 import * as assert from "node:assert/strict";
+import * as path from "node:path";
 import { applyDefaults, cidrProblem, containsUnknown, parseCidr, relativePathProblem, UNKNOWN, validateInputs } from "../../../providers/packer/validate";
 import type { ResolvedImageInputs } from "../../../providers/packer/types";
 import { goodInputs, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "./fixtures";
@@ -58,7 +59,7 @@ describe("validate: validateInputs", () => {
         ["world-open IPv6 CIDR", { sshCidrs: ["203.0.113.4/32", "::/0"] }, "sshCidrs[1]", /whole internet/],
         ["malformed CIDR", { sshCidrs: ["10.0.0.300/8"] }, "sshCidrs[0]", /not a CIDR/],
         ["no CIDRs", { sshCidrs: [] }, "sshCidrs", /is empty/],
-        ["absolute template dir", { templateDir: "/work/main/images/aws" }, "templateDir", /is absolute/],
+        ["absolute template dir", { templateDir: path.resolve("images/aws") }, "templateDir", /is absolute/],
         ["template dir outside project", { templateDir: "../images" }, "templateDir", /leaves the project/],
         ["empty agent sha256", { agentSha256: "" }, "agentSha256", /is empty/],
         ["malformed agent sha256", { agentSha256: "ABC123" }, "agentSha256", /not a sha256/],
@@ -84,7 +85,7 @@ describe("validate: validateInputs", () => {
         ["bad endpoint", { ec2Endpoint: "localhost:5000" }, "ec2Endpoint", /not an http\(s\) URL/],
         ["bad ssh port", { sshPort: 70000 }, "sshPort", /not a TCP port/],
         ["zero deadline", { buildTimeoutMinutes: 0 }, "buildTimeoutMinutes", /usable deadline/],
-        ["bad package source", { couchbasePackageSource: "/tmp/debs" }, "couchbasePackageSource", /is absolute.*repository/],
+        ["bad package source", { couchbasePackageSource: path.resolve(".build/debs") }, "couchbasePackageSource", /is absolute.*repository/],
         ["repository mode without release sha256", { couchbaseReleaseSha256: "" }, "couchbaseReleaseSha256", /^is empty, but couchbasePackageSource is "repository", which needs it .*sha256sum.*; or use a local package folder$/],
         ["malformed release sha256", { couchbaseReleaseSha256: "abc" }, "couchbaseReleaseSha256", /^"abc" is not a sha256: .*64 hex digits/],
         ["release sha256 with a non-hex digit", { couchbaseReleaseSha256: "g" + TEST_RELEASE_SHA256.slice(1) }, "couchbaseReleaseSha256", /is not a sha256/],
