@@ -3,7 +3,6 @@ package couchbase
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -126,13 +125,7 @@ func (w *Watcher) observe(ctx context.Context) Observation {
 		_, err := os.Stat(w.InstallPath)
 		o.Installed = err == nil
 	}
-	var pools Pools
-	o.PoolsStatus, o.PoolsErr = w.getJSON(ctx, "/pools", nil, &pools)
-	if o.PoolsErr != nil && errors.Is(o.PoolsErr, errDecode) {
-		o.PoolsErr = nil
-	} else if o.PoolsErr == nil && o.PoolsStatus == http.StatusOK {
-		o.Pools = &pools
-	}
+	o.PoolsStatus, o.Pools, o.PoolsErr = getJSON[Pools](ctx, w, "/pools", nil)
 	if o.PoolsErr != nil || o.Pools == nil || len(o.Pools.Pools) == 0 || w.CredentialsFile == "" {
 		return o
 	}
@@ -142,17 +135,9 @@ func (w *Watcher) observe(ctx context.Context) Observation {
 		o.DefaultErr = err
 		return o
 	}
-	var def PoolsDefault
-	o.DefaultStatus, o.DefaultErr = w.getJSON(ctx, "/pools/default", creds, &def)
-	if o.DefaultErr != nil && errors.Is(o.DefaultErr, errDecode) {
-		o.DefaultErr = nil
-	} else if o.DefaultErr == nil && o.DefaultStatus == http.StatusOK {
-		o.Default = &def
-	}
+	o.DefaultStatus, o.Default, o.DefaultErr = getJSON[PoolsDefault](ctx, w, "/pools/default", creds)
 	return o
 }
-
-var errDecode = errors.New("decode")
 
 type credentials struct{ user, password string }
 
@@ -169,27 +154,28 @@ func readCredentials(path string) (*credentials, error) {
 	return &credentials{user, pass}, nil
 }
 
-// getJSON returns the status and decodes a 200 body into dst; a body that
-// does not decode gives errDecode (the status is still returned).
-func (w *Watcher) getJSON(ctx context.Context, path string, creds *credentials, dst any) (int, error) {
+// getJSON returns the status and, for a 200 body that decodes as T, the
+// value; any other body gives nil without an error, for Classify to report.
+func getJSON[T any](ctx context.Context, w *Watcher, path string, creds *credentials) (int, *T, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.BaseURL+path, nil)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if creds != nil {
 		req.SetBasicAuth(creds.user, creds.password)
 	}
 	resp, err := w.HTTP.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return resp.StatusCode, nil
+		return resp.StatusCode, nil, nil
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(dst); err != nil {
-		return resp.StatusCode, errDecode
+	v := new(T)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(v); err != nil {
+		return resp.StatusCode, nil, nil
 	}
-	return resp.StatusCode, nil
+	return resp.StatusCode, v, nil
 }
