@@ -124,24 +124,44 @@ func eventually(t *testing.T, what string, f func() bool) {
 	}
 }
 
-func TestBinaryAgainstFakes(t *testing.T) {
-	bin := buildBinary(t, "aws")
-	imdsSrv := httptest.NewServer(&fakes.IMDS{Identity: fakes.SampleIdentity, FailFirst: 1})
-	defer imdsSrv.Close()
-	cb := fakes.NewCouchbase(fakes.CBHealthy)
+// fakeServices starts the fake IMDS and fake Couchbase and returns the
+// environment that points the agent at them, with credentials.
+func fakeServices(t *testing.T, imdsFake *fakes.IMDS, cb *fakes.Couchbase) []string {
+	t.Helper()
+	imdsSrv := httptest.NewServer(imdsFake)
+	t.Cleanup(imdsSrv.Close)
 	cbSrv := httptest.NewServer(cb)
-	defer cbSrv.Close()
+	t.Cleanup(cbSrv.Close)
 	creds := filepath.Join(t.TempDir(), "couchbase")
 	if err := os.WriteFile(creds, []byte(fakes.CBUser+":"+fakes.CBPassword), 0o600); err != nil {
 		t.Fatal(err)
 	}
-
-	p := startAgent(t, bin,
-		"DP_AGENT_IMDS_ENDPOINT="+imdsSrv.URL,
-		"DP_AGENT_COUCHBASE_URL="+cbSrv.URL,
-		"DP_AGENT_COUCHBASE_CREDENTIALS_FILE="+creds,
+	return []string{
+		"DP_AGENT_IMDS_ENDPOINT=" + imdsSrv.URL,
+		"DP_AGENT_COUCHBASE_URL=" + cbSrv.URL,
+		"DP_AGENT_COUCHBASE_CREDENTIALS_FILE=" + creds,
 		"DP_AGENT_POLL_INTERVAL=50ms",
-	)
+	}
+}
+
+// waitExit fails unless the agent exits with status 0 within 5 s (of the
+// SIGTERM the caller just sent); what names the case in the failure.
+func (p *agentProc) waitExit(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not exit within 5 s of SIGTERM", what)
+	}
+}
+
+func TestBinaryAgainstFakes(t *testing.T) {
+	bin := buildBinary(t, "aws")
+	cb := fakes.NewCouchbase(fakes.CBHealthy)
+	p := startAgent(t, bin, fakeServices(t, &fakes.IMDS{Identity: fakes.SampleIdentity, FailFirst: 1}, cb)...)
 
 	var node server.Node
 	eventually(t, "identity and healthy Couchbase in /v1/node", func() bool {
@@ -180,14 +200,7 @@ func TestBinaryAgainstFakes(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("agent did not exit within 5 s of SIGTERM")
-	}
+	p.waitExit(t, "agent")
 	t.Logf("stopped %v after SIGTERM", time.Since(start))
 }
 
@@ -208,14 +221,7 @@ func TestBinaryShutdownWithIMDSDown(t *testing.T) {
 	}
 	start := time.Now()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("agent did not exit within 5 s of SIGTERM")
-	}
+	p.waitExit(t, "agent")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("shutdown took %v", d)
 	}
@@ -243,14 +249,7 @@ func TestBinaryShutdownWithHangingServices(t *testing.T) {
 	}
 	start := time.Now()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("agent did not exit within 5 s of SIGTERM with requests in flight")
-	}
+	p.waitExit(t, "agent with requests in flight")
 	t.Logf("stopped %v after SIGTERM", time.Since(start))
 }
 

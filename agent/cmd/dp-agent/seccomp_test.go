@@ -3,7 +3,6 @@ package main_test
 import (
 	"bufio"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/couchbase-images/dp-agent/internal/fakes"
 )
@@ -88,16 +86,9 @@ func TestSyscallsAllowedByUnitFilter(t *testing.T) {
 	allowed := syscallSet(t, analyze, allowItems, map[string]bool{})
 	denied := syscallSet(t, analyze, denyItems, map[string]bool{})
 
-	imdsSrv := httptest.NewServer(&fakes.IMDS{Identity: fakes.SampleIdentity})
-	defer imdsSrv.Close()
-	cbSrv := httptest.NewServer(fakes.NewCouchbase(fakes.CBHealthy))
-	defer cbSrv.Close()
+	env := fakeServices(t, &fakes.IMDS{Identity: fakes.SampleIdentity}, fakes.NewCouchbase(fakes.CBHealthy))
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "trace")
-	creds := filepath.Join(dir, "creds")
-	if err := os.WriteFile(creds, []byte(fakes.CBUser+":"+fakes.CBPassword), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	// strace execs the agent; the trace then starts with strace's own execve
 	// into the agent, which systemd performs before the filter applies.
 	wrapper := filepath.Join(dir, "traced-agent")
@@ -105,12 +96,7 @@ func TestSyscallsAllowedByUnitFilter(t *testing.T) {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := startAgent(t, wrapper,
-		"DP_AGENT_IMDS_ENDPOINT="+imdsSrv.URL,
-		"DP_AGENT_COUCHBASE_URL="+cbSrv.URL,
-		"DP_AGENT_COUCHBASE_CREDENTIALS_FILE="+creds,
-		"DP_AGENT_POLL_INTERVAL=50ms",
-	)
+	p := startAgent(t, wrapper, env...)
 	eventually(t, "healthy node", func() bool {
 		_, body := p.get(t, "/v1/node")
 		return strings.Contains(body, `"state":"healthy"`) && !strings.Contains(body, `"identity":null`)
@@ -137,14 +123,7 @@ func TestSyscallsAllowedByUnitFilter(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("traced agent did not stop")
-	}
+	p.waitExit(t, "traced agent")
 
 	data, err := os.ReadFile(trace)
 	if err != nil {
