@@ -24,9 +24,6 @@ type IMDS struct {
 
 const fakeToken = "fake-imds-token"
 
-// Requests is how many requests were served (including failures).
-func (f *IMDS) Requests() int { return int(f.requests.Load()) }
-
 // ServeHTTP implements http.Handler.
 func (f *IMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := f.requests.Add(1)
