@@ -159,15 +159,17 @@ func run(agentPath, gzPath string, rate int, duration, idle time.Duration, worke
 	row("latency max /v1/node", ms(p(1)), "", "")
 	row("service time p50 (from send)", ms(percentile(res.service, 0.5)), "", "")
 	row("service time p99 (from send)", ms(percentile(res.service, 0.99)), "", "")
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		row("load average (1 5 15 min)", strings.Join(strings.Fields(string(b))[:3], " "), "", "")
+	loadavg, _ := os.ReadFile("/proc/loadavg") // read once: the row and the warning below
+	load := strings.Fields(string(loadavg))
+	if len(load) >= 3 {
+		row("load average (1 5 15 min)", strings.Join(load[:3], " "), "", "")
 	}
 	if gzSize >= 0 {
 		row("dp-agent.gz size", fmt.Sprintf("%.2f MiB", float64(gzSize)/1024/1024), "<= 4.90 MiB", verdict(float64(gzSize) <= targetGzBytes))
 	}
 	fmt.Println("latency is measured from each request's scheduled send time (open loop), so queueing counts")
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if l, err := strconv.ParseFloat(strings.Fields(string(b))[0], 64); err == nil && l > float64(runtime.NumCPU()) {
+	if len(load) > 0 {
+		if l, err := strconv.ParseFloat(load[0], 64); err == nil && l > float64(runtime.NumCPU()) {
 			fmt.Printf("WARNING: load average %.1f exceeds %d CPUs: other work competes with the agent and the load generator; latency numbers are pessimistic\n", l, runtime.NumCPU())
 		}
 	}
