@@ -185,9 +185,14 @@ ensure_packer() {
 }
 
 # --- moto ------------------------------------------------------------------------------------------
+# moto_version VENV: the installed moto's version. Importing moto takes a third of a second, so
+# ensure_moto asks once, for both the check and the report.
+moto_version() { "$1/bin/python" -c 'import moto; print(moto.__version__)'; }
+
 ensure_moto() {
-	local venv="$TOOLS/moto-$MOTO_VERSION/venv" how
-	if [[ -x "$venv/bin/moto_server" ]] && [[ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" == "$MOTO_VERSION" ]]; then
+	local venv="$TOOLS/moto-$MOTO_VERSION/venv" how have=""
+	[[ -x "$venv/bin/moto_server" ]] && have="$(moto_version "$venv" 2>/dev/null || true)"
+	if [[ "$have" == "$MOTO_VERSION" ]]; then
 		how="cache hit"
 	else
 		command -v python3 >/dev/null || die "Python 3 is required for moto (the local EC2 emulator)"
@@ -196,9 +201,10 @@ ensure_moto() {
 		python3 -m venv "$venv"
 		"$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
 		how="installed (pip)"
+		have="$(moto_version "$venv")"
 	fi
 	ln -sfn "$venv/bin/moto_server" "$PROJECT_BIN/moto_server"
-	report moto_server "$("$venv/bin/python" -c 'import moto; print(moto.__version__)')" "$how"
+	report moto_server "$have" "$how"
 }
 
 main() {
