@@ -97,15 +97,18 @@ ensure_apt() {
 }
 
 # --- npm ---------------------------------------------------------------------------------------
+# The installed @pulumi/pulumi version, by absolute path (a bare require resolves from the caller's cwd).
+pulumi_sdk_version() { node -p "require('$PROJECT_ROOT/node_modules/@pulumi/pulumi/package.json').version"; }
+
 ensure_npm() {
 	local stamp="$PROJECT_ROOT/node_modules/.package-lock.json"
 	if [[ -f "$stamp" && "$stamp" -nt "$PROJECT_ROOT/package-lock.json" ]]; then
-		report node_modules "$(node -p 'require("@pulumi/pulumi/package.json").version' 2>/dev/null || echo '?') (@pulumi/pulumi)" "found installed"
+		report node_modules "$(pulumi_sdk_version 2>/dev/null || echo '?') (@pulumi/pulumi)" "found installed"
 		return
 	fi
 	log "npm ci..."
 	(cd "$PROJECT_ROOT" && npm ci --ignore-scripts --no-audit --no-fund >&2)
-	report node_modules "$(cd "$PROJECT_ROOT" && node -p 'require("@pulumi/pulumi/package.json").version') (@pulumi/pulumi)" "installed (npm ci)"
+	report node_modules "$(pulumi_sdk_version) (@pulumi/pulumi)" "installed (npm ci)"
 }
 
 # --- pulumi ------------------------------------------------------------------------------------
@@ -145,7 +148,7 @@ ensure_pulumi() {
 		ln -sfn "$host" "$PROJECT_BIN/pulumi-resource-pulumi-nodejs"
 		how="linked from node_modules into bin/"
 	fi
-	report pulumi-resource-pulumi-nodejs "$(node -p "require('$PROJECT_ROOT/node_modules/@pulumi/pulumi/package.json').version")" "$how"
+	report pulumi-resource-pulumi-nodejs "$(pulumi_sdk_version)" "$how"
 }
 
 # --- packer + amazon plugin ----------------------------------------------------------------------
