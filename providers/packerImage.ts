@@ -29,7 +29,7 @@ import { deleteImageAndSnapshots, describeImage, findImagesByTags, type ImageSum
 import { withRetry } from "./ec2/retry";
 import { TAG, tagList } from "./ec2/tags";
 import { buildArgv, declaredVariables, packerEnv, packerVariables, parseMachineLine, parsePackerVersion, parsePluginVersion, readableLine, validateArgv } from "./packer/argv";
-import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, sha256Hex, type FingerprintSources } from "./packer/fingerprint";
+import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, sha256Hex, type FileEntry, type FingerprintSources } from "./packer/fingerprint";
 import { parseManifest } from "./packer/manifest";
 import { adoptTags, buildId, imageName, imageTags } from "./packer/naming";
 import { createRedactor, redactText } from "./packer/redact";
@@ -302,15 +302,9 @@ function toolsKey(env: Record<string, string>): string | undefined {
     return JSON.stringify({ exe, size: st.size, mtime: st.mtimeMs, pluginDir, plugins });
 }
 
-/** The declared variables of the template folder's `*.pkr.hcl` files. */
-async function templateVariables(templateDir: string): Promise<string[]> {
-    const fs = load<typeof import("node:fs")>("node:fs");
-    const texts = fs
-        .readdirSync(templateDir)
-        .filter((f) => f.endsWith(".pkr.hcl"))
-        .sort()
-        .map((f) => fs.readFileSync(`${templateDir}/${f}`, "utf8"));
-    return declaredVariables(texts);
+/** The declared variables of the template folder's top-level `*.pkr.hcl` files, as read for the fingerprint. */
+function templateVariables(templateFiles: readonly FileEntry[]): string[] {
+    return declaredVariables(templateFiles.filter((f) => !f.path.includes("/") && f.path.endsWith(".pkr.hcl")).map((f) => f.content.toString()));
 }
 
 /** Literal secret values from the environment that must never be printed. */
@@ -390,7 +384,8 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         } catch (e) {
             return { inputs: i, failures: [{ property: "templateDir", reason: `${(e as Error).message}` }] };
         }
-        const fp = computeFingerprint(i, await fingerprintSources(i, tools));
+        const src = await fingerprintSources(i, tools);
+        const fp = computeFingerprint(i, src);
         i.fingerprint = fp.fingerprint;
         i.fingerprintParts = fp.parts;
 
@@ -406,7 +401,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
                 manifestPath: `${dir}/manifest.json`,
                 temporaryKeyPairName: `packer-${buildId(i.stack, fp.fingerprint)}`,
             },
-            await templateVariables(i.templateDir),
+            templateVariables(src.templateFiles),
         );
         const varText = JSON.stringify(vars, null, 2) + "\n";
         fs.writeFileSync(varFile, varText);
@@ -460,7 +455,8 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         const i: Inputs = applyDefaults(inputs as unknown as Record<string, unknown>);
         const env = packerEnv(process.env, i);
         const tools = await toolVersions(env);
-        const fp = computeFingerprint(i, await fingerprintSources(i, tools));
+        const src = await fingerprintSources(i, tools);
+        const fp = computeFingerprint(i, src);
         const fp12 = fp.fingerprint.slice(0, 12);
         const started = new Date();
         const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
@@ -496,7 +492,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         const vars = packerVariables(
             i,
             { imageName: name, tags, manifestPath, temporaryKeyPairName: `packer-${buildId(i.stack, fp.fingerprint)}-${ts}` },
-            await templateVariables(i.templateDir),
+            templateVariables(src.templateFiles),
         );
         fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
         const log = fs.openSync(logPath, "a");
