@@ -5,8 +5,8 @@
  * Called from inside a Pulumi dynamic provider: the SDK is loaded with `ec2Sdk()` (a plain require) inside each
  * function and nothing but plain data lives at module scope.
  */
-import type { EC2Client, Image } from "@aws-sdk/client-ec2";
-import { tagMap, type Tags } from "./tags";
+import type { EC2Client, Filter, Image } from "@aws-sdk/client-ec2";
+import { hasTags, tagFilters, tagMap, type Tags } from "./tags";
 import { hasCode, withRetry, type RetryOptions } from "./retry";
 import { ec2Sdk } from "./client";
 
@@ -86,36 +86,44 @@ export async function describeImage(ec2: EC2Client, imageId: string, retry?: Ret
     }
 }
 
-/** Images owned by this account that carry every tag in `tags`, in any state. */
-export async function findImagesByTags(ec2: EC2Client, tags: Tags, retry?: RetryOptions): Promise<ImageSummary[]> {
+/**
+ * Self-owned images matching `filters` (any state but `deregistered`; every one of them without
+ * filters), or exactly `ids` (missing ones skipped).
+ */
+export async function listImages(ec2: EC2Client, q: { filters?: Filter[]; ids?: readonly string[] }, retry?: RetryOptions): Promise<ImageSummary[]> {
+    const out: ImageSummary[] = [];
+    if (q.ids) {
+        for (const id of q.ids) {
+            const img = await describeImage(ec2, id, retry);
+            if (img) out.push(img);
+        }
+        return out;
+    }
     const { DescribeImagesCommand } = ec2Sdk();
-    const Filters = Object.keys(tags)
-        .sort()
-        .map((k) => ({ Name: `tag:${k}`, Values: [tags[k]] }));
-    const found: ImageSummary[] = [];
     let NextToken: string | undefined;
     do {
-        const out = await withRetry(
+        const r = await withRetry(
             () =>
                 ec2.send(
                     new DescribeImagesCommand({
                         Owners: ["self"],
-                        Filters,
                         IncludeDeprecated: true,
                         IncludeDisabled: true,
+                        ...(q.filters?.length ? { Filters: q.filters } : {}),
                         ...(NextToken ? { NextToken } : {}),
                     }),
                 ),
             { what: "describe images", ...retry },
         );
-        for (const img of out.Images ?? []) {
-            if (img.State === "deregistered") continue;
-            const s = imageSummary(img);
-            if (Object.keys(tags).every((k) => s.tags[k] === tags[k])) found.push(s);
-        }
-        NextToken = out.NextToken;
+        for (const i of r.Images ?? []) if (i.State !== "deregistered") out.push(imageSummary(i));
+        NextToken = r.NextToken;
     } while (NextToken);
-    return found;
+    return out;
+}
+
+/** Images owned by this account that carry every tag in `tags`, in any state. */
+export async function findImagesByTags(ec2: EC2Client, tags: Tags, retry?: RetryOptions): Promise<ImageSummary[]> {
+    return (await listImages(ec2, { filters: tagFilters(tags) }, retry)).filter((s) => hasTags(s.tags, tags));
 }
 
 /** Deregisters an image; false when it was already gone. */

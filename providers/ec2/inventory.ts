@@ -7,9 +7,9 @@
  * ours. Plain data out; the SDK is loaded inside each function (dynamic-provider safe).
  */
 import type { EC2Client, Filter } from "@aws-sdk/client-ec2";
-import { tagMap, type Tags } from "./tags";
+import { hasTags, tagFilters, tagMap, type Tags } from "./tags";
 import { hasCode, withRetry, type RetryOptions } from "./retry";
-import { IMAGE_GONE_CODES, SNAPSHOT_GONE_CODES, imageSummary, type ImageSummary } from "./images";
+import { SNAPSHOT_GONE_CODES, findImagesByTags, listImages, type ImageSummary } from "./images";
 import { ec2Sdk } from "./client";
 
 export interface SnapshotSummary {
@@ -69,52 +69,6 @@ export interface InventorySelector {
 function iso(d: Date | string | undefined): string | undefined {
     if (d === undefined) return undefined;
     return d instanceof Date ? d.toISOString() : d;
-}
-
-function tagFilters(tags: Tags | undefined): Filter[] {
-    return Object.keys(tags ?? {})
-        .sort()
-        .map((k) => ({ Name: `tag:${k}`, Values: [(tags as Tags)[k]] }));
-}
-
-function hasTags(have: Tags, want: Tags | undefined): boolean {
-    return Object.keys(want ?? {}).every((k) => have[k] === (want as Tags)[k]);
-}
-
-/** Self-owned images matching `filters` (any state but `deregistered`), or exactly `ids` (missing ones skipped). */
-export async function listImages(ec2: EC2Client, q: { filters?: Filter[]; ids?: readonly string[] }, retry?: RetryOptions): Promise<ImageSummary[]> {
-    const { DescribeImagesCommand } = ec2Sdk();
-    const out: ImageSummary[] = [];
-    if (q.ids) {
-        for (const id of q.ids) {
-            try {
-                const r = await withRetry(() => ec2.send(new DescribeImagesCommand({ ImageIds: [id], IncludeDeprecated: true, IncludeDisabled: true })), retry);
-                for (const i of r.Images ?? []) if (i.State !== "deregistered") out.push(imageSummary(i));
-            } catch (e) {
-                if (!hasCode(e, IMAGE_GONE_CODES)) throw e;
-            }
-        }
-        return out;
-    }
-    let NextToken: string | undefined;
-    do {
-        const r = await withRetry(
-            () =>
-                ec2.send(
-                    new DescribeImagesCommand({
-                        Owners: ["self"],
-                        IncludeDeprecated: true,
-                        IncludeDisabled: true,
-                        ...(q.filters?.length ? { Filters: q.filters } : {}),
-                        ...(NextToken ? { NextToken } : {}),
-                    }),
-                ),
-            retry,
-        );
-        for (const i of r.Images ?? []) if (i.State !== "deregistered") out.push(imageSummary(i));
-        NextToken = r.NextToken;
-    } while (NextToken);
-    return out;
 }
 
 /** Self-owned snapshots matching `filters` (at least one filter required), or exactly `ids`. */
@@ -247,7 +201,7 @@ export async function inventory(ec2: EC2Client, sel: InventorySelector, retry?: 
         return [...a, ...b.filter((x) => !seen.has(x.id) && (seen.add(x.id), true))];
     };
     const images = merge(
-        tags ? (await listImages(ec2, { filters }, retry)).filter((i) => hasTags(i.tags, tags)) : [],
+        tags ? await findImagesByTags(ec2, tags, retry) : [],
         await listImages(ec2, { ids: byPrefix("ami-") }, retry),
     );
     const snapshots = merge(

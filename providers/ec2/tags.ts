@@ -62,3 +62,15 @@ export function tagList(tags: Tags): { Key: string; Value: string }[] {
         .sort()
         .map((Key) => ({ Key, Value: tags[Key] }));
 }
+
+/** EC2 `tag:<key>` filters for every tag in `tags`, sorted by key. */
+export function tagFilters(tags: Tags | undefined): { Name: string; Values: string[] }[] {
+    return Object.keys(tags ?? {})
+        .sort()
+        .map((k) => ({ Name: `tag:${k}`, Values: [(tags as Tags)[k]] }));
+}
+
+/** True when `have` carries every tag in `want` with the same value. */
+export function hasTags(have: Tags, want: Tags | undefined): boolean {
+    return Object.keys(want ?? {}).every((k) => have[k] === (want as Tags)[k]);
+}
