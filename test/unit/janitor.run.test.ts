@@ -15,13 +15,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { parseArgs } from "../../scripts/janitor/args";
 import { runJanitor } from "../../scripts/janitor";
-
-function awsError(code: string): Error {
-    const e = new Error(`${code}: simulated`) as Error & { Code: string };
-    e.name = code;
-    e.Code = code;
-    return e;
-}
+import { awsError } from "./ec2/awsError";
 
 describe("janitor run (mocked EC2): failures and throttling", () => {
     let mock: AwsClientStub<EC2Client>;

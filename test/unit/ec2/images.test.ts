@@ -7,13 +7,7 @@ import {
     EC2Client,
 } from "@aws-sdk/client-ec2";
 import { deleteImageAndSnapshots, describeImage, findImagesByTags } from "../../../providers/ec2/images";
-
-function awsError(code: string): Error {
-    const e = new Error(`${code}: simulated`) as Error & { Code: string };
-    e.name = code;
-    e.Code = code;
-    return e;
-}
+import { awsError } from "./awsError";
 
 const fast = { baseMs: 1, maxMs: 2 };
 const image = {

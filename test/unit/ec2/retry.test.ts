@@ -1,12 +1,6 @@
 import * as assert from "node:assert/strict";
 import { backoffMs, errorCode, withRetry } from "../../../providers/ec2/retry";
-
-function awsError(code: string): Error {
-    const e = new Error(code) as Error & { Code: string };
-    e.name = code;
-    e.Code = code;
-    return e;
-}
+import { awsError } from "./awsError";
 
 describe("ec2/retry", () => {
     it("reads the error code from SDK errors", () => {

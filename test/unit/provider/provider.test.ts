@@ -19,15 +19,10 @@ import {
 import { PackerImageProvider, PROVIDER_VERSION } from "../../../providers/packerImage";
 import { applyDefaults } from "../../../providers/packer/validate";
 import { captureConsole, inputs, makeProject, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, waitFor, type Project, type ProviderOutputs } from "./harness";
+import { awsError } from "../ec2/awsError";
 
 const IMAGE = "ami-0fa4e000000000001";
 const SNAP = "snap-0fa4e000000000001";
-
-function awsError(name: string): Error {
-    const e = new Error(`${name}: simulated`);
-    e.name = name;
-    return e;
-}
 
 function image(over: Partial<Image> = {}): Image {
     return {
