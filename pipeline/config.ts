@@ -373,41 +373,46 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     }
     const get = (k: ConfigKey): unknown => (values[k] === undefined ? DEFAULTS[k] : values[k]);
 
-    // Coerce every key to its type; the rules come after.
-    const buildRegion = asString(get("buildRegion"), "buildRegion", p);
-    const copyRegions = asStringArray(get("copyRegions"), "copyRegions", p);
-    const instanceType = asString(get("instanceType"), "instanceType", p);
-    const couchbaseEdition = asString(get("couchbaseEdition"), "couchbaseEdition", p);
-    const couchbaseVersion = asString(get("couchbaseVersion"), "couchbaseVersion", p);
-    const couchbasePackageSource = asString(get("couchbasePackageSource"), "couchbasePackageSource", p) || "repository";
-    const couchbaseReleaseUrl = asString(get("couchbaseReleaseUrl"), "couchbaseReleaseUrl", p) || COUCHBASE_RELEASE_URL;
-    const couchbaseReleaseSha256 = normalizeSha256(asString(get("couchbaseReleaseSha256"), "couchbaseReleaseSha256", p));
-    const couchbaseKeyFingerprints = asStringArray(get("couchbaseKeyFingerprints"), "couchbaseKeyFingerprints", p).map(normalizeKeyFingerprint);
-    const baseImageId = asString(get("baseImageId"), "baseImageId", p);
-    const baseImageNameFilter = asString(get("baseImageNameFilter"), "baseImageNameFilter", p);
-    const baseImageOwners = asStringArray(get("baseImageOwners"), "baseImageOwners", p);
-    const namePrefix = asString(get("namePrefix"), "namePrefix", p);
-    const release = asString(get("release"), "release", p);
-    const environment = asString(get("environment"), "environment", p);
-    const owner = asString(get("owner"), "owner", p) || (ctx.user ?? "");
-    const extraTags = asStringMap(get("extraTags"), "extraTags", p);
-    const kmsKeyIds = asStringMap(get("kmsKeyIds"), "kmsKeyIds", p);
-    const ttlHours = asInteger(get("ttlHours"), "ttlHours", p, "hours (0 = never expires)");
-    const subnetId = asString(get("subnetId"), "subnetId", p);
-    const vpcId = asString(get("vpcId"), "vpcId", p);
-    const ec2Endpoint = asString(get("ec2Endpoint"), "ec2Endpoint", p);
-    const emulator = asBoolean(get("emulator"), "emulator", p);
-    const sshHost = asString(get("sshHost"), "sshHost", p);
-    const sshPort = asInteger(get("sshPort"), "sshPort", p, "(a TCP port)");
-    const sshUsername = asString(get("sshUsername"), "sshUsername", p);
-    const sshCidrs = asStringArray(get("sshCidrs"), "sshCidrs", p);
-    const arch = asString(get("agentArch"), "agentArch", p);
-    const artifact = asString(get("agentArtifact"), "agentArtifact", p);
-    const shaFile = asString(get("agentSha256File"), "agentSha256File", p);
-    const buildTimeoutMinutes = asInteger(get("buildTimeoutMinutes"), "buildTimeoutMinutes", p, "minutes");
-    const copyTimeoutMinutes = asInteger(get("copyTimeoutMinutes"), "copyTimeoutMinutes", p, "minutes");
-    const versionsDir = asString(get("versionsDir"), "versionsDir", p);
-    const templateDir = asString(get("templateDir"), "templateDir", p);
+    // Coerce every key to its type (each reports its own key); the rules come after.
+    const str = (k: ConfigKey): string => asString(get(k), k, p);
+    const list = (k: ConfigKey): string[] => asStringArray(get(k), k, p);
+    const map = (k: ConfigKey): Record<string, string> => asStringMap(get(k), k, p);
+    const int = (k: ConfigKey, unit: string): number => asInteger(get(k), k, p, unit);
+    const bool = (k: ConfigKey): boolean => asBoolean(get(k), k, p);
+    const buildRegion = str("buildRegion");
+    const copyRegions = list("copyRegions");
+    const instanceType = str("instanceType");
+    const couchbaseEdition = str("couchbaseEdition");
+    const couchbaseVersion = str("couchbaseVersion");
+    const couchbasePackageSource = str("couchbasePackageSource") || "repository";
+    const couchbaseReleaseUrl = str("couchbaseReleaseUrl") || COUCHBASE_RELEASE_URL;
+    const couchbaseReleaseSha256 = normalizeSha256(str("couchbaseReleaseSha256"));
+    const couchbaseKeyFingerprints = list("couchbaseKeyFingerprints").map(normalizeKeyFingerprint);
+    const baseImageId = str("baseImageId");
+    const baseImageNameFilter = str("baseImageNameFilter");
+    const baseImageOwners = list("baseImageOwners");
+    const namePrefix = str("namePrefix");
+    const release = str("release");
+    const environment = str("environment");
+    const owner = str("owner") || (ctx.user ?? "");
+    const extraTags = map("extraTags");
+    const kmsKeyIds = map("kmsKeyIds");
+    const ttlHours = int("ttlHours", "hours (0 = never expires)");
+    const subnetId = str("subnetId");
+    const vpcId = str("vpcId");
+    const ec2Endpoint = str("ec2Endpoint");
+    const emulator = bool("emulator");
+    const sshHost = str("sshHost");
+    const sshPort = int("sshPort", "(a TCP port)");
+    const sshUsername = str("sshUsername");
+    const sshCidrs = list("sshCidrs");
+    const arch = str("agentArch");
+    const artifact = str("agentArtifact");
+    const shaFile = str("agentSha256File");
+    const buildTimeoutMinutes = int("buildTimeoutMinutes", "minutes");
+    const copyTimeoutMinutes = int("copyTimeoutMinutes", "minutes");
+    const versionsDir = str("versionsDir");
+    const templateDir = str("templateDir");
 
     // The image's own rules (providers/packer/validate.ts), on exactly what the program will pass.
     // The agent sha256 is not known yet here (built later, or verified against its file): UNKNOWN
