@@ -324,10 +324,6 @@ function stamp(d: Date): string {
     return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
 }
 
-async function client(region: string, endpoint: string): Promise<EC2Client> {
-    return ec2Client(region, endpoint || undefined);
-}
-
 /** Waits for a freshly created image to become visible and available (eventual consistency). */
 async function waitForImage(ec2: EC2Client, imageId: string, deadline: number): Promise<ImageSummary> {
     for (let attempt = 1; ; attempt++) {
@@ -461,7 +457,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         const started = new Date();
         const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
         const tags = imageTags(i, name, fp.fingerprint, started);
-        const ec2 = await client(i.region, i.ec2Endpoint);
+        const ec2 = await ec2Client(i.region, i.ec2Endpoint);
         const base = { ...i, fingerprint: fp.fingerprint, fingerprintParts: fp.parts, packerVersion: tools.packer, pluginVersion: tools.plugin };
 
         // Adopt: an available image with the same fingerprint for this stack is this build's result.
@@ -590,7 +586,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
     /** The image as EC2 sees it now; gone → empty id, so `refresh` drops it from state. */
     async read(id: string, props?: Outputs): Promise<pulumi.dynamic.ReadResult<Outputs>> {
         if (!props) return { id };
-        const ec2 = await client(props.region, props.ec2Endpoint ?? "");
+        const ec2 = await ec2Client(props.region, props.ec2Endpoint);
         const img = await describeImage(ec2, props.imageId || id, { log: say });
         if (!img) {
             say(`image ${props.imageId || id} no longer exists in ${props.region}`);
@@ -612,7 +608,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             const created = new Date(olds.createdAt || Date.now());
             const tags = imageTags(n, olds.imageName, olds.fingerprint, created);
             const { CreateTagsCommand, DeleteTagsCommand } = load<typeof import("@aws-sdk/client-ec2")>("@aws-sdk/client-ec2");
-            const ec2 = await client(olds.region, n.ec2Endpoint);
+            const ec2 = await ec2Client(olds.region, n.ec2Endpoint);
             const resources = [olds.imageId, ...(olds.snapshotIds ?? [])];
             await withRetry(() => ec2.send(new CreateTagsCommand({ Resources: resources, Tags: tagList(tags) })), { what: "tag image", log: say });
             const removed = Object.keys(olds.tags ?? {}).filter((k) => !(k in tags));
@@ -628,7 +624,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
     async delete(id: string, props: Outputs): Promise<void> {
         const imageId = props.imageId || id;
         if (!imageId) return;
-        const ec2 = await client(props.region, props.ec2Endpoint ?? "");
+        const ec2 = await ec2Client(props.region, props.ec2Endpoint);
         const r = await deleteImageAndSnapshots(ec2, imageId, { snapshotIds: props.snapshotIds ?? [], log: say });
         say(`deleted ${imageId}${r.deregistered ? "" : " (was already gone)"}; snapshots deleted: ${r.deletedSnapshots.join(", ") || "none"}`);
     }
