@@ -110,8 +110,7 @@ export function changedParts(olds: Record<string, string> | undefined, news: Rec
 export function partProperty(part: string): string {
     if (part.startsWith("template/")) return "templateDir";
     if (part.startsWith("package/")) return "couchbasePackageSource";
-    if (part === "tools") return "fingerprintParts";
-    if (part === "variables" || part === "naming") return "fingerprintParts";
+    if (part === "tools" || part === "variables" || part === "naming") return "fingerprintParts";
     return part;
 }
 
