@@ -23,26 +23,20 @@ for a in "$@"; do
 	esac
 done
 
-stack="${LOCAL_STACK:-local}"
-[[ "$stack" == local || "$stack" == local-* ]] || local_die "LOCAL_STACK must be local or local-<name>, got '$stack'"
+stack="$(local_stack)"
 cd "$PROJECT_ROOT"
 mkdir -p "$LOCAL_STATE"
 status=0
 
-state_file="$PROJECT_ROOT/.pulumi-state/.pulumi/stacks/couchbase-images/$stack.json"
-if [[ -f "$state_file" ]] && grep -q '"urn"' "$state_file"; then
+if stack_has_resources "$stack"; then
 	endpoint="$(stack_config "$stack" ec2Endpoint)" || local_die "no couchbase-images:ec2Endpoint in Pulumi.$stack.yaml"
 	moto_port="$(port_of "$endpoint")"
 	region="$(stack_config "$stack" buildRegion || echo us-east-1)"
 	if ! pidfile_pid moto >/dev/null || ! port_answers "$moto_port"; then
-		port_answers "$moto_port" && local_die "127.0.0.1:$moto_port is taken by something that is not our moto"
 		local_log "moto is not running: starting an empty one so destroy can empty the stack's stale state"
-		MOTO_AMIS_PATH="$LOCAL_AMIS" setsid moto_server -H 127.0.0.1 -p "$moto_port" >>"$LOCAL_STATE/moto.log" 2>&1 </dev/null &
-		echo "$!" >"$LOCAL_STATE/moto.pid"
-		wait_for 30 "moto on $endpoint" port_answers "$moto_port"
+		start_moto "$endpoint"
 	fi
-	export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION="$region" AWS_EC2_METADATA_DISABLED=true
-	export AWS_ENDPOINT_URL_EC2="$endpoint" TS_NODE_TRANSPILE_ONLY=true
+	export_moto_env "$endpoint" "$region"
 	local_log "destroy: npm run stack -- destroy --stack $stack"
 	if ! npm run --silent stack -- destroy --stack "$stack"; then
 		local_log "destroy failed: the emulator and build host are stopped anyway; see docs/local.md (recovery)"

@@ -4,13 +4,25 @@
 # Sourced after scripts/env.sh. Defines functions only (plus a few readonly paths).
 
 readonly LOCAL_STATE="$PROJECT_ROOT/.local"
-# shellcheck disable=SC2034 # used by the scripts that source this file
 readonly LOCAL_AMIS="$PROJECT_ROOT/scripts/local/amis.json"
 
 local_log() { printf 'local: %s\n' "$*" >&2; }
 local_die() {
 	printf 'local: error: %s\n' "$*" >&2
 	exit 1
+}
+
+# local_stack: $LOCAL_STACK (default local); dies unless it names a local stack.
+local_stack() {
+	local stack="${LOCAL_STACK:-local}"
+	[[ "$stack" == local || "$stack" == local-* ]] || local_die "LOCAL_STACK must be local or local-<name>, got '$stack'"
+	printf '%s\n' "$stack"
+}
+
+# stack_has_resources STACK: the stack's state in the local file backend records resources.
+stack_has_resources() {
+	local f="$PROJECT_ROOT/.pulumi-state/.pulumi/stacks/couchbase-images/$1.json"
+	[[ -f "$f" ]] && grep -q '"urn"' "$f"
 }
 
 # stack_config STACK KEY: a top-level value of Pulumi.<stack>.yaml (`couchbase-images:KEY: value`),
@@ -59,6 +71,25 @@ wait_for() {
 		sleep 0.1
 	done
 	local_die "$what not ready after ${secs}s"
+}
+
+# start_moto ENDPOINT: moto_server in the background on ENDPOINT's port (pid in .local/moto.pid), with
+# the base images of amis.json; returns once it answers. Dies when something else holds the port.
+start_moto() {
+	local endpoint="$1" port
+	port="$(port_of "$endpoint")"
+	port_answers "$port" && local_die "127.0.0.1:$port is taken by something that is not our moto (.local/moto.pid); stop it or change ec2Endpoint"
+	MOTO_AMIS_PATH="$LOCAL_AMIS" setsid moto_server -H 127.0.0.1 -p "$port" >>"$LOCAL_STATE/moto.log" 2>&1 </dev/null &
+	echo "$!" >"$LOCAL_STATE/moto.pid"
+	wait_for 30 "moto on $endpoint" port_answers "$port"
+}
+
+# export_moto_env ENDPOINT REGION: the stack driver, the providers and Packer talk to moto (what
+# scripts/local/moto.ts motoEnv gives the tests). The driver runs without type checking (CI's
+# `tsc --noEmit` does that): seconds faster per run.
+export_moto_env() {
+	export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION="$2" AWS_EC2_METADATA_DISABLED=true
+	export AWS_ENDPOINT_URL_EC2="$1" TS_NODE_TRANSPILE_ONLY=true
 }
 
 # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL.

@@ -19,8 +19,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/env.sh"
 # shellcheck source=scripts/local/lib.sh
 source "$PROJECT_ROOT/scripts/local/lib.sh"
 
-stack="${LOCAL_STACK:-local}"
-[[ "$stack" == local || "$stack" == local-* ]] || local_die "LOCAL_STACK must be local or local-<name>, got '$stack'"
+stack="$(local_stack)"
 cd "$PROJECT_ROOT"
 t0=$SECONDS
 mkdir -p "$LOCAL_STATE"
@@ -58,11 +57,8 @@ fresh_moto=0
 if moto_pid="$(pidfile_pid moto)" && port_answers "$moto_port"; then
 	local_log "moto: reusing pid $moto_pid on $endpoint"
 else
-	port_answers "$moto_port" && local_die "127.0.0.1:$moto_port is taken by something that is not our moto (.local/moto.pid); stop it or change ec2Endpoint"
 	local_log "moto: starting on $endpoint (base images: scripts/local/amis.json)"
-	MOTO_AMIS_PATH="$LOCAL_AMIS" setsid moto_server -H 127.0.0.1 -p "$moto_port" >>"$LOCAL_STATE/moto.log" 2>&1 </dev/null &
-	echo "$!" >"$LOCAL_STATE/moto.pid"
-	wait_for 30 "moto on $endpoint" port_answers "$moto_port"
+	start_moto "$endpoint"
 	fresh_moto=1
 fi
 
@@ -86,12 +82,8 @@ else
 fi
 
 # --- the stack ---------------------------------------------------------------------------------
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION="$region" AWS_EC2_METADATA_DISABLED=true
-export AWS_ENDPOINT_URL_EC2="$endpoint"
-# The driver runs without type checking (CI's `tsc --noEmit` does that): seconds faster per run.
-export TS_NODE_TRANSPILE_ONLY=true
-state_file="$PROJECT_ROOT/.pulumi-state/.pulumi/stacks/couchbase-images/$stack.json"
-if ((fresh_moto)) && [[ -f "$state_file" ]] && grep -q '"urn"' "$state_file"; then
+export_moto_env "$endpoint" "$region"
+if ((fresh_moto)) && stack_has_resources "$stack"; then
 	local_log "moto was (re)started: the images in the $stack stack's state vanished with the old one; refreshing first"
 	npm run --silent stack -- refresh --stack "$stack" --clear-pending-creates
 fi
