@@ -21,6 +21,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { Action, CurrentSandbox, plan, SeenInstance } from "./hostd-plan";
+import { MOTO_CREDENTIALS } from "./moto";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 const SANDBOX_INIT = path.join(__dirname, "sandbox-init.sh");
@@ -149,7 +150,7 @@ class Hostd {
             c = new EC2Client({
                 region,
                 endpoint: this.o.endpoint,
-                credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+                credentials: MOTO_CREDENTIALS,
                 maxAttempts: 1,
             });
             this.clients.set(region, c);
