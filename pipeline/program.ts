@@ -62,43 +62,8 @@ export function resolveAgent(c: PipelineConfig): AgentInput {
 export async function program(): Promise<Record<string, unknown>> {
     const c = readConfig();
 
-    const pipeline = new ImagePipeline("couchbase", {
-        project: c.project,
-        stack: c.stack,
-        buildRegion: c.buildRegion,
-        copyRegions: c.copyRegions,
-        agent: resolveAgent(c),
-        agentVersion: agentVersion(AGENT_DIR),
-        instanceType: c.instanceType,
-        couchbaseEdition: c.couchbaseEdition,
-        couchbaseVersion: c.couchbaseVersion,
-        couchbasePackageSource: c.couchbasePackageSource,
-        couchbaseReleaseUrl: c.couchbaseReleaseUrl,
-        couchbaseReleaseSha256: c.couchbaseReleaseSha256,
-        couchbaseKeyFingerprints: c.couchbaseKeyFingerprints,
-        baseImageId: c.baseImageId,
-        baseImageNameFilter: c.baseImageNameFilter,
-        baseImageOwners: c.baseImageOwners,
-        namePrefix: c.namePrefix,
-        release: c.release,
-        environment: c.environment,
-        owner: c.owner,
-        ttlHours: c.ttlHours,
-        extraTags: c.extraTags,
-        kmsKeyIds: c.kmsKeyIds,
-        subnetId: c.subnetId,
-        vpcId: c.vpcId,
-        sshCidrs: c.sshCidrs,
-        ec2Endpoint: c.ec2Endpoint,
-        emulator: c.emulator,
-        sshHost: c.sshHost,
-        sshPort: c.sshPort,
-        sshUsername: c.sshUsername,
-        buildTimeoutMinutes: c.buildTimeoutMinutes,
-        copyTimeoutMinutes: c.copyTimeoutMinutes,
-        versionsDir: c.versionsDir,
-        templateDir: c.templateDir,
-    });
+    // The validated config is the component's arguments, except how the agent arrives.
+    const pipeline = new ImagePipeline("couchbase", { ...c, agent: resolveAgent(c), agentVersion: agentVersion(AGENT_DIR) });
 
     return {
         amiIds: pipeline.amiIds,
