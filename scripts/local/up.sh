@@ -96,7 +96,7 @@ sed -n '/^{$/,$p' "$outputs.tmp" >"$outputs"
 rm -f "$outputs.tmp"
 
 image_id="$(node -e 'const o=require(process.argv[1]); process.stdout.write(String((o.amiIds || {})[process.argv[2]] || ""))' "$outputs" "$region" 2>/dev/null || true)"
-versions_file="$(node -e 'const o=require(process.argv[1]); process.stdout.write(String(o.versionsFile ?? o.versionsPath ?? ""))' "$outputs" 2>/dev/null || true)"
+versions_file="$(node -e 'const o=require(process.argv[1]); process.stdout.write(String(o.versionsFile ?? ""))' "$outputs" 2>/dev/null || true)"
 [[ -n "$versions_file" ]] || versions_file="versions/$stack.json"
 
 cat <<DONE
