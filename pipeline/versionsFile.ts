@@ -101,6 +101,9 @@ async function writeIfChanged(file: string, text: string): Promise<void> {
     await fs.promises.rename(tmp, file);
 }
 
+/** Shared by every VersionsFile: the SDK serializes a provider once per object. Stateless. */
+const PROVIDER = new VersionsFileProvider();
+
 /** The stack's versions file. Type token `pulumi-nodejs:dynamic/versions:File`. */
 export class VersionsFile extends pulumi.dynamic.Resource {
     /** Project-relative path of the file. */
@@ -109,7 +112,7 @@ export class VersionsFile extends pulumi.dynamic.Resource {
     declare readonly text: pulumi.Output<string>;
 
     constructor(name: string, args: VersionsFileArgs, opts?: pulumi.CustomResourceOptions) {
-        super(new VersionsFileProvider(), name, { keep: false, ...args }, opts, "versions", "File");
+        super(PROVIDER, name, { keep: false, ...args }, opts, "versions", "File");
     }
 }
 
