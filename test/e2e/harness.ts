@@ -261,6 +261,26 @@ export function sandboxUppers(w: World): { instanceId: string; upper: string }[]
         .sort((a, b) => fs.statSync(path.dirname(a.upper)).mtimeMs - fs.statSync(path.dirname(b.upper)).mtimeMs);
 }
 
+/**
+ * Removes what the provider wrote for the world's stacks under `.build/{packer,logs,check}/`
+ * (`<stack>-<fingerprint[0:12]>…`: var files, build logs, validate stamps), which would otherwise
+ * pile up in the repo over repeated test runs. Kept with E2E_KEEP for debugging.
+ */
+export function removeStackBuildFiles(stacks: Iterable<string>, root = ROOT): string[] {
+    const removed: string[] = [];
+    const patterns = [...stacks].map((s) => new RegExp(`^${s.replace(/[^a-z0-9]/gi, (c) => `\\${c}`)}-[0-9a-f]{12}(-|\\.|$)`));
+    for (const sub of ["packer", "logs", "check"]) {
+        const dir = path.join(root, ".build", sub);
+        if (!fs.existsSync(dir)) continue;
+        for (const name of fs.readdirSync(dir)) {
+            if (!patterns.some((p) => p.test(name))) continue;
+            fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+            removed.push(path.join(".build", sub, name));
+        }
+    }
+    return removed;
+}
+
 /** Stops everything the world started and removes its files; returns what was left behind. */
 export async function stopWorld(w: World | undefined): Promise<{ pids: number[]; mounts: string[] }> {
     if (!w) return { pids: [], mounts: [] };
@@ -269,7 +289,10 @@ export async function stopWorld(w: World | undefined): Promise<{ pids: number[];
     const left = findLeftovers(w.hostd.stateDir);
     for (const s of w.stacks) fs.rmSync(path.join(ROOT, `Pulumi.${s}.yaml`), { force: true });
     fs.rmSync(path.join(ROOT, w.buildDir), { recursive: true, force: true });
-    if (!process.env.E2E_KEEP) fs.rmSync(w.tmp, { recursive: true, force: true });
+    if (!process.env.E2E_KEEP) {
+        removeStackBuildFiles(w.stacks);
+        fs.rmSync(w.tmp, { recursive: true, force: true });
+    }
     return left;
 }
 
