@@ -16,6 +16,7 @@ import { freePort, MotoServer, startMoto } from "../../scripts/local/moto";
 import { findLeftovers, HostdProcess, spawnHostd } from "../../scripts/local/hostd";
 import { ec2Client } from "../../providers/ec2/client";
 import { inventory, Inventory, inventorySize } from "../../providers/ec2/inventory";
+import { removeStackBuildFiles } from "../fixtures/buildFiles";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const REGION = "us-east-1";
@@ -259,26 +260,6 @@ export function sandboxUppers(w: World): { instanceId: string; upper: string }[]
         .filter(([, slot]) => slot !== "")
         .map(([instanceId, slot]) => ({ instanceId, upper: path.join(w.hostd.stateDir, "sandbox", slot, "upper") }))
         .sort((a, b) => fs.statSync(path.dirname(a.upper)).mtimeMs - fs.statSync(path.dirname(b.upper)).mtimeMs);
-}
-
-/**
- * Removes what the provider wrote for the world's stacks under `.build/{packer,logs,check}/`
- * (`<stack>-<fingerprint[0:12]>…`: var files, build logs, validate stamps), which would otherwise
- * pile up in the repo over repeated test runs. Kept with E2E_KEEP for debugging.
- */
-export function removeStackBuildFiles(stacks: Iterable<string>, root = ROOT): string[] {
-    const removed: string[] = [];
-    const patterns = [...stacks].map((s) => new RegExp(`^${s.replace(/[^a-z0-9]/gi, (c) => `\\${c}`)}-[0-9a-f]{12}(-|\\.|$)`));
-    for (const sub of ["packer", "logs", "check"]) {
-        const dir = path.join(root, ".build", sub);
-        if (!fs.existsSync(dir)) continue;
-        for (const name of fs.readdirSync(dir)) {
-            if (!patterns.some((p) => p.test(name))) continue;
-            fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-            removed.push(path.join(".build", sub, name));
-        }
-    }
-    return removed;
 }
 
 /** Stops everything the world started and removes its files; returns what was left behind. */

@@ -16,6 +16,7 @@ import { describeImage } from "../../providers/ec2/images";
 import { inventory } from "../../providers/ec2/inventory";
 import { PackerImage, type PackerImageArgs } from "../../providers/packerImage";
 import { FAKE_PACKER, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "../unit/provider/harness";
+import { removeStackBuildFiles } from "../fixtures/buildFiles";
 
 const WORK = ".build/test-provider-engine";
 
@@ -89,6 +90,7 @@ describe("PackerImage through the real engine against moto", function () {
             else process.env[k] = v;
         }
         fs.rmSync(path.join(PROJECT_ROOT, WORK), { recursive: true, force: true });
+        removeStackBuildFiles([stack]);
     });
 
     let imageId = "";

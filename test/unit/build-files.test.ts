@@ -2,9 +2,9 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { removeStackBuildFiles } from "../e2e/harness";
+import { removeStackBuildFiles } from "../fixtures/buildFiles";
 
-describe("e2e harness: removeStackBuildFiles", () => {
+describe("test fixtures: removeStackBuildFiles", () => {
     let root: string;
     beforeEach(() => {
         root = fs.mkdtempSync(path.join(os.tmpdir(), "cbimg-files-"));
