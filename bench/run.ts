@@ -14,14 +14,13 @@
  *     has already serialized the providers once (it caches per provider object), so this isolates
  *     the engine, the provider host and the provider's own work.
  *   - per command: one `node -r ts-node/register/transpile-only scripts/stack.ts up --stack S` per
- *     up (what `npm run stack -- up` runs, minus npm's own start), against
- *     bench/program.ts (a program with no resources) started the same way. This is what a user waits for, cold caches of
- *     the process included.
+ *     up (what `npm run stack -- up` runs, minus npm's own start), against bench/program.ts (a
+ *     program with no resources) started the same way: what a user waits for, cold process included.
  * Rounds alternate the sides; medians are reported. Env: BENCH_ROUNDS (default 3).
  * Targets (issue #12): tax <= 1.10, no-change <= 1.5. Reference rows without a target: the engine's
- * floor in both ways (no-change up of one trivial dynamic resource / empty program), the cost of serializing
- * the image provider's closure, and the tax projected onto a real AWS build from the measured fixed
- * overhead.
+ * floor both ways (no-change up of one trivial dynamic resource / empty program), the cost of
+ * serializing the image provider's closure, and the tax projected onto a real AWS build from the
+ * measured fixed overhead.
  */
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -141,6 +140,7 @@ async function main(): Promise<void> {
     // Before anything else in this process has serialized a closure: the cold cost.
     const serializeCold = await serializeSeconds();
     const w = await startWorld("bench");
+    const cfg = baseConfig(w);
     const stacks: string[] = [];
     const newStack = (suffix: string): string => {
         const stack = `local-bench-${w.id}-${suffix}`;
@@ -148,7 +148,6 @@ async function main(): Promise<void> {
         writeStackConfig(w, stack, cfg);
         return stack;
     };
-    const cfg = baseConfig(w);
     try {
         const templateDir = path.join(ROOT, "images", "aws");
         const t = { up: [] as number[], upCmd: [] as number[], bare: [] as number[] };
