@@ -8,7 +8,6 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import Ajv2020 from "ajv/dist/2020";
 import { DescribeImagesCommand } from "@aws-sdk/client-ec2";
 import { tagMap } from "../../providers/ec2/tags";
 import {
@@ -33,6 +32,7 @@ import {
     writeStackConfig,
 } from "./harness";
 import { SandboxView } from "./sandbox";
+import { versionsSchemaValidator } from "../fixtures/versionsSchema";
 
 describe("e2e: the pipeline on moto and a sandbox build host", function () {
     this.timeout(240_000);
@@ -98,8 +98,7 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
 
         const versionsFile = path.join(ROOT, world().buildDir, "versions", `${stack}.json`);
         const doc = JSON.parse(fs.readFileSync(versionsFile, "utf8")) as { images: Record<string, { imageId: string }>; stack: string };
-        const schema = JSON.parse(fs.readFileSync(path.join(ROOT, "versions", "schema.json"), "utf8")) as object;
-        const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+        const validate = versionsSchemaValidator();
         assert.ok(validate(doc), JSON.stringify(validate.errors));
         assert.equal(doc.stack, stack);
         assert.equal(doc.images[REGION].imageId, firstImage);

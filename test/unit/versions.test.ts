@@ -1,12 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as path from "node:path";
 
 import * as pulumi from "@pulumi/pulumi";
-import Ajv2020 from "ajv/dist/2020";
 
 import { buildVersionsDoc, VersionsInput, versionsPath, versionsProblems, versionsText } from "../../pipeline/versions";
 import { VersionsFileProvider } from "../../pipeline/versionsFile";
+import { versionsSchemaValidator } from "../fixtures/versionsSchema";
 
 const input: VersionsInput = {
     project: "couchbase-images",
@@ -25,8 +24,7 @@ const input: VersionsInput = {
     createdAt: "2026-11-25T12:00:00Z",
 };
 
-const schema = JSON.parse(fs.readFileSync(path.join(__dirname, "../../versions/schema.json"), "utf8"));
-const schemaValid = new Ajv2020({ strict: true, validateFormats: false }).compile(schema);
+const schemaValid = versionsSchemaValidator();
 
 describe("versions document", () => {
     it("is built with regions sorted and every image pointing at its source region", () => {
@@ -58,6 +56,7 @@ describe("versions document", () => {
         ["bad couchbase version", { couchbaseVersion: "7.6" }, "couchbase.version"],
         ["empty packer version", { packerVersion: "" }, "packerVersion"],
         ["bad time", { createdAt: "yesterday" }, "createdAt"],
+        ["time without a zone", { createdAt: "2026-11-25T12:00:00" }, "createdAt"],
     ];
     for (const [name, over, where] of broken) {
         it(`rejects ${name} (checker and schema agree)`, () => {
@@ -65,7 +64,7 @@ describe("versions document", () => {
             const problems = versionsProblems(d);
             assert.equal(problems.length, 1, JSON.stringify(problems));
             assert.ok(problems[0].startsWith(`${where}: `), problems[0]);
-            if (where !== "createdAt") assert.equal(schemaValid(d), false, "schema rejects it too");
+            assert.equal(schemaValid(d), false, "schema rejects it too");
         });
     }
 

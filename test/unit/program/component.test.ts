@@ -4,10 +4,7 @@
  * (types, names, inputs, options), not what AWS or Packer do with it.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 
-import Ajv2020 from "ajv/dist/2020";
 
 import { AgentInput, ImagePipeline, ImagePipelineArgs } from "../../../pipeline/component";
 import type { VersionsDoc } from "../../../pipeline/versions";
@@ -25,6 +22,7 @@ import {
     resetRecorder,
     settle,
 } from "./mocks";
+import { versionsSchemaValidator } from "../../fixtures/versionsSchema";
 
 const BUILD: AgentInput = { kind: "build", arch: "amd64", triggers: ["sources=x", "ldflags=-X main.Provider=aws", "platform=linux/amd64", "go=go1.26.8"] };
 // Test-only stand-ins for the repository pins: well-formed, obviously not Couchbase's real values.
@@ -190,8 +188,7 @@ describe("ImagePipeline (mocks)", function () {
             assert.equal(file.inputs.path, "versions/dev-alice.json");
             assert.equal(file.inputs.keep, false, "dev stacks remove their file on destroy");
             const doc = JSON.parse(String(file.inputs.text)) as VersionsDoc;
-            const schema = JSON.parse(fs.readFileSync(path.join(__dirname, "../../../versions/schema.json"), "utf8"));
-            const validate = new Ajv2020({ strict: true, validateFormats: false }).compile(schema);
+            const validate = versionsSchemaValidator();
             assert.ok(validate(doc), JSON.stringify(validate.errors));
             assert.deepEqual(Object.keys(doc.images), ["eu-west-1", "us-east-1", "us-west-2"]);
             assert.deepEqual(doc.images["eu-west-1"], { imageId: copyIdFor("eu-west-1"), sourceRegion: "us-east-1" });
