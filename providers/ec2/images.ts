@@ -7,7 +7,7 @@
  */
 import type { EC2Client, Filter, Image } from "@aws-sdk/client-ec2";
 import { hasTags, tagFilters, tagMap, type Tags } from "./tags";
-import { hasCode, withRetry, type RetryOptions } from "./retry";
+import { unlessGone, withRetry, type RetryOptions } from "./retry";
 import { ec2Sdk } from "./client";
 
 /** Error codes that mean "this image is already gone". */
@@ -72,18 +72,14 @@ export function imageSummary(img: Image): ImageSummary {
 /** The image, or `undefined` when it does not exist (any more). */
 export async function describeImage(ec2: EC2Client, imageId: string, retry?: RetryOptions): Promise<ImageSummary | undefined> {
     const { DescribeImagesCommand } = ec2Sdk();
-    try {
-        const out = await withRetry(
-            () => ec2.send(new DescribeImagesCommand({ ImageIds: [imageId], IncludeDeprecated: true, IncludeDisabled: true })),
-            { what: `describe ${imageId}`, ...retry },
-        );
-        const img = (out.Images ?? []).find((i) => i.ImageId === imageId);
-        if (!img || img.State === "deregistered") return undefined;
-        return imageSummary(img);
-    } catch (e) {
-        if (hasCode(e, IMAGE_GONE_CODES)) return undefined;
-        throw e;
-    }
+    const out = await unlessGone(
+        () => ec2.send(new DescribeImagesCommand({ ImageIds: [imageId], IncludeDeprecated: true, IncludeDisabled: true })),
+        IMAGE_GONE_CODES,
+        { what: `describe ${imageId}`, ...retry },
+    );
+    const img = (out?.Images ?? []).find((i) => i.ImageId === imageId);
+    if (!img || img.State === "deregistered") return undefined;
+    return imageSummary(img);
 }
 
 /**
@@ -129,13 +125,11 @@ export async function findImagesByTags(ec2: EC2Client, tags: Tags, retry?: Retry
 /** Deregisters an image; false when it was already gone. */
 export async function deregisterImage(ec2: EC2Client, imageId: string, retry?: RetryOptions): Promise<boolean> {
     const { DeregisterImageCommand } = ec2Sdk();
-    try {
-        await withRetry(() => ec2.send(new DeregisterImageCommand({ ImageId: imageId })), { what: `deregister ${imageId}`, ...retry });
-        return true;
-    } catch (e) {
-        if (hasCode(e, IMAGE_GONE_CODES)) return false;
-        throw e;
-    }
+    const out = await unlessGone(() => ec2.send(new DeregisterImageCommand({ ImageId: imageId })), IMAGE_GONE_CODES, {
+        what: `deregister ${imageId}`,
+        ...retry,
+    });
+    return out !== undefined;
 }
 
 /**
@@ -144,20 +138,15 @@ export async function deregisterImage(ec2: EC2Client, imageId: string, retry?: R
  */
 export async function deleteSnapshot(ec2: EC2Client, snapshotId: string, retry?: RetryOptions): Promise<"deleted" | "gone"> {
     const { DeleteSnapshotCommand } = ec2Sdk();
-    try {
-        await withRetry(() => ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })), {
-            attempts: 10,
-            baseMs: 1000,
-            maxMs: 15_000,
-            what: `delete ${snapshotId}`,
-            ...retry,
-            retryOn: ["InvalidSnapshot.InUse", ...(retry?.retryOn ?? [])],
-        });
-        return "deleted";
-    } catch (e) {
-        if (hasCode(e, SNAPSHOT_GONE_CODES)) return "gone";
-        throw e;
-    }
+    const out = await unlessGone(() => ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })), SNAPSHOT_GONE_CODES, {
+        attempts: 10,
+        baseMs: 1000,
+        maxMs: 15_000,
+        what: `delete ${snapshotId}`,
+        ...retry,
+        retryOn: ["InvalidSnapshot.InUse", ...(retry?.retryOn ?? [])],
+    });
+    return out ? "deleted" : "gone";
 }
 
 /**

@@ -8,7 +8,8 @@
  */
 import type { EC2Client, Filter } from "@aws-sdk/client-ec2";
 import { hasTags, tagFilters, tagMap, type Tags } from "./tags";
-import { hasCode, withRetry, type RetryOptions } from "./retry";
+import { unlessGone, withRetry, type RetryOptions } from "./retry";
+import { INSTANCE_GONE_CODES } from "./leftovers";
 import { SNAPSHOT_GONE_CODES, findImagesByTags, listImages, type ImageSummary } from "./images";
 import { ec2Sdk } from "./client";
 
@@ -87,12 +88,8 @@ export async function listSnapshots(ec2: EC2Client, q: { filters?: Filter[]; ids
     const out: SnapshotSummary[] = [];
     if (q.ids) {
         for (const id of q.ids) {
-            try {
-                const r = await withRetry(() => ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })), retry);
-                for (const s of r.Snapshots ?? []) out.push(conv(s));
-            } catch (e) {
-                if (!hasCode(e, SNAPSHOT_GONE_CODES)) throw e;
-            }
+            const r = await unlessGone(() => ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })), SNAPSHOT_GONE_CODES, retry);
+            for (const s of r?.Snapshots ?? []) out.push(conv(s));
         }
         return out;
     }
@@ -132,11 +129,8 @@ export async function listInstances(ec2: EC2Client, q: { filters?: Filter[]; ids
     };
     if (q.ids) {
         for (const id of q.ids) {
-            try {
-                collect(await withRetry(() => ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })), retry));
-            } catch (e) {
-                if (!hasCode(e, ["InvalidInstanceID.NotFound"])) throw e;
-            }
+            const r = await unlessGone(() => ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })), INSTANCE_GONE_CODES, retry);
+            if (r) collect(r);
         }
         return out;
     }

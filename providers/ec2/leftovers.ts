@@ -4,8 +4,11 @@
  * safe: SDK loaded inside each function, plain data only.
  */
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import { hasCode, withRetry, type RetryOptions } from "./retry";
+import { unlessGone, type RetryOptions } from "./retry";
 import { ec2Sdk } from "./client";
+
+/** EC2's answer for an instance id it does not know (any more). */
+export const INSTANCE_GONE_CODES: readonly string[] = ["InvalidInstanceID.NotFound"];
 
 /**
  * Terminates instances and waits (polling, up to `waitMs`, default 5 min) until each is
@@ -20,25 +23,20 @@ export async function terminateInstances(
     const { TerminateInstancesCommand, DescribeInstancesCommand } = ec2Sdk();
     const done: string[] = [];
     for (const id of ids) {
-        try {
-            await withRetry(() => ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })), { what: `terminate ${id}`, ...opts.retry });
-            done.push(id);
-        } catch (e) {
-            if (!hasCode(e, ["InvalidInstanceID.NotFound"])) throw e;
-        }
+        const out = await unlessGone(() => ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })), INSTANCE_GONE_CODES, {
+            what: `terminate ${id}`,
+            ...opts.retry,
+        });
+        if (out) done.push(id);
     }
     const until = Date.now() + (opts.waitMs ?? 300_000);
     let pending = [...done];
     while (pending.length > 0) {
         const still: string[] = [];
         for (const id of pending) {
-            try {
-                const r = await withRetry(() => ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })), opts.retry);
-                const state = r.Reservations?.[0]?.Instances?.[0]?.State?.Name;
-                if (state !== undefined && state !== "terminated") still.push(id);
-            } catch (e) {
-                if (!hasCode(e, ["InvalidInstanceID.NotFound"])) throw e;
-            }
+            const r = await unlessGone(() => ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })), INSTANCE_GONE_CODES, opts.retry);
+            const state = r?.Reservations?.[0]?.Instances?.[0]?.State?.Name;
+            if (state !== undefined && state !== "terminated") still.push(id);
         }
         pending = still;
         if (pending.length === 0) break;
@@ -54,20 +52,15 @@ export async function terminateInstances(
  */
 export async function deleteSecurityGroup(ec2: EC2Client, groupId: string, retry?: RetryOptions): Promise<"deleted" | "gone"> {
     const { DeleteSecurityGroupCommand } = ec2Sdk();
-    try {
-        await withRetry(() => ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })), {
-            attempts: 10,
-            baseMs: 2000,
-            maxMs: 20_000,
-            what: `delete ${groupId}`,
-            ...retry,
-            retryOn: ["DependencyViolation", ...(retry?.retryOn ?? [])],
-        });
-        return "deleted";
-    } catch (e) {
-        if (hasCode(e, ["InvalidGroup.NotFound", "InvalidGroupId.NotFound"])) return "gone";
-        throw e;
-    }
+    const out = await unlessGone(() => ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })), ["InvalidGroup.NotFound", "InvalidGroupId.NotFound"], {
+        attempts: 10,
+        baseMs: 2000,
+        maxMs: 20_000,
+        what: `delete ${groupId}`,
+        ...retry,
+        retryOn: ["DependencyViolation", ...(retry?.retryOn ?? [])],
+    });
+    return out ? "deleted" : "gone";
 }
 
 /**
@@ -78,9 +71,5 @@ export async function deleteKeyPair(ec2: EC2Client, key: { id?: string; name?: s
     const { DeleteKeyPairCommand } = ec2Sdk();
     const input = key.name ? { KeyName: key.name } : { KeyPairId: key.id };
     if (!input.KeyPairId && !input.KeyName) throw new Error("deleteKeyPair: give an id or a name");
-    try {
-        await withRetry(() => ec2.send(new DeleteKeyPairCommand(input)), { what: `delete key pair ${key.id ?? key.name}`, ...retry });
-    } catch (e) {
-        if (!hasCode(e, ["InvalidKeyPair.NotFound"])) throw e;
-    }
+    await unlessGone(() => ec2.send(new DeleteKeyPairCommand(input)), ["InvalidKeyPair.NotFound"], { what: `delete key pair ${key.id ?? key.name}`, ...retry });
 }

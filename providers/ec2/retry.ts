@@ -44,6 +44,20 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
 }
 
 /**
+ * `withRetry(fn, opts)`, except that an error carrying one of `goneCodes` (EC2's NotFound family:
+ * the object is already absent) resolves to `undefined` instead of being thrown. The shape of
+ * every idempotent delete and every by-id describe.
+ */
+export async function unlessGone<T>(fn: () => Promise<T>, goneCodes: readonly string[], opts: RetryOptions = {}): Promise<T | undefined> {
+    try {
+        return await withRetry(fn, opts);
+    } catch (e) {
+        if (hasCode(e, goneCodes)) return undefined;
+        throw e;
+    }
+}
+
+/**
  * Runs `fn` until it resolves, retrying throttling and `retryOn` codes with exponential backoff
  * and jitter; any other error, or the last attempt's error, is thrown as is.
  */

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { backoffMs, errorCode, withRetry } from "../../../providers/ec2/retry";
+import { backoffMs, errorCode, unlessGone, withRetry } from "../../../providers/ec2/retry";
 import { awsError } from "./awsError";
 
 describe("ec2/retry", () => {
@@ -62,5 +62,26 @@ describe("ec2/retry", () => {
             /RequestLimitExceeded/,
         );
         assert.equal(n, 3);
+    });
+
+    it("unlessGone: the result, or undefined for a gone code after retrying throttling; other errors thrown", async () => {
+        assert.equal(await unlessGone(async () => "deleted", ["InvalidGroup.NotFound"]), "deleted");
+        let n = 0;
+        const gone = await unlessGone(
+            async () => {
+                if (++n === 1) throw awsError("Throttling");
+                throw awsError("InvalidGroup.NotFound");
+            },
+            ["InvalidGroup.NotFound"],
+            { baseMs: 1 },
+        );
+        assert.equal(gone, undefined);
+        assert.equal(n, 2);
+        await assert.rejects(
+            unlessGone(async () => {
+                throw awsError("DependencyViolation");
+            }, ["InvalidGroup.NotFound"]),
+            /DependencyViolation/,
+        );
     });
 });
