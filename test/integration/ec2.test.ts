@@ -5,29 +5,24 @@ import { ec2Client } from "../../providers/ec2/client";
 import { deleteImageAndSnapshots, describeImage, findImagesByTags } from "../../providers/ec2/images";
 import { inventory, inventorySize } from "../../providers/ec2/inventory";
 import { PROJECT, TAG, tagList } from "../../providers/ec2/tags";
+import { setEnv } from "../fixtures/env";
 
 /** Real EC2 API semantics (moto): image → snapshot → delete → nothing left. */
 describe("providers/ec2 against moto", function () {
     this.timeout(120_000);
     let moto: MotoServer;
     let ec2: EC2Client;
-    const saved: Record<string, string | undefined> = {};
+    let restoreEnv = () => {};
     const tags = { [TAG.project]: PROJECT, [TAG.stack]: "it-ec2", [TAG.buildId]: `it-${process.pid}` };
 
     before(async () => {
         moto = await startMoto();
-        for (const [k, v] of Object.entries(motoEnv(moto.endpoint))) {
-            saved[k] = process.env[k];
-            process.env[k] = v;
-        }
+        restoreEnv = setEnv(motoEnv(moto.endpoint));
         ec2 = await ec2Client("us-east-1", moto.endpoint);
     });
     after(async () => {
         ec2?.destroy();
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
+        restoreEnv();
         await moto?.stop();
     });
 

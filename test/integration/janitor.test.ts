@@ -22,6 +22,7 @@ import { inventory, type Inventory } from "../../providers/ec2/inventory";
 import { PROJECT, tagList } from "../../providers/ec2/tags";
 import { parseArgs } from "../../scripts/janitor/args";
 import { runJanitor, type JanitorResult } from "../../scripts/janitor";
+import { setEnv } from "../fixtures/env";
 
 const ROOT = path.resolve(__dirname, "../..");
 const HOUR = 3_600_000;
@@ -36,7 +37,7 @@ describe("janitor against moto", function () {
     this.timeout(180_000);
     let moto: MotoServer;
     let repo: string;
-    const saved: Record<string, string | undefined> = {};
+    let restoreEnv = () => {};
     const clients: EC2Client[] = [];
     const later = () => new Date(Date.now() + 3 * HOUR); // everything seeded is 3 h old by then
     const past = new Date(Date.now() - HOUR).toISOString();
@@ -71,10 +72,7 @@ describe("janitor against moto", function () {
 
     before(async () => {
         moto = await startMoto();
-        for (const [k, v] of Object.entries({ ...motoEnv(moto.endpoint), AWS_REGION: "us-east-1" })) {
-            saved[k] = process.env[k];
-            process.env[k] = v;
-        }
+        restoreEnv = setEnv({ ...motoEnv(moto.endpoint), AWS_REGION: "us-east-1" });
         repo = fs.mkdtempSync(path.join(os.tmpdir(), "janitor-it-"));
         const east = await client("us-east-1");
         const west = await client("us-west-2");
@@ -145,10 +143,7 @@ describe("janitor against moto", function () {
 
     after(async () => {
         clients.forEach((c) => c.destroy());
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
+        restoreEnv();
         if (repo) fs.rmSync(repo, { recursive: true, force: true });
         await moto?.stop();
     });

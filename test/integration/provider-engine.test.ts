@@ -17,6 +17,7 @@ import { inventory } from "../../providers/ec2/inventory";
 import { PackerImage, type PackerImageArgs } from "../../providers/packerImage";
 import { FAKE_PACKER, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "../unit/provider/harness";
 import { removeStackBuildFiles } from "../fixtures/buildFiles";
+import { setEnv } from "../fixtures/env";
 
 const WORK = ".build/test-provider-engine";
 
@@ -26,7 +27,7 @@ describe("PackerImage through the real engine against moto", function () {
     let moto: MotoServer;
     let envVars: Record<string, string> = {};
     let sha = "";
-    const saved: Record<string, string | undefined> = {};
+    let restoreEnv = () => {};
     let output = "";
     const onOutput = (s: string) => {
         output += s;
@@ -59,10 +60,7 @@ describe("PackerImage through the real engine against moto", function () {
     before(async function () {
         if (!fs.existsSync(path.join(PROJECT_ROOT, "bin/pulumi"))) this.skip();
         moto = await startMoto();
-        for (const [k, v] of Object.entries(moto.env)) {
-            saved[k] = process.env[k];
-            process.env[k] = v;
-        }
+        restoreEnv = setEnv(moto.env);
         const work = path.join(PROJECT_ROOT, WORK);
         fs.rmSync(work, { recursive: true, force: true });
         fs.mkdirSync(path.join(work, "bin"), { recursive: true });
@@ -85,10 +83,7 @@ describe("PackerImage through the real engine against moto", function () {
             /* already gone */
         }
         await moto.stop();
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
+        restoreEnv();
         fs.rmSync(path.join(PROJECT_ROOT, WORK), { recursive: true, force: true });
         removeStackBuildFiles([stack]);
     });

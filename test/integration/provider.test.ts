@@ -11,29 +11,24 @@ import { describeImage } from "../../providers/ec2/images";
 import { inventory, inventorySize } from "../../providers/ec2/inventory";
 import { PackerImageProvider } from "../../providers/packerImage";
 import { captureConsole, inputs, makeProject, type Project, type ProviderInputs } from "../unit/provider/harness";
+import { setEnv } from "../fixtures/env";
 
 describe("PackerImageProvider against moto", function () {
     this.timeout(120_000);
     let moto: MotoServer;
     let p: Project;
-    const saved: Record<string, string | undefined> = {};
+    let restoreEnv = () => {};
     const provider = new PackerImageProvider();
     const REGION = "us-east-1";
 
     before(async () => {
         moto = await startMoto();
-        for (const [k, v] of Object.entries(moto.env)) {
-            saved[k] = process.env[k];
-            process.env[k] = v;
-        }
+        restoreEnv = setEnv(moto.env);
         p = makeProject();
     });
     after(async () => {
         p?.restore();
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
+        restoreEnv();
         await moto?.stop();
     });
     beforeEach(() => {

@@ -7,6 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PackerImageProvider, PROVIDER_VERSION } from "../../../providers/packerImage";
+import { TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "../packer/fixtures";
+
+export { TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 };
 
 export type ProviderInputs = Parameters<PackerImageProvider["create"]>[0];
 export type ProviderOutputs = Parameters<PackerImageProvider["delete"]>[1];
@@ -70,9 +73,6 @@ export function makeProject(): Project {
     };
 }
 
-/** Test-only stand-ins for the repository pins: well-formed, obviously not Couchbase's real values. */
-export const TEST_RELEASE_SHA256 = "0123456789abcdef".repeat(4);
-export const TEST_KEY_FINGERPRINT = "0123456789ABCDEF0123456789ABCDEF01234567";
 
 /**
  * Inputs as the engine would pass them after check (defaults are applied by the provider):
