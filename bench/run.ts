@@ -22,13 +22,13 @@
  * serializing the image provider's closure, and the tax projected onto a real AWS build from the
  * measured fixed overhead.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runStack } from "../scripts/stack";
 import { deleteImageAndSnapshots } from "../providers/ec2/images";
 import { parseManifest } from "../providers/packer/manifest";
-import { baseConfig, REGION, ROOT, startWorld, stopWorld, World, writeStackConfig } from "../test/e2e/harness";
+import { baseConfig, REGION, ROOT, startWorld, stopWorld, tsScript, World, writeStackConfig } from "../test/e2e/harness";
 import { smokeProgram } from "../test/fixtures/smokeProgram";
 import * as pulumi from "@pulumi/pulumi";
 import { PackerImageProvider } from "../providers/packerImage";
@@ -59,17 +59,10 @@ async function up(w: World, stack: string, program?: () => Promise<Record<string
     return r.changes;
 }
 
-/** One driver process (`node -r ts-node/register/transpile-only <script> ...args`); returns its wall time. */
-function command(w: World, script: string, args: string[]): number {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, script), ...args], {
-        cwd: ROOT,
-        env: { ...process.env, ...w.env },
-        stdio: ["ignore", "pipe", "pipe"],
-        encoding: "utf8",
-    });
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.status !== 0) throw new Error(`${script} ${args.join(" ")} exited ${r.status ?? r.signal}:\n${`${r.stdout}${r.stderr}`.slice(-3000)}`);
+/** Wall time of one driver process (the harness's `tsScript`: node + ts-node, the world's environment). */
+async function command(w: World, script: string, args: string[]): Promise<number> {
+    const [secs, r] = await timed(() => tsScript(w, script, args).done);
+    if (r.code !== 0) throw new Error(`${script} ${args.join(" ")} exited ${r.code ?? r.signal}:\n${r.output.slice(-3000)}`);
     return secs;
 }
 
@@ -164,7 +157,7 @@ async function main(): Promise<void> {
             t.bare.push(bare);
             await deleteImageAndSnapshots(w.ec2, imageId);
             const cmdStack = newStack(`${i}-cmd`);
-            t.upCmd.push(command(w, "scripts/stack.ts", ["up", "--stack", cmdStack]));
+            t.upCmd.push(await command(w, "scripts/stack.ts", ["up", "--stack", cmdStack]));
             await runStack("destroy", { stack: cmdStack, envVars: w.env, onOutput: quiet(), remove: true });
             process.stderr.write(
                 `bench: round ${i + 1}/${ROUNDS}: up ${secs.toFixed(2)}s (per command ${t.upCmd[i].toFixed(2)}s), bare packer build ${bare.toFixed(2)}s\n`,
@@ -188,9 +181,9 @@ async function main(): Promise<void> {
             n.same.push(same);
             n.empty.push((await timed(() => up(w, empty, nothing)))[0]);
             n.floor.push((await timed(() => up(w, floor, trivial)))[0]);
-            n.sameCmd.push(command(w, "scripts/stack.ts", ["up", "--stack", stack, "--expect-no-changes"]));
-            n.emptyCmd.push(command(w, "bench/program.ts", ["empty", empty]));
-            n.floorCmd.push(command(w, "bench/program.ts", ["trivial", floor]));
+            n.sameCmd.push(await command(w, "scripts/stack.ts", ["up", "--stack", stack, "--expect-no-changes"]));
+            n.emptyCmd.push(await command(w, "bench/program.ts", ["empty", empty]));
+            n.floorCmd.push(await command(w, "bench/program.ts", ["trivial", floor]));
             n.ser.push(await serializeSeconds());
             process.stderr.write(
                 `bench: round ${i + 1}/${ROUNDS}: no-change up ${same.toFixed(2)}s (per command ${n.sameCmd[i].toFixed(2)}s), ` +

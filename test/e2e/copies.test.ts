@@ -16,7 +16,7 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ec2Client } from "../../providers/ec2/client";
 import { inventory, inventorySize } from "../../providers/ec2/inventory";
 import { PROJECT, TAG } from "../../providers/ec2/tags";
-import { awsPluginLocation, baseConfig, driverOk, REGION, ROOT, startWorld, stopWorld, upOutputs, World, writeStackConfig } from "./harness";
+import { awsPluginLocation, baseConfig, driverOk, REGION, ROOT, started, startWorld, stopWorld, upOutputs, World, writeStackConfig } from "./harness";
 
 const COPY_REGIONS = ["us-west-2", "eu-west-1"];
 const ALL_REGIONS = [REGION, ...COPY_REGIONS];
@@ -31,10 +31,7 @@ describe("e2e: copy regions (needs the aws provider plugin)", function () {
     /** region → snapshot ids behind that region's image. */
     const snapshots = new Map<string, string[]>();
 
-    const world = (): World => {
-        assert.ok(w, "the world did not start");
-        return w;
-    };
+    const world = (): World => started(w);
     const client = async (region: string): Promise<EC2Client> => {
         let c = clients.get(region);
         if (!c) {

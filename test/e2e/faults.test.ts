@@ -21,6 +21,7 @@ import {
     REGION,
     ROOT,
     stackInventory,
+    started,
     startWorld,
     stopWorld,
     templateCopy,
@@ -67,10 +68,7 @@ describe("e2e faults: interrupted up, recovery, two stacks", function () {
     let w: World | undefined;
     let slowTemplate = "";
 
-    const world = (): World => {
-        assert.ok(w, "the world did not start");
-        return w;
-    };
+    const world = (): World => started(w);
 
     before(async function () {
         this.timeout(600_000);

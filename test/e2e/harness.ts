@@ -6,6 +6,7 @@
  * build inputs under `.build/e2e-<id>/` (the program resolves paths from the project root); all of
  * them are removed by `stop()`.
  */
+import { strict as assert } from "node:assert";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -168,8 +169,13 @@ export interface DriverRun {
 
 /** Runs `scripts/stack.ts <op> --stack <stack> [...flags]` as a child process. */
 export function driver(w: World, op: string, stack: string, flags: string[] = [], log?: string): DriverRun {
+    return tsScript(w, "scripts/stack.ts", [op, "--stack", stack, ...flags], log);
+}
+
+/** Runs a project TypeScript file (`node -r ts-node/register/transpile-only <script> ...args`) in the world's environment. */
+export function tsScript(w: World, script: string, args: string[], log?: string): DriverRun {
     let out = "";
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts/stack.ts"), op, "--stack", stack, ...flags], {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, script), ...args], {
         cwd: ROOT,
         env: { ...process.env, ...w.env },
         stdio: ["ignore", "pipe", "pipe"],
@@ -260,6 +266,12 @@ export function sandboxUppers(w: World): { instanceId: string; upper: string }[]
         .filter(([, slot]) => slot !== "")
         .map(([instanceId, slot]) => ({ instanceId, upper: path.join(w.hostd.stateDir, "sandbox", slot, "upper") }))
         .sort((a, b) => fs.statSync(path.dirname(a.upper)).mtimeMs - fs.statSync(path.dirname(b.upper)).mtimeMs);
+}
+
+/** The started world, for tests whose `before` started it (fails clearly when it did not). */
+export function started(w: World | undefined): World {
+    assert.ok(w, "the world did not start");
+    return w;
 }
 
 /** Stops everything the world started and removes its files; returns what was left behind. */

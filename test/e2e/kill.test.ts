@@ -45,6 +45,7 @@ import {
     sleep,
     stackCheckpoint,
     stackInventory,
+    started,
     startWorld,
     stopWorld,
     templateCopy,
@@ -95,10 +96,7 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
     /** allIds() names: instance id, key pair *name*, security group id. */
     let leftoverNames: string[] = [];
 
-    const world = (): World => {
-        assert.ok(w, "the world did not start");
-        return w;
-    };
+    const world = (): World => started(w);
 
     before(async function () {
         this.timeout(600_000);

@@ -14,16 +14,17 @@ import {
     allIds,
     baseConfig,
     changeSummary,
-    programTakesTemplateDir,
     createdSinceStart,
     driver,
     driverOk,
     inventorySize,
+    programTakesTemplateDir,
     REGION,
     ROOT,
     sandboxUppers,
     sleep,
     stackInventory,
+    started,
     startWorld,
     stopWorld,
     templateCopy,
@@ -43,10 +44,7 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
     let secondImage = "";
     const createdIds = new Set<string>();
 
-    const world = (): World => {
-        assert.ok(w, "the world did not start");
-        return w;
-    };
+    const world = (): World => started(w);
 
     before(async function () {
         this.timeout(600_000);
