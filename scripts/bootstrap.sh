@@ -111,23 +111,35 @@ ensure_npm() {
 	report node_modules "$(pulumi_sdk_version) (@pulumi/pulumi)" "installed (npm ci)"
 }
 
-# --- pulumi ------------------------------------------------------------------------------------
-ensure_pulumi() {
-	local found cached="$TOOLS/pulumi-$PULUMI_VERSION/pulumi" how
-	found="$(PATH="$(outside_path)" command -v pulumi || true)"
-	if [[ -n "$found" && "$("$found" version 2>/dev/null)" == "$PULUMI_VERSION" ]]; then
-		ln -sfn "$found" "$PROJECT_BIN/pulumi"
-		how="found on PATH ($found)"
+# link_pinned_tool NAME CACHED MATCHES BUILD...: links bin/NAME to the pinned tool: a NAME on PATH
+# (outside bin/) for which the function MATCHES succeeds, else the cached build CACHED, else what
+# the command BUILD... builds into CACHED. Sets LINKED_HOW for the report.
+link_pinned_tool() {
+	local name="$1" cached="$2" matches="$3" found
+	shift 3
+	found="$(PATH="$(outside_path)" command -v "$name" || true)"
+	if [[ -n "$found" ]] && "$matches" "$found"; then
+		ln -sfn "$found" "$PROJECT_BIN/$name"
+		LINKED_HOW="found on PATH ($found)"
 	elif [[ -x "$cached" ]]; then
-		ln -sfn "$cached" "$PROJECT_BIN/pulumi"
-		how="cache hit"
+		ln -sfn "$cached" "$PROJECT_BIN/$name"
+		LINKED_HOW="cache hit"
 	else
-		go_build_tool pulumi "$PULUMI_VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
-			"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
-		ln -sfn "$cached" "$PROJECT_BIN/pulumi"
-		how="built"
+		"$@"
+		ln -sfn "$cached" "$PROJECT_BIN/$name"
+		LINKED_HOW="built"
 	fi
-	report pulumi "$("$PROJECT_BIN/pulumi" version)" "$how"
+}
+
+# --- pulumi ------------------------------------------------------------------------------------
+pulumi_matches() { [[ "$("$1" version 2>/dev/null)" == "$PULUMI_VERSION" ]]; }
+
+ensure_pulumi() {
+	local how
+	link_pinned_tool pulumi "$TOOLS/pulumi-$PULUMI_VERSION/pulumi" pulumi_matches \
+		go_build_tool pulumi "$PULUMI_VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+		"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+	report pulumi "$("$PROJECT_BIN/pulumi" version)" "$LINKED_HOW"
 
 	# The dynamic-provider host: a small script at the root of @pulumi/pulumi that resolves the host
 	# from its working directory (the project root). Copied beside the real pulumi binary, where the
@@ -152,21 +164,13 @@ ensure_pulumi() {
 }
 
 # --- packer + amazon plugin ----------------------------------------------------------------------
+packer_matches() { "$1" version 2>/dev/null | head -n1 | grep -qx "Packer v$PACKER_VERSION"; }
+
 ensure_packer() {
-	local found cached="$TOOLS/packer-$PACKER_VERSION/packer" how
-	found="$(PATH="$(outside_path)" command -v packer || true)"
-	if [[ -n "$found" ]] && "$found" version 2>/dev/null | head -n1 | grep -qx "Packer v$PACKER_VERSION"; then
-		ln -sfn "$found" "$PROJECT_BIN/packer"
-		how="found on PATH ($found)"
-	elif [[ -x "$cached" ]]; then
-		ln -sfn "$cached" "$PROJECT_BIN/packer"
-		how="cache hit"
-	else
+	local how
+	link_pinned_tool packer "$TOOLS/packer-$PACKER_VERSION/packer" packer_matches \
 		go_build_tool packer "$PACKER_VERSION" github.com/hashicorp/packer
-		ln -sfn "$cached" "$PROJECT_BIN/packer"
-		how="built"
-	fi
-	report packer "$("$PROJECT_BIN/packer" version | head -n1)" "$how"
+	report packer "$("$PROJECT_BIN/packer" version | head -n1)" "$LINKED_HOW"
 
 	local arch plugin_name installed
 	arch="$(goarch)"
