@@ -387,7 +387,6 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
 
         const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
         const dir = `.build/check/${i.stack}-${fp.fingerprint.slice(0, 12)}`;
-        fs.mkdirSync(dir, { recursive: true });
         const varFile = `${dir}/vars.pkrvars.json`;
         const vars = packerVariables(
             i,
@@ -400,13 +399,14 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             templateVariables(src.templateFiles),
         );
         const varText = JSON.stringify(vars, null, 2) + "\n";
-        fs.writeFileSync(varFile, varText);
         // `packer validate` is a pure function of the template (in the fingerprint), the variables
         // and the tool versions (also in the fingerprint): remember a pass under that key, so an
         // unchanged stack does not pay ~1 s of Packer on every preview and up.
         const validKey = sha256Hex(`${fp.fingerprint}\n${varText}`);
         const stamp = `${dir}/validated`;
         if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === validKey) return { inputs: i, failures };
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(varFile, varText);
         const cp = load<typeof import("node:child_process")>("node:child_process");
         const v = await capturePacker(cp, validateArgv(varFile, i.templateDir), env);
         if (v.code !== 0) {
