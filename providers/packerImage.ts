@@ -526,6 +526,8 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             }
             return ids[0];
         };
+        // Set once a failed build has been cleaned up, so the outer catch does not clean up twice.
+        let cleanedUp = false;
         try {
             const res = await runPacker({ cp, argv: buildArgv(varFile, i.templateDir), env, timeoutMs, graceMs, onLine });
             if (res.timedOut || res.interrupted || res.code !== 0) {
@@ -535,6 +537,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
                       ? `packer build interrupted by ${res.interrupted}${res.killed ? " and killed after its grace period" : ""}`
                       : `packer build failed (exit ${res.code ?? res.signal})`;
                 await cleanup(why);
+                cleanedUp = true;
                 throw new Error(`${why}; full log: ${logPath}\n${tail.join("\n")}`);
             }
             const manifestText = fs.existsSync(manifestPath) ? fs.readFileSync(manifestPath, "utf8") : undefined;
@@ -557,7 +560,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             return { id: imageId, outs };
         } catch (e) {
             const msg = (e as Error).message;
-            if (!/^packer build /.test(msg)) {
+            if (!cleanedUp) {
                 try {
                     await cleanup("build failed after the image existed");
                 } catch (ce) {
