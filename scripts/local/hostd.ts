@@ -92,12 +92,15 @@ export function portOpen(port: number): Promise<boolean> {
     });
 }
 
-function pidAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
+/** SIGKILLs each of `pids` that is set; one already gone is no error. */
+function killAll(pids: readonly (number | undefined)[]): void {
+    for (const pid of pids) {
+        if (!pid) continue;
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* already gone */
+        }
     }
 }
 
@@ -224,11 +227,7 @@ class Hostd {
 
     /** Last-resort synchronous kill (process exit). */
     killNow(): void {
-        const s = this.sandbox;
-        if (!s) return;
-        for (const pid of [s.nsPid, s.child.pid]) {
-            if (pid !== undefined && pidAlive(pid)) process.kill(pid, "SIGKILL");
-        }
+        if (this.sandbox) killAll([this.sandbox.nsPid, this.sandbox.child.pid]);
     }
 
     private current(): CurrentSandbox | undefined {
@@ -373,15 +372,7 @@ class Hostd {
 
     private async stopSandbox(s: Sandbox, reason: string): Promise<void> {
         // The namespace's PID 1 takes every process of the sandbox (and its mounts) with it.
-        for (const pid of [s.nsPid, s.child.pid]) {
-            if (pid !== undefined && pidAlive(pid)) {
-                try {
-                    process.kill(pid, "SIGKILL");
-                } catch {
-                    /* already gone */
-                }
-            }
-        }
+        killAll([s.nsPid, s.child.pid]);
         await Promise.race([s.exited, sleep(5000)]);
         const until = Date.now() + 5000;
         while ((await portOpen(this.o.sshPort)) && Date.now() < until) await sleep(10);
@@ -494,7 +485,7 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
             // If hostd died hard, its sandbox may still run: kill it by the pids it recorded.
             try {
                 const s = readHostdState(opts.stateDir).sandbox;
-                for (const pid of [s?.nsPid, s?.unsharePid]) if (pid && pidAlive(pid)) process.kill(pid, "SIGKILL");
+                killAll([s?.nsPid, s?.unsharePid]);
             } catch {
                 /* no state */
             }
