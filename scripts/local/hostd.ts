@@ -217,8 +217,7 @@ class Hostd {
 
     async shutdown(): Promise<void> {
         this.stopping = true;
-        if (this.sandbox) await this.stopSandbox(this.sandbox, "hostd stopping");
-        this.sandbox = undefined;
+        await this.stopSandbox("hostd stopping");
         this.ready = false;
         this.writeState();
         fs.rmSync(path.join(this.o.stateDir, "hostd.pid"), { force: true });
@@ -275,8 +274,7 @@ class Hostd {
         for (const a of actions) {
             switch (a.kind) {
                 case "stop":
-                    if (this.sandbox) await this.stopSandbox(this.sandbox, a.reason);
-                    this.sandbox = undefined;
+                    await this.stopSandbox(a.reason);
                     break;
                 case "skip":
                     this.served[a.instance.id] = "";
@@ -355,8 +353,7 @@ class Hostd {
                 throw new Error(`sandbox ${slot} exited before sshd listened; see ${path.join(dir, "sshd.log")}`);
             }
             if (Date.now() > until) {
-                await this.stopSandbox(s, "sshd not listening after 15 s");
-                this.sandbox = undefined;
+                await this.stopSandbox("sshd not listening after 15 s");
                 throw new Error(`sandbox ${slot}: sshd not listening after 15 s; see ${path.join(dir, "sshd.log")}`);
             }
             await sleep(10);
@@ -370,7 +367,10 @@ class Hostd {
         return s;
     }
 
-    private async stopSandbox(s: Sandbox, reason: string): Promise<void> {
+    /** Stops the running sandbox, if any, and forgets it. */
+    private async stopSandbox(reason: string): Promise<void> {
+        const s = this.sandbox;
+        if (!s) return;
         // The namespace's PID 1 takes every process of the sandbox (and its mounts) with it.
         killAll([s.nsPid, s.child.pid]);
         await Promise.race([s.exited, sleep(5000)]);
@@ -385,6 +385,7 @@ class Hostd {
         }
         log(`${s.slot}: sandbox stopped (${reason})${s.instanceId ? `; upper dir kept for ${s.instanceId}` : ""}`);
         if (!s.instanceId) fs.rmSync(s.dir, { recursive: true, force: true });
+        this.sandbox = undefined;
     }
 }
 
