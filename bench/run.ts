@@ -22,12 +22,14 @@
  * serializing the image provider's closure, and the tax projected onto a real AWS build from the
  * measured fixed overhead.
  */
-import { spawn } from "node:child_process";
+import * as childProcess from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runStack } from "../scripts/stack";
 import { deleteImageAndSnapshots } from "../providers/ec2/images";
+import { buildArgv, packerEnv } from "../providers/packer/argv";
 import { parseManifest } from "../providers/packer/manifest";
+import { runPacker } from "../providers/packer/run";
 import { baseConfig, REGION, ROOT, startWorld, stopWorld, tsScript, World, writeStackConfig } from "../test/e2e/harness";
 import { smokeProgram } from "../test/fixtures/smokeProgram";
 import * as pulumi from "@pulumi/pulumi";
@@ -84,25 +86,30 @@ function lastVarFile(stack: string): string {
     return builds[builds.length - 1];
 }
 
-/** A bare `packer build` with the provider's flags and variables; returns the image id. */
+/**
+ * A bare `packer build` with the provider's argv, environment and variables (only the manifest
+ * path is the bench's own), run by the provider's own runner; returns the image id.
+ */
 async function barePacker(w: World, varFile: string, templateDir: string, manifest: string): Promise<string> {
     const vars = JSON.parse(fs.readFileSync(varFile, "utf8")) as Record<string, unknown>;
     vars.manifest_path = manifest;
     const own = path.join(w.tmp, `bare-${path.basename(path.dirname(varFile))}.pkrvars.json`);
     fs.writeFileSync(own, JSON.stringify(vars, null, 2));
     const started = Math.floor(Date.now() / 1000);
-    await new Promise<void>((resolve, reject) => {
-        let out = "";
-        const child = spawn("packer", ["build", "-machine-readable", "-color=false", "-on-error=cleanup", `-var-file=${own}`, templateDir], {
-            cwd: ROOT,
-            env: { ...process.env, ...w.env, CHECKPOINT_DISABLE: "1", PACKER_NO_COLOR: "1" },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-        child.stderr.on("data", (b: Buffer) => (out += b.toString()));
-        child.once("error", reject);
-        child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`packer build exited ${code}:\n${out.slice(-3000)}`))));
+    const tail: string[] = [];
+    const r = await runPacker({
+        cp: childProcess,
+        argv: buildArgv(own, templateDir),
+        env: packerEnv({ ...process.env, ...w.env }, { ec2Endpoint: w.moto.endpoint, emulator: true }),
+        cwd: ROOT,
+        timeoutMs: 10 * 60_000,
+        graceMs: 30_000,
+        onLine: (l) => {
+            tail.push(l);
+            if (tail.length > 40) tail.shift();
+        },
     });
+    if (r.code !== 0) throw new Error(`packer build exited ${r.code ?? r.signal}:\n${tail.join("\n")}`);
     return parseManifest(fs.readFileSync(manifest, "utf8"), { region: REGION, notBefore: started - 5 }).imageId;
 }
 
