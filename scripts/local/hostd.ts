@@ -119,14 +119,13 @@ function childrenOf(pid: number): number[] {
 interface Sandbox {
     slot: string;
     dir: string;
-    merged: string;
     child: ChildProcess;
     exited: Promise<void>;
     nsPid?: number;
     instanceId?: string;
 }
 
-/** Writes a file through a path, creating root-only parent dirs as `mkdir -m 700` would. */
+/** Writes root's authorized_keys under `rootDir`, creating root/ and root/.ssh mode 700 where missing. */
 function writeAuthorizedKey(rootDir: string, publicKey: string): void {
     const sshDir = path.join(rootDir, "root", ".ssh");
     fs.mkdirSync(sshDir, { recursive: true, mode: 0o700 });
@@ -331,10 +330,7 @@ class Hostd {
             fs.copyFileSync(src, dst);
             fs.chmodSync(dst, fs.statSync(src).mode & 0o777);
         }
-        if (publicKey) {
-            fs.mkdirSync(path.join(upper, "root"), { mode: 0o700 });
-            writeAuthorizedKey(upper, publicKey);
-        }
+        if (publicKey) writeAuthorizedKey(upper, publicKey);
         const logFd = fs.openSync(path.join(dir, "sshd.log"), "a");
         const child = spawn(
             "unshare",
@@ -344,7 +340,7 @@ class Hostd {
         fs.closeSync(logFd);
         const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
         child.once("error", (e) => log(`${slot}: cannot start unshare: ${e.message}`));
-        const s: Sandbox = { slot, dir, merged, child, exited };
+        const s: Sandbox = { slot, dir, child, exited };
         this.sandbox = s;
         const until = Date.now() + 15_000;
         while (!(await portOpen(this.o.sshPort))) {
