@@ -5,6 +5,7 @@
 import { TAG, isOurs, isProduction, type Tags } from "../../providers/ec2/tags";
 import type { ImageSummary } from "../../providers/ec2/images";
 import type { InstanceSummary, KeyPairSummary, SecurityGroupSummary, SnapshotSummary } from "../../providers/ec2/inventory";
+import { isLocalStack } from "../stack";
 
 export type Kind = "instance" | "image" | "snapshot" | "security-group" | "key-pair";
 /** Execution order: terminate instances before deleting their groups; deregister before snapshots. */
@@ -35,8 +36,8 @@ export interface Policy {
     liveStacks: ReadonlySet<string>;
     /**
      * True when {@link liveStacks} lists every backend's stacks. When false only local stacks
-     * (`local`, `local-*`, kept in the repo's file backend) are known, and images of any other
-     * stack are kept: we cannot tell whether it still exists.
+     * (`local`, `local-*`: the stack driver's `isLocalStack`, kept in the repo's file backend) are
+     * known, and images of any other stack are kept: we cannot tell whether it still exists.
      */
     liveStacksComplete: boolean;
     /** Image id → versions file naming it: kept. */
@@ -103,11 +104,6 @@ export function packerNameTime(name: string): Date | undefined {
 /** AMI ids a snapshot description names (`Created by CreateImage(i-…) for ami-…`, `Copied for DestinationAmi ami-…`). */
 export function amisInDescription(description: string): string[] {
     return description.match(/\bami-[0-9a-f]{8,17}\b/g) ?? [];
-}
-
-/** Local stacks live in the repo's file backend, which the janitor always reads. */
-export function isLocalStack(name: string): boolean {
-    return name === "local" || name.startsWith("local-");
 }
 
 function stackOf(tags: Tags): string {
