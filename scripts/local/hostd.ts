@@ -125,6 +125,10 @@ interface Sandbox {
     instanceId?: string;
 }
 
+function writeJson(file: string, value: unknown): void {
+    fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
 /** Writes root's authorized_keys under `rootDir`, creating root/ and root/.ssh mode 700 where missing. */
 function writeAuthorizedKey(rootDir: string, publicKey: string): void {
     const sshDir = path.join(rootDir, "root", ".ssh");
@@ -173,7 +177,7 @@ class Hostd {
             served: this.served,
         };
         const file = path.join(this.o.stateDir, "hostd.json");
-        fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+        writeJson(`${file}.tmp`, state);
         fs.renameSync(`${file}.tmp`, file);
     }
 
@@ -306,10 +310,13 @@ class Hostd {
         const link = path.join(this.o.stateDir, "sandbox", instance.id);
         fs.rmSync(link, { force: true });
         fs.symlinkSync(s.slot, link);
-        fs.writeFileSync(
-            path.join(s.dir, "instance.json"),
-            `${JSON.stringify({ instanceId: instance.id, region: instance.region, keyName: instance.keyName ?? null, keyInjected: withKey, servedAt: new Date().toISOString() }, null, 2)}\n`,
-        );
+        writeJson(path.join(s.dir, "instance.json"), {
+            instanceId: instance.id,
+            region: instance.region,
+            keyName: instance.keyName ?? null,
+            keyInjected: withKey,
+            servedAt: new Date().toISOString(),
+        });
         log(`${instance.id}: sandbox ${s.slot} (key pair ${instance.keyName ?? "none"}${withKey ? ", key written" : ""})`);
     }
 
@@ -355,10 +362,14 @@ class Hostd {
             await sleep(10);
         }
         s.nsPid = childrenOf(child.pid!)[0];
-        fs.writeFileSync(
-            path.join(dir, "sandbox.json"),
-            `${JSON.stringify({ slot, sshPort: this.o.sshPort, rootfs: this.rootfs, unsharePid: child.pid, nsPid: s.nsPid, startedAt: new Date().toISOString() }, null, 2)}\n`,
-        );
+        writeJson(path.join(dir, "sandbox.json"), {
+            slot,
+            sshPort: this.o.sshPort,
+            rootfs: this.rootfs,
+            unsharePid: child.pid,
+            nsPid: s.nsPid,
+            startedAt: new Date().toISOString(),
+        });
         log(`${slot}: sandbox sshd listening (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`);
         return s;
     }
@@ -375,7 +386,7 @@ class Hostd {
         const meta = path.join(s.dir, "sandbox.json");
         try {
             const m = JSON.parse(fs.readFileSync(meta, "utf8")) as Record<string, unknown>;
-            fs.writeFileSync(meta, `${JSON.stringify({ ...m, instanceId: s.instanceId ?? null, stoppedAt: new Date().toISOString(), stopReason: reason }, null, 2)}\n`);
+            writeJson(meta, { ...m, instanceId: s.instanceId ?? null, stoppedAt: new Date().toISOString(), stopReason: reason });
         } catch {
             /* never started far enough to write it */
         }
