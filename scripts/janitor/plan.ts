@@ -144,7 +144,6 @@ export function judgeImage(img: ImageSummary, p: Policy): { action: "delete" | "
 
 /** Plans one region. Rows come in execution order ({@link KIND_ORDER}), then by id. */
 export function planRegion(scan: RegionScan, p: Policy): Row[] {
-    const rows: Row[] = [];
     const base = { region: scan.region };
     const imagesById = new Map(scan.images.map((i) => [i.id, i]));
 
@@ -234,11 +233,10 @@ export function planRegion(scan: RegionScan, p: Policy): Row[] {
         if (row.action === "delete") terminated.add(i.id);
         instanceRows.push(row);
     }
-    const survivors = scan.instances.filter((i) => !terminated.has(i.id));
     const isTemp = (name: string) => p.tempPrefixes.some((x) => name.startsWith(x));
 
     // Temporary security groups and key pairs: ours by tag, or Packer-named and used by our builder.
-    const tempRow = (kind: Kind, id: string, name: string, tags: Tags, created: string | undefined, users: InstanceSummary[], survivingUsers: InstanceSummary[]): Row | undefined => {
+    const tempRow = (kind: Kind, id: string, name: string, tags: Tags, created: string | undefined, users: InstanceSummary[]): Row | undefined => {
         const ourUsers = users.filter((u) => isOurs(u.tags));
         const ours = isOurs(tags) || (isTemp(name) && ourUsers.length > 0);
         if (!ours || name === "default") return undefined;
@@ -249,6 +247,7 @@ export function planRegion(scan: RegionScan, p: Policy): Row[] {
         );
         const age = times.length ? Math.max(...times) : undefined;
         const row: Row = { ...base, kind, id, name, stack: stackOf(scopeTags), ageMs: age, reason: "", action: "keep" };
+        const survivingUsers = users.filter((u) => !terminated.has(u.id));
         if (isProduction(tags)) row.reason = "production (Environment=prod)";
         else if (survivingUsers.length) row.reason = `in use by ${survivingUsers.map((u) => u.id).join(", ")}`;
         else if (users.length) {
@@ -264,14 +263,12 @@ export function planRegion(scan: RegionScan, p: Policy): Row[] {
     };
     const groupRows: Row[] = [];
     for (const g of scan.securityGroups) {
-        const users = scan.instances.filter((i) => i.securityGroupIds.includes(g.id));
-        const r = tempRow("security-group", g.id, g.name, g.tags, undefined, users, survivors.filter((i) => i.securityGroupIds.includes(g.id)));
+        const r = tempRow("security-group", g.id, g.name, g.tags, undefined, scan.instances.filter((i) => i.securityGroupIds.includes(g.id)));
         if (r) groupRows.push(r);
     }
     const keyRows: Row[] = [];
     for (const k of scan.keyPairs) {
-        const users = scan.instances.filter((i) => i.keyName === k.name);
-        const r = tempRow("key-pair", k.id || k.name, k.name, k.tags, k.createTime, users, survivors.filter((i) => i.keyName === k.name));
+        const r = tempRow("key-pair", k.id || k.name, k.name, k.tags, k.createTime, scan.instances.filter((i) => i.keyName === k.name));
         if (r) keyRows.push({ ...r, keyName: k.name });
     }
     const byId = (a: Row, b: Row) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
