@@ -457,7 +457,8 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
     const args = ["-r", "ts-node/register/transpile-only", path.join(__dirname, "hostd.ts"), "--endpoint", opts.endpoint, "--ssh-port", String(opts.sshPort), "--state-dir", opts.stateDir];
     if (opts.regions) args.push("--regions", opts.regions.join(","));
     if (opts.rootfs) args.push("--rootfs", opts.rootfs);
-    const out = fs.openSync(opts.logFile ?? path.join(opts.stateDir, "hostd.log"), "a");
+    const logFile = opts.logFile ?? path.join(opts.stateDir, "hostd.log");
+    const out = fs.openSync(logFile, "a");
     const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ["ignore", out, out] });
     fs.closeSync(out);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -465,7 +466,7 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
     process.once("exit", killOnExit);
     const until = Date.now() + 180_000;
     for (;;) {
-        if (child.exitCode !== null) throw new Error(`hostd exited with code ${child.exitCode}; see ${opts.logFile ?? path.join(opts.stateDir, "hostd.log")}`);
+        if (child.exitCode !== null) throw new Error(`hostd exited with code ${child.exitCode}; see ${logFile}`);
         try {
             if (readHostdState(opts.stateDir).ready) break;
         } catch {
