@@ -129,15 +129,13 @@ export function judgeImage(img: ImageSummary, p: Policy): { action: "delete" | "
     }
     const expires = tags[TAG.expiresAt];
     if (expires === "never") return { action: "keep", reason: "ExpiresAt=never" };
-    if (expires) {
-        const t = Date.parse(expires);
-        if (!Number.isNaN(t) && t <= p.now.getTime()) return { action: "delete", reason: `expired ${expires}` };
-    }
+    const expiresAt = expires ? Date.parse(expires) : NaN; // NaN (never <= now): absent or unreadable
+    if (expiresAt <= p.now.getTime()) return { action: "delete", reason: `expired ${expires}` };
     const age = ageOf(p.now, img.creationDate);
     if (p.olderThanMs !== undefined && age !== undefined && age > p.olderThanMs) {
         return { action: "delete", reason: `older than ${formatAge(p.olderThanMs)}` };
     }
-    if (expires && !Number.isNaN(Date.parse(expires))) return { action: "keep", reason: `expires ${expires}` };
+    if (!Number.isNaN(expiresAt)) return { action: "keep", reason: `expires ${expires}` };
     if (p.olderThanMs !== undefined) return { action: "keep", reason: `younger than ${formatAge(p.olderThanMs)}` };
     return { action: "keep", reason: expires ? `unreadable ExpiresAt "${expires}"` : "no ExpiresAt tag (use --older-than)" };
 }
