@@ -8,7 +8,7 @@
  * `couchbase-images:copyRegions: "us-east-1" is the build region; remove it`.
  */
 import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS } from "../providers/packer/types";
-import { EDITIONS, ENVIRONMENTS, UNKNOWN, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
+import { EDITIONS, ENVIRONMENTS, UNKNOWN, kmsKeyProblem, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
 
 /** `prod` never expires and keeps its versions file on destroy. */
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -188,43 +188,6 @@ const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
     sshUsername: "sshUsername",
     buildTimeoutMinutes: "buildTimeoutMinutes",
     templateDir: "templateDir",
-};
-
-/** A valid image input set; only used to run one rule of validate.ts on a single value. */
-const EMPTY_IMAGE: Parameters<typeof validateInputs>[0] = {
-    templateDir: "images/aws",
-    region: "us-east-1",
-    copyRegions: [],
-    instanceType: "t3.large",
-    couchbaseEdition: "enterprise",
-    couchbaseVersion: "7.6.3",
-    couchbasePackageSource: "repository",
-    couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
-    couchbaseReleaseSha256: "",
-    couchbaseKeyFingerprints: [],
-    baseImage: { id: "ami-0123456789abcdef0" },
-    agentArtifact: UNKNOWN,
-    agentSha256: UNKNOWN,
-    agentVersion: "",
-    agentUnit: "agent/dp-agent.service",
-    namePrefix: "couchbase-server",
-    stack: "dev",
-    release: "",
-    environment: "dev",
-    owner: "x",
-    ttlHours: 0,
-    extraTags: {},
-    kmsKeyId: "",
-    subnetId: "",
-    vpcId: "",
-    sshCidrs: ["127.0.0.1/32"],
-    ec2Endpoint: "",
-    emulator: false,
-    sshHost: "",
-    sshPort: 0,
-    sshUsername: "admin",
-    buildTimeoutMinutes: 90,
-    providerVersion: "",
 };
 
 /** How to set a missing repository pin in the stack (appended to the validator's fix). */
@@ -473,9 +436,9 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         if (region !== buildRegion && !copyRegions.includes(region)) {
             p.add(`kmsKeyIds.${region}`, `"${region}" is neither the build region nor a copy region: remove it, or add the region to copyRegions`);
         } else if (region !== buildRegion) {
-            // Same key rule as the build region's, via the one validator.
-            const kf = validateInputs({ ...EMPTY_IMAGE, kmsKeyId: key }).find((f) => f.property === "kmsKeyId");
-            if (kf) p.add(`kmsKeyIds.${region}`, kf.reason);
+            // Same key rule as the build region's (validate.ts).
+            const problem = kmsKeyProblem(key);
+            if (problem) p.add(`kmsKeyIds.${region}`, problem);
         }
     }
     if (emulator && !ec2Endpoint) p.add("emulator", "is true but ec2Endpoint is empty: set ec2Endpoint to the emulator's URL");

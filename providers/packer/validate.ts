@@ -159,6 +159,12 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
     };
 }
 
+/** What is wrong with a KMS key setting ("" = the account's default key), or undefined. Also used for the copy regions' keys. */
+export function kmsKeyProblem(key: unknown): string | undefined {
+    if (key === "" || (typeof key === "string" && KMS_KEY.test(key))) return undefined;
+    return `"${String(key)}" is not a KMS key: give a key id, key ARN or alias/…`;
+}
+
 /**
  * Validates resolved inputs. Values not known yet (preview) are skipped. Returns every failure,
  * in property order; an empty list means valid.
@@ -293,8 +299,10 @@ export function validateInputs(i: ResolvedImageInputs): Failure[] {
             }
         }
     }
-    if (known(i.kmsKeyId) && i.kmsKeyId !== "" && (typeof i.kmsKeyId !== "string" || !KMS_KEY.test(i.kmsKeyId)))
-        fail("kmsKeyId", `"${String(i.kmsKeyId)}" is not a KMS key: give a key id, key ARN or alias/…`);
+    if (known(i.kmsKeyId)) {
+        const problem = kmsKeyProblem(i.kmsKeyId);
+        if (problem) fail("kmsKeyId", problem);
+    }
     if (known(i.subnetId) && i.subnetId !== "" && (typeof i.subnetId !== "string" || !SUBNET_ID.test(i.subnetId)))
         fail("subnetId", `"${String(i.subnetId)}" is not a subnet id: use the form subnet-0123456789abcdef0`);
     if (known(i.vpcId) && i.vpcId !== "" && (typeof i.vpcId !== "string" || !VPC_ID.test(i.vpcId)))
