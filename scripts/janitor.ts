@@ -135,8 +135,7 @@ async function execute(ec2: EC2Client, rows: readonly Row[], io: JanitorIO, json
                         break;
                     }
                     case "snapshot": {
-                        const owner = /^snapshot of (ami-\S+)$/.exec(row.reason)?.[1];
-                        const viaImage = owner ? imageResults.get(owner) : undefined;
+                        const viaImage = row.ofImage ? imageResults.get(row.ofImage) : undefined;
                         if (viaImage instanceof Error) throw viaImage;
                         if (viaImage && viaImage.deletedSnapshots.includes(row.id)) record(row, "deleted");
                         else if (viaImage && viaImage.goneSnapshots.includes(row.id)) record(row, "gone");

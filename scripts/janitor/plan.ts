@@ -60,6 +60,8 @@ export interface Row {
     sizeGiB?: number;
     reason: string;
     action: "delete" | "keep";
+    /** Snapshots of an image this plan deletes: that image (its deletion takes the snapshot along). */
+    ofImage?: string;
     /** Images: snapshots that must survive the image (still used by another image). */
     keepSnapshotIds?: string[];
     /** Key pairs: delete by name when the API gave no id. */
@@ -182,6 +184,7 @@ export function planRegion(scan: RegionScan, p: Policy): Row[] {
                 ...(s ? { sizeGiB: s.volumeSize } : {}),
                 reason: `snapshot of ${r.id}`,
                 action: "delete",
+                ofImage: r.id,
             };
             if (users) {
                 keep.push(sid);

@@ -139,6 +139,7 @@ describe("janitor/plan: planRegion", () => {
             ["snapshot", "snap-shared", "keep", "shared with ami-0bbbbbbb"],
         ]);
         assert.deepEqual(rows[0].keepSnapshotIds, ["snap-shared"]);
+        assert.equal(rows[2].ofImage, "ami-0aaaaaaa");
         assert.deepEqual(summarize(rows, 0.05), {
             toDelete: { instance: 0, image: 1, snapshot: 1, "security-group": 0, "key-pair": 0 },
             kept: 2,
