@@ -11,7 +11,7 @@
 import * as path from "node:path";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ec2Client } from "../providers/ec2/client";
-import { PROJECT, TAG } from "../providers/ec2/tags";
+import { PROJECT, TAG, isOurs, tagFilters } from "../providers/ec2/tags";
 import { deleteImageAndSnapshots, deleteSnapshot, listImages, type DeleteImageResult } from "../providers/ec2/images";
 import { listInstances, listKeyPairs, listSecurityGroups, listSnapshots } from "../providers/ec2/inventory";
 import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../providers/ec2/leftovers";
@@ -46,11 +46,9 @@ export interface JanitorIO {
 /** Everything in one region the planner needs. Snapshots are selected by tag or by our images' mappings, never by owner alone. */
 export async function scanRegion(ec2: EC2Client, region: string, retry?: RetryOptions): Promise<RegionScan> {
     const images = await listImages(ec2, {}, retry);
-    const tagged = await listSnapshots(ec2, { filters: [{ Name: `tag:${TAG.project}`, Values: [PROJECT] }] }, retry);
+    const tagged = await listSnapshots(ec2, { filters: tagFilters({ [TAG.project]: PROJECT }) }, retry);
     const have = new Set(tagged.map((s) => s.id));
-    const mapped = [
-        ...new Set(images.filter((i) => i.tags[TAG.project] === PROJECT).flatMap((i) => i.snapshotIds)),
-    ].filter((id) => !have.has(id));
+    const mapped = [...new Set(images.filter((i) => isOurs(i.tags)).flatMap((i) => i.snapshotIds))].filter((id) => !have.has(id));
     const snapshots = [...tagged, ...(await listSnapshots(ec2, { ids: mapped }, retry))];
     const instances = await listInstances(ec2, {}, retry);
     const keyPairs = await listKeyPairs(ec2, retry);
