@@ -75,34 +75,28 @@ async function resolveRegions(o: JanitorOptions): Promise<string[]> {
 
 /** Live stacks and whether the list covers every backend (see Policy.liveStacksComplete). */
 export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Set<string>; complete: boolean; source: string } {
-    const stacks = new Set(fileBackendStacks(path.join(repo, ".pulumi-state"), PROJECT));
-    const sources = [`${path.join(repo, ".pulumi-state")} (${stacks.size})`];
-    let complete = false;
-    if (o.liveStacks) {
-        o.liveStacks.forEach((s) => stacks.add(s));
-        sources.push(`--live-stacks (${o.liveStacks.length})`);
-        complete = true;
-    }
+    const stacks = new Set<string>();
+    const sources: string[] = [];
+    const add = (found: readonly string[], from: string) => {
+        found.forEach((s) => stacks.add(s));
+        sources.push(`${from} (${found.length})`);
+    };
+    const local = path.join(repo, ".pulumi-state");
+    add(fileBackendStacks(local, PROJECT), local);
+    if (o.liveStacks) add(o.liveStacks, "--live-stacks");
     if (o.backendUrl) {
         const dir = fileBackendDir(o.backendUrl);
-        if (dir) {
-            const found = fileBackendStacks(dir, PROJECT);
-            found.forEach((s) => stacks.add(s));
-            sources.push(`${o.backendUrl} (${found.length})`);
-            complete = true;
-        } else if (!o.liveStacks) {
-            let found: string[];
+        if (dir) add(fileBackendStacks(dir, PROJECT), o.backendUrl);
+        else if (!o.liveStacks) {
             try {
-                found = cliStacks(o.backendUrl, PROJECT, repo);
+                add(cliStacks(o.backendUrl, PROJECT, repo), o.backendUrl);
             } catch (e) {
                 throw new Error(`cannot list the stacks of ${o.backendUrl} with \`pulumi stack ls\` (${(e as Error).message.split("\n")[0]}); pass --live-stacks a,b`);
             }
-            found.forEach((s) => stacks.add(s));
-            sources.push(`${o.backendUrl} (${found.length})`);
-            complete = true;
         }
     }
-    return { stacks, complete, source: sources.join(", ") };
+    // Complete when anything besides the local file backend was consulted.
+    return { stacks, complete: sources.length > 1, source: sources.join(", ") };
 }
 
 /** Executes one region's plan in order; never throws for a single object, records it. */

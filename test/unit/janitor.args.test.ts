@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "../../scripts/janitor/args";
 import { amiIdsInJson, fileBackendDir, fileBackendStacks, protectedImages } from "../../scripts/janitor/sources";
+import { resolveLiveStacks } from "../../scripts/janitor";
 
 describe("janitor/args", () => {
     it("defaults: dry run, one region from the environment, 2h builds, $0.05", () => {
@@ -115,5 +116,25 @@ describe("janitor/sources", () => {
         assert.equal(fileBackendDir("file:///a/b"), "/a/b");
         assert.equal(fileBackendDir("file://~/s", "/home/u"), "/home/u/s");
         assert.equal(fileBackendDir("s3://bucket"), undefined);
+    });
+    it("live stacks: the repo's file backend always; complete only with --live-stacks or a backend URL", () => {
+        const repo = path.join(dir, "repo");
+        fs.mkdirSync(path.join(repo, ".pulumi-state", ".pulumi", "stacks", "couchbase-images"), { recursive: true });
+        fs.writeFileSync(path.join(repo, ".pulumi-state", ".pulumi", "stacks", "couchbase-images", "local-a.json"), "{}");
+        const local = path.join(repo, ".pulumi-state");
+        const live = (argv: string[]) => {
+            const r = resolveLiveStacks(parseArgs(argv, {}), repo);
+            return { stacks: [...r.stacks].sort(), complete: r.complete, source: r.source };
+        };
+        assert.deepEqual(live([]), { stacks: ["local-a"], complete: false, source: `${local} (1)` });
+        assert.deepEqual(live(["--live-stacks", "dev,local-a"]), { stacks: ["dev", "local-a"], complete: true, source: `${local} (1), --live-stacks (2)` });
+        const url = `file://${path.join(dir, "state")}`; // the file backend of the test above
+        assert.deepEqual(live(["--backend-url", url]), { stacks: ["dev", "local", "local-a", "local-bob"], complete: true, source: `${local} (1), ${url} (3)` });
+        // A non-file backend is not asked when --live-stacks names the stacks.
+        assert.deepEqual(live(["--backend-url", "s3://bucket", "--live-stacks", "dev"]), {
+            stacks: ["dev", "local-a"],
+            complete: true,
+            source: `${local} (1), --live-stacks (1)`,
+        });
     });
 });
