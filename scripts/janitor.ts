@@ -10,14 +10,14 @@
  */
 import * as path from "node:path";
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import { ec2Client } from "../providers/ec2/client";
+import { ec2Client, ec2Sdk } from "../providers/ec2/client";
 import { PROJECT, TAG, isOurs, tagFilters } from "../providers/ec2/tags";
 import { deleteImageAndSnapshots, deleteSnapshot, listImages, type DeleteImageResult } from "../providers/ec2/images";
 import { listInstances, listKeyPairs, listSecurityGroups, listSnapshots } from "../providers/ec2/inventory";
 import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../providers/ec2/leftovers";
 import { withRetry, type RetryOptions } from "../providers/ec2/retry";
 import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row } from "./janitor/plan";
-import { USAGE, parseArgs, type JanitorOptions } from "./janitor/args";
+import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./janitor/args";
 import { cliStacks, fileBackendDir, fileBackendStacks, protectedImages } from "./janitor/sources";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -58,9 +58,8 @@ export async function scanRegion(ec2: EC2Client, region: string, retry?: RetryOp
 
 async function resolveRegions(o: JanitorOptions): Promise<string[]> {
     if (o.regions !== "all") return o.regions;
-    const { DescribeRegionsCommand } = await import("@aws-sdk/client-ec2");
-    const home = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1";
-    const ec2 = await ec2Client(home, o.endpoint);
+    const { DescribeRegionsCommand } = ec2Sdk();
+    const ec2 = await ec2Client(defaultRegion(process.env), o.endpoint);
     try {
         const r = await withRetry(() => ec2.send(new DescribeRegionsCommand({ AllRegions: false })));
         return (r.Regions ?? [])

@@ -47,6 +47,11 @@ Never touches: Environment=prod objects, images named in versions/*.json, images
 still exist (unless --stack names it), anything without Project=couchbase-images.
 Exit code: 0 ok, 1 a deletion failed, 2 bad usage or the scan failed.`;
 
+/** The region of the environment: $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1. */
+export function defaultRegion(env: Readonly<Record<string, string | undefined>>): string {
+    return env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
+}
+
 function list(v: string): string[] {
     return v
         .split(",")
@@ -134,7 +139,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     }
     if (allRegions && o.regions.length) throw new Error("--regions and --all-regions exclude each other");
     if (allRegions) o.regions = "all";
-    else if (o.regions.length === 0) o.regions = [env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1"];
+    else if (o.regions.length === 0) o.regions = [defaultRegion(env)];
     if (o.backendUrl === undefined && env.PULUMI_BACKEND_URL) o.backendUrl = env.PULUMI_BACKEND_URL;
     return o;
 }
