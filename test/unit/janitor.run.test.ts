@@ -16,6 +16,7 @@ import {
 import { parseArgs } from "../../scripts/janitor/args";
 import { runJanitor } from "../../scripts/janitor";
 import { awsError } from "./ec2/awsError";
+import { setEnv } from "../fixtures/env";
 
 describe("janitor run (mocked EC2): failures and throttling", () => {
     let mock: AwsClientStub<EC2Client>;
@@ -24,18 +25,14 @@ describe("janitor run (mocked EC2): failures and throttling", () => {
     });
     after(() => mock.restore());
     let repo: string;
-    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    let restoreEnv = () => {};
     before(() => {
         repo = fs.mkdtempSync(path.join(os.tmpdir(), "janitor-run-"));
-        process.env.AWS_ACCESS_KEY_ID = "testing";
-        process.env.AWS_SECRET_ACCESS_KEY = "testing";
+        restoreEnv = setEnv({ AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" });
     });
     after(() => {
         fs.rmSync(repo, { recursive: true, force: true });
-        if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-        else process.env.AWS_ACCESS_KEY_ID = saved.id;
-        if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
-        else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+        restoreEnv();
     });
     afterEach(() => mock.reset());
 
