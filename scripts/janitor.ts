@@ -19,6 +19,7 @@ import { withRetry, type RetryOptions } from "../providers/ec2/retry";
 import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row } from "./janitor/plan";
 import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./janitor/args";
 import { cliStacks, fileBackendDir, fileBackendStacks, protectedImages } from "./janitor/sources";
+import { LOCAL_STATE_DIR } from "./localStacks";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -80,7 +81,7 @@ export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Se
         found.forEach((s) => stacks.add(s));
         sources.push(`${from} (${found.length})`);
     };
-    const local = path.join(repo, ".pulumi-state");
+    const local = path.join(repo, LOCAL_STATE_DIR);
     add(fileBackendStacks(local, PROJECT), local);
     if (o.liveStacks) add(o.liveStacks, "--live-stacks");
     if (o.backendUrl) {

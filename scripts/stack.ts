@@ -14,6 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
+import { LOCAL_STATE_DIR, isLocalStack } from "./localStacks";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const PROJECT_NAME = "couchbase-images";
@@ -71,10 +72,7 @@ export interface RunResult {
     outputs: Record<string, unknown>;
 }
 
-/** Local stacks live in the repo's ignored file backend. */
-export function isLocalStack(name: string): boolean {
-    return name === "local" || name.startsWith("local-");
-}
+export { isLocalStack };
 
 /** Environment for the CLI: offline settings always; backend and passphrase only for local stacks. */
 export function stackEnv(stack: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -84,7 +82,7 @@ export function stackEnv(stack: string, env: NodeJS.ProcessEnv = process.env): R
         CHECKPOINT_DISABLE: "1",
     };
     if (isLocalStack(stack)) {
-        out.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, ".pulumi-state")}`;
+        out.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, LOCAL_STATE_DIR)}`;
         out.PULUMI_CONFIG_PASSPHRASE = env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE;
     }
     return out;
@@ -104,7 +102,7 @@ async function defaultProgram(): Promise<PulumiFn> {
 }
 
 async function openStack(opts: RunOptions): Promise<Stack> {
-    if (isLocalStack(opts.stack)) fs.mkdirSync(path.join(PROJECT_ROOT, ".pulumi-state"), { recursive: true });
+    if (isLocalStack(opts.stack)) fs.mkdirSync(path.join(PROJECT_ROOT, LOCAL_STATE_DIR), { recursive: true });
     if (opts.seedConfig ?? true) seedLocalStackConfig(opts.stack);
     const program = opts.program ?? (await defaultProgram());
     const stack = await LocalWorkspace.createOrSelectStack(

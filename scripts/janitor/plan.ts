@@ -5,7 +5,7 @@
 import { TAG, isOurs, isProduction, type Tags } from "../../providers/ec2/tags";
 import type { ImageSummary } from "../../providers/ec2/images";
 import type { InstanceSummary, KeyPairSummary, SecurityGroupSummary, SnapshotSummary } from "../../providers/ec2/inventory";
-import { isLocalStack } from "../stack";
+import { isLocalStack } from "../localStacks";
 
 export type Kind = "instance" | "image" | "snapshot" | "security-group" | "key-pair";
 /** Execution order: terminate instances before deleting their groups; deregister before snapshots. */
@@ -36,7 +36,7 @@ export interface Policy {
     liveStacks: ReadonlySet<string>;
     /**
      * True when {@link liveStacks} lists every backend's stacks. When false only local stacks
-     * (`local`, `local-*`: the stack driver's `isLocalStack`, kept in the repo's file backend) are
+     * (`local`, `local-*`: `isLocalStack` in scripts/localStacks.ts, kept in the repo's file backend) are
      * known, and images of any other stack are kept: we cannot tell whether it still exists.
      */
     liveStacksComplete: boolean;
