@@ -30,6 +30,7 @@ import { withRetry } from "./ec2/retry";
 import { TAG, tagList } from "./ec2/tags";
 import { buildArgv, declaredVariables, packerEnv, packerVariables, parseMachineLine, parsePackerVersion, parsePluginVersion, readableLine, validateArgv } from "./packer/argv";
 import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, sha256Hex, type FileEntry, type FingerprintSources } from "./packer/fingerprint";
+import { IMAGE_IGNORE_FILE, imageFileFilter } from "./packer/imageFiles";
 import { parseManifest } from "./packer/manifest";
 import { adoptTags, buildId, imageName, imageTags } from "./packer/naming";
 import { createRedactor, redactText } from "./packer/redact";
@@ -54,7 +55,10 @@ export type { BaseImage };
 export interface PackerImageArgs {
     /**
      * Folder with the Packer template (`*.pkr.hcl`) and its scripts. Defaults to `images/aws`.
-     * Every file under it is fingerprinted: an edit, rename or mode change forces a rebuild.
+     * The files that go into the image are fingerprinted: every file under it except those its
+     * `.imageignore` lists (CI script, README, test fixtures; see providers/packer/imageFiles.ts)
+     * and the ignore file itself. An edit, rename or mode change of a fingerprinted file forces a
+     * rebuild; of an ignored one, nothing.
      */
     templateDir?: pulumi.Input<string>;
     /** Build region, e.g. `eu-west-1`. Forces a rebuild. */
@@ -214,13 +218,19 @@ const COMPUTED_FIELDS: readonly string[] = [
 /** Fields whose change re-tags the image (update, no rebuild). */
 const TAG_FIELDS: readonly string[] = ["owner", "environment", "ttlHours", "extraTags", "agentVersion"];
 
-/** Everything the fingerprint needs from disk and from Packer itself. */
+/**
+ * Everything the fingerprint needs from disk and from Packer itself. Of the template folder, only
+ * the files that go into the image: its `.imageignore` (absent: every file counts) leaves out the
+ * folder's CI script, README and test fixtures.
+ */
 async function fingerprintSources(i: ResolvedImageInputs, tools: { packer: string; plugin: string }): Promise<FingerprintSources> {
     const fs = load<typeof import("node:fs")>("node:fs");
     const packageFiles =
         i.couchbasePackageSource === "repository" ? [] : readTree(fs, i.couchbasePackageSource).filter((f) => f.path.endsWith(".deb"));
+    const ignorePath = `${i.templateDir}/${IMAGE_IGNORE_FILE}`;
+    const ignoreText = fs.existsSync(ignorePath) ? fs.readFileSync(ignorePath, "utf8") : "";
     return {
-        templateFiles: readTree(fs, i.templateDir),
+        templateFiles: readTree(fs, i.templateDir, imageFileFilter(ignoreText)),
         agentUnit: fs.readFileSync(i.agentUnit),
         packageFiles,
         packerVersion: tools.packer,

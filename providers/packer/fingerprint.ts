@@ -3,9 +3,16 @@
  * input. Pure apart from hashing: the caller reads the files and passes their bytes in.
  *
  * Stable across a fresh clone, `touch` and file order (only relative path, content and the
- * executable bit count); changed by an edit, a rename or a mode change of any template file, the
- * unit file or the local Couchbase package, and by any build variable (the Couchbase repository
- * pins in repository mode), the base image, the agent sha256 or the Packer/plugin versions.
+ * executable bit count); changed by an edit, a rename or a mode change of any template file that
+ * goes into the image, the unit file or the local Couchbase package, and by any build variable
+ * (the Couchbase repository pins in repository mode), the base image, the agent sha256 or the
+ * Packer/plugin versions.
+ *
+ * Template files that go into the image: every file under the template folder except those its
+ * `.imageignore` lists (the folder's CI script, README, test fixtures) and the ignore file itself;
+ * the `*.pkr.hcl` template always counts (`imageFiles.ts` has the rule). So editing `ci.sh` next
+ * to the template rebuilds nothing, while editing a script a provisioner runs or a file it uploads
+ * does.
  */
 import { createHash } from "node:crypto";
 import type { ResolvedImageInputs } from "./types";
@@ -20,7 +27,7 @@ export interface FileEntry {
 
 /** What the fingerprint covers besides the inputs themselves. */
 export interface FingerprintSources {
-    /** Every file under the template folder. */
+    /** The template folder's files that go into the image (`readTree` with `imageFileFilter`). */
     templateFiles: FileEntry[];
     /** The agent unit file's content. */
     agentUnit: Buffer | string;
@@ -123,9 +130,11 @@ export interface TreeFs {
 
 /**
  * Reads every regular file under `dir` (following nothing but plain folders), sorted by relative
- * path. Symbolic links are read through (their target's content and mode count).
+ * path. Symbolic links are read through (their target's content and mode count). With `keep`,
+ * only files whose relative path it accepts are read and returned (for the template folder:
+ * `imageFileFilter` of its `.imageignore`).
  */
-export function readTree(fs: TreeFs, dir: string): FileEntry[] {
+export function readTree(fs: TreeFs, dir: string, keep?: (relPath: string) => boolean): FileEntry[] {
     const out: FileEntry[] = [];
     const walk = (rel: string) => {
         const abs = rel === "" ? dir : `${dir}/${rel}`;
@@ -134,6 +143,7 @@ export function readTree(fs: TreeFs, dir: string): FileEntry[] {
             const st = e.isSymbolicLink() ? fs.statSync(`${dir}/${r}`) : e;
             if (st.isDirectory()) walk(r);
             else if (st.isFile()) {
+                if (keep && !keep(r)) continue;
                 const mode = fs.statSync(`${dir}/${r}`).mode;
                 out.push({ path: r, content: fs.readFileSync(`${dir}/${r}`), executable: (mode & 0o111) !== 0 });
             }

@@ -193,6 +193,20 @@ describe("fingerprint", () => {
         });
     });
 
+    it("readTree with keep reads only the kept files (the template folder minus its .imageignore)", () => {
+        const d = fresh({ ...TEMPLATE, "ci.sh": { content: "#!/usr/bin/env bash\n", mode: 0o755 } });
+        const keep = (rel: string) => rel !== "ci.sh";
+        assert.deepEqual(
+            readTree(fs, d, keep).map((f) => f.path),
+            readTree(fs, d).map((f) => f.path).filter(keep),
+        );
+        const a = fp(d, goodInputs(), { templateFiles: readTree(fs, d, keep) });
+        fs.appendFileSync(path.join(d, "ci.sh"), "echo lint\n");
+        assert.equal(fp(d, goodInputs(), { templateFiles: readTree(fs, d, keep) }).fingerprint, a.fingerprint);
+        fs.appendFileSync(path.join(d, "scripts/cleanup.sh"), "echo more\n");
+        assert.deepEqual(changedParts(a.parts, fp(d, goodInputs(), { templateFiles: readTree(fs, d, keep) }).parts), ["template/scripts/cleanup.sh"]);
+    });
+
     it("partProperty maps parts to input properties", () => {
         assert.equal(partProperty("template/scripts/x.sh"), "templateDir");
         assert.equal(partProperty("package/couchbase.deb"), "couchbasePackageSource");
