@@ -18,7 +18,7 @@ import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../provi
 import { withRetry, type RetryOptions } from "../providers/ec2/retry";
 import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row } from "./janitor/plan";
 import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./janitor/args";
-import { cliStacks, fileBackendDir, fileBackendStacks, protectedImages } from "./janitor/sources";
+import { cliStacks, fileBackendDir, fileBackendStacks, protectedImages, versionsFolders } from "./janitor/sources";
 import { LOCAL_STATE_DIR } from "./localStacks";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -157,7 +157,8 @@ export async function runJanitor(o: JanitorOptions, io: JanitorIO): Promise<Jani
     const repo = path.resolve(o.repo ?? REPO_ROOT);
     const now = io.now ?? new Date();
     const live = resolveLiveStacks(o, repo);
-    const pinned = protectedImages(repo);
+    const folders = versionsFolders(repo, PROJECT);
+    const pinned = protectedImages(repo, folders);
     const policy: Policy = {
         now,
         ...(o.olderThanMs !== undefined ? { olderThanMs: o.olderThanMs } : {}),
@@ -172,7 +173,7 @@ export async function runJanitor(o: JanitorOptions, io: JanitorIO): Promise<Jani
     const regions = await resolveRegions(o);
     io.err(
         `janitor: ${o.delete ? "DELETE" : "dry run"} in ${regions.join(", ")}; live stacks from ${live.source}` +
-            `${live.complete ? "" : " (non-local stacks' images kept: give --backend-url or --live-stacks)"}; ${pinned.size} image(s) pinned by versions files`,
+            `${live.complete ? "" : " (non-local stacks' images kept: give --backend-url or --live-stacks)"}; ${pinned.size} image(s) pinned by versions files in ${folders.map((f) => `${f.dir}/`).join(", ")}`,
     );
     const rows: Row[] = [];
     for (const region of regions) {

@@ -1,10 +1,13 @@
 /**
  * What must never be swept, read from the repository and the Pulumi backend: image ids named in
- * versions files, and the stacks that still exist. Small effects; the extraction is pure.
+ * versions files (in every versions folder the project's config points to), and the stacks that
+ * still exist. Small effects; the extraction is pure (here and in configFiles.ts).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PROJECT } from "../../providers/ec2/tags";
+import { stackConfigFileNames, versionsDirs, type ConfigFile, type VersionsDir } from "./configFiles";
 
 const AMI = /\bami-[0-9a-f]{8,17}\b/g;
 
@@ -24,21 +27,56 @@ export function amiIdsInJson(doc: unknown): string[] {
     return [...out].sort();
 }
 
+/** `Pulumi.yaml` and every `Pulumi.<stack>.yaml` at `repo`'s root; an absent `Pulumi.yaml` is undefined. */
+export function readConfigFiles(repo: string): { project?: ConfigFile; stacks: ConfigFile[] } {
+    const read = (name: string): ConfigFile => {
+        try {
+            return { name, text: fs.readFileSync(path.join(repo, name), "utf8") };
+        } catch (e) {
+            throw new Error(`cannot read ${path.join(repo, name)}: ${(e as Error).message}`);
+        }
+    };
+    const names = fs.existsSync(repo) ? fs.readdirSync(repo) : [];
+    return {
+        ...(names.includes("Pulumi.yaml") ? { project: read("Pulumi.yaml") } : {}),
+        stacks: stackConfigFileNames(names).map(read),
+    };
+}
+
 /**
- * Image id → versions file (relative to `repo`) for every `versions/*.json` (and one level of
- * subfolders). Throws on a file that is not JSON: better no sweep than a sweep that missed a pin.
+ * The versions folders `repo`'s config points to: `versions/` and every `versionsDir` in
+ * `Pulumi.yaml` and `Pulumi.<stack>.yaml` (see configFiles.ts). Throws on an unreadable or
+ * unparsable config file, or a folder outside the project.
  */
-export function protectedImages(repo: string): Map<string, string> {
-    const dir = path.join(repo, "versions");
-    const out = new Map<string, string>();
-    if (!fs.existsSync(dir)) return out;
-    const files: string[] = [];
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        if (e.isFile() && e.name.endsWith(".json")) files.push(path.join(dir, e.name));
-        if (e.isDirectory())
-            for (const f of fs.readdirSync(path.join(dir, e.name))) if (f.endsWith(".json")) files.push(path.join(dir, e.name, f));
+export function versionsFolders(repo: string, project = PROJECT): VersionsDir[] {
+    const files = readConfigFiles(repo);
+    try {
+        return versionsDirs(files.project, files.stacks, project);
+    } catch (e) {
+        throw new Error(`cannot tell which versions folders to protect (in ${repo}): ${(e as Error).message}`);
     }
-    for (const f of files.sort()) {
+}
+
+/**
+ * Image id → versions file (relative to `repo`) for every `*.json` (and one level of subfolders,
+ * never `schema.json`) in each versions folder; a folder that does not exist holds nothing. Throws
+ * on a file that is not JSON: better no sweep than a sweep that missed a pin.
+ */
+export function protectedImages(repo: string, folders: readonly VersionsDir[] = versionsFolders(repo)): Map<string, string> {
+    const out = new Map<string, string>();
+    const files = new Set<string>();
+    for (const { dir: rel } of folders) {
+        const dir = path.join(repo, rel);
+        if (!fs.existsSync(dir)) continue;
+        const here: string[] = [];
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+            if (e.isFile() && e.name.endsWith(".json")) here.push(path.join(dir, e.name));
+            if (e.isDirectory())
+                for (const f of fs.readdirSync(path.join(dir, e.name))) if (f.endsWith(".json")) here.push(path.join(dir, e.name, f));
+        }
+        here.sort().forEach((f) => files.add(f));
+    }
+    for (const f of files) {
         if (path.basename(f) === "schema.json") continue;
         let doc: unknown;
         try {

@@ -29,9 +29,10 @@ const HOUR = 3_600_000;
 
 /**
  * The janitor against moto's EC2 server, seeded with every case issue 8 names: production,
- * unexpired, foreign, pinned by a versions file, live stack, a snapshot still used by a kept image,
- * an orphan snapshot, an expired image (two regions), a builder instance with Packer's temporary key
- * pair and security group, a tagged temporary key pair, and foreign Packer-named leftovers.
+ * unexpired, foreign, pinned by a versions file (in versions/, and in a stack's own versionsDir),
+ * live stack, a snapshot still used by a kept image, an orphan snapshot, an expired image (two
+ * regions), a builder instance with Packer's temporary key pair and security group, a tagged
+ * temporary key pair, and foreign Packer-named leftovers.
  */
 describe("janitor against moto", function () {
     this.timeout(180_000);
@@ -86,6 +87,7 @@ describe("janitor against moto", function () {
         s.unexpired = (await image(east, m, "couchbase-images-fresh", ours({ ExpiresAt: future, Stack: "local-gone" }))).id;
         s.foreign = (await image(east, m, "someone-elses", { ExpiresAt: past })).id;
         s.pinned = (await image(east, m, "couchbase-images-pinned", ours({ ExpiresAt: past, Stack: "local-gone" }))).id;
+        s.pinnedCustom = (await image(east, m, "couchbase-images-pinned-custom", ours({ ExpiresAt: past, Stack: "local-ci" }))).id;
         s.live = (await image(east, m, "couchbase-images-live", ours({ ExpiresAt: past, Stack: "local-live" }))).id;
         const expired = await image(east, m, "couchbase-images-expired", ours({ ExpiresAt: past, Stack: "local-gone" }));
         s.expired = expired.id;
@@ -133,12 +135,16 @@ describe("janitor against moto", function () {
 
         fs.mkdirSync(path.join(repo, "versions"));
         fs.writeFileSync(path.join(repo, "versions", "local-old.json"), JSON.stringify({ stack: "local-old", images: { "us-east-1": s.pinned } }, null, 2));
+        // A stack that writes its versions file elsewhere (versionsDir), as the e2e stacks do.
+        fs.writeFileSync(path.join(repo, "Pulumi.local-ci.yaml"), "config:\n  couchbase-images:versionsDir: .build/ci/versions\n");
+        fs.mkdirSync(path.join(repo, ".build", "ci", "versions"), { recursive: true });
+        fs.writeFileSync(path.join(repo, ".build", "ci", "versions", "local-ci.json"), JSON.stringify({ stack: "local-ci", images: { "us-east-1": s.pinnedCustom } }, null, 2));
         const stacks = path.join(repo, ".pulumi-state", ".pulumi", "stacks", PROJECT);
         fs.mkdirSync(stacks, { recursive: true });
         fs.writeFileSync(path.join(stacks, "local-live.json"), "{}");
 
         expectDeleted.push(s.expired, s.expiredSnap, s.west, s.westSnap, s.orphanSnap, s.builder, s.builderSg, s.builderKey, s.taggedKey);
-        expectKept.push(s.prod, s.prodSnap, s.unexpired, s.foreign, s.pinned, s.live, s.foreignKey, s.foreignSg);
+        expectKept.push(s.prod, s.prodSnap, s.unexpired, s.foreign, s.pinned, s.pinnedCustom, s.live, s.foreignKey, s.foreignSg);
     });
 
     after(async () => {
@@ -190,6 +196,7 @@ describe("janitor against moto", function () {
             [s.prodSnap]: new RegExp(`^snapshot keep: in use by ${s.prod}$`),
             [s.unexpired]: /^image keep: expires /,
             [s.pinned]: /^image keep: named in versions\/local-old\.json$/,
+            [s.pinnedCustom]: /^image keep: named in \.build\/ci\/versions\/local-ci\.json$/,
             [s.live]: /^image keep: stack local-live still exists$/,
         };
         assert.deepEqual([...view.keys()].sort(), Object.keys(want).sort(), table);
@@ -197,7 +204,7 @@ describe("janitor against moto", function () {
         for (const id of [s.foreign, s.foreignKey, s.foreignSg]) assert.ok(!table.includes(id), `foreign ${id} listed`);
         for (const x of r.rows) assert.match(table, new RegExp(`${x.region}\\s+${x.kind}\\s+${x.id}\\s`));
         // 4 snapshots of 15 GiB (moto's size) at $0.05.
-        assert.match(table, /would delete: 1 instance, 2 images, 3 snapshots, 1 security-group, 2 key-pairs; kept: 5\./);
+        assert.match(table, /would delete: 1 instance, 2 images, 3 snapshots, 1 security-group, 2 key-pairs; kept: 6\./);
         assert.match(table, /snapshot storage to free: 45 GiB ≈ \$2\.25\/month at \$0\.05\/GiB-month/);
         assert.match(table, /Dry run: nothing was deleted/);
         const still = await present([...expectDeleted, ...expectKept]);

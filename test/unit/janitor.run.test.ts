@@ -75,6 +75,40 @@ describe("janitor run (mocked EC2): failures and throttling", () => {
         assert.match(lines.join("\n"), /2 deletion\(s\) failed/);
     });
 
+    it("keeps an image named only in a versions file under a stack's own versionsDir", async () => {
+        const custom = fs.mkdtempSync(path.join(os.tmpdir(), "janitor-run-vdir-"));
+        try {
+            fs.writeFileSync(path.join(custom, "Pulumi.ci.yaml"), "config:\n  couchbase-images:versionsDir: out/versions\n");
+            fs.mkdirSync(path.join(custom, "out", "versions"), { recursive: true });
+            fs.writeFileSync(path.join(custom, "out", "versions", "ci.json"), JSON.stringify({ stack: "ci", images: { "eu-north-1": { imageId: expired.ImageId } } }));
+            scanMocks();
+            const lines: string[] = [];
+            const r = await runJanitor(parseArgs(["--regions", "eu-north-1", "--repo", custom, "--delete"], {}), io(lines));
+            assert.equal(r.exitCode, 0);
+            assert.deepEqual(
+                r.rows.map((x) => [x.kind, x.id, x.action, x.reason]),
+                [["image", expired.ImageId, "keep", "named in out/versions/ci.json"]],
+            );
+            assert.equal(mock.commandCalls(DeregisterImageCommand).length, 0);
+            assert.match(lines.join("\n"), /1 image\(s\) pinned by versions files in versions\/, out\/versions\//);
+        } finally {
+            fs.rmSync(custom, { recursive: true, force: true });
+        }
+    });
+
+    it("a stack file it cannot read stops the run before anything is scanned or deleted", async () => {
+        const custom = fs.mkdtempSync(path.join(os.tmpdir(), "janitor-run-vdir-"));
+        try {
+            fs.writeFileSync(path.join(custom, "Pulumi.ci.yaml"), "config:\n  couchbase-images:versionsDir: ../outside\n");
+            scanMocks();
+            await assert.rejects(runJanitor(parseArgs(["--regions", "eu-north-1", "--repo", custom, "--delete"], {}), io([])), /Pulumi\.ci\.yaml:2: .*leaves the project/);
+            assert.equal(mock.commandCalls(DescribeImagesCommand).length, 0);
+            assert.equal(mock.commandCalls(DeregisterImageCommand).length, 0);
+        } finally {
+            fs.rmSync(custom, { recursive: true, force: true });
+        }
+    });
+
     it("throttling during the sweep is retried and the run succeeds", async () => {
         scanMocks();
         mock.on(DescribeImagesCommand)
