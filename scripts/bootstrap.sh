@@ -9,6 +9,8 @@ set -o errexit -o nounset -o pipefail
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/ensure-installed.sh
+source "$PROJECT_ROOT/scripts/ensure-installed.sh"
 # shellcheck source=tools/versions.env
 source "$PROJECT_ROOT/tools/versions.env"
 
@@ -101,13 +103,11 @@ ensure_apt() {
 pulumi_sdk_version() { node -p "require('$PROJECT_ROOT/node_modules/@pulumi/pulumi/package.json').version"; }
 
 ensure_npm() {
-	local stamp="$PROJECT_ROOT/node_modules/.package-lock.json"
-	if [[ -f "$stamp" && "$stamp" -nt "$PROJECT_ROOT/package-lock.json" ]]; then
+	if node_modules_current; then
 		report node_modules "$(pulumi_sdk_version 2>/dev/null || echo '?') (@pulumi/pulumi)" "found installed"
 		return
 	fi
-	log "npm ci..."
-	(cd "$PROJECT_ROOT" && npm ci --ignore-scripts --no-audit --no-fund >&2)
+	ensure_node_modules
 	report node_modules "$(pulumi_sdk_version) (@pulumi/pulumi)" "installed (npm ci)"
 }
 

@@ -91,7 +91,9 @@ export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Se
             try {
                 add(cliStacks(o.backendUrl, PROJECT, repo), o.backendUrl);
             } catch (e) {
-                throw new Error(`cannot list the stacks of ${o.backendUrl} with \`pulumi stack ls\` (${(e as Error).message.split("\n")[0]}); pass --live-stacks a,b`);
+                // The janitor's npm script installs node_modules only (docs/janitor.md): the CLI is the bootstrap's or a vendor install.
+                const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "pulumi is not on PATH: `npm run bootstrap` links it into bin/, or install Pulumi" : (e as Error).message.split("\n")[0];
+                throw new Error(`cannot list the stacks of ${o.backendUrl} with \`pulumi stack ls\` (${why}); pass --live-stacks a,b`);
             }
         }
     }

@@ -26,11 +26,7 @@ mkdir -p "$LOCAL_STATE"
 
 # --- toolchain ---------------------------------------------------------------------------------
 if [[ "${LOCAL_SKIP_BOOTSTRAP:-}" != 1 ]]; then
-	[[ -d node_modules ]] || {
-		local_log "npm ci (first run)"
-		npm ci --ignore-scripts --no-audit --no-fund >&2
-	}
-	local_log "toolchain: bash scripts/bootstrap.sh"
+	local_log "toolchain: bash scripts/bootstrap.sh (npm ci too when node_modules does not match package-lock.json)"
 	bash scripts/bootstrap.sh
 fi
 [[ "$(id -u)" == 0 ]] || local_die "the sandbox build host needs root (namespaces, overlayfs, chroot)"

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { parseArgs } from "../../scripts/janitor/args";
 import { amiIdsInJson, fileBackendDir, fileBackendStacks, protectedImages } from "../../scripts/janitor/sources";
 import { resolveLiveStacks } from "../../scripts/janitor";
+import { setEnv } from "../fixtures/env";
 
 describe("janitor/args", () => {
     it("defaults: dry run, one region from the environment, 2h builds, $0.05", () => {
@@ -136,5 +137,13 @@ describe("janitor/sources", () => {
             complete: true,
             source: `${local} (1), --live-stacks (1)`,
         });
+    });
+    it("live stacks: without the pulumi CLI, says how to get it (npm run janitor installs node_modules only)", () => {
+        const restore = setEnv({ PATH: path.join(dir, "no-such-bin") });
+        try {
+            assert.throws(() => resolveLiveStacks(parseArgs(["--backend-url", "s3://bucket"], {}), dir), /pulumi is not on PATH: `npm run bootstrap` links it into bin\/, or install Pulumi\); pass --live-stacks a,b/);
+        } finally {
+            restore();
+        }
     });
 });
