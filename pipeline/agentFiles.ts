@@ -4,7 +4,7 @@
  * in the program's process (never inside a provider), relative to the project root.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -32,6 +32,31 @@ export function goVersion(): string {
     } catch {
         return "unknown";
     }
+}
+
+/** File beside the artifact holding the checkout's build id (see {@link checkoutBuildId}). */
+export const CHECKOUT_ID_FILE = "checkout-id";
+
+/**
+ * This checkout's agent build id, one of the command resource's triggers. While `outDir` holds
+ * both the artifact and an id, that id (no rebuild); otherwise a new random id, written to
+ * `outDir/checkout-id` (a checkout without the artifact: the state's command ran elsewhere or the
+ * file was removed, so the command must run here). Writes one small file, never builds.
+ */
+export function checkoutBuildId(outDir: string, artifactName = "dp-agent.gz"): string {
+    const idFile = path.join(outDir, CHECKOUT_ID_FILE);
+    if (fs.existsSync(path.join(outDir, artifactName))) {
+        try {
+            const id = fs.readFileSync(idFile, "utf8").trim();
+            if (/^[0-9a-f]{32}$/.test(id)) return id;
+        } catch {
+            /* no id yet: make one */
+        }
+    }
+    const id = randomBytes(16).toString("hex");
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(idFile, `${id}\n`);
+    return id;
 }
 
 /** The agent's VERSION file, trimmed; empty when absent. */

@@ -19,6 +19,13 @@ export interface AgentBuildSettings {
     platform: string;
     /** `go env GOVERSION`, e.g. `go1.26.8`. */
     goVersion: string;
+    /**
+     * This checkout's build id (pipeline/agentFiles.ts `checkoutBuildId`): the same while the
+     * checkout keeps the artifact it built, new on a checkout without one (a teammate's clone, a CI
+     * runner, after `git clean`), so the command rebuilds the artifact there instead of the image
+     * finding no file. The build is reproducible: same sources, same bytes, no image rebuild.
+     */
+    checkout: string;
 }
 
 /**
@@ -55,7 +62,7 @@ export function agentSourceHash(files: readonly SourceFile[]): string {
  * Order is fixed; the labels make `preview --diff` readable.
  */
 export function agentTriggers(sourceHash: string, s: AgentBuildSettings): string[] {
-    return [`sources=${sourceHash}`, `ldflags=${s.ldflags}`, `platform=${s.platform}`, `go=${s.goVersion}`];
+    return [`sources=${sourceHash}`, `ldflags=${s.ldflags}`, `platform=${s.platform}`, `go=${s.goVersion}`, `checkout=${s.checkout}`];
 }
 
 const SHA256_RE = /^[0-9a-f]{64}$/;

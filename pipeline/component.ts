@@ -23,6 +23,17 @@ import { VersionsFile } from "./versionsFile";
 /** Where the command resource's build puts the agent (project-relative, git-ignored). */
 export const AGENT_OUT_DIR = ".build/agent";
 
+/**
+ * The agent command's script: constant text, the values reach it as environment variables (no
+ * interpolation). Its last stdout line is the artifact's sha256 (agent/build.sh).
+ */
+export const AGENT_BUILD_SCRIPT = 'exec bash agent/build.sh --out "$DP_AGENT_OUT" --arch "$DP_AGENT_ARCH" --provider aws';
+
+/** The environment {@link AGENT_BUILD_SCRIPT} runs with. */
+export function agentBuildEnvironment(arch: "amd64" | "arm64"): Record<string, string> {
+    return { DP_AGENT_OUT: AGENT_OUT_DIR, DP_AGENT_ARCH: arch };
+}
+
 /** How the agent reaches the image. */
 export type AgentInput =
     | {
@@ -146,14 +157,12 @@ export class ImagePipeline extends pulumi.ComponentResource {
         let agentArtifact: string;
         const agentDeps: pulumi.Resource[] = [];
         if (args.agent.kind === "build") {
-            // A constant script; the values reach it as environment variables (no interpolation).
+            // Its outputs are unknown at preview (and wherever its triggers changed, such as a
+            // checkout without the artifact): the image's check then skips the file, which this
+            // command makes before the image is checked again at up.
             const build = new command.local.Command(
                 `${name}-agent`,
-                {
-                    create: 'exec bash agent/build.sh --out "$DP_AGENT_OUT" --arch "$DP_AGENT_ARCH" --provider aws',
-                    environment: { DP_AGENT_OUT: AGENT_OUT_DIR, DP_AGENT_ARCH: args.agent.arch },
-                    triggers: args.agent.triggers,
-                },
+                { create: AGENT_BUILD_SCRIPT, environment: agentBuildEnvironment(args.agent.arch), triggers: args.agent.triggers },
                 { parent: this },
             );
             agentSha256 = build.stdout.apply(lastSha256Line);

@@ -8,8 +8,8 @@ import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 
 import { agentSourceHash, agentTriggers } from "./agentSources";
-import { agentVersion, goVersion, readAgentSources, verifyPrebuiltAgent } from "./agentFiles";
-import { AgentInput, ImagePipeline } from "./component";
+import { agentVersion, checkoutBuildId, goVersion, readAgentSources, verifyPrebuiltAgent } from "./agentFiles";
+import { AGENT_OUT_DIR, AgentInput, ImagePipeline } from "./component";
 import { ConfigError, parseConfig, PipelineConfig } from "./config";
 
 /** The agent's folder, relative to the project root (the working directory of both drivers). */
@@ -54,6 +54,7 @@ export function resolveAgent(c: PipelineConfig): AgentInput {
         ldflags: "-X main.Provider=aws",
         platform: `linux/${c.agent.arch}`,
         goVersion: goVersion(),
+        checkout: checkoutBuildId(AGENT_OUT_DIR),
     });
     return { kind: "build", arch: c.agent.arch, triggers };
 }

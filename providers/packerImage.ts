@@ -370,10 +370,13 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !fs.readdirSync(dir).some((f) => f.endsWith(".deb")))
                 failures.push({ property: "couchbasePackageSource", reason: `"${dir}" is not a folder holding a couchbase-server .deb: build one (scripts/local/standin-couchbase.sh --out ${dir}) or use "repository"` });
         }
-        if (known("agentArtifact")) {
+        // An unknown sha256 means the artifact is made by a step that has not run yet (the agent's
+        // command resource at preview, or on a checkout where it will rebuild): the file cannot
+        // exist yet, so only a known sha256 makes its absence an error.
+        if (known("agentArtifact") && known("agentSha256")) {
             if (!fs.existsSync(i.agentArtifact) || !fs.statSync(i.agentArtifact).isFile())
                 failures.push({ property: "agentArtifact", reason: `"${i.agentArtifact}" does not exist: build it with agent/build.sh --out <dir>` });
-            else if (known("agentSha256")) {
+            else {
                 const actual = sha256Hex(fs.readFileSync(i.agentArtifact));
                 if (actual !== i.agentSha256)
                     failures.push({ property: "agentSha256", reason: `does not match "${i.agentArtifact}" (its sha256 is ${actual}): rebuild the artifact or update the sha256 (the .sha256 file next to it)` });

@@ -164,11 +164,12 @@ describe("agent sources on disk", () => {
 
 describe("agentTriggers / lastSha256Line / parseSha256File", () => {
     it("labels every trigger element", () => {
-        assert.deepEqual(agentTriggers(H0, { ldflags: "-X main.Provider=aws", platform: "linux/amd64", goVersion: "go1.26.8" }), [
+        assert.deepEqual(agentTriggers(H0, { ldflags: "-X main.Provider=aws", platform: "linux/amd64", goVersion: "go1.26.8", checkout: "c".repeat(32) }), [
             `sources=${H0}`,
             "ldflags=-X main.Provider=aws",
             "platform=linux/amd64",
             "go=go1.26.8",
+            `checkout=${"c".repeat(32)}`,
         ]);
     });
 

@@ -90,10 +90,11 @@ describe("program() (mocks)", function () {
         const cmds = ofType("command:local:Command");
         assert.equal(cmds.length, 1);
         const triggers = cmds[0].inputs.triggers as string[];
-        assert.equal(triggers.length, 4);
+        assert.equal(triggers.length, 5);
         assert.match(triggers[0], /^sources=[0-9a-f]{64}$/);
         assert.deepEqual(triggers.slice(1, 3), ["ldflags=-X main.Provider=aws", "platform=linux/amd64"]);
         assert.match(triggers[3], /^go=/);
+        assert.match(triggers[4], /^checkout=[0-9a-f]{32}$/);
     });
 
     it("a stale sha256 file fails at preview time naming couchbase-images:agentArtifact", async () => {

@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { PackerImageProvider, PROVIDER_VERSION } from "../../../providers/packerImage";
 import { applyDefaults } from "../../../providers/packer/validate";
-import { captureConsole, inputs, makeProject, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, waitFor, type Project, type ProviderOutputs } from "./harness";
+import { captureConsole, inputs, makeProject, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, waitFor, type Project, type ProviderInputs, type ProviderOutputs } from "./harness";
 import { awsError } from "../ec2/awsError";
 
 const IMAGE = "ami-0fa4e000000000001";
@@ -166,6 +166,41 @@ describe("PackerImageProvider", function () {
             assert.deepEqual(r.failures, []);
             assert.equal(r.inputs?.fingerprint, undefined);
             assert.equal(p.events().length, 0);
+        });
+    });
+
+    // The calls the engine makes when the agent comes from the command resource (issue 19): at a
+    // fresh clone's preview the command has not run (its stdout, hence the sha256, is unknown, and
+    // the artifact is absent); on a second machine the command is replaced (checkout trigger), so
+    // preview looks the same, and its up passes the rebuilt artifact with the same sha256.
+    describe("agent built by a step that has not run yet", () => {
+        const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const absent = ".build/agent-not-built-yet/dp-agent.gz";
+        const asOuts = (i: object) => ({ ...i, imageId: IMAGE, snapshotIds: [SNAP], tags: {}, createdAt: "2026-11-25T12:00:00.000Z", imageName: "x", buildLog: "" }) as unknown as ProviderOutputs;
+
+        it("preview of a new stack: check passes with the artifact absent and its sha256 unknown, runs no Packer", async () => {
+            const r = await provider.check(undefined as unknown as ProviderInputs, inputs(p, { agentArtifact: absent, agentSha256: UNKNOWN }));
+            assert.deepEqual(r.failures, []);
+            assert.equal(r.inputs?.fingerprint, undefined);
+            assert.equal(p.events().length, 0);
+        });
+
+        it("second machine, preview: the old image's diff says a rebuild may follow only because of agentSha256", async () => {
+            const olds = asOuts((await provider.check(inputs(p), inputs(p))).inputs!);
+            const news = (await provider.check(olds, inputs(p, { agentSha256: UNKNOWN }))).inputs!;
+            assert.deepEqual(await provider.diff(IMAGE, olds, news), { changes: true, replaces: ["agentSha256"], deleteBeforeReplace: false });
+        });
+
+        it("second machine, up: the rebuilt artifact with the same sha256 → check passes, diff says no change", async () => {
+            const olds = asOuts((await provider.check(inputs(p), inputs(p))).inputs!);
+            const r = await provider.check(olds, inputs(p));
+            assert.deepEqual(r.failures, []);
+            assert.deepEqual(await provider.diff(IMAGE, olds, r.inputs!), { changes: false });
+        });
+
+        it("an absent artifact with a known sha256 is still an error naming agentArtifact", async () => {
+            const r = await provider.check(inputs(p), inputs(p, { agentArtifact: absent }));
+            assert.deepEqual(r.failures?.map((f) => f.property), ["agentArtifact"]);
         });
     });
 
