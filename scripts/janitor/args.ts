@@ -14,7 +14,7 @@ export interface JanitorOptions {
     liveStacks?: string[];
     namePrefix?: string;
     tempPrefixes: string[];
-    /** Repository root: versions/*.json and the local file backend .pulumi-state/ are read from here. */
+    /** Repository root: Pulumi.yaml, Pulumi.<stack>.yaml, the versions folders they name and the local file backend .pulumi-state/ are read from here. */
     repo?: string;
     json: boolean;
     help: boolean;
@@ -39,12 +39,13 @@ Dry run by default.
   --live-stacks a,b        stacks that still exist (instead of asking a non-file backend)
   --name-prefix P          only images whose name starts with P
   --temp-prefix P          another name prefix of temporary key pairs/groups (packer_ and packer- always count: Packer's default names and the key pairs the image provider names)
-  --repo DIR               repository root (versions/*.json, .pulumi-state/); default: this repo
+  --repo DIR               repository root (Pulumi*.yaml, versions folders, .pulumi-state/); default: this repo
   --json                   print the plan as JSON instead of a table
   -h, --help               this text
 
-Never touches: Environment=prod objects, images named in versions/*.json, images of stacks that
-still exist (unless --stack names it), anything without Project=couchbase-images.
+Never touches: Environment=prod objects, images named in a versions file (versions/*.json and the
+*.json in every versionsDir of Pulumi.yaml and the Pulumi.<stack>.yaml files), images of stacks
+that still exist (unless --stack names it), anything without Project=couchbase-images.
 Exit code: 0 ok, 1 a deletion failed, 2 bad usage or the scan failed.`;
 
 /** The region of the environment: $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1. */
