@@ -215,8 +215,14 @@ const COMPUTED_FIELDS: readonly string[] = [
     "buildLog",
 ];
 
-/** Fields whose change re-tags the image (update, no rebuild). */
-const TAG_FIELDS: readonly string[] = ["owner", "environment", "ttlHours", "extraTags", "agentVersion"];
+/** Fields whose change re-tags the image (update, no rebuild). The tags come from naming.ts `imageTags`. */
+const TAG_FIELDS: readonly string[] = ["owner", "environment", "ttlHours", "extraTags"];
+
+/**
+ * Inputs used only by `check` (the copy regions: validated against the build region, copied by the
+ * program's AmiCopy resources): a change is no change of the image at all.
+ */
+const CHECK_ONLY_FIELDS: readonly string[] = ["copyRegions"];
 
 /**
  * Everything the fingerprint needs from disk and from Packer itself. Of the template folder, only
@@ -451,7 +457,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             say(`rebuild needed: changed ${parts.length > 0 ? parts.join(", ") : "fingerprint"}`);
         }
         if (replaces.length > 0) return { changes: true, replaces: [...new Set(replaces)].sort(), deleteBeforeReplace: false };
-        const others = Object.keys({ ...o, ...n }).filter((k) => !COMPUTED_FIELDS.includes(k) && differs(k));
+        const others = Object.keys({ ...o, ...n }).filter((k) => !COMPUTED_FIELDS.includes(k) && !CHECK_ONLY_FIELDS.includes(k) && differs(k));
         if (others.length === 0) return { changes: false };
         say(`update without rebuild: changed ${others.join(", ")}`);
         return { changes: true, replaces: [], deleteBeforeReplace: false };

@@ -10,6 +10,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import {
     CreateTagsCommand,
     DeleteSnapshotCommand,
+    DeleteTagsCommand,
     DeregisterImageCommand,
     DescribeImagesCommand,
     EC2Client,
@@ -273,6 +274,11 @@ describe("PackerImageProvider", function () {
                 assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: false }, JSON.stringify(over));
             }
         });
+        it("another copy-region list → no change at all (the copies are the program's AmiCopy resources)", async () => {
+            const i = await checked();
+            assert.deepEqual(await provider.diff(IMAGE, asOuts(i), await checked({ copyRegions: ["us-east-1", "ap-south-1"] })), { changes: false });
+            assert.deepEqual(await provider.diff(IMAGE, asOuts(i), await checked({ copyRegions: [] })), { changes: false });
+        });
         it("unknown build inputs at preview → replace naming them", async () => {
             const i = await checked();
             const d = await provider.diff(IMAGE, asOuts(i), { ...i, fingerprint: undefined, fingerprintParts: undefined, agentSha256: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" });
@@ -457,6 +463,12 @@ describe("PackerImageProvider", function () {
             const r = await provider.update(IMAGE, olds, inputs(p, { ...local, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] }));
             assert.deepEqual(r.outs, { ...olds, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] });
             assert.equal(ec2.calls().length, 0);
+        });
+        it("agent version label change → recorded, no EC2 call (it is no tag)", async () => {
+            const { result } = await captureConsole(() => provider.update(IMAGE, outs(), inputs(p, { agentVersion: "0.2.0" })));
+            assert.equal(ec2.commandCalls(CreateTagsCommand).length + ec2.commandCalls(DeleteTagsCommand).length, 0);
+            assert.equal(result?.outs?.agentVersion, "0.2.0");
+            assert.equal(buildEvents().length, 0);
         });
         it("owner change → re-tags image and snapshots, no rebuild", async () => {
             const { result } = await captureConsole(() => provider.update(IMAGE, outs(), inputs(p, { owner: "bob" })));
