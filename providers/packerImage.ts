@@ -32,6 +32,7 @@ import { buildArgv, declaredVariables, packerEnv, packerVariables, parseMachineL
 import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, sha256Hex, type FileEntry, type FingerprintSources } from "./packer/fingerprint";
 import { IMAGE_IGNORE_FILE, imageFileFilter } from "./packer/imageFiles";
 import { parseManifest } from "./packer/manifest";
+import { progressFor } from "./packer/progress";
 import { adoptTags, buildId, imageName, imageTags } from "./packer/naming";
 import { createRedactor, redactText } from "./packer/redact";
 import { capturePacker, runPacker } from "./packer/run";
@@ -219,10 +220,11 @@ const COMPUTED_FIELDS: readonly string[] = [
 const TAG_FIELDS: readonly string[] = ["owner", "environment", "ttlHours", "extraTags"];
 
 /**
- * Inputs used only by `check` (the copy regions: validated against the build region, copied by the
- * program's AmiCopy resources): a change is no change of the image at all.
+ * Inputs that are no part of the image, so a change is no change at all: the copy regions (used
+ * only by `check`, validated against the build region; the copies are the program's AmiCopy
+ * resources) and the resource's own URN (where build progress is logged).
  */
-const CHECK_ONLY_FIELDS: readonly string[] = ["copyRegions"];
+const NO_CHANGE_FIELDS: readonly string[] = ["copyRegions", "resourceUrn"];
 
 /**
  * Everything the fingerprint needs from disk and from Packer itself. Of the template folder, only
@@ -457,7 +459,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             say(`rebuild needed: changed ${parts.length > 0 ? parts.join(", ") : "fingerprint"}`);
         }
         if (replaces.length > 0) return { changes: true, replaces: [...new Set(replaces)].sort(), deleteBeforeReplace: false };
-        const others = Object.keys({ ...o, ...n }).filter((k) => !COMPUTED_FIELDS.includes(k) && !CHECK_ONLY_FIELDS.includes(k) && differs(k));
+        const others = Object.keys({ ...o, ...n }).filter((k) => !COMPUTED_FIELDS.includes(k) && !NO_CHANGE_FIELDS.includes(k) && differs(k));
         if (others.length === 0) return { changes: false };
         say(`update without rebuild: changed ${others.join(", ")}`);
         return { changes: true, replaces: [], deleteBeforeReplace: false };
@@ -511,6 +513,9 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
         );
         fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
         const log = fs.openSync(logPath, "a");
+        // Packer's lines live on the image's row only; the summary keeps the notes (log path, result).
+        const progress = progressFor(i.resourceUrn ?? "", (m) => console.log(m));
+        const note = (m: string) => progress.note(`packer-image: ${m}`);
         // Two redactors: the raw line (log file) and its readable form (console) are separate streams.
         const redactRaw = createRedactor(envSecrets());
         const redact = createRedactor(envSecrets());
@@ -527,21 +532,21 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
                 const r = redact(l);
                 tail.push(r);
                 if (tail.length > 20) tail.shift();
-                console.log(`packer: ${r}`);
+                progress.line(`packer: ${r}`);
             }
         };
-        say(`building ${name} in ${i.region} (fingerprint ${fp12}); log: ${logPath}`);
+        note(`building ${name} in ${i.region} (fingerprint ${fp12}); log: ${logPath}`);
         const timeoutMs = i.buildTimeoutMinutes * 60_000;
         const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
         let imageId: string | undefined;
         const artifactImage = () => (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
         const cleanup = async (why: string): Promise<string | undefined> => {
             const id = imageId ?? artifactImage();
-            const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), [TAG.buildId]: tags[TAG.buildId] }, { log: say }).catch(() => [])).map((x) => x.id);
+            const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), [TAG.buildId]: tags[TAG.buildId] }, { log: note }).catch(() => [])).map((x) => x.id);
             const ids = [...new Set([...(id ? [id] : []), ...leftovers])];
             for (const x of ids) {
-                say(`${why}: deleting image ${x} and its snapshots`);
-                await deleteImageAndSnapshots(ec2, x, { log: say });
+                note(`${why}: deleting image ${x} and its snapshots`);
+                await deleteImageAndSnapshots(ec2, x, { log: note });
             }
             return ids[0];
         };
@@ -566,7 +571,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
                 throw new Error(`cannot read the image id from ${manifestPath}: ${(e as Error).message}`);
             }
             const img = await waitForImage(ec2, imageId, Date.now() + 5 * 60_000);
-            say(`built ${imageId} (${img.name}), snapshots ${img.snapshotIds.join(", ") || "none"}`);
+            note(`built ${imageId} (${img.name}), snapshots ${img.snapshotIds.join(", ") || "none"}`);
             const outs = {
                 ...base,
                 imageId,
@@ -602,6 +607,7 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
             throw e;
         } finally {
             fs.closeSync(log);
+            await progress.flush();
         }
     }
 
@@ -701,6 +707,8 @@ export class PackerImage extends pulumi.dynamic.Resource {
             {
                 ...args,
                 providerVersion: PROVIDER_VERSION,
+                // Build progress is logged on this resource's row (providers/packer/progress.ts).
+                resourceUrn: pulumi.createUrn(name, "pulumi-nodejs:dynamic/packer:Image", opts?.parent),
                 imageId: undefined,
                 imageName: undefined,
                 snapshotIds: undefined,

@@ -51,6 +51,8 @@ export interface ResolvedImageInputs {
     sshUsername: string;
     buildTimeoutMinutes: number;
     providerVersion: string;
+    /** The resource's own URN (set by the PackerImage class): where build progress is logged. Optional. */
+    resourceUrn?: string;
 }
 
 /** The couchbase-release .deb's URL, as the template's default (`couchbase_release_url`). */

@@ -156,6 +156,7 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
         sshUsername: pick("sshUsername", DEFAULTS.sshUsername),
         buildTimeoutMinutes: pick("buildTimeoutMinutes", DEFAULTS.buildTimeoutMinutes),
         providerVersion: pick("providerVersion", ""),
+        resourceUrn: pick("resourceUrn", ""),
     };
 }
 

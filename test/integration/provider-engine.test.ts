@@ -107,6 +107,14 @@ describe("PackerImage through the real engine against moto", function () {
         const img = await describeImage(await ec2Client("us-east-1", moto.endpoint), imageId);
         assert.equal(img?.tags.Stack, stack);
         assert.match(output, /packer: ==> amazon-ebs\.couchbase: step provision/, "Packer output streamed into up");
+        // Once, live, on the image's row; the closing summary names the log file instead.
+        const lines = output.split("\n");
+        const provision = lines.filter((l) => l.includes("packer: ==> amazon-ebs.couchbase: step provision"));
+        assert.equal(provision.length, 1, output);
+        assert.match(provision[0], /pulumi-nodejs:dynamic\/packer:Image image /);
+        const summary = output.slice(output.indexOf("Diagnostics:"));
+        assert.doesNotMatch(summary, /packer: /, "no Packer line repeated in the summary");
+        assert.match(summary, /log: \.build\/logs\/\S+\.log/);
     });
 
     it("a second up changes nothing (diff says changes: false)", async () => {
