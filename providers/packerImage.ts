@@ -33,6 +33,7 @@ import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree
 import { IMAGE_IGNORE_FILE, imageFileFilter } from "./packer/imageFiles";
 import { parseManifest } from "./packer/manifest";
 import { progressFor } from "./packer/progress";
+import { providerText } from "./providerText";
 import { adoptTags, buildId, imageName, imageTags } from "./packer/naming";
 import { createRedactor, redactText } from "./packer/redact";
 import { capturePacker, runPacker } from "./packer/run";
@@ -659,18 +660,28 @@ class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Out
 }
 
 /**
- * The one provider object every PackerImage passes to the engine. The SDK serializes a provider
- * once per object (a WeakMap in `pulumi.dynamic`), and this provider's closure is large (~90 KB,
- * ~160 ms to serialize warm, ~400 ms cold): one shared object means a program with several images,
- * or a process that runs several operations, pays that once. It holds no state.
+ * The one provider object every PackerImage passes to the engine. Its serialized text is
+ * remembered on disk per provider source (providers/providerText.ts): the closure is large
+ * (~90 KB: ~250 ms to serialize warm, ~600 ms in a fresh process), and the SDK would pay that
+ * once per process. It holds no state.
  */
 const PROVIDER = new PackerImageProvider();
+
+/**
+ * The URN a resource will have, as an Output that depends on no resource: a dependency on the
+ * parent would be a cycle when the parent is a component (depending on a component waits for all
+ * of its children, this one included).
+ */
+function ownUrn(name: string, type: string, parent?: pulumi.Resource): pulumi.Output<string> {
+    const parentUrn = parent ? pulumi.output(new Promise<string>((resolve) => parent.urn.apply(resolve))) : undefined;
+    return pulumi.createUrn(name, type, parentUrn);
+}
 
 /**
  * One Couchbase Server machine image built by Packer in one region.
  * Type token: `pulumi-nodejs:dynamic/packer:Image`.
  */
-export class PackerImage extends pulumi.dynamic.Resource {
+export class PackerImage extends pulumi.CustomResource {
     /** Image id (`ami-…`) in the build region. */
     declare readonly imageId: pulumi.Output<string>;
     /** Image name (`<prefix>-<release or stack>-<fingerprint[0:12]>`). */
@@ -701,14 +712,16 @@ export class PackerImage extends pulumi.dynamic.Resource {
     declare readonly providerVersion: pulumi.Output<string>;
 
     constructor(name: string, args: PackerImageArgs, opts?: pulumi.CustomResourceOptions) {
+        // What pulumi.dynamic.Resource does (type token, `__provider`), with the text remembered.
         super(
-            PROVIDER,
+            "pulumi-nodejs:dynamic/packer:Image",
             name,
             {
                 ...args,
+                __provider: providerText("packer-image", PROVIDER),
                 providerVersion: PROVIDER_VERSION,
                 // Build progress is logged on this resource's row (providers/packer/progress.ts).
-                resourceUrn: pulumi.createUrn(name, "pulumi-nodejs:dynamic/packer:Image", opts?.parent),
+                resourceUrn: ownUrn(name, "pulumi-nodejs:dynamic/packer:Image", opts?.parent),
                 imageId: undefined,
                 imageName: undefined,
                 snapshotIds: undefined,
@@ -721,8 +734,6 @@ export class PackerImage extends pulumi.dynamic.Resource {
                 buildLog: undefined,
             },
             opts,
-            "packer",
-            "Image",
         );
     }
 }

@@ -130,6 +130,8 @@ describe("ImagePipeline (mocks)", function () {
             assert.equal(img.inputs.kmsKeyId, undefined, "no key for the build region");
             assert.deepEqual(img.inputs.sshCidrs, ["203.0.113.7/32"]);
             assert.equal(typeof img.inputs.__provider, "string");
+            // Its own URN, where its build progress is logged; computed without depending on the component.
+            assert.equal(img.inputs.resourceUrn, "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:Image::couchbase-image");
         });
 
         it("one encrypted AmiCopy per region, with its region, KMS key, source and tags", () => {
