@@ -50,12 +50,18 @@ export function providerTextSources(root: string): { path: string; content: Buff
 
 const memo = new Map<string, Promise<string>>();
 
+/** Serializes exactly as `pulumi.dynamic.Resource` does (same closure shape, same variable name). */
+function serialize(provider: object): Promise<pulumi.runtime.SerializedFunction> {
+    return pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+}
+
 /**
  * The provider's serialized text for `name`, from `root/.build/provider/<name>-<key>.js` when a
  * process already wrote it, else serialized now (as `dynamic.Resource` does) and written
- * atomically. A provider whose closure captured a secret is never written to disk.
+ * atomically. `provider` is called only then, so its module need not even be loaded otherwise.
+ * A provider whose closure captured a secret is never written to disk.
  */
-export function providerText(name: string, provider: object, root: string = process.cwd()): pulumi.Output<string> {
+export function providerText(name: string, provider: () => object, root: string = process.cwd()): pulumi.Output<string> {
     const key = providerTextKey(providerTextSources(root), process.version);
     const file = path.join(root, PROVIDER_TEXT_DIR, `${name}-${key.slice(0, 32)}.js`);
     let text = memo.get(file);
@@ -66,7 +72,7 @@ export function providerText(name: string, provider: object, root: string = proc
             } catch {
                 /* not remembered yet */
             }
-            const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+            const sf = await serialize(provider());
             if (sf.containsSecrets) throw new Error(`the ${name} provider's closure captured a secret: it must capture plain data only`);
             fs.mkdirSync(path.dirname(file), { recursive: true });
             const tmp = `${file}.${process.pid}.tmp`;

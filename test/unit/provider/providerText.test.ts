@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { PackerImageProvider } from "../../../providers/packerImage";
+import { PackerImageProvider } from "../../../providers/packerImageProvider";
 import { providerText, providerTextKey, providerTextSources, PROVIDER_TEXT_DIR } from "../../../providers/providerText";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -30,7 +30,7 @@ describe("providerText", function () {
     it("is exactly what pulumi.dynamic.Resource serializes, and is written once", async () => {
         const provider = new PackerImageProvider();
         const want = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
-        assert.equal(await value(providerText("packer-image", provider, root)), want);
+        assert.equal(await value(providerText("packer-image", () => provider, root)), want);
         const files = fs.readdirSync(path.join(root, PROVIDER_TEXT_DIR));
         assert.equal(files.length, 1);
         assert.equal(fs.readFileSync(path.join(root, PROVIDER_TEXT_DIR, files[0]), "utf8"), want);
@@ -42,7 +42,7 @@ describe("providerText", function () {
         // A fresh process has an empty memo: run one.
         const out = require("node:child_process").execFileSync(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", "-e", `const {providerText}=require(${JSON.stringify(path.join(ROOT, "providers/providerText"))}); providerText("packer-image", {}, ${JSON.stringify(root)}).apply((t) => process.stdout.write(t));`],
+            ["-r", "ts-node/register/transpile-only", "-e", `const {providerText}=require(${JSON.stringify(path.join(ROOT, "providers/providerText"))}); providerText("packer-image", () => ({}), ${JSON.stringify(root)}).apply((t) => process.stdout.write(t));`],
             { cwd: ROOT, encoding: "utf8" },
         );
         assert.equal(out, "remembered text");
