@@ -33,7 +33,7 @@ import { buildArgv, packerEnv } from "../providers/packer/argv";
 import { parseManifest } from "../providers/packer/manifest";
 import { runPacker } from "../providers/packer/run";
 import { baseConfig, REGION, ROOT, startWorld, stopWorld, tsScript, World, writeStackConfig } from "../test/e2e/harness";
-import { smokeProgram } from "../test/fixtures/smokeProgram";
+import { shapeProgram, smokeProgram } from "../test/fixtures/smokeProgram";
 import * as pulumi from "@pulumi/pulumi";
 import { PackerImageProvider } from "../providers/packerImageProvider";
 import { programStartRows } from "./programStart";
@@ -184,16 +184,32 @@ async function main(): Promise<void> {
         const floor = newStack("floor");
         const trivial = smokeProgram("bench");
         await up(w, floor, trivial); // creates it, untimed
-        const n = { same: [] as number[], empty: [] as number[], floor: [] as number[], sameCmd: [] as number[], emptyCmd: [] as number[], floorCmd: [] as number[], ser: [] as number[] };
+        // The same floor for the local stack's shape (a component, two dynamic resources).
+        const shapeStack = newStack("shape");
+        const shape = shapeProgram("bench");
+        await up(w, shapeStack, shape); // creates it, untimed
+        const n = {
+            same: [] as number[],
+            empty: [] as number[],
+            floor: [] as number[],
+            shape: [] as number[],
+            sameCmd: [] as number[],
+            emptyCmd: [] as number[],
+            floorCmd: [] as number[],
+            shapeCmd: [] as number[],
+            ser: [] as number[],
+        };
         for (let i = 0; i < ROUNDS; i++) {
             const [same, changes] = await timed(() => up(w, stack));
             if (Object.keys(changes).some((k) => k !== "same")) throw new Error(`no-change up changed something: ${JSON.stringify(changes)}`);
             n.same.push(same);
             n.empty.push((await timed(() => up(w, empty, nothing)))[0]);
             n.floor.push((await timed(() => up(w, floor, trivial)))[0]);
+            n.shape.push((await timed(() => up(w, shapeStack, shape)))[0]);
             n.sameCmd.push(await command(w, "scripts/stack.ts", ["up", "--stack", stack, "--expect-no-changes"]));
             n.emptyCmd.push(await command(w, "bench/program.ts", ["empty", empty]));
             n.floorCmd.push(await command(w, "bench/program.ts", ["trivial", floor]));
+            n.shapeCmd.push(await command(w, "bench/program.ts", ["shape", shapeStack]));
             n.ser.push(await serializeSeconds());
             process.stderr.write(
                 `bench: round ${i + 1}/${ROUNDS}: no-change up ${same.toFixed(2)}s (per command ${n.sameCmd[i].toFixed(2)}s), ` +
@@ -209,6 +225,8 @@ async function main(): Promise<void> {
             { name: "no-change up, per command", num: "stack.ts up, nothing changed", n: n.sameCmd, den: "program.ts empty up", d: n.emptyCmd, target: 1.5 },
             { name: "no-change up over the floor, in process", num: "up, nothing changed", n: n.same, den: "up, 1 trivial dynamic resource", d: n.floor, target: 1.05 },
             { name: "no-change up over the floor, per command", num: "stack.ts up, nothing changed", n: n.sameCmd, den: "program.ts trivial up", d: n.floorCmd, target: 1.05 },
+            { name: "no-change up over the same shape, in process", num: "up, nothing changed", n: n.same, den: "up, component + 2 trivial resources", d: n.shape },
+            { name: "no-change up over the same shape, per command", num: "stack.ts up, nothing changed", n: n.sameCmd, den: "program.ts shape up", d: n.shapeCmd },
             { name: "engine floor, in process", num: "up, 1 trivial dynamic resource", n: n.floor, den: "up, program with no resources", d: n.empty },
             { name: "engine floor, per command", num: "program.ts trivial up", n: n.floorCmd, den: "program.ts empty up", d: n.emptyCmd },
         ];
@@ -219,14 +237,14 @@ async function main(): Promise<void> {
             "",
             ...table(rows),
             "",
-            `raw: up ${fmt(t.up)} | up per command ${fmt(t.upCmd)} | bare ${fmt(t.bare)} | no-change ${fmt(n.same)} | per command ${fmt(n.sameCmd)} | empty ${fmt(n.empty)} | per command ${fmt(n.emptyCmd)} | floor ${fmt(n.floor)} | per command ${fmt(n.floorCmd)}`,
+            `raw: up ${fmt(t.up)} | up per command ${fmt(t.upCmd)} | bare ${fmt(t.bare)} | no-change ${fmt(n.same)} | per command ${fmt(n.sameCmd)} | empty ${fmt(n.empty)} | per command ${fmt(n.emptyCmd)} | floor ${fmt(n.floor)} | per command ${fmt(n.floorCmd)} | shape ${fmt(n.shape)} | per command ${fmt(n.shapeCmd)}`,
             `fixed overhead of a fresh up over the bare build: ${overhead.toFixed(2)} s in process, ${overheadCmd.toFixed(2)} s per command`,
             `serializing the image provider's closure: ${(serializeCold * 1000).toFixed(0)} ms cold (first in a process), ${(median(n.ser) * 1000).toFixed(0)} ms warm` +
                 ` (the SDK does it once per provider object; the trivial resource's is ~1 ms)`,
             `projection, not a measurement: on a ${AWS_BUILD_SECONDS / 60}-minute AWS build the same fixed overhead gives a tax of ` +
                 `${((AWS_BUILD_SECONDS + overhead) / AWS_BUILD_SECONDS).toFixed(3)} in process, ${((AWS_BUILD_SECONDS + overheadCmd) / AWS_BUILD_SECONDS).toFixed(3)} per command`,
         ];
-        lines.push("", ...programStartRows(ROUNDS));
+        lines.push("", ...programStartRows(Math.max(ROUNDS, 5)));
         process.stdout.write(`${lines.join("\n")}\n`);
     } finally {
         for (const s of stacks) {
