@@ -7,7 +7,7 @@
  * together, each naming the fully qualified key and the fix, e.g.
  * `couchbase-images:copyRegions: "us-east-1" is the build region; remove it`.
  */
-import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS } from "../providers/packer/types";
+import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS, type ResolvedImageInputs } from "../providers/packer/types";
 import { EDITIONS, ENVIRONMENTS, UNKNOWN, kmsKeyProblem, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
 
 /** `prod` never expires and keeps its versions file on destroy. */
@@ -72,6 +72,12 @@ export interface ConfigContext {
     project: string;
     /** OS user, the default owner. */
     user?: string;
+    /**
+     * Regions newer than the project's list that count as known (providers/packer/awsRegions.ts).
+     * Default: the environment variable COUCHBASE_IMAGES_EXTRA_REGIONS, which the image
+     * provider's `check` reads too.
+     */
+    extraRegions?: readonly string[];
 }
 
 /** Every key the program reads (and `Pulumi.yaml` declares). Anything else in the namespace is a typo. */
@@ -380,7 +386,7 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     // The image's own rules (providers/packer/validate.ts), on exactly what the program will pass.
     // The agent sha256 is not known yet here (built later, or verified against its file): UNKNOWN
     // makes the validator skip it, as it does during a preview.
-    const failures = validateInputs({
+    const imageInputs: ResolvedImageInputs = {
         templateDir: templateDir.replace(/\/+$/, ""),
         region: buildRegion,
         copyRegions,
@@ -414,7 +420,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         sshUsername,
         buildTimeoutMinutes,
         providerVersion: "",
-    });
+    };
+    const failures = validateInputs(imageInputs, { extraRegions: ctx.extraRegions });
     // A key whose value could not even be read (wrong type) was reported already; its empty
     // stand-in value would only add a confusing second problem.
     const typeErrors = new Set(p.keys);

@@ -4,6 +4,7 @@
  */
 import { DEFAULTS, UNKNOWN_VALUE, type BaseImage, type ResolvedImageInputs } from "./types";
 import { TAG } from "../ec2/tags";
+import { extraRegions, unknownRegionProblem } from "./awsRegions";
 
 /** A failed rule: the input property and what is wrong with it, including the fix. */
 export interface Failure {
@@ -22,7 +23,8 @@ export function containsUnknown(v: unknown): boolean {
     return false;
 }
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+// Two to four letters first: `eusc-de-east-1` (European Sovereign Cloud) has four.
+const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const COUCHBASE_VERSION = /^\d+\.\d+\.\d+$/;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -42,11 +44,24 @@ export const ENVIRONMENTS = ["dev", "stage", "prod", "local"] as const;
 /** Couchbase editions. */
 export const EDITIONS = ["enterprise", "community"] as const;
 
-/** Why `value` is not an AWS region name, or undefined when it is one. */
-export function regionProblem(value: unknown): string | undefined {
-    if (typeof value !== "string" || value === "") return "is empty: set an AWS region such as eu-west-1";
-    if (!REGION.test(value)) return `"${value}" is not an AWS region name: use the form eu-west-1, us-east-2`;
-    return undefined;
+/**
+ * A value as a message quotes it: JSON-quoted, and cut after 40 characters (a message about a
+ * 300-character value must stay readable).
+ */
+function shown(value: string): string {
+    return value.length > 40 ? `${JSON.stringify(value.slice(0, 40)).slice(0, -1)}…"` : JSON.stringify(value);
+}
+
+/**
+ * Why `value` is not an AWS region this project knows, or undefined when it is one: the form
+ * first (`eu-west-1`), then the pinned list of regions (providers/packer/awsRegions.ts) or one
+ * of `extra` (the override for regions newer than the list).
+ */
+export function regionProblem(value: unknown, extra: readonly string[] = []): string | undefined {
+    if (typeof value !== "string") return `must be a string: set an AWS region such as eu-west-1 (got ${JSON.stringify(value)})`;
+    if (value === "") return "is empty: set an AWS region such as eu-west-1";
+    if (!REGION.test(value)) return `${shown(value)} is not an AWS region name: use the form eu-west-1, us-east-2`;
+    return unknownRegionProblem(value, extra);
 }
 
 /** Why `value` is not a project-relative path, or undefined when it is one. */
@@ -166,11 +181,23 @@ export function kmsKeyProblem(key: unknown): string | undefined {
     return `"${String(key)}" is not a KMS key: give a key id, key ARN or alias/…`;
 }
 
+/** What the rules take besides the inputs. */
+export interface ValidateOptions {
+    /**
+     * Regions newer than the pinned list (providers/packer/awsRegions.ts) that count as known.
+     * Default: those named in the environment variable COUCHBASE_IMAGES_EXTRA_REGIONS of this
+     * process, which is how the image provider's `check` (its own process, started by the engine)
+     * and the program's config validation read the same override.
+     */
+    extraRegions?: readonly string[];
+}
+
 /**
  * Validates resolved inputs. Values not known yet (preview) are skipped. Returns every failure,
  * in property order; an empty list means valid.
  */
-export function validateInputs(i: ResolvedImageInputs): Failure[] {
+export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {}): Failure[] {
+    const extra = opts.extraRegions ?? extraRegions(process.env);
     const out: Failure[] = [];
     const fail = (property: string, reason: string | undefined) => {
         if (reason !== undefined) out.push({ property, reason });
@@ -178,13 +205,13 @@ export function validateInputs(i: ResolvedImageInputs): Failure[] {
     const known = (v: unknown) => !containsUnknown(v);
 
     if (known(i.templateDir)) fail("templateDir", relativePathProblem(i.templateDir));
-    if (known(i.region)) fail("region", regionProblem(i.region));
+    if (known(i.region)) fail("region", regionProblem(i.region, extra));
     if (known(i.copyRegions)) {
         if (!isStringArray(i.copyRegions)) fail("copyRegions", "must be a list of region names");
         else {
             const seen = new Set<string>();
             i.copyRegions.forEach((r, n) => {
-                const p = regionProblem(r);
+                const p = regionProblem(r, extra);
                 if (p) fail(`copyRegions[${n}]`, p);
                 else if (r === i.region)
                     fail(`copyRegions[${n}]`, `"${r}" is the build region: the image is built there already; remove it from the copy regions`);

@@ -142,6 +142,24 @@ describe("parseConfig", () => {
         });
     });
 
+    it("a region newer than the list: accepted when the override names it", () => {
+        const raw = { ...REQUIRED, buildRegion: "us-east-9", copyRegions: ["eu-west-1", "ap-south-9"] };
+        assert.deepEqual(
+            (() => {
+                try {
+                    parseConfig(raw, { ...ctx, extraRegions: [] });
+                    return [];
+                } catch (e) {
+                    return (e as ConfigError).problems.map((x) => x.split(": ")[0]);
+                }
+            })(),
+            ["couchbase-images:buildRegion", "couchbase-images:copyRegions[1]"],
+        );
+        const c = parseConfig(raw, { ...ctx, extraRegions: ["us-east-9", "ap-south-9"] });
+        assert.equal(c.buildRegion, "us-east-9");
+        assert.deepEqual(c.copyRegions, ["ap-south-9", "eu-west-1"]);
+    });
+
     it("an explicit owner wins over the OS user", () => {
         assert.equal(parse({ ...REQUIRED, owner: "bob" }).owner, "bob");
     });
@@ -154,6 +172,12 @@ describe("parseConfig", () => {
         { name: "duplicated copy region", raw: { copyRegions: ["eu-west-1", "eu-west-1"] }, expect: [["copyRegions[1]", '"eu-west-1" is listed twice']] },
         { name: "bad build region", raw: { buildRegion: "europe" }, expect: [["buildRegion", '"europe" is not an AWS region name']] },
         { name: "bad copy region (JSON string form)", raw: { copyRegions: '["eu-west"]' }, expect: [["copyRegions[0]", '"eu-west" is not an AWS region name']] },
+        {
+            name: "copy region of the right form that AWS does not have",
+            raw: { copyRegions: ["eu-west-1", "us-east-9"] },
+            expect: [["copyRegions[1]", '"us-east-9" is not an AWS region this project knows (the AWS SDK\'s region list of 2026-12-01, providers/packer/awsRegions.ts): did you mean us-east-1 or us-east-2? fix the name, or if it is a region newer than the list add it to the environment variable COUCHBASE_IMAGES_EXTRA_REGIONS']],
+        },
+        { name: "build region of the right form that AWS does not have", raw: { buildRegion: "eu-wset-1" }, expect: [["buildRegion", '"eu-wset-1" is not an AWS region this project knows']] },
         {
             name: "copy regions not a list",
             raw: { copyRegions: "eu-west-1" },

@@ -55,6 +55,8 @@ describe("validate: validateInputs", () => {
         ["build region among copy regions", { copyRegions: ["eu-west-1"] }, "copyRegions[0]", /is the build region/],
         ["duplicated copy region", { copyRegions: ["us-east-1", "us-east-1"] }, "copyRegions[1]", /listed twice/],
         ["bad copy region", { copyRegions: ["mars-1"] }, "copyRegions[0]", /not an AWS region name/],
+        ["unknown build region", { region: "eu-west-9" }, "region", /^"eu-west-9" is not an AWS region this project knows \(.*awsRegions\.ts\): did you mean eu-west-1 or eu-west-2 or eu-west-3\? fix the name, or .* COUCHBASE_IMAGES_EXTRA_REGIONS/],
+        ["unknown copy region", { copyRegions: ["us-east-1", "us-east-9"] }, "copyRegions[1]", /^"us-east-9" is not an AWS region this project knows/],
         ["world-open IPv4 CIDR", { sshCidrs: ["0.0.0.0/0"] }, "sshCidrs[0]", /whole internet/],
         ["world-open IPv6 CIDR", { sshCidrs: ["203.0.113.4/32", "::/0"] }, "sshCidrs[1]", /whole internet/],
         ["malformed CIDR", { sshCidrs: ["10.0.0.300/8"] }, "sshCidrs[0]", /not a CIDR/],
@@ -106,6 +108,27 @@ describe("validate: validateInputs", () => {
             assert.match(failures[0].reason, reason);
         });
     }
+
+    it("a region newer than the list counts as known when the override names it (option, or the environment variable)", () => {
+        const i = goodInputs({ region: "us-east-9", copyRegions: ["eu-west-1", "ap-south-9"] });
+        assert.deepEqual(
+            validateInputs(i, { extraRegions: [] }).map((f) => f.property),
+            ["region", "copyRegions[1]"],
+        );
+        assert.deepEqual(validateInputs(i, { extraRegions: ["us-east-9", "ap-south-9"] }), []);
+        const saved = process.env.COUCHBASE_IMAGES_EXTRA_REGIONS;
+        try {
+            process.env.COUCHBASE_IMAGES_EXTRA_REGIONS = "us-east-9,ap-south-9";
+            assert.deepEqual(validateInputs(i), [], "the provider's check calls validateInputs(i): the variable reaches it");
+            process.env.COUCHBASE_IMAGES_EXTRA_REGIONS = "us-east-9";
+            assert.deepEqual(validateInputs(i).map((f) => f.property), ["copyRegions[1]"]);
+        } finally {
+            if (saved === undefined) delete process.env.COUCHBASE_IMAGES_EXTRA_REGIONS;
+            else process.env.COUCHBASE_IMAGES_EXTRA_REGIONS = saved;
+        }
+        // The override never makes a malformed name a region.
+        assert.match(validateInputs(goodInputs({ region: "mars" }), { extraRegions: ["mars"] })[0]?.reason ?? "", /not an AWS region name/);
+    });
 
     it("reports every failure at once", () => {
         const failures = validateInputs(goodInputs({ region: "x", ttlHours: -3, agentSha256: "" }));
