@@ -22,8 +22,7 @@ import { AGENT_BUILD_SCRIPT, agentBuildEnvironment } from "../../pipeline/compon
 import { agentSourceHash, agentTriggers, lastSha256Line } from "../../pipeline/agentSources";
 import { checkoutBuildId, goVersion, readAgentSources } from "../../pipeline/agentFiles";
 import { CommandStandIn } from "../fixtures/commandStandIn";
-import { FAKE_PACKER, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "../unit/provider/harness";
-import { removeStackBuildFiles } from "../fixtures/buildFiles";
+import { engineImageArgs, engineTeardown, fakePackerWork } from "../fixtures/engineImage";
 import { setEnv } from "../fixtures/env";
 
 const WORK = ".build/test-agent-command";
@@ -52,22 +51,7 @@ describe("agent command → image through the real engine (fresh clone, second m
         const build = new CommandStandIn("agent", { create: AGENT_BUILD_SCRIPT, environment: { ...agentBuildEnvironment("amd64"), DP_AGENT_OUT: OUT }, triggers });
         const img = new PackerImage(
             "image",
-            {
-                region: "us-east-1",
-                couchbaseVersion: "7.6.4",
-                agentArtifact: `${OUT}/dp-agent.gz`,
-                agentSha256: build.stdout.apply(lastSha256Line),
-                stack,
-                environment: "local",
-                owner: "ci",
-                ttlHours: 1,
-                sshCidrs: ["127.0.0.1/32"],
-                couchbaseReleaseSha256: TEST_RELEASE_SHA256,
-                couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT],
-                ec2Endpoint: moto.endpoint,
-                emulator: true,
-                baseImage: { nameFilter: "ubuntu/images/*ubuntu-xenial-16.04-amd64-server-*", owners: ["099720109477"] },
-            },
+            engineImageArgs({ stack, endpoint: moto.endpoint, agentArtifact: `${OUT}/dp-agent.gz`, agentSha256: build.stdout.apply(lastSha256Line) }),
             { dependsOn: [build] },
         );
         return { imageId: img.imageId, agentSha256: img.agentSha256 };
@@ -80,23 +64,11 @@ describe("agent command → image through the real engine (fresh clone, second m
         if (!fs.existsSync(path.join(PROJECT_ROOT, "bin/pulumi"))) this.skip();
         moto = await startMoto();
         restoreEnv = setEnv(moto.env);
-        const work = path.join(PROJECT_ROOT, WORK);
-        fs.rmSync(work, { recursive: true, force: true });
-        fs.mkdirSync(path.join(work, "bin"), { recursive: true });
-        fs.symlinkSync(FAKE_PACKER, path.join(work, "bin/packer"));
-        envVars = { ...moto.env, PATH: `${path.join(work, "bin")}:${process.env.PATH}`, FAKE_PACKER_EC2: "1", FAKE_PACKER_LOG: path.join(work, "fake-packer.log") };
+        envVars = fakePackerWork(PROJECT_ROOT, WORK, moto.env);
     });
     after(async () => {
         if (!moto) return;
-        try {
-            await run("destroy", { remove: true });
-        } catch {
-            /* already gone */
-        }
-        await moto.stop();
-        restoreEnv();
-        fs.rmSync(path.join(PROJECT_ROOT, WORK), { recursive: true, force: true });
-        removeStackBuildFiles([stack]);
+        await engineTeardown({ destroy: () => run("destroy", { remove: true }), stopMoto: () => moto.stop(), restoreEnv, root: PROJECT_ROOT, work: WORK, stack });
     });
 
     let imageId = "";

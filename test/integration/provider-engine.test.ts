@@ -15,8 +15,7 @@ import { ec2Client } from "../../providers/ec2/client";
 import { describeImage } from "../../providers/ec2/images";
 import { inventory } from "../../providers/ec2/inventory";
 import { PackerImage, type PackerImageArgs } from "../../providers/packerImage";
-import { FAKE_PACKER, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "../unit/provider/harness";
-import { removeStackBuildFiles } from "../fixtures/buildFiles";
+import { engineImageArgs, engineTeardown, fakePackerWork } from "../fixtures/engineImage";
 import { setEnv } from "../fixtures/env";
 
 const WORK = ".build/test-provider-engine";
@@ -34,24 +33,7 @@ describe("PackerImage through the real engine against moto", function () {
     };
 
     const program = (over: Partial<PackerImageArgs> = {}) => async () => {
-        const img = new PackerImage("image", {
-            region: "us-east-1",
-            couchbaseVersion: "7.6.4",
-            agentArtifact: `${WORK}/dp-agent.gz`,
-            agentSha256: sha,
-            stack,
-            environment: "local",
-            owner: "ci",
-            ttlHours: 1,
-            sshCidrs: ["127.0.0.1/32"],
-            // Repository mode (the default) needs the pins; test stand-ins (the fake packer ignores them).
-            couchbaseReleaseSha256: TEST_RELEASE_SHA256,
-            couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT],
-            ec2Endpoint: moto.endpoint,
-            emulator: true,
-            baseImage: { nameFilter: "ubuntu/images/*ubuntu-xenial-16.04-amd64-server-*", owners: ["099720109477"] },
-            ...over,
-        });
+        const img = new PackerImage("image", { ...engineImageArgs({ stack, endpoint: moto.endpoint, agentArtifact: `${WORK}/dp-agent.gz`, agentSha256: sha }), ...over });
         return { imageId: img.imageId, snapshotIds: img.snapshotIds, fingerprint: img.fingerprint };
     };
     const run = (op: "preview" | "up" | "refresh" | "destroy", over: Partial<PackerImageArgs> = {}, extra = {}) =>
@@ -61,31 +43,14 @@ describe("PackerImage through the real engine against moto", function () {
         if (!fs.existsSync(path.join(PROJECT_ROOT, "bin/pulumi"))) this.skip();
         moto = await startMoto();
         restoreEnv = setEnv(moto.env);
-        const work = path.join(PROJECT_ROOT, WORK);
-        fs.rmSync(work, { recursive: true, force: true });
-        fs.mkdirSync(path.join(work, "bin"), { recursive: true });
-        fs.symlinkSync(FAKE_PACKER, path.join(work, "bin/packer"));
+        envVars = fakePackerWork(PROJECT_ROOT, WORK, moto.env);
         const bytes = new Uint8Array(Buffer.from("agent artifact for the engine test"));
-        fs.writeFileSync(path.join(work, "dp-agent.gz"), bytes);
+        fs.writeFileSync(path.join(PROJECT_ROOT, WORK, "dp-agent.gz"), bytes);
         sha = crypto.createHash("sha256").update(bytes).digest("hex");
-        envVars = {
-            ...moto.env,
-            PATH: `${path.join(work, "bin")}:${process.env.PATH}`,
-            FAKE_PACKER_EC2: "1",
-            FAKE_PACKER_LOG: path.join(work, "fake-packer.log"),
-        };
     });
     after(async () => {
         if (!moto) return;
-        try {
-            await run("destroy", {}, { remove: true });
-        } catch {
-            /* already gone */
-        }
-        await moto.stop();
-        restoreEnv();
-        fs.rmSync(path.join(PROJECT_ROOT, WORK), { recursive: true, force: true });
-        removeStackBuildFiles([stack]);
+        await engineTeardown({ destroy: () => run("destroy", {}, { remove: true }), stopMoto: () => moto.stop(), restoreEnv, root: PROJECT_ROOT, work: WORK, stack });
     });
 
     let imageId = "";
