@@ -12,7 +12,8 @@ import { providerText } from "./providerText";
 /**
  * Version of this provider's behaviour, stored in every image's inputs and outputs. Bump it
  * whenever `delete`, `read` or `update` change, so existing stacks pick up the new code with one
- * `pulumi up` (a no-op update) before `pulumi destroy` runs it (dynamic-providers.md §6).
+ * `pulumi up` (a no-op update) before `pulumi destroy` runs it (docs/provider.md, "Upgrading the
+ * provider").
  */
 export const PROVIDER_VERSION = "1.0.0";
 

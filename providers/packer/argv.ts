@@ -87,7 +87,8 @@ export function validateArgv(varFile: string, templateDir: string): string[] {
 /**
  * Packer's environment: the caller's (credentials come from there, never from inputs) plus the
  * EC2 endpoint override: the amazon plugin's encrypted copy step ignores the template's
- * `custom_endpoint_ec2`, so Packer needs `AWS_ENDPOINT_URL_EC2` too (toolchain.md §6).
+ * `custom_endpoint_ec2`, so Packer needs `AWS_ENDPOINT_URL_EC2` too (seen against moto: without it the
+ * build fails at "Copying/Encrypting AMI" calling the real endpoint).
  */
 export function packerEnv(base: Record<string, string | undefined>, i: Pick<ResolvedImageInputs, "ec2Endpoint" | "emulator">): Record<string, string> {
     const env: Record<string, string> = {};
