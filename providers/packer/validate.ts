@@ -30,8 +30,6 @@ const COUCHBASE_VERSION = /^\d+\.\d+\.\d+$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const KEY_FINGERPRINT = /^[0-9A-F]{40}$/;
 const HTTPS_URL = /^https:\/\/[^\s/]+\/\S+$/;
-const NAME_PREFIX = /^[a-z][a-z0-9-]{1,62}[a-z0-9]$/;
-const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const OWNER_ID = /^(\d{12}|amazon|self|aws-marketplace)$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
@@ -52,6 +50,71 @@ function shown(value: string): string {
     return value.length > 40 ? `${JSON.stringify(value.slice(0, 40)).slice(0, -1)}…"` : JSON.stringify(value);
 }
 
+/** How a name's rule reads: its length, its characters, its first and last character. */
+interface NameRule {
+    /** What the name is, as messages say it: "name prefix", "stack name". */
+    what: string;
+    example: string;
+    min?: number;
+    max: number;
+    /** One allowed character, and how the message says the set. */
+    char: RegExp;
+    chars: string;
+    first?: RegExp;
+    firstRule?: string;
+    last?: RegExp;
+    lastRule?: string;
+}
+
+/**
+ * What exactly is wrong with `value` as a name under `rule` (not a string, empty, too short, too
+ * long, characters outside the set, the first or last character), or undefined when it is fine.
+ */
+function nameProblem(value: unknown, rule: NameRule): string | undefined {
+    if (typeof value !== "string") return `must be a string: give a ${rule.what} such as ${rule.example} (got ${JSON.stringify(value)})`;
+    if (value === "") return `is empty: give a ${rule.what} such as ${rule.example}`;
+    const bad = `${shown(value)} is not a usable ${rule.what}:`;
+    if (value.length > rule.max) return `${bad} it is ${value.length} characters long, at most ${rule.max}`;
+    if (rule.min !== undefined && value.length < rule.min) return `${bad} it is ${value.length} characters long, at least ${rule.min}`;
+    const others = [...new Set([...value].filter((c) => !rule.char.test(c)))];
+    if (others.length > 0) return `${bad} it contains ${others.map((c) => JSON.stringify(c)).join(", ")}; use ${rule.chars}`;
+    if (rule.first && !rule.first.test(value[0])) return `${bad} it starts with ${JSON.stringify(value[0])}; ${rule.firstRule}`;
+    if (rule.last && !rule.last.test(value[value.length - 1])) return `${bad} it ends with ${JSON.stringify(value[value.length - 1])}; ${rule.lastRule}`;
+    return undefined;
+}
+
+const NAME_PREFIX_RULE: NameRule = {
+    what: "name prefix",
+    example: "couchbase-cloud-server",
+    min: 3,
+    max: 64,
+    char: /[a-z0-9-]/,
+    chars: "lowercase letters, digits and hyphens",
+    first: /[a-z]/,
+    firstRule: "start with a lowercase letter",
+    last: /[a-z0-9]/,
+    lastRule: "end with a letter or digit",
+};
+const STACK_NAME_RULE: NameRule = {
+    what: "stack name",
+    example: "dev-alice",
+    max: 64,
+    char: /[A-Za-z0-9._-]/,
+    chars: "letters, digits, '.', '_' and '-'",
+    first: /[A-Za-z0-9]/,
+    firstRule: "start with a letter or digit",
+};
+const RELEASE_RULE: NameRule = { ...STACK_NAME_RULE, what: "release name", example: "v0.1.17" };
+const UNIX_USER_RULE: NameRule = {
+    what: "Unix user name",
+    example: "ubuntu",
+    max: 32,
+    char: /[a-z0-9_-]/,
+    chars: "lowercase letters, digits, '_' and '-'",
+    first: /[a-z_]/,
+    firstRule: "start with a lowercase letter or '_'",
+};
+
 /**
  * Why `value` is not an AWS region this project knows, or undefined when it is one: the form
  * first (`eu-west-1`), then the pinned list of regions (providers/packer/awsRegions.ts) or one
@@ -66,7 +129,8 @@ export function regionProblem(value: unknown, extra: readonly string[] = []): st
 
 /** Why `value` is not a project-relative path, or undefined when it is one. */
 export function relativePathProblem(value: unknown): string | undefined {
-    if (typeof value !== "string" || value === "") return "is empty: give a path relative to the project root";
+    if (typeof value !== "string") return `must be a string: give a path relative to the project root (got ${JSON.stringify(value)})`;
+    if (value === "") return "is empty: give a path relative to the project root";
     if (value.startsWith("/") || /^[A-Za-z]:[\\/]/.test(value) || value.startsWith("~"))
         return `"${value}" is absolute: give a path relative to the project root (inputs are stored in state and must not depend on the machine)`;
     if (value.includes("\\")) return `"${value}" contains a backslash: use forward slashes`;
@@ -97,7 +161,8 @@ export function parseCidr(value: string): { family: 4 | 6; prefix: number } | un
 
 /** Why `value` is not an acceptable SSH source CIDR, or undefined when it is. */
 export function cidrProblem(value: unknown): string | undefined {
-    if (typeof value !== "string" || value === "") return "is empty: give a CIDR such as 203.0.113.4/32";
+    if (typeof value !== "string") return `must be a string: give a CIDR such as 203.0.113.4/32 (got ${JSON.stringify(value)})`;
+    if (value === "") return "is empty: give a CIDR such as 203.0.113.4/32";
     const c = parseCidr(value);
     if (!c) return `"${value}" is not a CIDR: use the form 203.0.113.4/32 or 2001:db8::/64`;
     if (c.prefix === 0)
@@ -220,13 +285,17 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
             });
         }
     }
-    if (known(i.instanceType) && (typeof i.instanceType !== "string" || !INSTANCE_TYPE.test(i.instanceType)))
-        fail("instanceType", `"${String(i.instanceType)}" is not an EC2 instance type: use the form t3.large or m7i.xlarge`);
+    if (known(i.instanceType)) {
+        if (typeof i.instanceType !== "string") fail("instanceType", `must be a string: give an EC2 instance type such as t3.large (got ${JSON.stringify(i.instanceType)})`);
+        else if (i.instanceType === "") fail("instanceType", "is empty: give an EC2 instance type such as t3.large");
+        else if (!INSTANCE_TYPE.test(i.instanceType)) fail("instanceType", `${shown(i.instanceType)} is not an EC2 instance type: use the form t3.large or m7i.xlarge`);
+    }
     if (known(i.couchbaseEdition) && !(EDITIONS as readonly unknown[]).includes(i.couchbaseEdition))
         fail("couchbaseEdition", `"${String(i.couchbaseEdition)}" is not an edition: use "enterprise" or "community"`);
     if (known(i.couchbaseVersion)) {
-        if (typeof i.couchbaseVersion !== "string" || i.couchbaseVersion === "")
-            fail("couchbaseVersion", "is empty: set the Couchbase Server version, e.g. 7.6.4");
+        if (typeof i.couchbaseVersion !== "string")
+            fail("couchbaseVersion", `must be a string: set the Couchbase Server version, e.g. 7.6.4 (got ${JSON.stringify(i.couchbaseVersion)})`);
+        else if (i.couchbaseVersion === "") fail("couchbaseVersion", "is empty: set the Couchbase Server version, e.g. 7.6.4");
         else if (!COUCHBASE_VERSION.test(i.couchbaseVersion))
             fail("couchbaseVersion", `"${i.couchbaseVersion}" is not a Couchbase Server version: use X.Y.Z (e.g. 7.6.4)`);
     }
@@ -275,7 +344,9 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
             if (typeof b.id !== "string" || !AMI_ID.test(b.id)) fail("baseImage.id", `"${String(b.id)}" is not an image id: use the form ami-0123456789abcdef0`);
         } else if (typeof b.nameFilter !== "string" || b.nameFilter === "") {
             fail("baseImage", "names no image: set baseImage.id, or baseImage.nameFilter with baseImage.owners");
-        } else if (!isStringArray(b.owners) || b.owners.length === 0) {
+        } else if (b.owners !== undefined && b.owners !== null && !isStringArray(b.owners)) {
+            fail("baseImage.owners", `must be a list of owner account ids (e.g. ["099720109477"] for Canonical), got ${JSON.stringify(b.owners)}`);
+        } else if (!b.owners || b.owners.length === 0) {
             fail("baseImage.owners", "is empty: a name filter needs the owner account ids (e.g. 099720109477 for Canonical), else anyone's image could match");
         } else {
             b.owners.forEach((o, n) => {
@@ -289,27 +360,30 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
         else if (!i.agentArtifact.endsWith(".gz")) fail("agentArtifact", `"${i.agentArtifact}" is not a .gz file: point at the dp-agent.gz that agent/build.sh writes`);
     }
     if (known(i.agentSha256)) {
-        if (typeof i.agentSha256 !== "string" || i.agentSha256 === "")
+        if (typeof i.agentSha256 !== "string")
+            fail("agentSha256", `must be a string: give the artifact's sha256 (got ${JSON.stringify(i.agentSha256)})`);
+        else if (i.agentSha256 === "")
             fail("agentSha256", "is empty: give the artifact's sha256 (the last line agent/build.sh prints, or its .sha256 file)");
         else if (!SHA256.test(i.agentSha256))
             fail("agentSha256", `"${i.agentSha256}" is not a sha256: give 64 lowercase hex digits`);
     }
     if (known(i.agentVersion) && typeof i.agentVersion !== "string") fail("agentVersion", "must be a string");
     if (known(i.agentUnit)) fail("agentUnit", relativePathProblem(i.agentUnit));
-    if (known(i.namePrefix) && (typeof i.namePrefix !== "string" || !NAME_PREFIX.test(i.namePrefix)))
-        fail("namePrefix", `"${String(i.namePrefix)}" is not a usable name prefix: use 3-64 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen`);
-    if (known(i.stack) && (typeof i.stack !== "string" || !NAME_PART.test(i.stack) || i.stack.length > 64))
-        fail("stack", `"${String(i.stack)}" is not a usable stack name: use letters, digits, '.', '_' and '-' (at most 64)`);
-    if (known(i.release) && i.release !== "" && (typeof i.release !== "string" || !NAME_PART.test(i.release) || i.release.length > 64))
-        fail("release", `"${String(i.release)}" is not a usable release name: use letters, digits, '.', '_' and '-' (e.g. v0.1.17)`);
+    if (known(i.namePrefix)) fail("namePrefix", nameProblem(i.namePrefix, NAME_PREFIX_RULE));
+    if (known(i.stack)) fail("stack", nameProblem(i.stack, STACK_NAME_RULE));
+    if (known(i.release) && i.release !== "") fail("release", nameProblem(i.release, RELEASE_RULE));
     if (known(i.environment)) {
         if (!(ENVIRONMENTS as readonly unknown[]).includes(i.environment))
             fail("environment", `"${String(i.environment)}" is not an environment: use one of ${ENVIRONMENTS.join(", ")}`);
         else if (i.environment === "prod" && known(i.release) && !i.release)
             fail("release", "is empty for a prod image: production images carry a release name (e.g. v0.1.17)");
     }
-    if (known(i.owner) && (typeof i.owner !== "string" || i.owner.trim() === "" || i.owner.length > 256))
-        fail("owner", "is empty: set who owns this stack's images (e.g. your user name), at most 256 characters");
+    if (known(i.owner)) {
+        if (typeof i.owner !== "string") fail("owner", `must be a string: set who owns this stack's images, e.g. your user name (got ${JSON.stringify(i.owner)})`);
+        else if (i.owner.trim() === "") fail("owner", "is empty: set who owns this stack's images (e.g. your user name)");
+        else if (i.owner.length > 256)
+            fail("owner", `${shown(i.owner)} is ${i.owner.length} characters long: it becomes the Owner tag, whose value takes at most 256; give a shorter owner (e.g. your user name)`);
+    }
     if (known(i.ttlHours)) {
         if (typeof i.ttlHours !== "number" || !Number.isFinite(i.ttlHours))
             fail("ttlHours", `"${String(i.ttlHours)}" is not a number of hours`);
@@ -322,8 +396,10 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
             for (const [k, v] of Object.entries(i.extraTags)) {
                 if (reserved.has(k)) fail(`extraTags.${k}`, `"${k}" is set by the project itself: choose another tag key`);
                 else if (k.toLowerCase().startsWith("aws:")) fail(`extraTags.${k}`, `"${k}" uses the reserved aws: prefix: choose another tag key`);
-                else if (k === "" || k.length > 128) fail(`extraTags.${k}`, "tag keys are 1-128 characters");
-                else if (typeof v !== "string" || v.length > 256) fail(`extraTags.${k}`, "tag values are strings of at most 256 characters");
+                else if (k === "") fail("extraTags.", "has a tag with an empty key: give every tag a key of 1-128 characters");
+                else if (k.length > 128) fail(`extraTags.${k}`, `the tag key ${shown(k)} is ${k.length} characters long: tag keys take at most 128`);
+                else if (typeof v !== "string") fail(`extraTags.${k}`, `the value of tag ${shown(k)} is not a string (got ${JSON.stringify(v)}): tag values are strings`);
+                else if (v.length > 256) fail(`extraTags.${k}`, `the value of tag ${shown(k)} is ${v.length} characters long: tag values take at most 256`);
             }
         }
     }
@@ -336,19 +412,23 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
     if (known(i.vpcId) && i.vpcId !== "" && (typeof i.vpcId !== "string" || !VPC_ID.test(i.vpcId)))
         fail("vpcId", `"${String(i.vpcId)}" is not a VPC id: use the form vpc-0123456789abcdef0`);
     if (known(i.sshCidrs)) {
-        if (!isStringArray(i.sshCidrs) || i.sshCidrs.length === 0)
+        if (!isStringArray(i.sshCidrs))
+            fail("sshCidrs", `must be a list of CIDRs allowed to reach the builder over SSH (e.g. ["203.0.113.4/32"]), got ${JSON.stringify(i.sshCidrs)}`);
+        else if (i.sshCidrs.length === 0)
             fail("sshCidrs", "is empty: list the CIDRs allowed to reach the builder over SSH (e.g. your address/32)");
         else i.sshCidrs.forEach((c, n) => fail(`sshCidrs[${n}]`, cidrProblem(c)));
     }
     if (known(i.ec2Endpoint) && i.ec2Endpoint !== "" && (typeof i.ec2Endpoint !== "string" || !/^https?:\/\/[^\s/]+(\/.*)?$/.test(i.ec2Endpoint)))
         fail("ec2Endpoint", `"${String(i.ec2Endpoint)}" is not an http(s) URL: use e.g. http://127.0.0.1:5000, or leave it empty for AWS`);
     if (known(i.emulator) && typeof i.emulator !== "boolean") fail("emulator", "must be true or false");
-    if (known(i.sshHost) && i.sshHost !== "" && (typeof i.sshHost !== "string" || !HOSTNAME.test(i.sshHost)))
-        fail("sshHost", `"${String(i.sshHost)}" is not a host name or address`);
+    if (known(i.sshHost) && i.sshHost !== "") {
+        if (typeof i.sshHost !== "string") fail("sshHost", `must be a string: a host name or address (got ${JSON.stringify(i.sshHost)})`);
+        else if (i.sshHost.length > 253) fail("sshHost", `${shown(i.sshHost)} is ${i.sshHost.length} characters long: a host name has at most 253`);
+        else if (!HOSTNAME.test(i.sshHost)) fail("sshHost", `${shown(i.sshHost)} is not a host name or address`);
+    }
     if (known(i.sshPort) && (typeof i.sshPort !== "number" || !Number.isInteger(i.sshPort) || i.sshPort < 0 || i.sshPort > 65535))
         fail("sshPort", `"${String(i.sshPort)}" is not a TCP port: use 1-65535, or 0 for the default`);
-    if (known(i.sshUsername) && (typeof i.sshUsername !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(i.sshUsername)))
-        fail("sshUsername", `"${String(i.sshUsername)}" is not a Unix user name`);
+    if (known(i.sshUsername)) fail("sshUsername", nameProblem(i.sshUsername, UNIX_USER_RULE));
     if (known(i.buildTimeoutMinutes) && (typeof i.buildTimeoutMinutes !== "number" || !(i.buildTimeoutMinutes > 0) || i.buildTimeoutMinutes > 24 * 60))
         fail("buildTimeoutMinutes", `"${String(i.buildTimeoutMinutes)}" is not a usable deadline: give minutes between 1 and 1440`);
     return out;
