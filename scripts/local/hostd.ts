@@ -17,11 +17,12 @@
  */
 import { spawn, execFileSync, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { Action, CurrentSandbox, plan, SeenInstance } from "./hostd-plan";
-import { MOTO_CREDENTIALS } from "./moto";
+import { rootfsDir } from "./inputs";
+import { MOTO_CREDENTIALS, portOpen } from "./moto";
+import { childrenOf, killAll, pidFromFile, sleep, stopProcess } from "./processes";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 const SANDBOX_INIT = path.join(__dirname, "sandbox-init.sh");
@@ -74,46 +75,8 @@ export function parseHostdArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     return o as HostdOptions;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function log(msg: string): void {
     process.stdout.write(`hostd: ${new Date().toISOString()} ${msg}\n`);
-}
-
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-export function portOpen(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: "127.0.0.1", port });
-        s.once("connect", () => {
-            s.destroy();
-            resolve(true);
-        });
-        s.once("error", () => resolve(false));
-    });
-}
-
-/** SIGKILLs each of `pids` that is set; one already gone is no error. */
-function killAll(pids: readonly (number | undefined)[]): void {
-    for (const pid of pids) {
-        if (!pid) continue;
-        try {
-            process.kill(pid, "SIGKILL");
-        } catch {
-            /* already gone */
-        }
-    }
-}
-
-function childrenOf(pid: number): number[] {
-    try {
-        return fs
-            .readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-            .split(/\s+/)
-            .filter(Boolean)
-            .map(Number);
-    } catch {
-        return [];
-    }
 }
 
 interface Sandbox {
@@ -185,9 +148,7 @@ class Hostd {
         if (process.getuid?.() !== 0) throw new Error("hostd needs root (mount and PID namespaces, overlayfs, chroot)");
         fs.mkdirSync(path.join(this.o.stateDir, "sandbox"), { recursive: true });
         fs.writeFileSync(path.join(this.o.stateDir, "hostd.pid"), `${process.pid}\n`);
-        this.rootfs =
-            this.o.rootfs ??
-            execFileSync("bash", [path.join(__dirname, "rootfs.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+        this.rootfs = this.o.rootfs ?? rootfsDir();
         if (!fs.existsSync(path.join(this.rootfs, "usr/sbin/sshd"))) throw new Error(`${this.rootfs} has no usr/sbin/sshd`);
         if (await portOpen(this.o.sshPort)) throw new Error(`127.0.0.1:${this.o.sshPort} is already taken (another hostd or sshd?)`);
         // Host keys made once per hostd run (what `ssh-keygen -A` does on a new instance), copied into
@@ -444,10 +405,26 @@ export interface SpawnHostdOptions {
     rootfs?: string;
     /** Where hostd's output goes; <stateDir>/hostd.log when omitted. */
     logFile?: string;
+    /**
+     * Keep it running after this process exits (its own session, not killed on exit): what
+     * `npm run local` leaves behind for the next run. Stop it with {@link stopHostd}.
+     */
+    detached?: boolean;
 }
 
 export function readHostdState(stateDir: string): HostdState {
     return JSON.parse(fs.readFileSync(path.join(stateDir, "hostd.json"), "utf8")) as HostdState;
+}
+
+/** The hostd serving `stateDir` (its `hostd.pid`), while it runs; undefined otherwise. */
+export function runningHostd(stateDir: string): number | undefined {
+    return pidFromFile(path.join(stateDir, "hostd.pid"));
+}
+
+/** `file` as a message shows it: relative to the working directory when it lies inside it. */
+function shown(file: string): string {
+    const rel = path.relative(process.cwd(), file);
+    return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : file;
 }
 
 /** Starts hostd as a child process and resolves once its standby sandbox listens. */
@@ -459,14 +436,13 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
     if (opts.rootfs) args.push("--rootfs", opts.rootfs);
     const logFile = opts.logFile ?? path.join(opts.stateDir, "hostd.log");
     const out = fs.openSync(logFile, "a");
-    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ["ignore", out, out] });
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ["ignore", out, out], detached: opts.detached ?? false });
     fs.closeSync(out);
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const killOnExit = () => child.kill("SIGKILL");
-    process.once("exit", killOnExit);
+    if (!opts.detached) process.once("exit", killOnExit);
     const until = Date.now() + 180_000;
     for (;;) {
-        if (child.exitCode !== null) throw new Error(`hostd exited with code ${child.exitCode}; see ${logFile}`);
+        if (child.exitCode !== null) throw new Error(`hostd exited; see ${shown(logFile)} (exit code ${child.exitCode})`);
         try {
             if (readHostdState(opts.stateDir).ready) break;
         } catch {
@@ -474,10 +450,11 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
         }
         if (Date.now() > until) {
             child.kill("SIGKILL");
-            throw new Error("hostd not ready after 180 s");
+            throw new Error(`hostd not ready after 180 s; see ${shown(logFile)}`);
         }
         await sleep(50);
     }
+    if (opts.detached) child.unref();
     return {
         pid: child.pid!,
         stateDir: opts.stateDir,
@@ -485,45 +462,25 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
         state: () => readHostdState(opts.stateDir),
         stop: async () => {
             process.removeListener("exit", killOnExit);
-            if (child.exitCode === null && child.signalCode === null) {
-                child.kill("SIGTERM");
-                const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-                await exited;
-                clearTimeout(t);
-            }
-            // If hostd died hard, its sandbox may still run: kill it by the pids it recorded.
-            try {
-                const s = readHostdState(opts.stateDir).sandbox;
-                killAll([s?.nsPid, s?.unsharePid]);
-            } catch {
-                /* no state */
-            }
+            await stopHostd(opts.stateDir, child.pid!);
         },
     };
 }
 
 /**
- * Processes and mounts that belong to sandboxes under `stateDir` and are still alive: empty after
- * a clean stop. Reads /proc only.
+ * Stops hostd (SIGTERM, SIGKILL after 10 s), then, in case it died hard, its sandbox by the pids it
+ * recorded. `pid`: the hostd to stop, by default the one `stateDir/hostd.pid` names. Returns how
+ * hostd went (processes.ts `stopProcess`).
  */
-export function findLeftovers(stateDir: string): { pids: number[]; mounts: string[] } {
-    const dir = path.resolve(stateDir);
-    const pids: number[] = [];
-    for (const e of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(e)) continue;
-        try {
-            const root = fs.readlinkSync(`/proc/${e}/root`);
-            const cmd = fs.readFileSync(`/proc/${e}/cmdline`, "utf8");
-            if (root.startsWith(dir) || (cmd.includes(dir) && Number(e) !== process.pid)) pids.push(Number(e));
-        } catch {
-            /* gone or not ours to read */
-        }
+export async function stopHostd(stateDir: string, pid = runningHostd(stateDir)): Promise<"gone" | "stopped" | "killed"> {
+    const how = pid === undefined ? "gone" : await stopProcess(pid, 10_000);
+    try {
+        const s = readHostdState(stateDir).sandbox;
+        killAll([s?.nsPid, s?.unsharePid]);
+    } catch {
+        /* no state */
     }
-    const mounts = fs
-        .readFileSync("/proc/self/mountinfo", "utf8")
-        .split("\n")
-        .filter((l) => l.includes(dir));
-    return { pids, mounts };
+    return how;
 }
 
 if (require.main === module) {

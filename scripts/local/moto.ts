@@ -1,13 +1,18 @@
 /**
  * Starts and stops moto's EC2 server (the local stand-in for AWS) on loopback.
  *
- * Used by `npm run local`, the integration and end-to-end tests and the benchmarks. One server
- * serves every region (moto takes the region from each request's SigV4 scope).
+ * Used by `npm run local` (scripts/local/localStack.ts), the integration and end-to-end tests and
+ * the benchmarks. One server serves every region (moto takes the region from each request's SigV4
+ * scope).
  */
 import { spawn, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { stopProcess } from "./processes";
+
+/** The base images every local moto starts with (moto's `MOTO_AMIS_PATH`). */
+export const BASE_IMAGES_FILE = path.join(__dirname, "amis.json");
 
 /** Static credentials moto accepts; never real ones. */
 export const MOTO_CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "testing" } as const;
@@ -31,6 +36,11 @@ export interface MotoOptions {
     logFile?: string;
     /** The moto_server executable; `moto_server` on PATH when omitted. */
     executable?: string;
+    /**
+     * Keep it running after this process exits (its own session, as `setsid` would; not killed on
+     * exit). Stop it by its pid (processes.ts `stopProcess`) or with `stop()`.
+     */
+    detached?: boolean;
 }
 
 /** Returns a free TCP port on 127.0.0.1. */
@@ -46,13 +56,35 @@ export function freePort(): Promise<number> {
     });
 }
 
-/** Environment that points AWS SDKs and Packer at a moto endpoint. */
-export function motoEnv(endpoint: string): Record<string, string> {
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port });
+        s.once("connect", () => {
+            s.destroy();
+            resolve(true);
+        });
+        s.once("error", () => resolve(false));
+    });
+}
+
+/** The port of an `http://host:port` endpoint (80 when it names none). */
+export function endpointPort(endpoint: string): number {
+    const u = new URL(endpoint);
+    return u.port ? Number(u.port) : 80;
+}
+
+/**
+ * Environment that points AWS SDKs and Packer at a moto endpoint; with `region`, also the region
+ * they work in (`AWS_REGION`).
+ */
+export function motoEnv(endpoint: string, region?: string): Record<string, string> {
     return {
         AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
         AWS_ENDPOINT_URL_EC2: endpoint,
         AWS_EC2_METADATA_DISABLED: "true",
+        ...(region ? { AWS_REGION: region } : {}),
     };
 }
 
@@ -87,34 +119,29 @@ export async function startMoto(opts: MotoOptions = {}): Promise<MotoServer> {
     const child = spawn(opts.executable ?? "moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
         env,
         stdio: ["ignore", out, out],
+        detached: opts.detached ?? false,
     });
     if (typeof out === "number") fs.closeSync(out);
     const spawnError = new Promise<never>((_, reject) =>
         child.once("error", (e) => reject(new Error(`cannot start moto_server (run npm run bootstrap): ${e.message}`))),
     );
     const killOnExit = () => child.kill("SIGKILL");
-    process.once("exit", killOnExit);
+    if (!opts.detached) process.once("exit", killOnExit);
     try {
         await Promise.race([waitReady(endpoint, child, 30_000), spawnError]);
     } catch (e) {
         child.kill("SIGKILL");
         throw e;
     }
+    if (opts.detached) child.unref();
     return {
         endpoint,
         port,
         pid: child.pid!,
         env: motoEnv(endpoint),
-        stop: () =>
-            new Promise<void>((resolve) => {
-                process.removeListener("exit", killOnExit);
-                if (child.exitCode !== null || child.signalCode !== null) return resolve();
-                const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-                child.once("exit", () => {
-                    clearTimeout(t);
-                    resolve();
-                });
-                child.kill("SIGTERM");
-            }),
+        stop: async () => {
+            process.removeListener("exit", killOnExit);
+            await stopProcess(child.pid!, 5000);
+        },
     };
 }

@@ -13,8 +13,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as crypto from "node:crypto";
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import { freePort, MotoServer, startMoto } from "../../scripts/local/moto";
-import { findLeftovers, HostdProcess, spawnHostd } from "../../scripts/local/hostd";
+import { BASE_IMAGES_FILE, freePort, motoEnv, MotoServer, startMoto } from "../../scripts/local/moto";
+import { HostdProcess, spawnHostd } from "../../scripts/local/hostd";
+import { buildAgent, buildStandin, rootfsDir } from "../../scripts/local/inputs";
+import { findLeftovers, isAlive, sleep } from "../../scripts/local/processes";
+import { stackCheckpoint as checkpointIn, type Checkpoint } from "../../scripts/localStacks";
 import { ec2Client } from "../../providers/ec2/client";
 import { inventory, Inventory, inventorySize } from "../../providers/ec2/inventory";
 import { removeStackBuildFiles } from "../fixtures/buildFiles";
@@ -45,7 +48,7 @@ export interface World {
     env: Record<string, string>;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { isAlive, sleep };
 
 /** The version the stand-in package and the stack config agree on. */
 export const STANDIN_VERSION = "7.6.3";
@@ -56,18 +59,10 @@ export async function startWorld(label: string): Promise<World> {
     const buildDir = path.join(".build", `e2e-${id}`);
     const absBuild = path.join(ROOT, buildDir);
     fs.mkdirSync(absBuild, { recursive: true });
-    const rootfs = execFileSync("bash", [path.join(ROOT, "scripts/local/rootfs.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
-    const agentSha256 = execFileSync("bash", [path.join(ROOT, "agent/build.sh"), "--out", path.join(absBuild, "agent")], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-    })
-        .trim()
-        .split("\n")
-        .pop()!;
-    execFileSync("bash", [path.join(ROOT, "scripts/local/standin-couchbase.sh"), "--out", path.join(absBuild, "standin"), "--version", STANDIN_VERSION], {
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    const moto = await startMoto({ amisPath: path.join(ROOT, "scripts/local/amis.json"), logFile: path.join(tmp, "moto.log") });
+    const rootfs = rootfsDir();
+    const agentSha256 = buildAgent(path.join(absBuild, "agent"), { quiet: true });
+    buildStandin(path.join(absBuild, "standin"), STANDIN_VERSION, "enterprise", { quiet: true });
+    const moto = await startMoto({ amisPath: BASE_IMAGES_FILE, logFile: path.join(tmp, "moto.log") });
     const sshPort = await freePort();
     let hostd: HostdProcess;
     try {
@@ -77,8 +72,7 @@ export async function startWorld(label: string): Promise<World> {
         throw e;
     }
     const env: Record<string, string> = {
-        ...moto.env,
-        AWS_REGION: REGION,
+        ...motoEnv(moto.endpoint, REGION),
         PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
     };
     fs.mkdirSync(path.join(tmp, "state"), { recursive: true });
@@ -91,8 +85,7 @@ export async function startWorld(label: string): Promise<World> {
     }
 
     async function finishWorld(): Promise<World> {
-        for (const [k, v] of Object.entries(moto.env)) process.env[k] = v;
-        process.env.AWS_REGION = REGION;
+        Object.assign(process.env, motoEnv(moto.endpoint, REGION));
         const ec2 = await ec2Client(REGION, moto.endpoint);
         const w: World = {
             id,
@@ -362,15 +355,6 @@ export function processTree(root: number): ProcInfo[] {
     return out;
 }
 
-/** True while `pid` exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-    try {
-        return !/^\S+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-        return false;
-    }
-}
-
 /**
  * SIGKILLs `root` and every descendant at once, as the OOM killer or a dead CI runner would: the
  * tree is first frozen with SIGSTOP (re-scanned until no new process appears, so nothing forks or
@@ -417,17 +401,8 @@ export function hardKillTree(root: number): ProcInfo[] {
  * The stack's checkpoint in the world's file backend (`.pulumi/stacks/<project>/<stack>.json`), or
  * undefined when the stack has none yet.
  */
-export function stackCheckpoint(w: World, stack: string): { pendingOperations: { type: string; urn: string }[]; resources: { urn: string; type: string; id?: string }[] } | undefined {
-    const file = path.join(w.backendDir, ".pulumi", "stacks", PROJECT, `${stack}.json`);
-    if (!fs.existsSync(file)) return undefined;
-    const doc = JSON.parse(fs.readFileSync(file, "utf8")) as {
-        checkpoint?: { latest?: { resources?: { urn: string; type: string; id?: string }[]; pending_operations?: { type: string; resource: { urn: string } }[] } };
-    };
-    const latest = doc.checkpoint?.latest ?? {};
-    return {
-        pendingOperations: (latest.pending_operations ?? []).map((o) => ({ type: o.type, urn: o.resource.urn })),
-        resources: latest.resources ?? [],
-    };
+export function stackCheckpoint(w: World, stack: string): Checkpoint | undefined {
+    return checkpointIn(w.backendDir, PROJECT, stack);
 }
 
 /**
