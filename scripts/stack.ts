@@ -96,6 +96,29 @@ export function seedLocalStackConfig(stack: string, root = PROJECT_ROOT): void {
     if (!fs.existsSync(own) && fs.existsSync(base)) fs.copyFileSync(base, own);
 }
 
+/**
+ * The stack's config as its settings file holds it (`Pulumi.<stack>.yaml`, read with the Automation
+ * API's own reader; a missing `Pulumi.local-<name>.yaml` is seeded first, as every operation does):
+ * `<namespace>:<key>` → value. Secrets are left out; {} when the stack has no settings file. What
+ * the program reads is this plus the defaults of `Pulumi.yaml`.
+ */
+export async function stackConfigValues(stack: string, root = PROJECT_ROOT): Promise<Record<string, unknown>> {
+    seedLocalStackConfig(stack, root);
+    const ws = await LocalWorkspace.create({ workDir: root, envVars: stackEnv(stack) });
+    let config: Record<string, unknown> = {};
+    try {
+        config = ((await ws.stackSettings(stack)).config ?? {}) as Record<string, unknown>;
+    } catch {
+        return {};
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(config)) {
+        const secret = v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in v;
+        if (!secret) out[k] = v;
+    }
+    return out;
+}
+
 async function defaultProgram(): Promise<PulumiFn> {
     const mod = await import("../pipeline/program");
     return mod.program;
@@ -168,14 +191,19 @@ export function parseArgs(argv: readonly string[]): { op: Operation } & Omit<Run
     return { op: op as Operation, stack, ...flags };
 }
 
-async function main(): Promise<number> {
-    let args: ReturnType<typeof parseArgs>;
-    try {
-        args = parseArgs(process.argv.slice(2));
-    } catch (e) {
-        process.stderr.write(`${(e as Error).message}\n`);
-        return 2;
-    }
+export interface CommandResult {
+    /** 0 done, 1 the operation failed, 130 it failed after a signal (interrupted). */
+    code: number;
+    result?: RunResult;
+}
+
+/**
+ * One operation as `npm run stack` runs it: the engine's output streamed, Ctrl-C turned into one
+ * cancellation request, a summary line on stderr (`stack: up of S succeeded in 3.1s {...}` or
+ * `... failed: <the engine's message>`) and, after an `up`, the outputs as JSON on stdout.
+ * `npm run local` and `local:destroy` run their operations through here, in process.
+ */
+export async function runCommand(op: Operation, opts: Omit<RunOptions, "signal">): Promise<CommandResult> {
     // Ctrl-C: one cancellation request to the engine, which lets in-flight steps (a Packer build)
     // finish or clean up. A terminal already delivers SIGINT to the whole foreground process group,
     // the CLI included, so forward only when the signal came to us alone (kill -INT, CI runners).
@@ -194,16 +222,30 @@ async function main(): Promise<number> {
     process.on("SIGTERM", onSignal);
     const t0 = Date.now();
     try {
-        const r = await runStack(args.op, { ...args, signal: abort.signal });
+        const result = await runStack(op, { ...opts, signal: abort.signal });
         const secs = ((Date.now() - t0) / 1000).toFixed(1);
-        process.stderr.write(`stack: ${args.op} of ${args.stack} succeeded in ${secs}s ${JSON.stringify(r.changes)}\n`);
-        if (args.op === "up") process.stdout.write(`${JSON.stringify(r.outputs, null, 2)}\n`);
-        return 0;
+        process.stderr.write(`stack: ${op} of ${opts.stack} succeeded in ${secs}s ${JSON.stringify(result.changes)}\n`);
+        if (op === "up") process.stdout.write(`${JSON.stringify(result.outputs, null, 2)}\n`);
+        return { code: 0, result };
     } catch (e) {
         const err = e as Error;
-        process.stderr.write(`stack: ${args.op} of ${args.stack} failed: ${err.message}\n`);
-        return signals > 0 ? 130 : 1;
+        process.stderr.write(`stack: ${op} of ${opts.stack} failed: ${err.message}\n`);
+        return { code: signals > 0 ? 130 : 1 };
+    } finally {
+        process.removeListener("SIGINT", onSignal);
+        process.removeListener("SIGTERM", onSignal);
     }
+}
+
+async function main(): Promise<number> {
+    let args: ReturnType<typeof parseArgs>;
+    try {
+        args = parseArgs(process.argv.slice(2));
+    } catch (e) {
+        process.stderr.write(`${(e as Error).message}\n`);
+        return 2;
+    }
+    return (await runCommand(args.op, args)).code;
 }
 
 if (require.main === module) {
