@@ -13,8 +13,8 @@ const ROOT = path.resolve(__dirname, "../..");
 const SELF_INSTALLING: Record<string, { why: string; file: string; needs: RegExp }> = {
     bootstrap: { why: "is the installer (npm ci included)", file: "scripts/bootstrap.sh", needs: /^\s*ensure_npm$/m },
     test: { why: "runs the bootstrap as its first stage", file: "scripts/test.sh", needs: /^stage bootstrap bash scripts\/bootstrap\.sh$/m },
-    local: { why: "runs the bootstrap first (unless LOCAL_SKIP_BOOTSTRAP=1)", file: "scripts/local/up.sh", needs: /^\s*bash scripts\/bootstrap\.sh$/m },
-    "local:destroy": { why: "runs project code only through `npm run stack`, which ensures", file: "scripts/local/destroy.sh", needs: /npm run --silent stack -- destroy/ },
+    local: { why: "runs the bootstrap first (with LOCAL_SKIP_BOOTSTRAP=1, ensure_installed)", file: "scripts/local/up.sh", needs: /^\s*bash scripts\/bootstrap\.sh$[^]*^\s*ensure_installed \S[^]*^exec node /m },
+    "local:destroy": { why: "runs ensure_installed before its TypeScript entry", file: "scripts/local/destroy.sh", needs: /^ensure_installed \S[^]*^exec node /m },
 };
 
 describe("npm scripts install what a fresh clone lacks", () => {
