@@ -13,8 +13,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { LOCAL_STATE_DIR, isLocalStack } from "./localStacks";
+import { ErrorDiagnostics, StackError, dropAbandonedRuns, reportProgramErrorsOnce } from "./stackErrors";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const PROJECT_NAME = "couchbase-images";
@@ -129,18 +130,39 @@ async function openStack(opts: RunOptions): Promise<Stack> {
     if (opts.seedConfig ?? true) seedLocalStackConfig(opts.stack);
     const program = opts.program ?? (await defaultProgram());
     const stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: opts.stack, projectName: PROJECT_NAME, program },
+        // Each error the program throws is printed once (scripts/stackErrors.ts).
+        { stackName: opts.stack, projectName: PROJECT_NAME, program: reportProgramErrorsOnce(program) },
         { workDir: PROJECT_ROOT, envVars: { ...stackEnv(opts.stack), ...(opts.envVars ?? {}) } },
     );
     if (opts.config && Object.keys(opts.config).length > 0) await stack.setAllConfigJson(configJson(opts.config));
     return stack;
 }
 
-/** Runs one operation on one stack. Throws with the engine's message on failure. */
+/**
+ * Runs one operation on one stack. On failure throws a {@link StackError}: the engine's output
+ * (each error once) went to `onOutput`, and its message is one line naming what failed, e.g.
+ * `2 configuration errors (above): couchbase-images:copyRegions[0], couchbase-images:owner`.
+ */
 export async function runStack(op: Operation, opts: RunOptions): Promise<RunResult> {
     const onOutput = opts.onOutput ?? ((s: string) => process.stdout.write(s));
-    const common = { onOutput, onError: onOutput, signal: opts.signal, color: "never" as const };
+    const diagnostics = new ErrorDiagnostics();
+    const common = { onOutput, onError: onOutput, onEvent: diagnostics.onEvent, signal: opts.signal, color: "never" as const };
     const stack = await openStack(opts);
+    try {
+        return await runOperation(op, opts, stack, common);
+    } catch (e) {
+        throw new StackError(diagnostics.messages, e);
+    } finally {
+        dropAbandonedRuns();
+    }
+}
+
+async function runOperation(
+    op: Operation,
+    opts: RunOptions,
+    stack: Stack,
+    common: { onOutput: (s: string) => void; onError: (s: string) => void; onEvent: (e: EngineEvent) => void; signal?: AbortSignal; color: "never" },
+): Promise<RunResult> {
     switch (op) {
         case "preview": {
             const r = await stack.preview({ ...common, diff: opts.diff, expectNoChanges: opts.expectNoChanges });
@@ -200,7 +222,8 @@ export interface CommandResult {
 /**
  * One operation as `npm run stack` runs it: the engine's output streamed, Ctrl-C turned into one
  * cancellation request, a summary line on stderr (`stack: up of S succeeded in 3.1s {...}` or
- * `... failed: <the engine's message>`) and, after an `up`, the outputs as JSON on stdout.
+ * `... failed: 2 configuration errors (above): <keys>`, one line: see scripts/stackErrors.ts) and,
+ * after an `up`, the outputs as JSON on stdout.
  * `npm run local` and `local:destroy` run their operations through here, in process.
  */
 export async function runCommand(op: Operation, opts: Omit<RunOptions, "signal">): Promise<CommandResult> {
