@@ -135,32 +135,45 @@ link_pinned_tool() {
 pulumi_matches() { [[ "$("$1" version 2>/dev/null)" == "$PULUMI_VERSION" ]]; }
 
 ensure_pulumi() {
-	local how
 	link_pinned_tool pulumi "$TOOLS/pulumi-$PULUMI_VERSION/pulumi" pulumi_matches \
 		go_build_tool pulumi "$PULUMI_VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
 		"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+	ensure_pulumi_provider_host
 	report pulumi "$("$PROJECT_BIN/pulumi" version)" "$LINKED_HOW"
+	report pulumi-resource-pulumi-nodejs "$(pulumi_sdk_version)" "$HOST_HOW"
+}
 
-	# The dynamic-provider host: a small script at the root of @pulumi/pulumi that resolves the host
-	# from its working directory (the project root). Copied beside the real pulumi binary, where the
-	# CLI finds bundled plugins without a "using ... from $PATH" warning on every run. A vendor
-	# install already ships it there.
+# The dynamic-provider host: a small script at the root of @pulumi/pulumi that resolves the host
+# from its working directory (the project root). The CLI finds it without a "using ... from $PATH"
+# warning on every run only beside the real pulumi binary (bundled plugins). A vendor install ships
+# it there. Otherwise it is copied beside the cache's pulumi, and never beside a pulumi outside the
+# cache (such as /usr/local/bin): the bootstrap writes only into the repository and the cache. A
+# pulumi found on PATH without the host beside it is therefore used as a copy in the cache, at the
+# same pinned version. Sets HOST_HOW for the report (and LINKED_HOW when bin/pulumi moves).
+ensure_pulumi_provider_host() {
 	local host="$PROJECT_ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
-	local real_dir
-	real_dir="$(dirname "$(readlink -f "$PROJECT_BIN/pulumi")")"
+	local cache_dir="$TOOLS/pulumi-$PULUMI_VERSION" real real_dir
+	real="$(readlink -f "$PROJECT_BIN/pulumi")"
+	real_dir="$(dirname "$real")"
 	[[ -f "$host" ]] || die "$host is missing: run npm ci"
 	rm -f "$PROJECT_BIN/pulumi-resource-pulumi-nodejs"
 	if [[ -x "$real_dir/pulumi-resource-pulumi-nodejs" ]]; then
-		how="beside pulumi ($real_dir)"
-	elif [[ -w "$real_dir" ]]; then
-		install -m 0755 "$host" "$real_dir/pulumi-resource-pulumi-nodejs"
-		how="copied beside pulumi ($real_dir)"
-	else
-		chmod 0755 "$host"
-		ln -sfn "$host" "$PROJECT_BIN/pulumi-resource-pulumi-nodejs"
-		how="linked from node_modules into bin/"
+		HOST_HOW="beside pulumi ($real_dir)"
+		return
 	fi
-	report pulumi-resource-pulumi-nodejs "$(pulumi_sdk_version)" "$how"
+	if [[ "$real_dir" != "$cache_dir" ]]; then
+		if [[ -x "$cache_dir/pulumi" ]] && pulumi_matches "$cache_dir/pulumi"; then
+			LINKED_HOW="$LINKED_HOW; used from the cache, which has the provider host beside it"
+		else
+			mkdir -p "$cache_dir"
+			cp "$real" "$cache_dir/pulumi.tmp"
+			mv "$cache_dir/pulumi.tmp" "$cache_dir/pulumi"
+			LINKED_HOW="$LINKED_HOW; copied into the cache ($real has no provider host beside it)"
+		fi
+		ln -sfn "$cache_dir/pulumi" "$PROJECT_BIN/pulumi"
+	fi
+	install -m 0755 "$host" "$cache_dir/pulumi-resource-pulumi-nodejs"
+	HOST_HOW="copied beside pulumi ($cache_dir)"
 }
 
 # --- packer + amazon plugin ----------------------------------------------------------------------
@@ -233,4 +246,7 @@ main() {
 	} >&2
 }
 
-main "$@"
+# Sourcing defines the functions only (test/unit/bootstrap.test.ts runs one in a scratch copy).
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+	main "$@"
+fi
