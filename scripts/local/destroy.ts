@@ -14,61 +14,43 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { inventorySize } from "../../providers/ec2/inventory";
 import { runCommand } from "../stack";
-import { motoEnv } from "./moto";
-import {
-    describeInventory,
-    LOCAL_DIR,
-    LocalError,
-    localStackName,
-    log,
-    readLocalSettings,
-    runEntry,
-    runningMoto,
-    stackLeftInMoto,
-    stackRecordsResources,
-    startLocalMoto,
-    stopLocal,
-} from "./localStack";
+import * as local from "./localStack";
 
 async function main(argv: readonly string[]): Promise<number> {
     let keepSandboxes = false;
     for (const a of argv) {
         if (a === "--keep-sandboxes") keepSandboxes = true;
-        else throw new LocalError(`unknown argument ${a} (usage: npm run local:destroy [-- --keep-sandboxes])`);
+        else throw new local.LocalError(`unknown argument ${a} (usage: npm run local:destroy [-- --keep-sandboxes])`);
     }
-    const stack = localStackName();
-    fs.mkdirSync(LOCAL_DIR, { recursive: true });
+    const stack = local.localStackName();
+    fs.mkdirSync(local.LOCAL_DIR, { recursive: true });
     let status = 0;
 
-    if (stackRecordsResources(stack)) {
-        const s = await readLocalSettings(stack);
-        if ((await runningMoto(s)) === undefined) {
-            log("moto is not running: starting an empty one so destroy can empty the stack's stale state");
-            await startLocalMoto(s);
-        }
-        Object.assign(process.env, motoEnv(s.endpoint, s.region));
-        log(`destroy: stack ${stack}, as npm run stack -- destroy --stack ${stack}`);
+    if (local.stackRecordsResources(stack)) {
+        const s = await local.readLocalSettings(stack);
+        await local.ensureMoto(s, "moto is not running: starting an empty one so destroy can empty the stack's stale state");
+        local.log(`destroy: stack ${stack}, as npm run stack -- destroy --stack ${stack}`);
         if ((await runCommand("destroy", { stack })).code !== 0) {
-            log("destroy failed: the emulator and build host are stopped anyway; see docs/local.md (recovery)");
+            local.log("destroy failed: the emulator and build host are stopped anyway; see docs/local.md (recovery)");
             status = 1;
         } else {
-            const left = await stackLeftInMoto(s, stack);
-            if (inventorySize(left) === 0) log(`inventory: moto holds no image, snapshot, instance, key pair or security group tagged Stack=${stack}`);
+            const left = await local.stackLeftInMoto(s, stack);
+            if (inventorySize(left) === 0) local.log(`inventory: moto holds no image, snapshot, instance, key pair or security group tagged Stack=${stack}`);
             else {
-                log(`error: moto still holds objects tagged Stack=${stack}: ${describeInventory(left)} (see docs/local.md, recovery)`);
+                local.log(`error: moto still holds objects tagged Stack=${stack}: ${local.describeInventory(left)} (see docs/local.md, recovery)`);
                 status = 1;
             }
         }
     } else {
-        log(`stack ${stack} has no resources: nothing to destroy`);
+        local.log(`stack ${stack} has no resources: nothing to destroy`);
     }
 
-    if (!(await stopLocal())) status = 1;
+    if (!(await local.stopLocal())) status = 1;
     if (status === 0) {
-        if (!keepSandboxes) for (const d of ["sandbox", "hostkeys"]) fs.rmSync(path.join(LOCAL_DIR, d), { recursive: true, force: true });
-        log(`done: stack ${stack} destroyed; moto, hostd and sandboxes stopped; no process or mount left`);
+        if (!keepSandboxes) for (const d of ["sandbox", "hostkeys"]) fs.rmSync(path.join(local.LOCAL_DIR, d), { recursive: true, force: true });
+        local.log(`done: stack ${stack} destroyed; moto, hostd and sandboxes stopped; no process or mount left`);
     }
     return status;
 }
 
-if (require.main === module) runEntry(() => main(process.argv.slice(2)));
+if (require.main === module) local.runEntry(() => main(process.argv.slice(2)));

@@ -20,7 +20,7 @@ import { PROJECT } from "../../providers/ec2/tags";
 import { isLocalStack, recordsResources, stackCheckpoint } from "../localStacks";
 import { stackConfigValues, stackEnv } from "../stack";
 import { readHostdState, runningHostd, spawnHostd, stopHostd, type HostdState } from "./hostd";
-import { BASE_IMAGES_FILE, endpointPort, portOpen, startMoto } from "./moto";
+import { BASE_IMAGES_FILE, endpointPort, motoEnv, portOpen, startMoto } from "./moto";
 import { findLeftovers, killAll, pidFromFile, sleep, stopProcess } from "./processes";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
@@ -120,7 +120,7 @@ function logStop(name: string, pid: number, how: "gone" | "stopped" | "killed"):
  * The pid of our moto (`.local/moto.pid`) when it answers on the settings' port. One of ours that
  * runs on another port (the config changed) is stopped.
  */
-export async function runningMoto(s: LocalSettings): Promise<number | undefined> {
+async function runningMoto(s: LocalSettings): Promise<number | undefined> {
     const pid = pidFromFile(MOTO_PID);
     if (pid === undefined) return undefined;
     if (await portOpen(s.motoPort)) return pid;
@@ -133,13 +133,29 @@ export async function runningMoto(s: LocalSettings): Promise<number | undefined>
  * scripts/local/amis.json (pid in `.local/moto.pid`, output in `.local/moto.log`); resolves once it
  * answers. Refuses a port that something else holds.
  */
-export async function startLocalMoto(s: LocalSettings): Promise<number> {
+async function startLocalMoto(s: LocalSettings): Promise<number> {
     if (await portOpen(s.motoPort))
         throw new LocalError(`127.0.0.1:${s.motoPort} is taken by something that is not our moto (.local/moto.pid); stop it or change ec2Endpoint`);
     fs.mkdirSync(LOCAL_DIR, { recursive: true });
     const moto = await startMoto({ port: s.motoPort, amisPath: BASE_IMAGES_FILE, logFile: path.join(LOCAL_DIR, "moto.log"), detached: true });
     fs.writeFileSync(MOTO_PID, `${moto.pid}\n`);
     return moto.pid;
+}
+
+/**
+ * Our moto for these settings, running: the one `.local/moto.pid` names, or a new one (after
+ * logging `onStart`). Points this process's environment (the stack driver, the providers, Packer) at
+ * it. `fresh`: it was started now, with nothing in it.
+ */
+export async function ensureMoto(s: LocalSettings, onStart: string): Promise<{ pid: number; fresh: boolean }> {
+    let pid = await runningMoto(s);
+    const fresh = pid === undefined;
+    if (pid === undefined) {
+        log(onStart);
+        pid = await startLocalMoto(s);
+    }
+    Object.assign(process.env, motoEnv(s.endpoint, s.region));
+    return { pid, fresh };
 }
 
 /** hostd's state when it serves exactly these settings and is ready. */

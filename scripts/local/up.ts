@@ -19,79 +19,59 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { runCommand } from "../stack";
 import { buildAgent, buildStandin, rootfsDir } from "./inputs";
-import { motoEnv } from "./moto";
-import {
-    ensureHostd,
-    LOCAL_DIR,
-    LocalError,
-    localStackName,
-    log,
-    PROJECT_ROOT,
-    readLocalSettings,
-    runEntry,
-    runningMoto,
-    stackRecordsResources,
-    startLocalMoto,
-    summaryOf,
-} from "./localStack";
+import * as local from "./localStack";
 
-const rel = (p: string) => path.relative(PROJECT_ROOT, p) || p;
+const rel = (p: string) => path.relative(local.PROJECT_ROOT, p) || p;
 
 async function main(argv: readonly string[]): Promise<number> {
     const t0 = Number(process.env.LOCAL_STARTED_MS) || Date.now();
-    if (argv.length > 0) throw new LocalError(`unknown argument ${argv[0]} (usage: npm run local)`);
-    const stack = localStackName();
-    fs.mkdirSync(LOCAL_DIR, { recursive: true });
-    if (process.getuid?.() !== 0) throw new LocalError("the sandbox build host needs root (namespaces, overlayfs, chroot)");
-    const s = await readLocalSettings(stack);
-    if (s.sshPort === 0) throw new LocalError(`Pulumi.${stack}.yaml sets no couchbase-images:sshPort (the sandbox sshd's, e.g. 2222)`);
+    if (argv.length > 0) throw new local.LocalError(`unknown argument ${argv[0]} (usage: npm run local)`);
+    const stack = local.localStackName();
+    fs.mkdirSync(local.LOCAL_DIR, { recursive: true });
+    if (process.getuid?.() !== 0) throw new local.LocalError("the sandbox build host needs root (namespaces, overlayfs, chroot)");
+    const s = await local.readLocalSettings(stack);
+    if (s.sshPort === 0) throw new local.LocalError(`Pulumi.${stack}.yaml sets no couchbase-images:sshPort (the sandbox sshd's, e.g. 2222)`);
 
     // --- inputs the local stack uses as prebuilt artifacts --------------------------------------
-    log("rootfs: cached Debian root for the sandbox");
+    local.log("rootfs: cached Debian root for the sandbox");
     const rootfs = rootfsDir();
-    log("agent: agent/build.sh --out .build/agent");
-    const agentSha = buildAgent(path.join(PROJECT_ROOT, ".build", "agent"));
-    log(`agent: .build/agent/dp-agent.gz sha256 ${agentSha}`);
-    const deb = buildStandin(path.join(PROJECT_ROOT, ".build", "standin"), s.couchbaseVersion, s.couchbaseEdition);
-    log(`stand-in package: ${rel(deb)} (a STAND-IN, not Couchbase Server)`);
+    local.log("agent: agent/build.sh --out .build/agent");
+    const agentSha = buildAgent(path.join(local.PROJECT_ROOT, ".build", "agent"));
+    local.log(`agent: .build/agent/dp-agent.gz sha256 ${agentSha}`);
+    const deb = buildStandin(path.join(local.PROJECT_ROOT, ".build", "standin"), s.couchbaseVersion, s.couchbaseEdition);
+    local.log(`stand-in package: ${rel(deb)} (a STAND-IN, not Couchbase Server)`);
 
     // --- moto and hostd --------------------------------------------------------------------------
-    let motoPid = await runningMoto(s);
-    const freshMoto = motoPid === undefined;
-    if (motoPid !== undefined) log(`moto: reusing pid ${motoPid} on ${s.endpoint}`);
-    else {
-        log(`moto: starting on ${s.endpoint} (base images: scripts/local/amis.json)`);
-        motoPid = await startLocalMoto(s);
-    }
-    await ensureHostd(s, rootfs);
+    const moto = await local.ensureMoto(s, `moto: starting on ${s.endpoint} (base images: scripts/local/amis.json)`);
+    if (!moto.fresh) local.log(`moto: reusing pid ${moto.pid} on ${s.endpoint}`);
+    await local.ensureHostd(s, rootfs);
 
     // --- the stack -------------------------------------------------------------------------------
-    Object.assign(process.env, motoEnv(s.endpoint, s.region));
-    if (freshMoto && stackRecordsResources(stack)) {
-        log(`moto was (re)started: the images in the ${stack} stack's state vanished with the old one; refreshing first`);
+    if (moto.fresh && local.stackRecordsResources(stack)) {
+        local.log(`moto was (re)started: the images in the ${stack} stack's state vanished with the old one; refreshing first`);
         const refreshed = await runCommand("refresh", { stack, clearPendingCreates: true });
         if (refreshed.code !== 0) return refreshed.code;
     }
-    log(`up: stack ${stack}, as npm run stack -- up --stack ${stack} (Packer's progress follows)`);
+    local.log(`up: stack ${stack}, as npm run stack -- up --stack ${stack} (Packer's progress follows)`);
     const up = await runCommand("up", { stack });
     if (up.code !== 0 || !up.result) return up.code || 1;
     const outputs = up.result.outputs;
-    fs.writeFileSync(path.join(LOCAL_DIR, `outputs-${stack}.json`), `${JSON.stringify(outputs, null, 2)}\n`);
+    fs.writeFileSync(path.join(local.LOCAL_DIR, `outputs-${stack}.json`), `${JSON.stringify(outputs, null, 2)}\n`);
 
-    const { imageId, versionsFile } = summaryOf(outputs, s.region, stack);
+    const { imageId, versionsFile } = local.summaryOf(outputs, s.region, stack);
     const lines = [
         "",
         `local: done in ${Math.floor((Date.now() - t0) / 1000)}s`,
         `  image id:       ${imageId || "(see the outputs above)"}`,
         `  versions file:  ${versionsFile}`,
-        `  emulator:       moto on ${s.endpoint} (pid ${motoPid}), sandbox sshd on 127.0.0.1:${s.sshPort}`,
+        `  emulator:       moto on ${s.endpoint} (pid ${moto.pid}), sandbox sshd on 127.0.0.1:${s.sshPort}`,
         "  sandbox files:  .local/sandbox/<instance-id>/upper (what the provisioning wrote)",
         "  tear down:      npm run local:destroy",
     ];
-    const versionsPath = path.resolve(PROJECT_ROOT, versionsFile);
+    const versionsPath = path.resolve(local.PROJECT_ROOT, versionsFile);
     if (fs.existsSync(versionsPath)) lines.push("", `${versionsFile}:`, fs.readFileSync(versionsPath, "utf8").replace(/\n$/, ""));
     process.stdout.write(`${lines.join("\n")}\n`);
     return 0;
 }
 
-if (require.main === module) runEntry(() => main(process.argv.slice(2)));
+if (require.main === module) local.runEntry(() => main(process.argv.slice(2)));

@@ -13,8 +13,16 @@ const ROOT = path.resolve(__dirname, "../..");
 const SELF_INSTALLING: Record<string, { why: string; file: string; needs: RegExp }> = {
     bootstrap: { why: "is the installer (npm ci included)", file: "scripts/bootstrap.sh", needs: /^\s*ensure_npm$/m },
     test: { why: "runs the bootstrap as its first stage", file: "scripts/test.sh", needs: /^stage bootstrap bash scripts\/bootstrap\.sh$/m },
-    local: { why: "runs the bootstrap first (with LOCAL_SKIP_BOOTSTRAP=1, ensure_installed)", file: "scripts/local/up.sh", needs: /^\s*bash scripts\/bootstrap\.sh$[^]*^\s*ensure_installed \S[^]*^exec node /m },
-    "local:destroy": { why: "runs ensure_installed before its TypeScript entry", file: "scripts/local/destroy.sh", needs: /^ensure_installed \S[^]*^exec node /m },
+    local: {
+        why: "runs the bootstrap first (unless LOCAL_SKIP_BOOTSTRAP=1), then its TypeScript entry through with-env.sh --ensure",
+        file: "scripts/local/up.sh",
+        needs: /^\s*bash "\$here\/\.\.\/bootstrap\.sh"$[^]*^exec bash "\$here\/\.\.\/with-env\.sh" --ensure=\S*\bpulumi\b\S*\bmoto_server\b/m,
+    },
+    "local:destroy": {
+        why: "runs its TypeScript entry through with-env.sh --ensure",
+        file: "scripts/local/destroy.sh",
+        needs: /^exec bash "\$here\/\.\.\/with-env\.sh" --ensure=\S*\bpulumi\b\S*\bmoto_server\b/m,
+    },
 };
 
 describe("npm scripts install what a fresh clone lacks", () => {
