@@ -52,6 +52,11 @@ for required in 'http_tokens                 = "required"' 'imds_support = "v2.0
 	'snapshot_tags   = local.tags' 'run_tags        = local.tags' 'skip_ami_run_tags = var.emulator'; do
 	grep -qF -- "$required" "$template" || fail "$template lacks: $required"
 done
+# The first provisioner waits for cloud-init: everything else would race the instance's first boot.
+first_step="$(sed -n '/^build {/,/^}/{/^ *\(script\|inline\) *=/p}' "$template" | head -n 1)"
+[[ "$first_step" == *'/scripts/wait-for-cloud-init.sh"' ]] ||
+	fail "$template: the first provisioner must run scripts/wait-for-cloud-init.sh, not: $first_step"
+
 template_version="$(sed -n '/^variable "couchbase_version"/,/^}/s/^ *default *= *"\(.*\)"$/\1/p' "$template")"
 standin_version="$(sed -n 's/^readonly DEFAULT_VERSION=//p' scripts/local/standin-couchbase.sh)"
 [[ "$template_version" == "$standin_version" ]] ||
@@ -116,5 +121,8 @@ bash test/images/provisioners.sh
 
 step "install-couchbase repository mode, offline (stand-in couchbase-release, throwaway keys)"
 bash test/images/couchbase-repository.sh
+
+step "first boot: waiting for cloud-init (stand-ins) and for apt's locks held by another process"
+bash test/images/first-boot.sh
 
 printf '\n== images/aws: all checks passed in %ds\n' "$((SECONDS - started))"

@@ -390,6 +390,12 @@ build {
   name    = "couchbase-cloud"
   sources = ["source.amazon-ebs.couchbase"]
 
+  ### First boot: SSH is up before cloud-init has finished; wait for it before anything else runs.
+  provisioner "shell" {
+    script          = "${path.root}/scripts/wait-for-cloud-init.sh"
+    execute_command = local.execute_command
+  }
+
   ### Uploads
   provisioner "shell" {
     inline = ["install -d -m 0755 ${local.upload_dir}/agent ${local.upload_dir}/couchbase-packages"]

@@ -173,8 +173,8 @@ check "... package not registered with dpkg" \
 	test -z "$(dpkg-query --admindir="$root/var/lib/dpkg" --show couchbase-release 2>/dev/null)"
 check "... package files not installed (its key and its unpinned source)" \
 	test ! -e "$root/$asc" -a ! -e "$root/etc/apt/sources.list.d/couchbase.list"
-check "... apt-get called: update, then update with the source (stopped); no install" \
-	test "$(apt_calls "$root")" = "-q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=false -o Dpkg::Use-Pty=0 update;-q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=false -o Dpkg::Use-Pty=0 update;"
+check "... apt-get called: update, then update with the source (stopped); no install; each with the lock timeout" \
+	test "$(apt_calls "$root")" = "-q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=false -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=900 update;-q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=false -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=900 update;"
 check "... cached root untouched" test ! -e "$base/etc/apt/keyrings/couchbase.gpg"
 
 ### Wrong sha256: fails at the check, before unpacking.

@@ -54,3 +54,11 @@ mount_root() {
 	mount --bind /dev "$d/root/dev"
 	printf '%s\n' "$d/root"
 }
+
+# Run a command inside ROOT with a clean environment plus the given VAR=value pairs (a PATH=...
+# among them replaces the default one).
+in_root() {
+	local root="$1"
+	shift
+	chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+}

@@ -44,13 +44,6 @@ no_debconf_warnings() {
 	! grep -Ei "debconf|warning" <<<"$out"
 }
 
-# Run a command inside ROOT with a clean environment plus the given VAR=value pairs.
-in_root() {
-	local root="$1"
-	shift
-	chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
-}
-
 ### Inputs: stand-in package, a dummy agent and its unit.
 bash "$repo/scripts/local/standin-couchbase.sh" --out "$work/packages" --version "$version" >/dev/null
 mkdir -p "$work/agent"

@@ -24,6 +24,7 @@
 #   COUCHBASE_RELEASE_SHA256    pinned sha256 of that .deb (repository mode)
 #   COUCHBASE_KEY_FINGERPRINTS  pinned signing key fingerprints, space-separated (repository mode)
 #   COUCHBASE_APT_URL           apt repository base URL (repository mode; default by edition)
+#   APT_LOCK_TIMEOUT            seconds to wait for another apt or dpkg to release its lock (default 900)
 #   ROOT                        must be / (run this script inside the root)
 set -o errexit -o nounset -o pipefail
 
@@ -46,12 +47,41 @@ community) package=couchbase-server-community ;;
 *) die "COUCHBASE_EDITION must be enterprise or community, got '$COUCHBASE_EDITION'" ;;
 esac
 
+# On a fresh instance apt-daily and unattended-upgrades often hold the dpkg lock for minutes, and
+# apt-get (unlike apt) fails at once on a held lock unless told to wait.
+APT_LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-900}"
+[[ "$APT_LOCK_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "APT_LOCK_TIMEOUT must be a number of seconds, got '$APT_LOCK_TIMEOUT'"
+
 # Non-interactive apt: no debconf prompts or frontend warnings, keep existing config files,
-# no recommends, plain progress output for the build log.
+# no recommends, plain progress output for the build log; wait for the dpkg lock.
 export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true
 apt_get=(apt-get -q -y
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
-	-o APT::Install-Recommends=false -o Dpkg::Use-Pty=0)
+	-o APT::Install-Recommends=false -o Dpkg::Use-Pty=0
+	-o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT")
+
+# DPkg::Lock::Timeout covers apt-get install, not the package lists' own lock that
+# `apt-get update` takes, nor the dpkg run behind apt-mark. Those run through this: while the
+# command fails because another apt or dpkg holds a lock, it is tried again every 2 s (apt's own
+# wait polls every second) until APT_LOCK_TIMEOUT has passed. Any other failure is returned as
+# it is.
+# Usage: retry_while_locked NAME COMMAND...   (NAME for messages)
+retry_while_locked() {
+	local name="$1" deadline=$((SECONDS + APT_LOCK_TIMEOUT)) out rc pause
+	shift
+	while :; do
+		rc=0
+		out="$(LC_ALL=C "$@" 2>&1)" || rc=$?
+		printf '%s\n' "$out"
+		((rc != 0)) || return 0
+		grep -qE 'Could not get lock|Unable to lock directory|locked by another process' <<<"$out" || return "$rc"
+		((SECONDS < deadline)) || die "$name: another apt or dpkg (apt-daily, unattended-upgrades?) still holds the lock after ${APT_LOCK_TIMEOUT}s"
+		pause=$((deadline - SECONDS < 2 ? deadline - SECONDS : 2))
+		log "$name: another apt or dpkg holds the lock; trying again in ${pause} s"
+		sleep "$pause"
+	done
+}
+apt_update() { retry_while_locked "apt-get update" "${apt_get[@]}" update; }
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -86,7 +116,7 @@ install_from_repository() {
 	*) die "COUCHBASE_RELEASE_URL must be an https:// URL, got '$url'" ;;
 	esac
 
-	"${apt_get[@]}" update
+	apt_update
 	local need=()
 	if [[ "$url" == https://* ]]; then
 		command -v curl >/dev/null || need+=(curl)
@@ -128,7 +158,7 @@ install_from_repository() {
 	arch="$(dpkg --print-architecture)"
 	printf 'deb [arch=%s signed-by=/etc/apt/keyrings/couchbase.gpg] %s %s %s/main\n' \
 		"$arch" "$apt_url" "$codename" "$codename" >/etc/apt/sources.list.d/couchbase-server.list
-	"${apt_get[@]}" update
+	apt_update
 
 	local candidate
 	candidate="$(apt-cache madison "$package" | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
@@ -156,7 +186,7 @@ install_from_folder() {
 	log "installing $(dpkg-deb --field "$deb" Package) $(dpkg-deb --field "$deb" Version) from $deb: $(dpkg-deb --field "$deb" Description | head -n 1)"
 	# Refresh the package lists only when the .deb has dependencies apt may have to fetch.
 	if [[ -n "$(dpkg-deb --field "$deb" Depends Pre-Depends)" ]]; then
-		"${apt_get[@]}" update
+		apt_update
 	fi
 	# A copy apt may read: it drops privileges to _apt for local files.
 	install -m 0644 "$deb" "$tmp/$(basename "$deb")"
@@ -170,7 +200,7 @@ else
 	install_from_folder "$COUCHBASE_PACKAGE_SOURCE"
 fi
 
-apt-mark hold "$package"
+retry_while_locked "apt-mark hold" apt-mark hold "$package"
 
 installed="$(dpkg-query --show --showformat='${Version}' "$package")"
 version_matches "$installed" || die "installed $package $installed, wanted $COUCHBASE_VERSION"
