@@ -347,6 +347,19 @@ source "amazon-ebs" "couchbase" {
   ssh_port     = var.ssh_port != 0 ? var.ssh_port : null
   ssh_timeout  = "10m"
 
+  # Every wait of the plugin (instance running and stopped, image available, the encryption copy)
+  # is bounded here, not by the caller's environment: without this block AWS_MAX_ATTEMPTS (a
+  # common CI setting, passed through to Packer) cuts each wait to AWS_MAX_ATTEMPTS x 2 seconds.
+  # Plugin 1.8.2 (docs "aws_polling"; common/state.go): these values win over AWS_MAX_ATTEMPTS and
+  # AWS_POLL_DELAY_SECONDS; a wait gives up after max_attempts x delay_seconds, here 30 minutes
+  # (twice the 7-15 minutes an image or its encrypted copy takes; the plugin's own default for the
+  # image wait); it checks at once, then at least delay_seconds apart, backing off to at most the
+  # SDK waiters' 120 s (a delay_seconds above 120 fails every wait).
+  aws_polling {
+    delay_seconds = 5
+    max_attempts  = 360
+  }
+
   # IMDSv2 only on the builder (no token-less metadata reads), and the image asks for it too.
   metadata_options {
     http_endpoint               = "enabled"
