@@ -86,6 +86,30 @@ make_dirty() {
 	echo "build log" >"$root/var/log/build.log"
 	echo "0123456789abcdef0123456789abcdef" >"$root/etc/machine-id"
 	touch "$root/etc/ssh/ssh_host_ed25519_key"
+	seed_node_state "$root"
+}
+
+# What a started Couchbase Server leaves under /opt/couchbase/var/lib/couchbase (relative paths).
+node_state=(config/config.dat config/chronicle/logs/0.log config/certs/chain.pem config/certs/pkey.pem
+	config/data_keys/key.json config/gosecrets.cfg inbox/chain.pem ip ip_start localtoken isasl.pw
+	couchbase-server.cookie logs/info.log)
+seed_node_state() {
+	local p
+	for p in "${node_state[@]}"; do
+		install -D -m 0600 /dev/null "$1/opt/couchbase/var/lib/couchbase/$p"
+		echo "node state of the builder: $p" >"$1/opt/couchbase/var/lib/couchbase/$p"
+	done
+}
+# What validate names for each (files in chronicle/, certs/, inbox/ and logs/ by their folder's
+# entries; data_keys/ and inbox/ as folders).
+node_state_named=(config/config.dat config/chronicle/logs config/certs/chain.pem config/certs/pkey.pem
+	config/data_keys config/gosecrets.cfg inbox ip ip_start localtoken isasl.pw couchbase-server.cookie
+	logs/info.log)
+node_state_gone() {
+	local p
+	for p in "${node_state[@]}"; do
+		[[ ! -e "$1/opt/couchbase/var/lib/couchbase/$p" ]] || return 1
+	done
 }
 
 held_version() {
@@ -127,6 +151,10 @@ for want in "SSH host keys present" "/root/.ssh/authorized_keys" "/home/ubuntu/.
 	"/etc/machine-id not empty" "build uploads left"; do
 	check "validate lists: $want" output_has "$want"
 done
+check "validate lists Couchbase Server node state" output_has "Couchbase Server node state present:"
+for p in "${node_state_named[@]}"; do
+	check "... naming /opt/couchbase/var/lib/couchbase/$p" output_has "/opt/couchbase/var/lib/couchbase/$p "
+done
 
 # cleanup removes the scripts with the uploads: keep a copy outside, as Packer uploads each.
 cp "$scripts/validate.sh" "$root/usr/local/sbin/image-validate"
@@ -150,6 +178,8 @@ check "it is the stand-in" grep -q STAND-IN "$root/opt/couchbase/STAND-IN.txt"
 check "no host keys" glob_absent "$root/etc/ssh/ssh_host_*"
 check "machine-id empty" test -f "$root/etc/machine-id" -a ! -s "$root/etc/machine-id"
 check "apt lists removed" glob_absent "$root/var/lib/apt/lists/*Packages*"
+check "Couchbase Server node state removed" node_state_gone "$root"
+check "... the package's own files kept" test -f "$root/opt/couchbase/VERSION.txt" -a -d "$root/opt/couchbase/var/lib/couchbase/config"
 check "cached root untouched" test -s "$base/etc/machine-id" -o -e "$base/etc/ssh/ssh_host_rsa_key.pub"
 
 # Dirty on purpose after a clean pass: exactly these problems, nothing else.

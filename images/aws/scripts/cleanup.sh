@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Remove everything that must not be baked into the image: SSH host keys, authorized_keys,
-# cloud-init state, shell history, logs, apt lists and caches, the build's uploads, and the
-# machine identity (an empty /etc/machine-id makes systemd generate a new one on first boot).
-# validate.sh, the last step, checks the result.
+# cloud-init state, shell history, logs, Couchbase Server's node state, apt lists and caches,
+# the build's uploads, and the machine identity (an empty /etc/machine-id makes systemd generate
+# a new one on first boot). validate.sh, the last step, checks the result.
 #
 # The live SSH session of the build survives the removal of keys (it is already established).
 #
@@ -53,6 +53,19 @@ if [[ -d "$r/var/log" ]]; then
 	find "$r/var/log" -type f -exec truncate --size=0 {} +
 fi
 log "removed and truncated logs"
+
+### Couchbase Server: a server started during the build (the package starts it) left the node's
+### identity; every instance must make its own on first start. What Couchbase documents as the
+### node's configuration (config.dat, chronicle/), its generated certificates and keys (certs/,
+### data_keys/, gosecrets.cfg; inbox/ for uploaded ones), its name (ip, ip_start), local token,
+### cookie and password files, and logs that name the builder. The list is validate.sh's too.
+cb="$r/opt/couchbase/var/lib/couchbase"
+if [[ -d "$cb" ]]; then
+	rm -rf --one-file-system -- "$cb"/config/config.dat "$cb"/config/chronicle/* "$cb"/config/certs/* \
+		"$cb"/config/data_keys "$cb"/config/gosecrets.cfg "$cb"/inbox "$cb"/ip "$cb"/ip_start \
+		"$cb"/localtoken "$cb"/isasl.pw "$cb"/couchbase-server.cookie* "$cb"/couchbase-server.pid "$cb"/logs/*
+fi
+log "removed Couchbase Server node state"
 
 ### apt: lists and downloaded packages (the image refreshes its lists when it needs them).
 rm -rf -- "$r"/var/lib/apt/lists/*

@@ -3,7 +3,8 @@
 # anything the image must contain is missing. Lists every problem, not only the first.
 #
 # Hygiene: no SSH host keys, no authorized_keys, no cloud-init state, no shell history, no
-# non-empty logs, an empty /etc/machine-id, no build uploads.
+# non-empty logs, an empty /etc/machine-id, no build uploads, no Couchbase Server node state
+# (and, on a booted builder, couchbase-server not running, so it cannot write any after this).
 # Content: disable-thp.service installed and enabled, vm.swappiness 0 or 1, dp-agent installed
 # (0755) and enabled, and, when COUCHBASE_EDITION and COUCHBASE_VERSION are set, that version of
 # Couchbase Server installed and held.
@@ -56,6 +57,20 @@ elif [[ -s "$r/etc/machine-id" ]]; then
 fi
 
 [[ ! -e "$r/tmp/image-build" ]] || problem "build uploads left in /tmp/image-build"
+
+# Couchbase Server's node state, as cleanup.sh lists it: every instance would share this node's
+# identity (node UUID and configuration, certificates and keys, name, tokens) and its logs.
+cb="$r/opt/couchbase/var/lib/couchbase"
+node_state=()
+for p in "$cb"/config/config.dat "$cb"/config/chronicle/* "$cb"/config/certs/* "$cb"/config/data_keys \
+	"$cb"/config/gosecrets.cfg "$cb"/inbox "$cb"/ip "$cb"/ip_start "$cb"/localtoken "$cb"/isasl.pw \
+	"$cb"/couchbase-server.cookie* "$cb"/couchbase-server.pid "$cb"/logs/*; do
+	if [[ -e "$p" || -L "$p" ]]; then node_state+=("$p"); fi
+done
+((${#node_state[@]} == 0)) || problem "Couchbase Server node state present: $(inside "${node_state[@]}")"
+if [[ "$ROOT" == / && -d /run/systemd/system ]] && systemctl is-active --quiet couchbase-server.service; then
+	problem "couchbase-server.service is running: it would write node state after this check"
+fi
 
 ### Content
 # A unit is enabled when some *.wants/ (or *.requires/) folder links to it.
