@@ -6,6 +6,10 @@
 # Case "chroot": the scripts run inside the root, as Packer runs them on the builder, with the
 # uploads where the template puts them (/tmp/image-build/...).
 # Case "prefix": tune-host, install-agent, cleanup and validate run from the host with ROOT=<dir>.
+# Case "live": cleanup and validate in the root as on a booted builder (/run/systemd/system
+# exists), with a STAND-IN systemctl (records its calls; the units it lists are "loaded";
+# stopping one ends the stand-in process that plays it) and stand-in processes that keep writing
+# where the SSM agent, unattended-upgrades and Couchbase Server write.
 #
 # Usage: test/images/provisioners.sh   (root; prints TAP-style lines; exit 1 on any failure)
 set -o errexit -o nounset -o pipefail
@@ -207,6 +211,91 @@ check "agent unit enabled (prefix)" glob_exists "$root/etc/systemd/system/*.want
 check_fails "validate fails when couchbase is required but absent" env ROOT="$root" \
 	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" bash "$scripts/validate.sh"
 check "... naming it" output_has "couchbase-server not installed"
+
+### Case 3: a booted builder (stand-in systemctl and writer processes), cleanup inside the root.
+root="$(mount_root live)"
+stage_uploads "$root"
+check "live: tune-host and install-agent" in_root "$root" bash -c "bash $S/tune-host.sh && \
+	AGENT_ARTIFACT=/tmp/image-build/agent/dp-agent.gz AGENT_SHA256=$agent_sha \
+	AGENT_UNIT=/tmp/image-build/agent/dp-agent.service bash $S/install-agent.sh"
+mkdir -p "$root/run/systemd/system" "$root/run/standin" "$root/usr/local/sbin" # systemd's "booted" test
+# Installed on this stand-in builder: all the writers cleanup knows except the SSM agent's .deb.
+printf '%s\n' apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service \
+	unattended-upgrades.service snap.amazon-ssm-agent.amazon-ssm-agent.service couchbase-server.service \
+	rsyslog.service >"$root/run/standin/units"
+cat >"$root/usr/local/sbin/systemctl" <<'STANDIN'
+#!/bin/bash
+# STAND-IN systemctl (test/images/provisioners.sh), not systemd's: records its calls. Units listed
+# in /run/standin/units are loaded; a unit "runs" while the process in /run/standin/UNIT.pid
+# lives; stopping it ends that process and returns once it is gone.
+set -o errexit -o nounset -o pipefail
+d=/run/standin
+echo "$*" >>"$d/calls"
+gone() { [[ ! -e /proc/$1 ]] || [[ "$(cut -d' ' -f3 "/proc/$1/stat")" == Z ]]; }
+case "$1" in
+show)
+	if grep -qxF -- "${*: -1}" "$d/units"; then echo loaded; else echo not-found; fi
+	;;
+is-active)
+	[[ -f "$d/${*: -1}.pid" ]]
+	;;
+stop)
+	shift
+	for unit in "$@"; do
+		[[ -f "$d/$unit.pid" ]] || continue
+		pid="$(cat "$d/$unit.pid")"
+		kill "$pid" 2>/dev/null || true
+		until gone "$pid"; do sleep 0.01; done
+		rm -f "$d/$unit.pid"
+	done
+	;;
+esac
+STANDIN
+printf '#!/bin/sh\necho "$*" >>/run/standin/journalctl.calls\n' >"$root/usr/local/sbin/journalctl"
+chmod 0755 "$root/usr/local/sbin/systemctl" "$root/usr/local/sbin/journalctl"
+in_live() { in_root "$root" PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+
+# writer UNIT SCRIPT: a process in the root playing UNIT, writing as SCRIPT says every 20 ms.
+writers=()
+writer() {
+	chroot "$root" /bin/bash -c "while :; do $2; sleep 0.02; done" &
+	writers+=($!)
+	echo $! >"$root/run/standin/$1.pid"
+}
+mkdir -p "$root/var/log/amazon/ssm" "$root/var/log/unattended-upgrades" "$root/opt/couchbase/var/lib/couchbase/logs"
+writer snap.amazon-ssm-agent.amazon-ssm-agent.service 'echo "ssm: no instance profile, retrying" >>/var/log/amazon/ssm/amazon-ssm-agent.log'
+writer apt-daily-upgrade.service 'echo "unattended-upgrade: checking" >>/var/log/unattended-upgrades/unattended-upgrades.log; echo status >>/var/log/dpkg.log'
+writer couchbase-server.service 'cd /opt/couchbase/var/lib/couchbase; echo "ns_server: up" >>logs/info.log; [[ -e ip ]] || echo ns_1@10.0.0.5 >ip'
+make_dirty "$root"
+cp "$scripts/validate.sh" "$root/usr/local/sbin/image-validate"
+sleep 0.1
+
+check_fails "live: validate fails while Couchbase Server runs" in_live bash /usr/local/sbin/image-validate
+check "... naming it" output_has "couchbase-server.service is running"
+check "live: cleanup runs" in_live bash $S/cleanup.sh
+sleep 0.3 # a writer still running would have written again by now
+check "live: validate passes after cleanup (nothing wrote after it)" in_live bash /usr/local/sbin/image-validate
+# first_call REGEX: the line number of the stand-in systemctl's first call matching REGEX.
+first_call() { grep -n -m 1 -E -- "$1" "$root/run/standin/calls" | cut -d: -f1; }
+stopped="stop -- apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service unattended-upgrades.service snap.amazon-ssm-agent.amazon-ssm-agent.service couchbase-server.service"
+check "... the installed writers were stopped, in one call" grep -qxF -- "$stopped" "$root/run/standin/calls"
+check "... after a daemon-reload" test "$(first_call '^daemon-reload$')" -lt "$(first_call '^stop -- ')"
+check "... before rsyslog and journald, before the logs were emptied" test "$(first_call '^stop -- ')" -lt "$(first_call '^stop rsyslog')"
+check "... the absent unit only looked up" bash -c "! grep -v '^show ' '$root/run/standin/calls' | grep -qE '(^| )amazon-ssm-agent\.service( |$)'"
+for unit in apt-daily.timer snap.amazon-ssm-agent.amazon-ssm-agent.service couchbase-server.service; do
+	check "... $unit kept from starting again until the next boot (drop-in in /run)" \
+		grep -qx 'ConditionPathExists=!/run/image-build-quiet' "$root/run/systemd/system/$unit.d/90-image-build-quiet.conf"
+done
+check "... and the marker that holds them in /run" test -e "$root/run/image-build-quiet"
+check "... no drop-in for the absent unit" test ! -e "$root/run/systemd/system/amazon-ssm-agent.service.d"
+check "... nothing of that in the image (/etc)" glob_absent "$root/etc/systemd/system/*.d/90-image-build-quiet.conf"
+alive=()
+for pid in "${writers[@]}"; do
+	if ! [[ ! -e /proc/$pid || "$(cut -d' ' -f3 "/proc/$pid/stat")" == Z ]]; then alive+=("$pid"); fi
+done
+check "... no writer left running" test "${#alive[@]}" -eq 0
+kill "${writers[@]}" 2>/dev/null || true
+wait "${writers[@]}" 2>/dev/null || true
 
 echo "1..$count"
 if ((failures > 0)); then

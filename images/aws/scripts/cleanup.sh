@@ -16,9 +16,45 @@ r="${ROOT%/}"
 
 log() { printf 'cleanup: %s\n' "$*"; }
 
-# On a booted builder, stop the log writers first so nothing re-fills the logs before the image
+# Services that keep writing under /var/log (or, for couchbase-server, its node state) after
+# they are emptied: the SSM agent preinstalled on Canonical's AMIs (a snap; the .deb elsewhere),
+# apt's daily timers and a run of theirs still going (apt-daily-upgrade.service runs
+# unattended-upgrade), unattended-upgrades.service (its stop hook logs), and Couchbase Server.
+writers=(
+	apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service
+	unattended-upgrades.service
+	snap.amazon-ssm-agent.amazon-ssm-agent.service amazon-ssm-agent.service
+	couchbase-server.service
+)
+readonly quiet_marker=/run/image-build-quiet
+
+# Stop each writer that is installed, and keep it from starting again for the rest of the build:
+# a drop-in in /run makes its start a no-op while the marker exists. /run is gone at the next
+# boot, so the image starts them as usual. (Not `systemctl mask --runtime`: that has no effect on
+# units whose file is in /etc, as snap services are.)
+quiesce_writers() {
+	local unit present=()
+	for unit in "${writers[@]}"; do
+		if [[ "$(systemctl show --property=LoadState --value -- "$unit" 2>/dev/null)" == loaded ]]; then
+			present+=("$unit")
+		fi
+	done
+	((${#present[@]} > 0)) || return 0
+	: >"$quiet_marker"
+	for unit in "${present[@]}"; do
+		install -d -m 0755 "/run/systemd/system/$unit.d"
+		printf '[Unit]\n# The image build (cleanup.sh): not again before the next boot.\nConditionPathExists=!%s\n' \
+			"$quiet_marker" >"/run/systemd/system/$unit.d/90-image-build-quiet.conf"
+	done
+	systemctl daemon-reload
+	systemctl stop -- "${present[@]}"
+	log "stopped until the next boot: ${present[*]}"
+}
+
+# On a booted builder, stop the writers first so nothing re-fills the logs before the image
 # is taken (Packer stops the instance through the EC2 API right after the last provisioner).
 if [[ "$ROOT" == / && -d /run/systemd/system ]]; then
+	quiesce_writers
 	systemctl stop rsyslog.service syslog.socket 2>/dev/null || true
 	journalctl --flush --rotate 2>/dev/null || true
 	systemctl stop systemd-journald-dev-log.socket systemd-journald-audit.socket \
