@@ -22,24 +22,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 script="$repo/images/aws/scripts/install-couchbase.sh"
 
-if [[ "${IMAGE_TEST_IN_NS:-}" != 1 ]]; then
-	[[ "$(id -u)" == 0 ]] || {
-		echo "test/images/couchbase-repository.sh: needs root (overlay mounts, chroot)" >&2
-		exit 1
-	}
-	base="$(bash "$repo/scripts/local/rootfs.sh")"
-	work="$(mktemp -d "${TMPDIR:-/tmp}/image-test.XXXXXX")"
-	# gpg --quick-gen-key starts an agent for the temporary GNUPGHOME: stop exactly that one.
-	trap 'if [[ -d "$work/gnupg" ]]; then GNUPGHOME="$work/gnupg" gpgconf --kill all || true; fi
-		rm -rf --one-file-system "$work"' EXIT
-	# Mounts made in here vanish with the namespace, whatever happens to the test.
-	IMAGE_TEST_IN_NS=1 IMAGE_TEST_BASE="$base" IMAGE_TEST_WORK="$work" \
-		unshare --mount --propagation private -- bash "${BASH_SOURCE[0]}"
-	exit $?
-fi
-
-base="$IMAGE_TEST_BASE"
-work="$IMAGE_TEST_WORK"
+# gpg --quick-gen-key starts an agent for the temporary GNUPGHOME: stop exactly that one.
+image_test_cleanup() {
+	if [[ -d "$work/gnupg" ]]; then GNUPGHOME="$work/gnupg" gpgconf --kill all; fi
+}
+# shellcheck source=test/images/namespace.sh
+source "$here/namespace.sh" "${BASH_SOURCE[0]}"
 # shellcheck source=test/images/lib.sh
 source "$here/lib.sh"
 

@@ -18,22 +18,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 scripts="$repo/images/aws/scripts"
 
-if [[ "${IMAGE_TEST_IN_NS:-}" != 1 ]]; then
-	[[ "$(id -u)" == 0 ]] || {
-		echo "test/images/provisioners.sh: needs root (overlay mounts, chroot)" >&2
-		exit 1
-	}
-	base="$(bash "$repo/scripts/local/rootfs.sh")"
-	work="$(mktemp -d "${TMPDIR:-/tmp}/image-test.XXXXXX")"
-	trap 'rm -rf --one-file-system "$work"' EXIT
-	# Mounts made in here vanish with the namespace, whatever happens to the test.
-	IMAGE_TEST_IN_NS=1 IMAGE_TEST_BASE="$base" IMAGE_TEST_WORK="$work" \
-		unshare --mount --propagation private -- bash "${BASH_SOURCE[0]}"
-	exit $?
-fi
-
-base="$IMAGE_TEST_BASE"
-work="$IMAGE_TEST_WORK"
+# shellcheck source=test/images/namespace.sh
+source "$here/namespace.sh" "${BASH_SOURCE[0]}"
 version=8.0.0
 # shellcheck source=test/images/lib.sh
 source "$here/lib.sh"

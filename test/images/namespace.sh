@@ -1,0 +1,27 @@
+# shellcheck shell=bash
+# Sourced first by each image script test, with the test's own path, after it set `repo`:
+# outside the test's private mount namespace it makes a scratch folder, finds the cached Debian
+# root (scripts/local/rootfs.sh), runs the test again inside a new mount namespace (so every
+# mount vanishes with it, whatever happens) and exits with its status; inside, it sets `base`
+# (the cached root) and `work` (the scratch folder). A test that needs more teardown defines
+# `image_test_cleanup` before sourcing; it runs before the scratch folder is removed.
+#
+# Usage: source "$here/namespace.sh" "${BASH_SOURCE[0]}"
+# shellcheck disable=SC2034 # base and work are for the sourcing test
+
+if [[ "${IMAGE_TEST_IN_NS:-}" != 1 ]]; then
+	[[ "$(id -u)" == 0 ]] || {
+		echo "${1#"$repo/"}: needs root (overlay mounts, chroot)" >&2
+		exit 1
+	}
+	base="$(bash "$repo/scripts/local/rootfs.sh")"
+	work="$(mktemp -d "${TMPDIR:-/tmp}/image-test.XXXXXX")"
+	trap 'if declare -F image_test_cleanup >/dev/null; then image_test_cleanup || true; fi
+		rm -rf --one-file-system "$work"' EXIT
+	IMAGE_TEST_IN_NS=1 IMAGE_TEST_BASE="$base" IMAGE_TEST_WORK="$work" \
+		unshare --mount --propagation private -- bash "$1"
+	exit $?
+fi
+
+base="$IMAGE_TEST_BASE"
+work="$IMAGE_TEST_WORK"
