@@ -18,18 +18,13 @@
 # Usage: test/images/couchbase-repository.sh   (root; TAP-style lines; exit 1 on any failure)
 set -o errexit -o nounset -o pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-script="$repo/images/aws/scripts/install-couchbase.sh"
-
 # gpg --quick-gen-key starts an agent for the temporary GNUPGHOME: stop exactly that one.
 image_test_cleanup() {
 	if [[ -d "$work/gnupg" ]]; then GNUPGHOME="$work/gnupg" gpgconf --kill all; fi
 }
 # shellcheck source=test/images/namespace.sh
-source "$here/namespace.sh" "${BASH_SOURCE[0]}"
-# shellcheck source=test/images/lib.sh
-source "$here/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/namespace.sh" "${BASH_SOURCE[0]}"
+script="$scripts/install-couchbase.sh"
 
 ### Inputs: two throwaway keys (A is "Couchbase's", B an unexpected one) and stand-in packages.
 export GNUPGHOME="$work/gnupg"

@@ -15,15 +15,9 @@
 # Usage: test/images/first-boot.sh   (root; TAP-style lines; exit 1 on any failure)
 set -o errexit -o nounset -o pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-scripts="$repo/images/aws/scripts"
-
 # shellcheck source=test/images/namespace.sh
-source "$here/namespace.sh" "${BASH_SOURCE[0]}"
+source "$(dirname "${BASH_SOURCE[0]}")/namespace.sh" "${BASH_SOURCE[0]}"
 version=8.0.0
-# shellcheck source=test/images/lib.sh
-source "$here/lib.sh"
 
 holder=""
 trap 'if [[ -n "$holder" ]]; then kill "$holder" 2>/dev/null || true; fi' EXIT

@@ -1,13 +1,19 @@
 # shellcheck shell=bash
-# Sourced first by each image script test, with the test's own path, after it set `repo`:
-# outside the test's private mount namespace it makes a scratch folder, finds the cached Debian
+# Sourced first by each image script test, with the test's own path. Sets `repo` (the project
+# root) and `scripts` (images/aws/scripts). Outside the test's private mount namespace it makes a
+# scratch folder, finds the cached Debian
 # root (scripts/local/rootfs.sh), runs the test again inside a new mount namespace (so every
 # mount vanishes with it, whatever happens) and exits with its status; inside, it sets `base`
 # (the cached root) and `work` (the scratch folder). A test that needs more teardown defines
-# `image_test_cleanup` before sourcing; it runs before the scratch folder is removed.
+# `image_test_cleanup` before sourcing; it runs before the scratch folder is removed. Inside, it
+# then sources lib.sh (the TAP-style checks and the root helpers).
 #
-# Usage: source "$here/namespace.sh" "${BASH_SOURCE[0]}"
-# shellcheck disable=SC2034 # base and work are for the sourcing test
+# Usage: source "$(dirname "${BASH_SOURCE[0]}")/namespace.sh" "${BASH_SOURCE[0]}"
+# shellcheck disable=SC2034 # repo, scripts, base and work are for the sourcing test
+
+image_tests="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$image_tests/../.." && pwd)"
+scripts="$repo/images/aws/scripts"
 
 if [[ "${IMAGE_TEST_IN_NS:-}" != 1 ]]; then
 	[[ "$(id -u)" == 0 ]] || {
@@ -25,3 +31,5 @@ fi
 
 base="$IMAGE_TEST_BASE"
 work="$IMAGE_TEST_WORK"
+# shellcheck source=test/images/lib.sh
+source "$image_tests/lib.sh"
