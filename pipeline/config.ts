@@ -307,10 +307,13 @@ function distance(a: string, b: string): number {
     return d[a.length][b.length];
 }
 
+/** The first line of a {@link ConfigError}'s message (the stack driver's summary recognises it). */
+export const CONFIG_ERROR_HEAD = "Invalid stack configuration:";
+
 /** Thrown with every problem at once; `problems` holds one line per problem. */
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
-        super(`Invalid stack configuration:\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+        super(`${CONFIG_ERROR_HEAD}\n${problems.map((x) => `  - ${x}`).join("\n")}`);
         this.name = "ConfigError";
     }
 }

@@ -50,13 +50,20 @@ export function resolveAgent(c: PipelineConfig): AgentInput {
             throw new pulumi.RunError((e as Error).message);
         }
     }
-    const triggers = agentTriggers(agentSourceHash(readAgentSources(AGENT_DIR)), {
+    return { kind: "build", arch: c.agent.arch, triggers: agentBuildTriggers(c.agent.arch) };
+}
+
+/**
+ * The agent command's triggers for this checkout: the sources' hash, the build settings and the
+ * checkout build id of the folder the command writes to (`outDir`, default the component's).
+ */
+export function agentBuildTriggers(arch: "amd64" | "arm64", outDir: string = AGENT_OUT_DIR): string[] {
+    return agentTriggers(agentSourceHash(readAgentSources(AGENT_DIR)), {
         ldflags: "-X main.Provider=aws",
-        platform: `linux/${c.agent.arch}`,
+        platform: `linux/${arch}`,
         goVersion: goVersion(),
-        checkout: checkoutBuildId(AGENT_OUT_DIR),
+        checkout: checkoutBuildId(outDir),
     });
-    return { kind: "build", arch: c.agent.arch, triggers };
 }
 
 /** The Pulumi program. Returns the stack outputs. */

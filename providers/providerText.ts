@@ -49,6 +49,8 @@ export function providerTextSources(root: string): { path: string; content: Buff
 }
 
 const memo = new Map<string, Promise<string>>();
+/** Root → key. The provider code a process has loaded cannot change while it runs: hash once. */
+const keys = new Map<string, string>();
 
 /** Serializes exactly as `pulumi.dynamic.Resource` does (same closure shape, same variable name). */
 function serialize(provider: object): Promise<pulumi.runtime.SerializedFunction> {
@@ -62,7 +64,11 @@ function serialize(provider: object): Promise<pulumi.runtime.SerializedFunction>
  * A provider whose closure captured a secret is never written to disk.
  */
 export function providerText(name: string, provider: () => object, root: string = process.cwd()): pulumi.Output<string> {
-    const key = providerTextKey(providerTextSources(root), process.version);
+    let key = keys.get(root);
+    if (key === undefined) {
+        key = providerTextKey(providerTextSources(root), process.version);
+        keys.set(root, key);
+    }
     const file = path.join(root, PROVIDER_TEXT_DIR, `${name}-${key.slice(0, 32)}.js`);
     let text = memo.get(file);
     if (!text) {

@@ -22,11 +22,10 @@
  */
 import type { EngineEvent, PulumiFn } from "@pulumi/pulumi/automation";
 import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_ERROR_HEAD } from "../pipeline/config";
 
 // ---- the summary line (pure) --------------------------------------------------------------------
 
-/** The first line of a config error the program throws (pipeline/config.ts `ConfigError`). */
-const CONFIG_ERROR_HEAD = "Invalid stack configuration:";
 /** How the engine words an input the provider's `check` refused. */
 const CHECK_FAILURE = /: property (\S+) value .* has a problem: /;
 /** At most this many keys are named in the summary. */

@@ -19,8 +19,8 @@ import { ec2Client } from "../../providers/ec2/client";
 import { inventory } from "../../providers/ec2/inventory";
 import { PackerImage } from "../../providers/packerImage";
 import { AGENT_BUILD_SCRIPT, agentBuildEnvironment } from "../../pipeline/component";
-import { agentSourceHash, agentTriggers, lastSha256Line } from "../../pipeline/agentSources";
-import { checkoutBuildId, goVersion, readAgentSources } from "../../pipeline/agentFiles";
+import { lastSha256Line } from "../../pipeline/agentSources";
+import { agentBuildTriggers } from "../../pipeline/program";
 import { CommandStandIn } from "../fixtures/commandStandIn";
 import { engineImageArgs, engineTeardown, fakePackerWork } from "../fixtures/engineImage";
 import { setEnv } from "../fixtures/env";
@@ -39,15 +39,10 @@ describe("agent command → image through the real engine (fresh clone, second m
         output += s;
     };
 
-    // The program as the component wires it: triggers from the sources and this checkout's id,
-    // the artifact path a plain string, the sha256 from the command's stdout.
+    // The program as the component wires it: the program's triggers (sources, settings, this
+    // checkout's id), the artifact path a plain string, the sha256 from the command's stdout.
     const program = () => async () => {
-        const triggers = agentTriggers(agentSourceHash(readAgentSources("agent")), {
-            ldflags: "-X main.Provider=aws",
-            platform: "linux/amd64",
-            goVersion: goVersion(),
-            checkout: checkoutBuildId(OUT),
-        });
+        const triggers = agentBuildTriggers("amd64", OUT);
         const build = new CommandStandIn("agent", { create: AGENT_BUILD_SCRIPT, environment: { ...agentBuildEnvironment("amd64"), DP_AGENT_OUT: OUT }, triggers });
         const img = new PackerImage(
             "image",
