@@ -2,9 +2,10 @@
 # Sourced first by each image script test, with the test's own path. Sets `repo` (the project
 # root) and `scripts` (images/aws/scripts). Outside the test's private mount namespace it makes a
 # scratch folder, finds the cached Debian
-# root (scripts/local/rootfs.sh), runs the test again inside a new mount namespace (so every
-# mount vanishes with it, whatever happens) and exits with its status; inside, it sets `base`
-# (the cached root) and `work` (the scratch folder). A test that needs more teardown defines
+# root (scripts/local/rootfs.sh), runs the test again inside new mount and network namespaces
+# (every mount vanishes with it, whatever happens; its network is a loopback that is down, so
+# nothing the scripts run can reach the metadata address or any other) and exits with its
+# status; inside, it sets `base` (the cached root) and `work` (the scratch folder). A test that needs more teardown defines
 # `image_test_cleanup` before sourcing; it runs before the scratch folder is removed. Inside, it
 # then sources lib.sh (the TAP-style checks and the root helpers).
 #
@@ -25,10 +26,15 @@ if [[ "${IMAGE_TEST_IN_NS:-}" != 1 ]]; then
 	trap 'if declare -F image_test_cleanup >/dev/null; then image_test_cleanup || true; fi
 		rm -rf --one-file-system "$work"' EXIT
 	IMAGE_TEST_IN_NS=1 IMAGE_TEST_BASE="$base" IMAGE_TEST_WORK="$work" \
-		unshare --mount --propagation private -- bash "$1"
+		unshare --mount --net --propagation private -- bash "$1"
 	exit $?
 fi
 
+# Refuse to run with a route out (a caller that set IMAGE_TEST_IN_NS itself).
+if [[ "$(wc -l </proc/net/route)" -gt 1 ]]; then
+	echo "${1#"$repo/"}: has a network route; run it without IMAGE_TEST_IN_NS" >&2
+	exit 1
+fi
 base="$IMAGE_TEST_BASE"
 work="$IMAGE_TEST_WORK"
 # shellcheck source=test/images/lib.sh
