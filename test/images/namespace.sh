@@ -1,13 +1,12 @@
 # shellcheck shell=bash
 # Sourced first by each image script test, with the test's own path. Sets `repo` (the project
-# root) and `scripts` (images/aws/scripts). Outside the test's private mount namespace it makes a
-# scratch folder, finds the cached Debian
-# root (scripts/local/rootfs.sh), runs the test again inside new mount and network namespaces
-# (every mount vanishes with it, whatever happens; its network is a loopback that is down, so
-# nothing the scripts run can reach the metadata address or any other) and exits with its
-# status; inside, it sets `base` (the cached root) and `work` (the scratch folder). A test that needs more teardown defines
-# `image_test_cleanup` before sourcing; it runs before the scratch folder is removed. Inside, it
-# then sources lib.sh (the TAP-style checks and the root helpers).
+# root) and `scripts` (images/aws/scripts). Outside the test's namespaces it makes a scratch
+# folder, finds the cached Debian root (scripts/local/rootfs.sh), runs the test again inside new
+# mount and network namespaces and exits with its status: every mount vanishes with it, whatever
+# happens, and its network is a loopback that is down, so nothing the scripts run can reach the
+# metadata address or any other. Inside, it sets `base` (the cached root) and `work` (the scratch
+# folder), then sources lib.sh (the TAP-style checks and the root helpers). A test that needs more
+# teardown defines `image_test_cleanup` before sourcing; it runs before the scratch folder goes.
 #
 # Usage: source "$(dirname "${BASH_SOURCE[0]}")/namespace.sh" "${BASH_SOURCE[0]}"
 # shellcheck disable=SC2034 # repo, scripts, base and work are for the sourcing test
