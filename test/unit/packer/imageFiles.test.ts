@@ -29,6 +29,8 @@ describe("image files (what the fingerprint covers)", () => {
             ["the CI script", SUGGESTED, "ci.sh", false],
             ["the README", SUGGESTED, "README.md", false],
             ["a test fixture", SUGGESTED, "test/fixture.json", false],
+            ["the boot test, with a boot-test/ line", `${SUGGESTED}boot-test/\n`, "boot-test/boot-check.sh", false],
+            ["the boot test's template is nested, so ignorable", `${SUGGESTED}boot-test/\n`, "boot-test/boot-test.pkr.hcl", false],
             ["a nested test fixture", SUGGESTED, "test/deep/er/fixture.json", false],
             ["the ignore file itself", SUGGESTED, ".imageignore", false],
             ["the ignore file itself, with no ignore text", "", ".imageignore", false],
@@ -107,7 +109,7 @@ describe("image files (what the fingerprint covers)", () => {
             assert.deepEqual(used.unresolved, []);
         });
 
-        it("the real folder: ci.sh, the README and test fixtures do not count; the rest does", () => {
+        it("the real folder: ci.sh, the README, test fixtures and the boot test do not count; the rest does", () => {
             const keep = imageFileFilter(realIgnore());
             const all = readTree(fs, TEMPLATE_DIR).map((f) => f.path);
             const counted = all.filter(keep);
@@ -116,9 +118,9 @@ describe("image files (what the fingerprint covers)", () => {
             assert.ok(counted.some((f) => f.startsWith("scripts/")));
             assert.deepEqual(
                 all.filter((f) => !keep(f)),
-                all.filter((f) => f === "ci.sh" || f === IMAGE_IGNORE_FILE || /^README/.test(f) || f.startsWith("test/")),
+                all.filter((f) => f === "ci.sh" || f === IMAGE_IGNORE_FILE || /^README/.test(f) || f.startsWith("test/") || f.startsWith("boot-test/")),
             );
-            for (const f of ["ci.sh", "README.md", "test/fixture.json", IMAGE_IGNORE_FILE]) assert.equal(keep(f), false, f);
+            for (const f of ["ci.sh", "README.md", "test/fixture.json", "boot-test/boot-test.pkr.hcl", "boot-test/boot-check.sh", IMAGE_IGNORE_FILE]) assert.equal(keep(f), false, f);
         });
     });
 
@@ -150,6 +152,9 @@ describe("image files (what the fingerprint covers)", () => {
             ["ci.sh losing its executable bit", (d) => fs.chmodSync(path.join(d, "ci.sh"), 0o644)],
             ["adding a README", (d) => fs.writeFileSync(path.join(d, "README.md"), "# images/aws\n")],
             ["adding a test fixture", (d) => (fs.mkdirSync(path.join(d, "test")), fs.writeFileSync(path.join(d, "test/fixture.json"), "{}\n"))],
+            // The boot test runs against the built image: a change of the checks re-tests it, never rebuilds it.
+            ["editing the boot test's template", (d) => fs.appendFileSync(path.join(d, "boot-test/boot-test.pkr.hcl"), "# more\n")],
+            ["editing or adding the boot test's check script", (d) => fs.appendFileSync(path.join(d, "boot-test/boot-check.sh"), "# another check\n")],
         ];
         for (const [what, mutate] of unchanged) {
             it(`${what} leaves the fingerprint equal`, () => {

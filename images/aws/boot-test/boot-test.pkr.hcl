@@ -1,0 +1,255 @@
+# The boot test of a Couchbase Server image: launch one instance from the NEW image, wait for it
+# to boot, run boot-check.sh on it, download its JSON report, and let Packer terminate the
+# instance and delete its temporary key pair and security group. No image is made
+# (skip_create_ami). Run by the BootTest resource (providers/bootTestProvider.ts), which parses the
+# report and fails `pulumi up` on any failed check.
+#
+# Launched like the builder (../couchbase-cloud.pkr.hcl): same subnet and VPC rules, SSH only from
+# the given CIDRs (never 0.0.0.0/0), IMDSv2 required, the stack's tags plus Purpose=boot-test and
+# an expiry on the instance, its volumes, the key pair and the security group, so the janitor can
+# find what a killed test leaves. Packer's own temporary key pair and security group, as for the
+# build; an interrupt (SIGINT) runs Packer's cleanup.
+#
+# This folder is not part of the image's fingerprint (../.imageignore): changing the checks
+# re-tests the same image without rebuilding it.
+
+packer {
+  required_version = ">= 1.16.0"
+  required_plugins {
+    amazon = {
+      source  = "github.com/hashicorp/amazon"
+      version = "= 1.8.2"
+    }
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the image under test (the build region)."
+  validation {
+    condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", var.region))
+    error_message = "The region must be an AWS region name such as \"us-east-1\"."
+  }
+}
+
+variable "image_id" {
+  type        = string
+  description = "The image under test: the instance is launched from exactly this image."
+  validation {
+    condition     = can(regex("^ami-[0-9a-f]{8,17}$", var.image_id))
+    error_message = "The image_id must be an image id such as \"ami-0123456789abcdef0\"."
+  }
+}
+
+variable "image_name" {
+  type        = string
+  description = "Name of the image under test (the Name tag says <image_name>-boot-test). No image of this name is made."
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9()\\[\\] ./'@_-]{3,117}$", var.image_name))
+    error_message = "The image_name must be 3-117 characters of letters, digits and ()[] ./'@_-."
+  }
+}
+
+variable "instance_type" {
+  type        = string
+  description = "Instance type of the test instance."
+  default     = "t3.medium"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.instance_type))
+    error_message = "The instance_type must look like \"t3.medium\"."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags for the test instance, its volumes, the temporary key pair and security group (the stack's tags, ExpiresAt, Purpose=boot-test)."
+  default     = {}
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC for the test instance. Empty: the default VPC (or the subnet's)."
+  default     = ""
+  validation {
+    condition     = var.vpc_id == "" || can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
+    error_message = "The vpc_id must be empty or a VPC id (vpc-...)."
+  }
+}
+
+variable "subnet_id" {
+  type        = string
+  description = "Subnet for the test instance. Empty: chosen by EC2 in the VPC."
+  default     = ""
+  validation {
+    condition     = var.subnet_id == "" || can(regex("^subnet-[0-9a-f]+$", var.subnet_id))
+    error_message = "The subnet_id must be empty or a subnet id (subnet-...)."
+  }
+}
+
+variable "ssh_cidrs" {
+  type        = list(string)
+  description = "CIDRs allowed to SSH to the test instance through its temporary security group. Empty: only the public IP of the machine running Packer. Never 0.0.0.0/0."
+  default     = []
+  validation {
+    condition     = alltrue([for c in var.ssh_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "Each ssh_cidrs entry must be a CIDR and none may be 0.0.0.0/0 or ::/0."
+  }
+}
+
+variable "ssh_username" {
+  type        = string
+  description = "SSH user of the image (the base image's: ubuntu on Ubuntu; root in the local sandbox)."
+  default     = "ubuntu"
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_-]*$", var.ssh_username))
+    error_message = "The ssh_username must be a user name."
+  }
+}
+
+variable "temporary_key_pair_name" {
+  type        = string
+  description = "Name of Packer's temporary key pair (packer-... lets the janitor find it). Empty: Packer's default packer_<uuid>."
+  default     = ""
+}
+
+variable "report_path" {
+  type        = string
+  description = "Local path the check report is downloaded to (the provider reads it)."
+  validation {
+    condition     = length(var.report_path) > 0
+    error_message = "The report_path must not be empty."
+  }
+}
+
+variable "emulation_limits" {
+  type        = list(string)
+  description = "Units that fail only because of the platform's emulation (e.g. an arm64 image under user-mode qemu), named to the check as such. Empty on real instances."
+  default     = []
+  validation {
+    condition     = alltrue([for u in var.emulation_limits : can(regex("^[A-Za-z0-9@_.:-]+$", u))])
+    error_message = "Each emulation_limits entry must be a systemd unit name."
+  }
+}
+
+variable "ec2_endpoint" {
+  type        = string
+  description = "EC2 endpoint override (local emulator). Empty: AWS."
+  default     = ""
+  validation {
+    condition     = var.ec2_endpoint == "" || can(regex("^https?://", var.ec2_endpoint))
+    error_message = "The ec2_endpoint must be empty or an http(s) URL."
+  }
+}
+
+variable "emulator" {
+  type        = bool
+  description = "True against a local EC2 emulator: skip credential, region and metadata-API validation."
+  default     = false
+}
+
+variable "ssh_host" {
+  type        = string
+  description = "Connect to this host instead of the instance's address (local emulator). Empty: off."
+  default     = ""
+}
+
+variable "ssh_port" {
+  type        = number
+  description = "SSH port override (local emulator). 0: off (22)."
+  default     = 0
+  validation {
+    condition     = var.ssh_port >= 0 && var.ssh_port <= 65535
+    error_message = "The ssh_port must be 0 (off) or a TCP port."
+  }
+}
+
+locals {
+  tags = merge({ Name = "${var.image_name}-boot-test" }, var.tags)
+
+  # Where the check script and its report live on the instance.
+  check_script = "/tmp/boot-check.sh"
+  report       = "/tmp/boot-report.json"
+  limits       = length(var.emulation_limits) > 0 ? " --emulation-limits ${join(",", var.emulation_limits)}" : ""
+}
+
+source "amazon-ebs" "boot-test" {
+  region        = var.region
+  instance_type = var.instance_type
+  source_ami    = var.image_id
+
+  # A test, not a build: no image, no snapshot. (ami_name is still required by the plugin.)
+  skip_create_ami = true
+  ami_name        = "${var.image_name}-boot-test"
+
+  vpc_id    = var.vpc_id != "" ? var.vpc_id : null
+  subnet_id = var.subnet_id != "" ? var.subnet_id : null
+
+  # As for the builder: SSH from the given CIDRs only, else only from our own public IP.
+  temporary_security_group_source_cidrs     = length(var.ssh_cidrs) > 0 ? var.ssh_cidrs : null
+  temporary_security_group_source_public_ip = length(var.ssh_cidrs) == 0
+  temporary_key_pair_name                   = var.temporary_key_pair_name != "" ? var.temporary_key_pair_name : null
+
+  communicator = "ssh"
+  ssh_username = var.ssh_username
+  ssh_host     = var.ssh_host != "" ? var.ssh_host : null
+  ssh_port     = var.ssh_port != 0 ? var.ssh_port : null
+  ssh_timeout  = "10m"
+
+  # Bounded waits whatever AWS_MAX_ATTEMPTS says (as in the build template).
+  aws_polling {
+    delay_seconds = 5
+    max_attempts  = 360
+  }
+
+  # IMDSv2 only: the agent's identity read must work with tokens, as on every node.
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  run_tags        = local.tags
+  run_volume_tags = local.tags
+
+  custom_endpoint_ec2        = var.ec2_endpoint != "" ? var.ec2_endpoint : null
+  skip_credential_validation = var.emulator
+  skip_region_validation     = var.emulator
+  skip_metadata_api_check    = var.emulator
+}
+
+build {
+  name    = "boot-test"
+  sources = ["source.amazon-ebs.boot-test"]
+
+  provisioner "file" {
+    source      = "${path.root}/boot-check.sh"
+    destination = local.check_script
+  }
+
+  # The check writes its report and exits 0 whether the checks pass or fail (the provider reads
+  # the verdict from the report); 1 (cannot write) or 2 (usage) fail the build.
+  #
+  # The key the test logged in with is the only one the image may authorise. Packer fills
+  # build.SSHPublicKey only for keys it generates itself; for the temporary key pair EC2 creates
+  # (amazon plugin 1.8.2: step_key_pair.go sets the private key only) it is empty, so the key is
+  # read where EC2 publishes the launch key: the instance's own metadata (IMDSv2).
+  provisioner "shell" {
+    execute_command = "bash {{ .Path }}"
+    inline = [
+      "set -o errexit -o nounset -o pipefail",
+      "key='${build.SSHPublicKey}'",
+      "if [ -z \"$key\" ]; then",
+      "  token=$(curl -fsS --max-time 10 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)",
+      "  key=$(curl -fsS --max-time 10 -H \"X-aws-ec2-metadata-token: $token\" http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key)",
+      "fi",
+      "sudo bash ${local.check_script} --out ${local.report} --expect-instance-id ${build.ID} --expect-region ${var.region} --authorized-key \"$key\"${local.limits}",
+      "sudo chmod 0644 ${local.report}",
+    ]
+  }
+
+  provisioner "file" {
+    direction   = "download"
+    source      = local.report
+    destination = var.report_path
+  }
+}
