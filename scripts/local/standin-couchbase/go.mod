@@ -1,0 +1,3 @@
+module github.com/couchbase-images/standin-couchbase
+
+go 1.26
