@@ -9,6 +9,7 @@
  */
 import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS, type ResolvedImageInputs } from "../providers/packer/types";
 import { EDITIONS, ENVIRONMENTS, UNKNOWN, kmsKeyProblem, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
+import { buildKmsKeyRegionProblem, copyKmsKeyProblem } from "./kmsKeys";
 
 /** `prod` never expires and keeps its versions file on destroy. */
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -446,8 +447,12 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         if (region !== buildRegion && !copyRegions.includes(region)) {
             p.add(`kmsKeyIds.${region}`, `"${region}" is neither the build region nor a copy region: remove it, or add the region to copyRegions`);
         } else if (region !== buildRegion) {
-            // Same key rule as the build region's (validate.ts).
-            const problem = kmsKeyProblem(key);
+            // AmiCopy takes only an ARN of a key in the copy region (pipeline/kmsKeys.ts).
+            const problem = copyKmsKeyProblem(key, region);
+            if (problem) p.add(`kmsKeyIds.${region}`, problem);
+        } else if (!kmsKeyProblem(key)) {
+            // The form is validate.ts's rule (reported above); an ARN must also be of this region.
+            const problem = buildKmsKeyRegionProblem(key, region);
             if (problem) p.add(`kmsKeyIds.${region}`, problem);
         }
     }

@@ -119,7 +119,7 @@ describe("parseConfig", () => {
             "couchbase-images:couchbaseReleaseSha256": SHA,
             "couchbase-images:couchbaseKeyFingerprints": JSON.stringify([FPR]),
             "couchbase-images:copyRegions": '["eu-west-1","ap-south-1"]',
-            "couchbase-images:kmsKeyIds": '{"eu-west-1":"alias/images"}',
+            "couchbase-images:kmsKeyIds": '{"eu-west-1":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}',
             "couchbase-images:extraTags": '{"CostCenter":"42"}',
             "couchbase-images:ttlHours": "0",
             "couchbase-images:emulator": "true",
@@ -129,7 +129,7 @@ describe("parseConfig", () => {
             "aws:region": "us-east-1", // other namespaces are ignored
         });
         assert.deepEqual(c.copyRegions, ["ap-south-1", "eu-west-1"], "sorted");
-        assert.deepEqual(c.kmsKeyIds, { "eu-west-1": "alias/images" });
+        assert.deepEqual(c.kmsKeyIds, { "eu-west-1": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" });
         assert.deepEqual(c.extraTags, { CostCenter: "42" });
         assert.equal(c.ttlHours, 0);
         assert.equal(c.emulator, true);
@@ -215,7 +215,7 @@ describe("parseConfig", () => {
         {
             name: "malformed KMS key, copy region",
             raw: { copyRegions: ["eu-west-1"], kmsKeyIds: { "eu-west-1": "bogus" } },
-            expect: [["kmsKeyIds.eu-west-1", '"bogus" is not a KMS key']],
+            expect: [["kmsKeyIds.eu-west-1", '"bogus" is not a key ARN: a copy region\'s key must be the full ARN of a key (or alias) in eu-west-1']],
         },
         { name: "emulator without endpoint", raw: { emulator: true }, expect: [["emulator", "is true but ec2Endpoint is empty: set ec2Endpoint to the emulator's URL"]] },
         { name: "endpoint not a URL", raw: { ec2Endpoint: "127.0.0.1:5000" }, expect: [["ec2Endpoint", '"127.0.0.1:5000" is not an http(s) URL']] },
