@@ -6,10 +6,13 @@
 # Case "chroot": the scripts run inside the root, as Packer runs them on the builder, with the
 # uploads where the template puts them (/tmp/image-build/...).
 # Case "prefix": tune-host, install-agent, cleanup and validate run from the host with ROOT=<dir>.
+# Case "live install": install-couchbase as on a booted builder, with a STAND-IN systemctl that
+# records its calls: the package's scripts enable the service and never start it (and do start it
+# when installed without INSTALL_DONT_START_SERVER, as the real package does).
 # Case "live": cleanup and validate in the root as on a booted builder (/run/systemd/system
-# exists), with a STAND-IN systemctl (records its calls; the units it lists are "loaded";
-# stopping one ends the stand-in process that plays it) and stand-in processes that keep writing
-# where the SSM agent, unattended-upgrades and Couchbase Server write.
+# exists), with a STAND-IN systemctl (records its calls; enable is the real one, offline; the
+# units it lists are "loaded"; stopping one ends the stand-in process that plays it) and stand-in
+# processes that keep writing where the SSM agent, unattended-upgrades and Couchbase Server write.
 #
 # Usage: test/images/provisioners.sh   (root; prints TAP-style lines; exit 1 on any failure)
 set -o errexit -o nounset -o pipefail
@@ -152,7 +155,25 @@ check "validate passes after cleanup (ROOT prefix)" env ROOT="$root" \
 # The result, asserted from outside.
 check "THP unit present" grep -q "echo never > /sys/kernel/mm/transparent_hugepage/defrag" "$root/etc/systemd/system/disable-thp.service"
 check "THP unit enabled" test -L "$root/etc/systemd/system/basic.target.wants/disable-thp.service"
+check "... skipped by its own condition where /sys is read-only" \
+	grep -qx "ConditionPathIsReadWrite=/sys/kernel/mm/transparent_hugepage" "$root/etc/systemd/system/disable-thp.service"
 check "swappiness 1" grep -qx "vm.swappiness = 1" "$root/etc/sysctl.d/90-couchbase.conf"
+limits_dropin="$root/etc/systemd/system/couchbase-server.service.d/90-couchbase-limits.conf"
+check "couchbase-server.service limits: 70000 files" grep -qx "LimitNOFILE=70000" "$limits_dropin"
+check "... 10000 processes" grep -qx "LimitNPROC=10000" "$limits_dropin"
+check "... and in limits.d for the couchbase user" grep -qx "couchbase hard nofile 70000" "$root/etc/security/limits.d/90-couchbase.conf"
+check "couchbase-server.service enabled" test -L "$root/etc/systemd/system/multi-user.target.wants/couchbase-server.service"
+check "... its unit runs the stand-in binary the agent looks for" \
+	grep -qx "ExecStart=/opt/couchbase/bin/couchbase-server --listen 127.0.0.1:8091" "$root/lib/systemd/system/couchbase-server.service"
+check "... as the system user couchbase (made by the package)" in_root "$root" getent passwd couchbase
+check "the stand-in binary says what it is" in_root "$root" /opt/couchbase/bin/couchbase-server --version
+check "... STAND-IN, not Couchbase Server" output_has "STAND-IN for Couchbase Server, not Couchbase Server"
+check "ssh-host-keys.service installed" grep -qx "ExecStart=/usr/bin/ssh-keygen -A" "$root/etc/systemd/system/ssh-host-keys.service"
+check "... only where no host key exists" grep -qxF 'ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key' "$root/etc/systemd/system/ssh-host-keys.service"
+check "... enabled, and before sshd" test -L "$root/etc/systemd/system/multi-user.target.wants/ssh-host-keys.service" -a \
+	-L "$root/etc/systemd/system/ssh.service.wants/ssh-host-keys.service"
+check "systemd accepts the units the image adds" in_root "$root" systemd-analyze verify \
+	/etc/systemd/system/disable-thp.service /etc/systemd/system/ssh-host-keys.service
 check "agent installed 0755 root" test "$(stat -c '%a %U' "$root/usr/local/bin/dp-agent")" = "755 root"
 check "agent is the decompressed artifact" cmp "$work/agent/dp-agent" "$root/usr/local/bin/dp-agent"
 check "agent unit installed" cmp "$work/agent/dp-agent.service" "$root/etc/systemd/system/dp-agent.service"
@@ -174,6 +195,15 @@ check_fails "validate fails on a host key and a machine-id left on purpose" \
 check "... naming the host key" output_has "SSH host keys present: /etc/ssh/ssh_host_ed25519_key"
 check "... and the machine-id" output_has "/etc/machine-id not empty"
 check "... and reporting 2 problems" output_has "validate: 2 problem(s)"
+rm -f "$root/etc/ssh/ssh_host_ed25519_key"* && : >"$root/etc/machine-id"
+rm "$root/etc/systemd/system/multi-user.target.wants/couchbase-server.service" "$root/etc/systemd/system/ssh-host-keys.service" "$limits_dropin"
+sed -i '/^ConditionPathIsReadWrite=/d' "$root/etc/systemd/system/disable-thp.service"
+check_fails "validate fails on an image that would not boot clean" \
+	env ROOT="$root" COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" bash "$scripts/validate.sh"
+check "... naming the disabled couchbase-server.service" output_has "couchbase-server.service not enabled"
+check "... the missing host key unit" output_has "ssh-host-keys.service missing"
+check "... the missing limits" output_has "LimitNOFILE not set to at least 70000"
+check "... and the THP unit's missing condition" output_has "disable-thp.service lacks ConditionPathIsReadWrite"
 
 ### Case 2: ROOT prefix from the host (tune, agent, cleanup, validate); package via chroot.
 root="$(mount_root prefix)"
@@ -191,6 +221,40 @@ check "agent unit enabled (prefix)" glob_exists "$root/etc/systemd/system/*.want
 check_fails "validate fails when couchbase is required but absent" env ROOT="$root" \
 	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" bash "$scripts/validate.sh"
 check "... naming it" output_has "couchbase-server not installed"
+
+### Case "live install": the package's scripts on a booted builder (a stand-in systemctl).
+# live_root NAME: a fresh root that looks booted, with a stand-in systemctl recording its calls in
+# /run/standin/calls (enable: the real one, offline; is-active: nothing runs). It is /usr/sbin's,
+# ahead of the real /usr/bin/systemctl in the PATH apt gives dpkg (DPkg::Path).
+live_root() {
+	local root
+	root="$(mount_root "$1")"
+	mkdir -p "$root/run/systemd/system" "$root/run/standin"
+	cat >"$root/usr/sbin/systemctl" <<'STANDIN'
+#!/bin/sh
+# STAND-IN systemctl (test/images/provisioners.sh), not systemd's: records its calls.
+echo "$*" >>/run/standin/calls
+case "$1" in
+enable) exec /usr/bin/systemctl --root=/ "$@" ;;
+is-active) exit 3 ;;
+esac
+STANDIN
+	chmod 0755 "$root/usr/sbin/systemctl"
+	printf '%s\n' "$root"
+}
+root="$(live_root live-install)"
+stage_uploads "$root"
+check "live install: install-couchbase on a booted builder" in_root "$root" \
+	COUCHBASE_EDITION=enterprise COUCHBASE_VERSION="$version" \
+	COUCHBASE_PACKAGE_SOURCE=/tmp/image-build/couchbase-packages bash $S/install-couchbase.sh
+check "... the package's scripts were told not to start the server" output_has "INSTALL_DONT_START_SERVER is set: not starting the service"
+check "... the service was enabled" grep -qx "enable couchbase-server.service" "$root/run/standin/calls"
+check "... and never started" bash -c "! grep -q '^start' '$root/run/standin/calls'"
+root="$(live_root live-install-started)"
+stage_uploads "$root"
+check "control: the stand-in package installed without INSTALL_DONT_START_SERVER" in_root "$root" \
+	bash -c 'dpkg -i /tmp/image-build/couchbase-packages/*.deb'
+check "... starts the service, as the real package does" grep -qx "start couchbase-server.service" "$root/run/standin/calls"
 
 ### Case 3: a booted builder (stand-in systemctl and writer processes), cleanup inside the root.
 root="$(mount_root live)"
@@ -213,6 +277,9 @@ d=/run/standin
 echo "$*" >>"$d/calls"
 gone() { [[ ! -e /proc/$1 ]] || [[ "$(cut -d' ' -f3 "/proc/$1/stat")" == Z ]]; }
 case "$1" in
+enable)
+	exec /usr/bin/systemctl --root=/ "$@"
+	;;
 show)
 	if grep -qxF -- "${*: -1}" "$d/units"; then echo loaded; else echo not-found; fi
 	;;

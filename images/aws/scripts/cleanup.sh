@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Remove everything that must not be baked into the image: SSH host keys, authorized_keys,
+# Remove everything that must not be baked into the image: SSH host keys (and install the unit
+# that makes new ones at first boot where cloud-init does not), authorized_keys,
 # cloud-init state, shell history, logs, Couchbase Server's node state, apt lists and caches,
 # the build's uploads, and the machine identity (an empty /etc/machine-id makes systemd generate
 # a new one on first boot). validate.sh, the last step, checks the result.
@@ -65,11 +66,36 @@ if [[ "$ROOT" == / && -d /run/systemd/system ]]; then
 fi
 
 ### SSH: host keys are regenerated on first boot; nobody's keys stay in the image.
+# cloud-init (Ubuntu's cloud images) makes new ones at first boot; without it nothing would, and
+# ssh.service would fail. This unit makes them where none exist, after cloud-init's network stage
+# (there it finds the keys and is skipped) and before sshd starts.
+install -d -m 0755 "$r/etc/systemd/system"
+cat >"$r/etc/systemd/system/ssh-host-keys.service" <<'UNIT'
+[Unit]
+Description=Generate SSH host keys at first boot where nothing else did
+Documentation=https://man.openbsd.org/ssh-keygen.1
+ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key
+After=cloud-init.service cloud-init-network.service
+Before=ssh.service sshd.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target ssh.service
+UNIT
+chmod 0644 "$r/etc/systemd/system/ssh-host-keys.service"
+if [[ "$ROOT" == / ]]; then
+	systemctl enable ssh-host-keys.service
+else
+	systemctl --root="$ROOT" enable ssh-host-keys.service
+fi
 rm -f -- "$r"/etc/ssh/ssh_host_*
 for home in "$r/root" "$r"/home/*; do
 	rm -f -- "$home"/.ssh/authorized_keys "$home"/.ssh/authorized_keys2
 done
-log "removed SSH host keys and authorized_keys"
+log "removed SSH host keys and authorized_keys; ssh-host-keys.service makes new host keys at first boot"
 
 ### cloud-init: no per-instance state, so it runs again on the image's first boot.
 if [[ -d "$r/var/lib/cloud" ]]; then

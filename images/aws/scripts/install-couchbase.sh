@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Install Couchbase Server, exactly COUCHBASE_VERSION, and hold it (no unattended upgrades).
+# Install Couchbase Server, exactly COUCHBASE_VERSION, and hold it (no unattended upgrades). The
+# package's scripts run with INSTALL_DONT_START_SERVER=1, so the build never starts the server;
+# couchbase-server.service is enabled, so every instance starts its own at first boot.
 #
 # Two package sources:
 #   repository  Couchbase's apt repository. The couchbase-release .deb is downloaded, checked
@@ -7,9 +9,10 @@
 #               signing keys it carries must have exactly the pinned fingerprints. They go to
 #               /etc/apt/keyrings/couchbase.gpg and the source is written with signed-by.
 #               No apt-key, no trusted=yes, nothing piped into a shell.
-#   <folder>    offline: a folder holding the couchbase-server .deb of COUCHBASE_VERSION (for
-#               example the stand-in from scripts/local/standin-couchbase.sh). When the folder
-#               holds a SHA256SUMS file, it is checked first.
+#   <folder>    offline: a folder holding the couchbase-server .deb of COUCHBASE_VERSION for this
+#               machine's architecture or "all" (for example the stand-in from
+#               scripts/local/standin-couchbase.sh). When the folder holds a SHA256SUMS file, it
+#               is checked first.
 #
 # Runs inside the target system (on the builder, or in a chroot in tests): apt and dpkg need it.
 #
@@ -55,6 +58,11 @@ APT_LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-900}"
 # Non-interactive apt: no debconf prompts or frontend warnings, keep existing config files,
 # no recommends, plain progress output for the build log; wait for the dpkg lock.
 export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true
+# The package's scripts must never start the server during the build: a started server writes the
+# node's identity (UUID, certificates, config) and every instance of the image would share it.
+# Couchbase's own container images install with this variable for the same reason. The service is
+# enabled below, so each instance starts its own, uninitialised server at first boot.
+export INSTALL_DONT_START_SERVER=1
 apt_get=(apt-get -q -y
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
 	-o APT::Install-Recommends=false -o Dpkg::Use-Pty=0
@@ -176,7 +184,8 @@ install_from_folder() {
 	local matches=() f
 	shopt -s nullglob
 	for f in "$dir"/couchbase-server*_"$COUCHBASE_VERSION"[-_]*.deb "$dir"/couchbase-server*_"$COUCHBASE_VERSION".deb; do
-		if [[ "$(dpkg-deb --field "$f" Package)" == "$package" ]] && version_matches "$(dpkg-deb --field "$f" Version)"; then
+		if [[ "$(dpkg-deb --field "$f" Package)" == "$package" ]] && version_matches "$(dpkg-deb --field "$f" Version)" &&
+			[[ "$(dpkg-deb --field "$f" Architecture)" == "$(dpkg --print-architecture)" || "$(dpkg-deb --field "$f" Architecture)" == all ]]; then
 			matches+=("$f")
 		fi
 	done
@@ -206,3 +215,10 @@ installed="$(dpkg-query --show --showformat='${Version}' "$package")"
 version_matches "$installed" || die "installed $package $installed, wanted $COUCHBASE_VERSION"
 apt-mark showhold | grep -qx "$package" || die "$package is not held"
 log "$package $installed installed and held"
+
+# Enabled, not started: first boot starts it (whatever the package's own scripts did about enabling).
+systemctl enable couchbase-server.service
+if [[ -d /run/systemd/system ]] && systemctl is-active --quiet couchbase-server.service; then
+	die "couchbase-server.service is running after the install although INSTALL_DONT_START_SERVER=1: the build must never start the server"
+fi
+log "couchbase-server.service enabled; not started (INSTALL_DONT_START_SERVER=1)"

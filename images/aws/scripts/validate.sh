@@ -5,9 +5,12 @@
 # Hygiene: no SSH host keys, no authorized_keys, no cloud-init state, no shell history, no
 # non-empty logs, an empty /etc/machine-id, no build uploads, no Couchbase Server node state
 # (and, on a booted builder, couchbase-server not running, so it cannot write any after this).
-# Content: disable-thp.service installed and enabled, vm.swappiness 0 or 1, dp-agent installed
-# (0755) and enabled, and, when COUCHBASE_EDITION and COUCHBASE_VERSION are set, that version of
-# Couchbase Server installed and held.
+# Content: disable-thp.service installed, enabled and conditioned on a writable THP setting,
+# vm.swappiness 0 or 1, Couchbase Server's limits (LimitNOFILE >= 70000, LimitNPROC >= 10000 in
+# a drop-in of its unit), ssh-host-keys.service installed and enabled (host keys at first boot),
+# dp-agent installed (0755) and enabled, and, when COUCHBASE_EDITION and COUCHBASE_VERSION are
+# set, that version of Couchbase Server installed, held, and its service enabled (started at first
+# boot, never during the build).
 #
 # Env:
 #   ROOT               root of the system to check (default /)
@@ -81,6 +84,23 @@ enabled() {
 
 [[ -f "$r/etc/systemd/system/disable-thp.service" ]] || problem "disable-thp.service missing"
 enabled disable-thp.service || problem "disable-thp.service not enabled"
+if [[ -f "$r/etc/systemd/system/disable-thp.service" ]] &&
+	! grep -qx 'ConditionPathIsReadWrite=/sys/kernel/mm/transparent_hugepage' "$r/etc/systemd/system/disable-thp.service"; then
+	problem "disable-thp.service lacks ConditionPathIsReadWrite=/sys/kernel/mm/transparent_hugepage (it would fail where /sys is read-only)"
+fi
+
+# limit NAME MINIMUM: the value of NAME= in the couchbase-server.service drop-ins is at least MINIMUM.
+limit() {
+	local value
+	value="$(cat "$r"/etc/systemd/system/couchbase-server.service.d/*.conf /dev/null | sed -n "s/^$1=\([0-9]*\)\(:[0-9]*\)\{0,1\}\$/\1/p" | tail -n 1)"
+	if [[ -n "$value" ]] && ((value >= $2)); then return 0; fi
+	problem "couchbase-server.service: $1 not set to at least $2 in /etc/systemd/system/couchbase-server.service.d (found '${value}')"
+}
+limit LimitNOFILE 70000
+limit LimitNPROC 10000
+
+[[ -f "$r/etc/systemd/system/ssh-host-keys.service" ]] || problem "ssh-host-keys.service missing (nothing would make SSH host keys at first boot without cloud-init)"
+enabled ssh-host-keys.service || problem "ssh-host-keys.service not enabled"
 
 swappiness="$(cat "$r"/etc/sysctl.d/*.conf /dev/null | sed -n 's/^[[:space:]]*vm\.swappiness[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' | tail -n 1)"
 [[ "$swappiness" == 0 || "$swappiness" == 1 ]] || problem "vm.swappiness not set to 0 or 1 in /etc/sysctl.d (found '${swappiness}')"
@@ -105,6 +125,7 @@ if [[ -n "${COUCHBASE_EDITION:-}" && -n "${COUCHBASE_VERSION:-}" ]]; then
 		[[ "$version" == "$COUCHBASE_VERSION" || "$version" == "$COUCHBASE_VERSION"-* ]] ||
 			problem "$package $version installed, want $COUCHBASE_VERSION"
 		[[ "$status" == "hold "* ]] || problem "$package not held (apt-mark hold)"
+		enabled couchbase-server.service || problem "couchbase-server.service not enabled (nothing would start Couchbase Server at boot)"
 	fi
 fi
 
@@ -113,4 +134,4 @@ if ((${#problems[@]} > 0)); then
 	printf 'validate: %d problem(s); the image must not be created\n' "${#problems[@]}" >&2
 	exit 1
 fi
-echo "validate: OK (hygiene clean; THP unit, swappiness, dp-agent${COUCHBASE_VERSION:+, couchbase $COUCHBASE_VERSION held})"
+echo "validate: OK (hygiene clean; THP unit, swappiness, limits, SSH host keys at first boot, dp-agent${COUCHBASE_VERSION:+, couchbase $COUCHBASE_VERSION held and enabled})"
