@@ -145,7 +145,7 @@ export interface PackerImageArgs {
  * parent would be a cycle when the parent is a component (depending on a component waits for all
  * of its children, this one included).
  */
-function ownUrn(name: string, type: string, parent?: pulumi.Resource): pulumi.Output<string> {
+export function ownUrn(name: string, type: string, parent?: pulumi.Resource): pulumi.Output<string> {
     const parentUrn = parent ? pulumi.output(new Promise<string>((resolve) => parent.urn.apply(resolve))) : undefined;
     return pulumi.createUrn(name, type, parentUrn);
 }
