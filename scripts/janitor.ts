@@ -15,7 +15,7 @@ import { PROJECT, TAG, isOurs, tagFilters } from "../providers/ec2/tags";
 import { deleteImageAndSnapshots, deleteSnapshot, listImages, type DeleteImageResult } from "../providers/ec2/images";
 import { listInstances, listKeyPairs, listSecurityGroups, listSnapshots } from "../providers/ec2/inventory";
 import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../providers/ec2/leftovers";
-import { withRetry, type RetryOptions } from "../providers/ec2/retry";
+import { errorCode, hasCode, withRetry, type RetryOptions } from "../providers/ec2/retry";
 import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row } from "./janitor/plan";
 import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./janitor/args";
 import { cliStacks, fileBackendDir, fileBackendStacks, protectedImages, versionsFolders } from "./janitor/sources";
@@ -29,12 +29,29 @@ export interface Outcome {
     error?: string;
 }
 
+/** A region the janitor could not scan, and why (the error's code and first line). */
+export interface SkippedRegion {
+    region: string;
+    reason: string;
+}
+
 export interface JanitorResult {
     rows: Row[];
     outcomes: Outcome[];
     failures: number;
+    /** Regions denied to the caller: nothing in them was scanned or deleted. Any makes the exit code 1. */
+    skipped: SkippedRegion[];
     exitCode: number;
 }
+
+/**
+ * Error codes that close one region to the caller while others stay open: an organisation's
+ * service control policy or an IAM condition on aws:RequestedRegion (UnauthorizedOperation), a
+ * region whose endpoint refuses the credentials (AuthFailure), a region not opted in
+ * (OptInRequired). With these the janitor skips the region, says why, and goes on; any other
+ * error still stops the run.
+ */
+export const REGION_DENIED_CODES = ["UnauthorizedOperation", "AuthFailure", "OptInRequired"] as const;
 
 export interface JanitorIO {
     out: (line: string) => void;
@@ -42,6 +59,8 @@ export interface JanitorIO {
     now?: Date;
     /** Backoff for deletions (tests shorten it). */
     retry?: RetryOptions;
+    /** The EC2 client of a region (tests give one per region); default: ec2Client(region, --endpoint). */
+    client?: (region: string) => Promise<EC2Client>;
 }
 
 /** Everything in one region the planner needs. Snapshots are selected by tag or by our images' mappings, never by owner alone. */
@@ -177,11 +196,20 @@ export async function runJanitor(o: JanitorOptions, io: JanitorIO): Promise<Jani
         `janitor: ${o.delete ? "DELETE" : "dry run"} in ${regions.join(", ")}; live stacks from ${live.source}` +
             `${live.complete ? "" : " (non-local stacks' images kept: give --backend-url or --live-stacks)"}; ${pinned.size} image(s) pinned by versions files in ${folders.map((f) => `${f.dir}/`).join(", ")}`,
     );
+    const clientFor = io.client ?? ((region: string) => ec2Client(region, o.endpoint));
     const rows: Row[] = [];
+    const skipped: SkippedRegion[] = [];
     for (const region of regions) {
-        const ec2 = await ec2Client(region, o.endpoint);
+        const ec2 = await clientFor(region);
         try {
             rows.push(...planRegion(await scanRegion(ec2, region, io.retry), policy));
+        } catch (e) {
+            if (!hasCode(e, REGION_DENIED_CODES)) throw e;
+            // A region scanned in part is not planned at all: an object missing from the inventory
+            // (an image denied to DescribeImages) could make its snapshots look orphaned.
+            const reason = `${errorCode(e)}: ${String((e as Error).message ?? e).split("\n")[0]}`;
+            skipped.push({ region, reason });
+            io.err(`janitor: skipped ${region}, nothing scanned or deleted there: ${reason}`);
         } finally {
             ec2.destroy();
         }
@@ -196,7 +224,7 @@ export async function runJanitor(o: JanitorOptions, io: JanitorIO): Promise<Jani
         for (const region of regions) {
             const todo = rows.filter((r) => r.region === region);
             if (!todo.some((r) => r.action === "delete")) continue;
-            const ec2 = await ec2Client(region, o.endpoint);
+            const ec2 = await clientFor(region);
             try {
                 outcomes.push(...(await execute(ec2, todo, io, o.json)));
             } finally {
@@ -204,10 +232,16 @@ export async function runJanitor(o: JanitorOptions, io: JanitorIO): Promise<Jani
             }
         }
     }
-    if (o.json) io.out(JSON.stringify({ rows, summary, outcomes }, null, 2));
+    if (o.json) io.out(JSON.stringify({ rows, summary, outcomes, skipped }, null, 2));
     const failures = outcomes.filter((x) => x.status === "failed").length;
     if (failures) io.err(`janitor: ${failures} deletion(s) failed`);
-    return { rows, outcomes, failures, exitCode: failures ? 1 : 0 };
+    if (skipped.length) {
+        io.err(
+            `janitor: ${skipped.length} region(s) skipped, denied to these credentials: ${skipped.map((s) => s.region).join(", ")}; ` +
+                `allow docs/iam/janitor.json's actions there, or leave them out with --regions`,
+        );
+    }
+    return { rows, outcomes, failures, skipped, exitCode: failures || skipped.length ? 1 : 0 };
 }
 
 async function main(): Promise<number> {
