@@ -37,6 +37,7 @@ import { parseManifest } from "./packer/manifest";
 import { progressFor } from "./packer/progress";
 import { adoptTags, buildId, imageName, imageTags } from "./packer/naming";
 import { createRedactor, redactText } from "./packer/redact";
+import { watchEngine, type EngineWatchdog } from "./packer/engine";
 import { capturePacker, runPacker } from "./packer/run";
 import { buildFields, type BaseImage, type ResolvedImageInputs } from "./packer/types";
 import { applyDefaults, containsUnknown, validateInputs, type Failure } from "./packer/validate";
@@ -214,14 +215,200 @@ function stamp(d: Date): string {
     return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
 }
 
+/**
+ * Image ids a Packer output line says the build made: `AMI: ami-…` (CreateImage's result, printed
+ * before the wait for it) and `Modifying attributes on AMI (ami-…)` / `Adding tags to AMI (ami-…)`
+ * (the encrypted copy), in Packer's own `-machine-readable` `ui,say` lines (not a provisioner's
+ * output). Never the base image (`Found Image ID: ami-…`). Pure.
+ */
+export function madeImageIds(line: string): string[] {
+    const out: string[] = [];
+    for (const re of [/,ui,say,==> [\w.-]+: AMI: (ami-[0-9a-f]{8,17})$/, /,ui,say,==> [\w.-]+: (?:Modifying attributes on|Adding tags to) AMI \((ami-[0-9a-f]{8,17})\)/]) {
+        const m = re.exec(line);
+        if (m) out.push(m[1]);
+    }
+    return out;
+}
+
 /** Waits for a freshly created image to become visible and available (eventual consistency). */
-async function waitForImage(ec2: EC2Client, imageId: string, deadline: number): Promise<ImageSummary> {
+async function waitForImage(ec2: EC2Client, imageId: string, deadline: number, engine?: EngineWatchdog): Promise<ImageSummary> {
     for (let attempt = 1; ; attempt++) {
+        if (engine?.gone) throw new Error(`stopped waiting for ${imageId}: ${engine.gone}`);
         const img = await describeImage(ec2, imageId, { log: say });
         if (img && img.state === "available") return img;
         if (img && (img.state === "failed" || img.state === "error")) throw new Error(`image ${imageId} is in state ${img.state}`);
         if (Date.now() > deadline) throw new Error(`image ${imageId} is ${img ? img.state : "not visible"} after waiting`);
         await new Promise((r) => setTimeout(r, Math.min(15_000, 250 * 2 ** Math.min(attempt, 6))));
+    }
+}
+
+/**
+ * Adopts or builds the image (the body of `create`). Transactional: on failure nothing this call
+ * made is left. With `engine` (inside a provider host), a build whose engine is gone is
+ * interrupted and cleaned up, and nothing is returned to an engine that can no longer record it.
+ */
+async function createImage(inputs: Inputs, engine: EngineWatchdog | undefined): Promise<pulumi.dynamic.CreateResult<Outputs>> {
+    const fs = load<typeof import("node:fs")>("node:fs");
+    const cp = load<typeof import("node:child_process")>("node:child_process");
+    const i: Inputs = applyDefaults(inputs as unknown as Record<string, unknown>);
+    const env = packerEnv(process.env, i);
+    const tools = await toolVersions(env);
+    const src = await fingerprintSources(i, tools);
+    const fp = computeFingerprint(i, src);
+    const fp12 = fp.fingerprint.slice(0, 12);
+    const started = new Date();
+    const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
+    const tags = imageTags(i, name, fp.fingerprint, started);
+    const ec2 = await ec2Client(i.region, i.ec2Endpoint);
+    const base = { ...i, fingerprint: fp.fingerprint, fingerprintParts: fp.parts, packerVersion: tools.packer, pluginVersion: tools.plugin };
+
+    // Adopt: an available image with the same fingerprint for this stack is this build's result.
+    const existing = (await findImagesByTags(ec2, adoptTags(i.stack, fp.fingerprint), { log: say })).filter((img) => img.state === "available");
+    if (existing.length > 0) {
+        const img = existing[0];
+        say(`adopting existing image ${img.id} (${img.name}) with fingerprint ${fp12}: no build needed`);
+        // An engine that is gone cannot record it; the image stays for the next up (or the janitor).
+        const gone = await engine?.check();
+        if (gone) throw new Error(`not adopting ${img.id}: ${gone}`);
+        const outs = {
+            ...base,
+            imageId: img.id,
+            imageName: img.name,
+            snapshotIds: img.snapshotIds,
+            createdAt: img.creationDate ?? started.toISOString(),
+            tags: img.tags,
+            buildLog: "",
+        } satisfies Outputs;
+        return { id: img.id, outs };
+    }
+
+    // Build.
+    const ts = stamp(started);
+    const workDir = `.build/packer/${i.stack}-${fp12}-${ts}`;
+    const logPath = `.build/logs/${i.stack}-${fp12}-${ts}.log`;
+    fs.mkdirSync(workDir, { recursive: true });
+    fs.mkdirSync(".build/logs", { recursive: true });
+    const manifestPath = `${workDir}/manifest.json`;
+    const varFile = `${workDir}/vars.pkrvars.json`;
+    const vars = packerVariables(
+        i,
+        { imageName: name, tags, manifestPath, temporaryKeyPairName: `packer-${buildId(i.stack, fp.fingerprint)}-${ts}` },
+        templateVariables(src.templateFiles),
+    );
+    fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
+    const log = fs.openSync(logPath, "a");
+    // Packer's lines live on the image's row only; the summary keeps the notes (log path, result).
+    const progress = progressFor(i.resourceUrn ?? "", (m) => console.log(m));
+    const note = (m: string) => progress.note(`packer-image: ${m}`);
+    // Two redactors: the raw line (log file) and its readable form (console) are separate streams.
+    const redactRaw = createRedactor(envSecrets());
+    const redact = createRedactor(envSecrets());
+    const tail: string[] = [];
+    let artifactId: string | undefined;
+    // Images Packer said it made (the intermediate one while pending, the encrypted copy): on the
+    // emulator they carry no tags until the wait ends, so a cleanup by tags alone would miss them.
+    const madeImages = new Set<string>();
+    const onLine = (raw: string, stream: "stdout" | "stderr") => {
+        const parsed = parseMachineLine(raw);
+        if (parsed?.type === "artifact" && parsed.data[1] === "id" && parsed.data[2]) artifactId = parsed.data[2];
+        for (const id of madeImageIds(raw)) madeImages.add(id);
+        const text = parsed ? readableLine(parsed) : raw;
+        const clean = redactRaw(raw);
+        fs.writeSync(log, `${stream === "stderr" ? "stderr: " : ""}${clean}\n`);
+        if (text === undefined) return;
+        for (const l of text.split("\n")) {
+            const r = redact(l);
+            tail.push(r);
+            if (tail.length > 20) tail.shift();
+            progress.line(`packer: ${r}`);
+        }
+    };
+    note(`building ${name} in ${i.region} (fingerprint ${fp12}); log: ${logPath}`);
+    const timeoutMs = i.buildTimeoutMinutes * 60_000;
+    const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
+    let imageId: string | undefined;
+    const artifactImage = () => (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
+    const cleanup = async (why: string): Promise<string | undefined> => {
+        const id = imageId ?? artifactImage();
+        const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), [TAG.buildId]: tags[TAG.buildId] }, { log: note }).catch(() => [])).map((x) => x.id);
+        const ids = [...new Set([...(id ? [id] : []), ...leftovers, ...madeImages])];
+        for (const x of ids) {
+            if (madeImages.has(x) && !leftovers.includes(x) && x !== id) {
+                // Known only from Packer's output: never delete an image tagged for someone else.
+                const found = await describeImage(ec2, x, { log: note });
+                if (!found) continue;
+                const t = found.tags;
+                if (Object.keys(t).length > 0 && (t[TAG.project] !== tags[TAG.project] || t[TAG.stack] !== i.stack)) continue;
+            }
+            note(`${why}: deleting image ${x} and its snapshots`);
+            await deleteImageAndSnapshots(ec2, x, { log: note });
+        }
+        return ids[0];
+    };
+    // Set once a failed build has been cleaned up, so the outer catch does not clean up twice.
+    let cleanedUp = false;
+    try {
+        const res = await runPacker({ cp, argv: buildArgv(varFile, i.templateDir), env, timeoutMs, graceMs, onLine, engine: engine ?? false });
+        if (res.engineGone) note(`the engine is gone (${res.engineGone}): Packer was interrupted and cleaned up`);
+        if (res.engineGone || res.timedOut || res.interrupted || res.code !== 0) {
+            const why = res.engineGone
+                ? `packer build interrupted: ${res.engineGone}${res.killed ? "; killed after its grace period" : ""}`
+                : res.timedOut
+                ? `packer build exceeded buildTimeoutMinutes (${i.buildTimeoutMinutes} min)${res.killed ? " and was killed after its grace period" : ""}`
+                : res.interrupted
+                  ? `packer build interrupted by ${res.interrupted}${res.killed ? " and killed after its grace period" : ""}`
+                  : `packer build failed (exit ${res.code ?? res.signal})`;
+            await cleanup(why);
+            cleanedUp = true;
+            throw new Error(`${why}; full log: ${logPath}\n${tail.join("\n")}`);
+        }
+        const manifestText = fs.existsSync(manifestPath) ? fs.readFileSync(manifestPath, "utf8") : undefined;
+        try {
+            imageId = parseManifest(manifestText, { region: i.region, notBefore: Math.floor(started.getTime() / 1000) - 5 }).imageId;
+        } catch (e) {
+            throw new Error(`cannot read the image id from ${manifestPath}: ${(e as Error).message}`);
+        }
+        const img = await waitForImage(ec2, imageId, Date.now() + 5 * 60_000, engine);
+        // Packer finished, but an engine that is gone cannot record the image: delete it (the outer catch).
+        const gone = await engine?.check();
+        if (gone) throw new Error(`built ${imageId}, but ${gone}: nobody can record it`);
+        note(`built ${imageId} (${img.name}), snapshots ${img.snapshotIds.join(", ") || "none"}`);
+        const outs = {
+            ...base,
+            imageId,
+            imageName: img.name || name,
+            snapshotIds: img.snapshotIds,
+            createdAt: started.toISOString(),
+            tags,
+            buildLog: logPath,
+        } satisfies Outputs;
+        return { id: imageId, outs };
+    } catch (e) {
+        const msg = (e as Error).message;
+        if (!cleanedUp) {
+            try {
+                await cleanup("build failed after the image existed");
+            } catch (ce) {
+                // The image could not be deleted: record it as a partially created resource so the
+                // engine keeps it in state and a later destroy (or up) deletes it.
+                const id = imageId ?? artifactImage() ?? "";
+                if (id) {
+                    const err = new Error(`${msg}; and deleting image ${id} failed: ${(ce as Error).message}`) as Error & {
+                        id?: string;
+                        properties?: Record<string, unknown>;
+                        reasons?: string[];
+                    };
+                    err.id = id;
+                    err.properties = { ...base, imageId: id, imageName: name, snapshotIds: [], createdAt: started.toISOString(), tags, buildLog: logPath, __provider: inputs.__provider };
+                    err.reasons = [msg];
+                    throw err;
+                }
+            }
+        }
+        throw e;
+    } finally {
+        fs.closeSync(log);
+        await progress.flush();
     }
 }
 
@@ -337,150 +524,13 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         return { changes: true, replaces: [], deleteBeforeReplace: false };
     }
 
-    /** Adopts or builds the image. Transactional: on failure nothing this call made is left. */
+    /**
+     * Adopts or builds the image. Transactional: on failure nothing this call made is left. Inside
+     * the provider host the call is an operation the engine watchdog waits for (engine.ts).
+     */
     async create(inputs: Inputs): Promise<pulumi.dynamic.CreateResult<Outputs>> {
-        const fs = load<typeof import("node:fs")>("node:fs");
-        const cp = load<typeof import("node:child_process")>("node:child_process");
-        const i: Inputs = applyDefaults(inputs as unknown as Record<string, unknown>);
-        const env = packerEnv(process.env, i);
-        const tools = await toolVersions(env);
-        const src = await fingerprintSources(i, tools);
-        const fp = computeFingerprint(i, src);
-        const fp12 = fp.fingerprint.slice(0, 12);
-        const started = new Date();
-        const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
-        const tags = imageTags(i, name, fp.fingerprint, started);
-        const ec2 = await ec2Client(i.region, i.ec2Endpoint);
-        const base = { ...i, fingerprint: fp.fingerprint, fingerprintParts: fp.parts, packerVersion: tools.packer, pluginVersion: tools.plugin };
-
-        // Adopt: an available image with the same fingerprint for this stack is this build's result.
-        const existing = (await findImagesByTags(ec2, adoptTags(i.stack, fp.fingerprint), { log: say })).filter((img) => img.state === "available");
-        if (existing.length > 0) {
-            const img = existing[0];
-            say(`adopting existing image ${img.id} (${img.name}) with fingerprint ${fp12}: no build needed`);
-            const outs = {
-                ...base,
-                imageId: img.id,
-                imageName: img.name,
-                snapshotIds: img.snapshotIds,
-                createdAt: img.creationDate ?? started.toISOString(),
-                tags: img.tags,
-                buildLog: "",
-            } satisfies Outputs;
-            return { id: img.id, outs };
-        }
-
-        // Build.
-        const ts = stamp(started);
-        const workDir = `.build/packer/${i.stack}-${fp12}-${ts}`;
-        const logPath = `.build/logs/${i.stack}-${fp12}-${ts}.log`;
-        fs.mkdirSync(workDir, { recursive: true });
-        fs.mkdirSync(".build/logs", { recursive: true });
-        const manifestPath = `${workDir}/manifest.json`;
-        const varFile = `${workDir}/vars.pkrvars.json`;
-        const vars = packerVariables(
-            i,
-            { imageName: name, tags, manifestPath, temporaryKeyPairName: `packer-${buildId(i.stack, fp.fingerprint)}-${ts}` },
-            templateVariables(src.templateFiles),
-        );
-        fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
-        const log = fs.openSync(logPath, "a");
-        // Packer's lines live on the image's row only; the summary keeps the notes (log path, result).
-        const progress = progressFor(i.resourceUrn ?? "", (m) => console.log(m));
-        const note = (m: string) => progress.note(`packer-image: ${m}`);
-        // Two redactors: the raw line (log file) and its readable form (console) are separate streams.
-        const redactRaw = createRedactor(envSecrets());
-        const redact = createRedactor(envSecrets());
-        const tail: string[] = [];
-        let artifactId: string | undefined;
-        const onLine = (raw: string, stream: "stdout" | "stderr") => {
-            const parsed = parseMachineLine(raw);
-            if (parsed?.type === "artifact" && parsed.data[1] === "id" && parsed.data[2]) artifactId = parsed.data[2];
-            const text = parsed ? readableLine(parsed) : raw;
-            const clean = redactRaw(raw);
-            fs.writeSync(log, `${stream === "stderr" ? "stderr: " : ""}${clean}\n`);
-            if (text === undefined) return;
-            for (const l of text.split("\n")) {
-                const r = redact(l);
-                tail.push(r);
-                if (tail.length > 20) tail.shift();
-                progress.line(`packer: ${r}`);
-            }
-        };
-        note(`building ${name} in ${i.region} (fingerprint ${fp12}); log: ${logPath}`);
-        const timeoutMs = i.buildTimeoutMinutes * 60_000;
-        const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
-        let imageId: string | undefined;
-        const artifactImage = () => (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
-        const cleanup = async (why: string): Promise<string | undefined> => {
-            const id = imageId ?? artifactImage();
-            const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), [TAG.buildId]: tags[TAG.buildId] }, { log: note }).catch(() => [])).map((x) => x.id);
-            const ids = [...new Set([...(id ? [id] : []), ...leftovers])];
-            for (const x of ids) {
-                note(`${why}: deleting image ${x} and its snapshots`);
-                await deleteImageAndSnapshots(ec2, x, { log: note });
-            }
-            return ids[0];
-        };
-        // Set once a failed build has been cleaned up, so the outer catch does not clean up twice.
-        let cleanedUp = false;
-        try {
-            const res = await runPacker({ cp, argv: buildArgv(varFile, i.templateDir), env, timeoutMs, graceMs, onLine });
-            if (res.timedOut || res.interrupted || res.code !== 0) {
-                const why = res.timedOut
-                    ? `packer build exceeded buildTimeoutMinutes (${i.buildTimeoutMinutes} min)${res.killed ? " and was killed after its grace period" : ""}`
-                    : res.interrupted
-                      ? `packer build interrupted by ${res.interrupted}${res.killed ? " and killed after its grace period" : ""}`
-                      : `packer build failed (exit ${res.code ?? res.signal})`;
-                await cleanup(why);
-                cleanedUp = true;
-                throw new Error(`${why}; full log: ${logPath}\n${tail.join("\n")}`);
-            }
-            const manifestText = fs.existsSync(manifestPath) ? fs.readFileSync(manifestPath, "utf8") : undefined;
-            try {
-                imageId = parseManifest(manifestText, { region: i.region, notBefore: Math.floor(started.getTime() / 1000) - 5 }).imageId;
-            } catch (e) {
-                throw new Error(`cannot read the image id from ${manifestPath}: ${(e as Error).message}`);
-            }
-            const img = await waitForImage(ec2, imageId, Date.now() + 5 * 60_000);
-            note(`built ${imageId} (${img.name}), snapshots ${img.snapshotIds.join(", ") || "none"}`);
-            const outs = {
-                ...base,
-                imageId,
-                imageName: img.name || name,
-                snapshotIds: img.snapshotIds,
-                createdAt: started.toISOString(),
-                tags,
-                buildLog: logPath,
-            } satisfies Outputs;
-            return { id: imageId, outs };
-        } catch (e) {
-            const msg = (e as Error).message;
-            if (!cleanedUp) {
-                try {
-                    await cleanup("build failed after the image existed");
-                } catch (ce) {
-                    // The image could not be deleted: record it as a partially created resource so the
-                    // engine keeps it in state and a later destroy (or up) deletes it.
-                    const id = imageId ?? artifactImage() ?? "";
-                    if (id) {
-                        const err = new Error(`${msg}; and deleting image ${id} failed: ${(ce as Error).message}`) as Error & {
-                            id?: string;
-                            properties?: Record<string, unknown>;
-                            reasons?: string[];
-                        };
-                        err.id = id;
-                        err.properties = { ...base, imageId: id, imageName: name, snapshotIds: [], createdAt: started.toISOString(), tags, buildLog: logPath, __provider: inputs.__provider };
-                        err.reasons = [msg];
-                        throw err;
-                    }
-                }
-            }
-            throw e;
-        } finally {
-            fs.closeSync(log);
-            await progress.flush();
-        }
+        const engine = watchEngine();
+        return engine ? engine.track(() => createImage(inputs, engine)) : createImage(inputs, undefined);
     }
 
     /** The image as EC2 sees it now; gone → empty id, so `refresh` drops it from state. */

@@ -1,9 +1,12 @@
 /**
  * Runs one Packer process: argv array (no shell), not detached, output split into lines, signals
- * forwarded, own deadline. The `node:child_process` module is passed in by the caller (loaded with
- * inside a provider method), so this module holds no native object.
+ * forwarded, own deadline, and interrupted when the engine that asked for it is gone (engine.ts):
+ * inside a dynamic-provider host every run is watched, whichever provider calls it. The
+ * `node:child_process` module is passed in by the caller (loaded inside a provider method), so
+ * this module holds no native object.
  */
 import type * as ChildProcess from "node:child_process";
+import { watchEngine, type EngineWatchdog } from "./engine";
 
 export interface RunOptions {
     /** `node:child_process`, as loaded by the caller. */
@@ -20,6 +23,12 @@ export interface RunOptions {
     onLine: (line: string, stream: "stdout" | "stderr") => void;
     /** Signals to forward to Packer while it runs (default SIGINT and SIGTERM). */
     forward?: NodeJS.Signals[];
+    /**
+     * The engine watch: when the engine is gone, Packer gets SIGINT (it cleans up), then SIGKILL
+     * after `graceMs`, and the result says `engineGone`. Default: the process's watchdog inside a
+     * dynamic-provider host (engine.ts `watchEngine()`), none elsewhere; `false`: no watch.
+     */
+    engine?: EngineWatchdog | false;
 }
 
 export interface RunResult {
@@ -31,6 +40,8 @@ export interface RunResult {
     timedOut: boolean;
     /** True when Packer had to be SIGKILLed (it skipped its cleanup). */
     killed: boolean;
+    /** Why the engine was found gone while Packer ran (Packer was interrupted), if it was. */
+    engineGone?: string;
 }
 
 function lineSplitter(onLine: (l: string) => void): { push(chunk: Buffer | string): void; end(): void } {
@@ -49,8 +60,17 @@ function lineSplitter(onLine: (l: string) => void): { push(chunk: Buffer | strin
     };
 }
 
-/** Runs Packer to completion (or deadline/interruption) and reports how it ended; never rejects on a non-zero exit. */
+/**
+ * Runs Packer to completion (or deadline/interruption/engine gone) and reports how it ended; never
+ * rejects on a non-zero exit. Inside a provider host the run counts as an operation the host
+ * finishes before it exits (engine.ts `track`).
+ */
 export function runPacker(o: RunOptions): Promise<RunResult> {
+    const engine = o.engine === false ? undefined : (o.engine ?? watchEngine());
+    return engine ? engine.track(() => runOnce(o, engine)) : runOnce(o, undefined);
+}
+
+function runOnce(o: RunOptions, engine: EngineWatchdog | undefined): Promise<RunResult> {
     return new Promise<RunResult>((resolve, reject) => {
         const child = o.cp.spawn(o.executable ?? "packer", o.argv, {
             env: o.env,
@@ -86,8 +106,16 @@ export function runPacker(o: RunOptions): Promise<RunResult> {
             child.kill("SIGINT");
             escalate();
         }, o.timeoutMs);
+        // Nobody will record what this build makes: let Packer clean up now.
+        const unwatch = engine?.onGone((reason) => {
+            if (result.code !== null || result.signal !== null) return;
+            result.engineGone ??= reason;
+            child.kill("SIGINT");
+            escalate();
+        });
 
         const done = () => {
+            unwatch?.();
             clearTimeout(deadline);
             if (killTimer) clearTimeout(killTimer);
             for (const [sig, h] of handlers) process.removeListener(sig, h);
