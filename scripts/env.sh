@@ -16,6 +16,10 @@ esac
 export PACKER_PLUGIN_PATH="${PACKER_PLUGIN_PATH:-$PROJECT_CACHE/packer-plugins}"
 export CHECKPOINT_DISABLE=1
 
-# Pulumi: no update checks, never download plugins behind our back.
+# Pulumi: no update checks, never download plugins behind our back. The caller's own plugin
+# setting is remembered first ("unset" when there was none; kept when sourced again): the stack
+# driver gives it back to non-local stacks, which need the aws and command plugins
+# (scripts/stack.ts, pluginAcquisition).
 export PULUMI_SKIP_UPDATE_CHECK=true
+export COUCHBASE_IMAGES_CALLER_PLUGIN_ACQUISITION="${COUCHBASE_IMAGES_CALLER_PLUGIN_ACQUISITION-${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION-unset}}"
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

@@ -75,11 +75,28 @@ export interface RunResult {
 
 export { isLocalStack };
 
+/**
+ * PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION for a stack's CLI. Local stacks: always "true" (they
+ * need no plugin the bootstrap does not provide, and must never reach a registry). Every other
+ * stack: the caller's own setting, "false" when the caller had none, so a machine that never ran
+ * `pulumi up` fetches the aws and command plugins the stack needs (the README's recovery commands
+ * work on a fresh CI runner). The caller's setting is the value scripts/env.sh remembered in
+ * COUCHBASE_IMAGES_CALLER_PLUGIN_ACQUISITION before turning downloads off for the project's
+ * scripts ("unset": none), else PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION itself (the driver run
+ * without env.sh).
+ */
+export function pluginAcquisition(stack: string, env: NodeJS.ProcessEnv = process.env): string {
+    if (isLocalStack(stack)) return "true";
+    const remembered = env.COUCHBASE_IMAGES_CALLER_PLUGIN_ACQUISITION;
+    const caller = remembered === undefined ? env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION : remembered === "unset" ? undefined : remembered;
+    return caller ?? "false";
+}
+
 /** Environment for the CLI: offline settings always; backend and passphrase only for local stacks. */
 export function stackEnv(stack: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
     const out: Record<string, string> = {
         PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: pluginAcquisition(stack, env),
         CHECKPOINT_DISABLE: "1",
     };
     if (isLocalStack(stack)) {
