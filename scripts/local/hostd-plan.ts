@@ -4,7 +4,9 @@
  * One sandbox exists at a time, like one small build host. It starts as a *standby* (sshd already
  * listening, no key yet) so that Packer's first SSH attempt never meets a closed port; the first
  * new running instance gets it (its key pair's public key is written in), and when that instance
- * stops or terminates the sandbox stops too and a fresh standby takes its place. Pure: no I/O.
+ * stops or terminates the sandbox stops too and a fresh standby takes its place. An instance
+ * launched from an image that one of hostd's builds made is *booted* instead (scripts/local/boot.ts):
+ * the standby yields the SSH port to it, and a fresh standby follows once it is gone. Pure: no I/O.
  */
 
 export interface SeenInstance {
@@ -15,6 +17,19 @@ export interface SeenInstance {
     readonly region: string;
     /** Milliseconds since the epoch; orders instances launched in the same poll. */
     readonly launchedAt: number;
+    readonly imageId?: string;
+    readonly instanceType?: string;
+    readonly availabilityZone?: string;
+    readonly privateIp?: string;
+    /** The reservation's owner (the account id). */
+    readonly accountId?: string;
+    readonly architecture?: string;
+    readonly tags?: Readonly<Record<string, string>>;
+    /**
+     * Set (by hostd, from DescribeImages) when the instance's image was made from one of hostd's
+     * build sandboxes: that build's slot. Such an instance is booted, not given a build sandbox.
+     */
+    readonly bootFrom?: string;
 }
 
 /** The sandbox that is running now, if any. */
@@ -33,6 +48,8 @@ export type Action =
     | { kind: "start"; instance: SeenInstance }
     /** Start a fresh standby sandbox. */
     | { kind: "standby" }
+    /** Boot the image of build `instance.bootFrom` for this instance (the port is free by then). */
+    | { kind: "boot"; instance: SeenInstance }
     /** A new instance that gets no sandbox (another, newer one took it in the same poll). */
     | { kind: "skip"; instance: SeenInstance };
 
@@ -59,6 +76,14 @@ export function plan(current: CurrentSandbox | undefined, served: ReadonlySet<st
     }
     const newest = fresh[fresh.length - 1];
     for (const i of fresh.slice(0, -1)) actions.push({ kind: "skip", instance: i });
+    if (newest?.bootFrom !== undefined) {
+        if (sandbox) {
+            const reason = sandbox.instanceId === undefined ? `standby yields the port to booted ${newest.id}` : `new instance ${newest.id}`;
+            actions.push({ kind: "stop", slot: sandbox.slot, instanceId: sandbox.instanceId, reason });
+        }
+        actions.push({ kind: "boot", instance: newest });
+        return actions;
+    }
     if (newest) {
         if (sandbox && sandbox.instanceId === undefined) {
             actions.push({ kind: "assign", instance: newest });

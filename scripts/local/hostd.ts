@@ -12,13 +12,21 @@
  * the sandbox goes with it); its upper dir stays in <state-dir>/sandbox/<slot>/upper, reachable as
  * <state-dir>/sandbox/<instance-id>/upper, so tests can inspect what provisioning wrote.
  *
+ * An instance launched from an image one of those builds made (boot-plan.ts `findBuildOfImage`:
+ * the image's SourceInstanceId, else the build whose instance carried exactly the image's tags) is
+ * booted instead (scripts/local/boot.ts): the image's root under a fresh upper dir, a real systemd
+ * in its own network namespace with instance metadata inside, SSH on the same port forwarded to the
+ * image's own sshd. The standby sandbox yields the port while it runs.
+ *
  * State: <state-dir>/hostd.pid and <state-dir>/hostd.json (the running sandbox, every instance
  * served). SIGTERM/SIGINT stop the sandbox and exit. Needs root (namespaces, mounts, chroot).
  */
 import { spawn, execFileSync, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client, Image } from "@aws-sdk/client-ec2";
+import { BootInstance, BootRecord, removeBootCgroups, writeAuthorizedKey } from "./boot";
+import { BuildRecord, findBuildOfImage, InstanceIdentity } from "./boot-plan";
 import { Action, CurrentSandbox, plan, SeenInstance } from "./hostd-plan";
 import { rootfsDir } from "./inputs";
 import { MOTO_CREDENTIALS, portOpen } from "./moto";
@@ -44,8 +52,8 @@ export interface HostdState {
     sshPort: number;
     regions: string[];
     rootfs: string;
-    /** The running sandbox, if any. */
-    sandbox: { slot: string; unsharePid: number; nsPid?: number; instanceId?: string } | null;
+    /** The running sandbox, if any (`kind` "boot": a booted instance, with its container's pids and cgroup). */
+    sandbox: ({ kind?: "build" | "boot"; slot: string; unsharePid: number; nsPid?: number; instanceId?: string } & Partial<BootRecord>) | null;
     /** instance id → slot (or "" when the instance got no sandbox). */
     served: Record<string, string>;
 }
@@ -92,17 +100,19 @@ function writeJson(file: string, value: unknown): void {
     fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Writes root's authorized_keys under `rootDir`, creating root/ and root/.ssh mode 700 where missing. */
-function writeAuthorizedKey(rootDir: string, publicKey: string): void {
-    const sshDir = path.join(rootDir, "root", ".ssh");
-    fs.mkdirSync(sshDir, { recursive: true, mode: 0o700 });
-    const file = path.join(sshDir, "authorized_keys");
-    fs.writeFileSync(file, `${publicKey.trim()}\n`, { mode: 0o600 });
+/** A booted instance and the moto instance it is. */
+interface Booted {
+    slot: string;
+    instanceId: string;
+    boot: BootInstance;
 }
 
 class Hostd {
     private readonly clients = new Map<string, EC2Client>();
     private sandbox: Sandbox | undefined;
+    private booted: Booted | undefined;
+    /** Instance id → the build slot its image came from ("" when it is no build's), decided once. */
+    private readonly bootFrom = new Map<string, string>();
     private readonly served: Record<string, string> = {};
     private counter = 0;
     private stopping = false;
@@ -129,6 +139,7 @@ class Hostd {
 
     private writeState(): void {
         const s = this.sandbox;
+        const b = this.booted;
         const state: HostdState = {
             pid: process.pid,
             ready: this.ready,
@@ -136,7 +147,11 @@ class Hostd {
             sshPort: this.o.sshPort,
             regions: this.o.regions,
             rootfs: this.rootfs,
-            sandbox: s ? { slot: s.slot, unsharePid: s.child.pid!, nsPid: s.nsPid, instanceId: s.instanceId } : null,
+            sandbox: s
+                ? { kind: "build", slot: s.slot, unsharePid: s.child.pid!, nsPid: s.nsPid, instanceId: s.instanceId }
+                : b
+                  ? { kind: "boot", ...b.boot.record(), instanceId: b.instanceId }
+                  : null,
             served: this.served,
         };
         const file = path.join(this.o.stateDir, "hostd.json");
@@ -166,7 +181,8 @@ class Hostd {
     async run(): Promise<void> {
         while (!this.stopping) {
             try {
-                const instances = await this.list();
+                const instances = await this.withBootSources(await this.list());
+                this.recordTags(instances);
                 const actions = plan(this.current(), new Set(Object.keys(this.served)), instances);
                 if (actions.length > 0 && !this.stopping) await this.apply(actions);
                 this.lastError = "";
@@ -182,6 +198,7 @@ class Hostd {
     async shutdown(): Promise<void> {
         this.stopping = true;
         await this.stopSandbox("hostd stopping");
+        await this.stopBooted("hostd stopping");
         this.ready = false;
         this.writeState();
         fs.rmSync(path.join(this.o.stateDir, "hostd.pid"), { force: true });
@@ -191,10 +208,77 @@ class Hostd {
     /** Last-resort synchronous kill (process exit). */
     killNow(): void {
         if (this.sandbox) killAll([this.sandbox.nsPid, this.sandbox.child.pid]);
+        this.booted?.boot.killNow();
     }
 
     private current(): CurrentSandbox | undefined {
+        if (this.booted) return { slot: this.booted.slot, instanceId: this.booted.instanceId };
         return this.sandbox ? { slot: this.sandbox.slot, instanceId: this.sandbox.instanceId } : undefined;
+    }
+
+    /** The build sandboxes served so far (this run or an earlier one), from their instance.json. */
+    private builds(): BuildRecord[] {
+        const dir = path.join(this.o.stateDir, "sandbox");
+        const out: BuildRecord[] = [];
+        for (const slot of fs.readdirSync(dir)) {
+            if (!slot.startsWith("sb-")) continue;
+            try {
+                const m = JSON.parse(fs.readFileSync(path.join(dir, slot, "instance.json"), "utf8")) as { instanceId: string; tags?: Record<string, string> };
+                out.push({ instanceId: m.instanceId, slot, tags: m.tags ?? {} });
+            } catch {
+                /* a standby that never served, or not written yet */
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Marks each new running instance whose image one of hostd's builds made (`bootFrom`), asking
+     * DescribeImages once per instance. A failed look-up fails the poll (it is retried).
+     */
+    private async withBootSources(instances: SeenInstance[]): Promise<SeenInstance[]> {
+        const out: SeenInstance[] = [];
+        for (const i of instances) {
+            if (i.state === "running" && !(i.id in this.served) && !this.bootFrom.has(i.id) && i.imageId) {
+                let img: Image | undefined;
+                try {
+                    img = (await this.client(i.region).send(new DescribeImagesCommand({ ImageIds: [i.imageId] }))).Images?.[0];
+                } catch (e) {
+                    // An image that no longer exists is no build's; any other error fails the poll.
+                    if (!/InvalidAMIID/.test((e as Error).name)) throw e;
+                }
+                const tags: Record<string, string> = {};
+                for (const t of img?.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? "";
+                const m = findBuildOfImage({ imageId: i.imageId, sourceInstanceId: img?.SourceInstanceId, tags }, this.builds());
+                if (m.kind === "build") {
+                    this.bootFrom.set(i.id, m.build.slot);
+                    log(`${i.id}: image ${i.imageId} was made by build ${m.build.slot} (${m.build.instanceId}, by ${m.how}): booting it`);
+                } else {
+                    this.bootFrom.set(i.id, "");
+                    const why = m.kind === "ambiguous" ? `several builds carried its tags (${m.slots.join(", ")})` : m.why;
+                    log(`${i.id}: image ${i.imageId}: ${why}; a build sandbox`);
+                }
+            }
+            const from = this.bootFrom.get(i.id);
+            out.push(from ? { ...i, bootFrom: from } : i);
+        }
+        return out;
+    }
+
+    /** Keeps the serving build sandbox's record of its instance's tags current (Packer may tag after launch). */
+    private recordTags(instances: SeenInstance[]): void {
+        const s = this.sandbox;
+        if (!s?.instanceId) return;
+        const i = instances.find((x) => x.id === s.instanceId);
+        if (!i?.tags) return;
+        const file = path.join(s.dir, "instance.json");
+        try {
+            const m = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+            if (JSON.stringify(m.tags ?? {}) === JSON.stringify(i.tags)) return;
+            writeJson(file, { ...m, tags: i.tags });
+        } catch {
+            /* not bound yet */
+        }
     }
 
     private async list(): Promise<SeenInstance[]> {
@@ -206,12 +290,21 @@ class Hostd {
                 for (const res of r.Reservations ?? []) {
                     for (const i of res.Instances ?? []) {
                         if (!i.InstanceId) continue;
+                        const tags: Record<string, string> = {};
+                        for (const t of i.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? "";
                         out.push({
                             id: i.InstanceId,
                             state: i.State?.Name ?? "unknown",
                             keyName: i.KeyName,
                             region,
                             launchedAt: i.LaunchTime?.getTime() ?? 0,
+                            imageId: i.ImageId,
+                            instanceType: i.InstanceType,
+                            availabilityZone: i.Placement?.AvailabilityZone,
+                            privateIp: i.PrivateIpAddress,
+                            accountId: res.OwnerId,
+                            architecture: i.Architecture,
+                            tags,
                         });
                     }
                 }
@@ -239,6 +332,10 @@ class Hostd {
             switch (a.kind) {
                 case "stop":
                     await this.stopSandbox(a.reason);
+                    await this.stopBooted(a.reason);
+                    break;
+                case "boot":
+                    await this.boot(a.instance);
                     break;
                 case "skip":
                     this.served[a.instance.id] = "";
@@ -276,6 +373,8 @@ class Hostd {
             region: instance.region,
             keyName: instance.keyName ?? null,
             keyInjected: withKey,
+            kind: "build",
+            tags: instance.tags ?? {},
             servedAt: new Date().toISOString(),
         });
         log(`${instance.id}: sandbox ${s.slot} (key pair ${instance.keyName ?? "none"}${withKey ? ", key written" : ""})`);
@@ -333,6 +432,67 @@ class Hostd {
         });
         log(`${slot}: sandbox sshd listening (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`);
         return s;
+    }
+
+    /** Boots the image of build `instance.bootFrom` for `instance` (the plan stopped any sandbox first). */
+    private async boot(instance: SeenInstance): Promise<void> {
+        const from = instance.bootFrom!;
+        const sandboxDir = path.join(this.o.stateDir, "sandbox");
+        let rootfs = this.rootfs;
+        try {
+            rootfs = (JSON.parse(fs.readFileSync(path.join(sandboxDir, from, "sandbox.json"), "utf8")) as { rootfs?: string }).rootfs ?? rootfs;
+        } catch {
+            /* an older record: the base root hostd runs with */
+        }
+        const key = await this.publicKey(instance);
+        this.counter++;
+        const slot = `bt-${Date.now().toString(36)}-${this.counter}`;
+        const identity: InstanceIdentity = {
+            instanceId: instance.id,
+            region: instance.region,
+            availabilityZone: instance.availabilityZone ?? `${instance.region}a`,
+            instanceType: instance.instanceType ?? "t3.medium",
+            imageId: instance.imageId ?? "",
+            privateIp: instance.privateIp ?? "10.0.0.10",
+            accountId: instance.accountId ?? "123456789012",
+            architecture: instance.architecture ?? "x86_64",
+            pendingTime: new Date(instance.launchedAt || Date.now()).toISOString(),
+            ...(key && instance.keyName ? { key: { name: instance.keyName, publicKey: key } } : {}),
+        };
+        // Served before the boot, so a failed boot is not retried on every poll.
+        this.served[instance.id] = slot;
+        const link = path.join(sandboxDir, instance.id);
+        fs.rmSync(link, { force: true });
+        fs.symlinkSync(slot, link);
+        fs.mkdirSync(path.join(sandboxDir, slot), { recursive: true });
+        writeJson(path.join(sandboxDir, slot, "instance.json"), {
+            instanceId: instance.id,
+            region: instance.region,
+            keyName: instance.keyName ?? null,
+            keyInjected: key !== undefined,
+            kind: "boot",
+            bootFrom: from,
+            imageId: instance.imageId ?? null,
+            tags: instance.tags ?? {},
+            servedAt: new Date().toISOString(),
+        });
+        log(`${instance.id}: booting image ${instance.imageId} (build ${from}) in ${slot} (key pair ${instance.keyName ?? "none"}${key ? ", key written" : ""})`);
+        try {
+            const boot = await BootInstance.start({ sandboxDir, slot, layers: [path.join(sandboxDir, from, "upper"), rootfs], sshPort: this.o.sshPort, identity, log }, key);
+            this.booted = { slot, instanceId: instance.id, boot };
+        } catch (e) {
+            log(`${instance.id}: boot failed: ${(e as Error).message}`);
+        }
+    }
+
+    /** Stops the booted instance, if any, and forgets it. */
+    private async stopBooted(reason: string): Promise<void> {
+        const b = this.booted;
+        if (!b) return;
+        this.booted = undefined;
+        await b.boot.stop(reason);
+        const until = Date.now() + 5000;
+        while ((await portOpen(this.o.sshPort)) && Date.now() < until) await sleep(10);
     }
 
     /** Stops the running sandbox, if any, and forgets it. */
@@ -480,6 +640,8 @@ export async function stopHostd(stateDir: string, pid = runningHostd(stateDir)):
     } catch {
         /* no state */
     }
+    // A booted instance's cgroup outlives a hostd that died hard (its processes die with nsPid).
+    await removeBootCgroups(path.join(stateDir, "sandbox"));
     return how;
 }
 

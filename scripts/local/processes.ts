@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { cgroupPrefix } from "./boot-plan";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -78,19 +79,25 @@ export function childrenOf(pid: number): number[] {
 
 /**
  * Processes and mounts that belong to sandboxes under `stateDir` and are still alive: empty after
- * a clean stop. A process belongs when its root is inside `stateDir` (a sandbox's chroot) or its
- * command line names a path inside it (unshare, sandbox-init.sh, hostd); this process never counts.
+ * a clean stop. A process belongs when its root is inside `stateDir` (a sandbox's chroot), its
+ * command line names a path inside it (unshare, sandbox-init.sh, boot-init.sh, systemd-nspawn,
+ * hostd and its helpers), or it runs in the cgroup of a booted instance of `stateDir`'s sandboxes
+ * (every process of a booted container: their root is the container's own); this process never counts.
  */
 export function findLeftovers(stateDir: string): { pids: number[]; mounts: string[] } {
     const dir = path.resolve(stateDir);
     const inside = (p: string) => p === dir || p.startsWith(`${dir}/`);
+    // Booted instances' cgroups: named after hostd's sandbox folder (`stateDir` or `stateDir/sandbox`).
+    const cgroups = [cgroupPrefix(dir), cgroupPrefix(path.join(dir, "sandbox"))].map((p) => `/${p}`);
     const pids: number[] = [];
     for (const e of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
         try {
             const root = fs.readlinkSync(`/proc/${e}/root`);
             const args = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0");
-            if ((inside(root) || args.some((a) => inside(a) || a.includes(`${dir}/`))) && isAlive(Number(e))) pids.push(Number(e));
+            const cg = fs.readFileSync(`/proc/${e}/cgroup`, "utf8");
+            const mine = inside(root) || args.some((a) => inside(a) || a.includes(`${dir}/`)) || cgroups.some((c) => cg.includes(c));
+            if (mine && isAlive(Number(e))) pids.push(Number(e));
         } catch {
             /* gone or not ours to read */
         }

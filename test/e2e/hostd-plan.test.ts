@@ -6,12 +6,15 @@ import { strict as assert } from "node:assert";
 import { Action, CurrentSandbox, plan, SeenInstance } from "../../scripts/local/hostd-plan";
 
 const inst = (id: string, state: string, launchedAt = 1): SeenInstance => ({ id, state, keyName: `key-${id}`, region: "us-east-1", launchedAt });
+/** An instance launched from an image that build slot `from` made. */
+const booting = (id: string, state: string, from: string, launchedAt = 1): SeenInstance => ({ ...inst(id, state, launchedAt), bootFrom: from });
 const kinds = (a: Action[]) =>
     a.map((x) => {
         switch (x.kind) {
             case "assign":
             case "start":
             case "skip":
+            case "boot":
                 return `${x.kind}:${x.instance.id}`;
             case "stop":
                 return `stop:${x.slot}`;
@@ -69,6 +72,49 @@ describe("hostd plan", () => {
         },
         { name: "no sandbox and a new instance: start one for it", instances: [inst("i-1", "running")], want: ["start:i-1"] },
         { name: "already served instances are never served again", served: ["i-1"], instances: [inst("i-1", "running")], want: ["standby"] },
+        {
+            name: "an instance from a build's image: the standby yields the port, the instance boots",
+            current: { slot: "s1" },
+            served: ["i-1"],
+            instances: [inst("i-1", "terminated"), booting("i-2", "running", "sb-a", 2)],
+            want: ["stop:s1", "boot:i-2"],
+        },
+        { name: "an instance from a build's image and no sandbox: boot it", instances: [booting("i-2", "running", "sb-a")], want: ["boot:i-2"] },
+        { name: "a booting instance waits until running", current: { slot: "s1" }, instances: [booting("i-2", "pending", "sb-a")], want: [] },
+        {
+            name: "the booted instance still runs: keep it, no standby beside it",
+            current: { slot: "bt-1", instanceId: "i-2" },
+            served: ["i-2"],
+            instances: [booting("i-2", "running", "sb-a")],
+            want: [],
+        },
+        {
+            name: "the booted instance terminated: stop it, then a fresh standby",
+            current: { slot: "bt-1", instanceId: "i-2" },
+            served: ["i-2"],
+            instances: [booting("i-2", "shutting-down", "sb-a")],
+            want: ["stop:bt-1", "standby"],
+        },
+        {
+            name: "a build instance while one is booted: the booted one stops, the build gets a fresh sandbox",
+            current: { slot: "bt-1", instanceId: "i-2" },
+            served: ["i-2"],
+            instances: [booting("i-2", "running", "sb-a"), inst("i-3", "running", 3)],
+            want: ["stop:bt-1", "start:i-3"],
+        },
+        {
+            name: "a second boot while a build runs: the build stops first (one instance at a time)",
+            current: { slot: "s2", instanceId: "i-3" },
+            served: ["i-3"],
+            instances: [inst("i-3", "running", 3), booting("i-4", "running", "sb-b", 4)],
+            want: ["stop:s2", "boot:i-4"],
+        },
+        {
+            name: "two new at once, the newer from a build's image: the older is skipped, the newer boots",
+            current: { slot: "s1" },
+            instances: [inst("i-5", "running", 5), booting("i-6", "running", "sb-a", 6)],
+            want: ["skip:i-5", "stop:s1", "boot:i-6"],
+        },
     ];
     for (const c of cases) {
         it(c.name, () => {
