@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI for the image definition (called by scripts/test.sh): lint, template checks with the real
-# Packer and amazon plugin, then the provisioning script tests against a Debian root.
-# Offline; about half a minute warm (the Debian root is built once, ~75 s cold).
+# Packer and amazon plugin, the provisioning script tests against a Debian root, then the image
+# root booted with systemd-nspawn and checked by images/aws/boot-test/boot-check.sh.
+# Offline; about 40 seconds warm (the Debian root is built once, ~75 s cold).
 set -o errexit -o nounset -o pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,7 +21,8 @@ fail() {
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-shell_files=(images/aws/ci.sh images/aws/scripts/*.sh scripts/local/rootfs.sh scripts/local/standin-couchbase.sh test/images/*.sh)
+shell_files=(images/aws/ci.sh images/aws/scripts/*.sh images/aws/boot-test/*.sh scripts/local/rootfs.sh
+	scripts/local/standin-couchbase.sh test/images/*.sh)
 
 step "shellcheck"
 shellcheck -x "${shell_files[@]}"
@@ -142,5 +144,22 @@ bash test/images/couchbase-repository.sh
 
 step "first boot: waiting for cloud-init (stand-ins) and for apt's locks held by another process"
 bash test/images/first-boot.sh
+
+step "the stand-in Couchbase REST server (scripts/local/standin-couchbase/): gofmt, go vet, go test"
+(
+	cd scripts/local/standin-couchbase
+	unformatted="$(gofmt -l .)"
+	[[ -z "$unformatted" ]] || fail "gofmt: $unformatted"
+	GOFLAGS=-mod=readonly GOTOOLCHAIN=local go vet ./...
+	GOFLAGS=-mod=readonly GOTOOLCHAIN=local go test -count=1 ./...
+)
+
+step "boot-check.sh without a boot: escaping, key parsing, limits, command line, report"
+bash test/images/boot-check-unit.sh
+
+step "the image booted: systemd-nspawn, a fake IMDSv2 in its own network namespace, boot-check.sh inside"
+boot_started=$SECONDS
+bash test/images/boot.sh
+echo "boot test: $((SECONDS - boot_started)) s"
 
 printf '\n== images/aws: all checks passed in %ds\n' "$((SECONDS - started))"
