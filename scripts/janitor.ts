@@ -16,9 +16,9 @@ import { deleteImageAndSnapshots, deleteSnapshot, listImages, type DeleteImageRe
 import { listInstances, listKeyPairs, listSecurityGroups, listSnapshots } from "../providers/ec2/inventory";
 import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../providers/ec2/leftovers";
 import { errorCode, hasCode, withRetry, type RetryOptions } from "../providers/ec2/retry";
-import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row } from "./janitor/plan";
+import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row, type StackState } from "./janitor/plan";
 import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./janitor/args";
-import { cliStacks, fileBackendDir, fileBackendStacks, protectedImages, versionsFolders } from "./janitor/sources";
+import { cliStacks, fileBackendDir, fileBackendStackStates, fileBackendStacks, protectedImages, versionsFolders } from "./janitor/sources";
 import { LOCAL_STATE_DIR } from "./localStacks";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -93,8 +93,9 @@ async function resolveRegions(o: JanitorOptions): Promise<string[]> {
 }
 
 /** Live stacks and whether the list covers every backend (see Policy.liveStacksComplete). */
-export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Set<string>; complete: boolean; source: string } {
+export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Set<string>; complete: boolean; source: string; states: Map<string, StackState> } {
     const stacks = new Set<string>();
+    const states = new Map<string, StackState>();
     const sources: string[] = [];
     const add = (found: readonly string[], from: string) => {
         found.forEach((s) => stacks.add(s));
@@ -102,10 +103,14 @@ export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Se
     };
     const local = path.join(repo, LOCAL_STATE_DIR);
     add(fileBackendStacks(local, PROJECT), local);
+    fileBackendStackStates(local, PROJECT).forEach((v, k) => states.set(k, v));
     if (o.liveStacks) add(o.liveStacks, "--live-stacks");
     if (o.backendUrl) {
         const dir = fileBackendDir(o.backendUrl);
-        if (dir) add(fileBackendStacks(dir, PROJECT), o.backendUrl);
+        if (dir) {
+            add(fileBackendStacks(dir, PROJECT), o.backendUrl);
+            fileBackendStackStates(dir, PROJECT).forEach((v, k) => states.set(k, v));
+        }
         else if (!o.liveStacks) {
             try {
                 add(cliStacks(o.backendUrl, PROJECT, repo), o.backendUrl);
@@ -117,7 +122,7 @@ export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Se
         }
     }
     // Complete when anything besides the local file backend was consulted.
-    return { stacks, complete: sources.length > 1, source: sources.join(", ") };
+    return { stacks, complete: sources.length > 1, source: sources.join(", "), states };
 }
 
 /** Executes one region's plan in order; never throws for a single object, records it. */
@@ -190,6 +195,7 @@ export async function runJanitor(o: JanitorOptions, io: JanitorIO): Promise<Jani
         protectedImages: pinned,
         ...(o.namePrefix !== undefined ? { namePrefix: o.namePrefix } : {}),
         tempPrefixes: o.tempPrefixes,
+        stackStates: live.states,
     };
     const regions = await resolveRegions(o);
     io.err(

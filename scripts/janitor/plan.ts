@@ -46,6 +46,34 @@ export interface Policy {
     namePrefix?: string;
     /** Name prefixes of Packer's temporary key pairs and security groups (default `packer_`). */
     tempPrefixes: readonly string[];
+    /**
+     * What each stack's state says, for the stacks whose state could be read (file backends):
+     * images it records are never deleted; once no build of the stack can be running, its objects
+     * made before that time and absent from the state are orphans, whatever their expiry or age.
+     */
+    stackStates?: ReadonlyMap<string, StackState>;
+}
+
+/** What a readable backend says about one stack. */
+export interface StackState {
+    /** Every image id anywhere in the stack's state (the image resource, its copies, outputs). */
+    recordedImages: ReadonlySet<string>;
+    /**
+     * Since when no build of the stack can still be running: the stack is not locked and its state
+     * has no pending operation, so a build that started before the state's last write would be
+     * recorded there (and its engine and provider host, which exits within seconds of its engine,
+     * are gone). Undefined while a build may be running ({@link busy} says why).
+     */
+    settledAt?: Date;
+    /** Why a build may still be running (locked, pending operations). */
+    busy?: string;
+}
+
+/** The stack's state, when it is settled and `created` (ISO time) is before it settled. Pure. */
+function settledBefore(p: Policy, stack: string, created: number | undefined): StackState | undefined {
+    const st = stack ? p.stackStates?.get(stack) : undefined;
+    if (!st?.settledAt || created === undefined || Number.isNaN(created)) return undefined;
+    return created < st.settledAt.getTime() ? st : undefined;
 }
 
 export interface Row {
@@ -123,6 +151,11 @@ export function judgeImage(img: ImageSummary, p: Policy): { action: "delete" | "
     const file = p.protectedImages.get(img.id);
     if (file) return { action: "keep", reason: `named in ${file}` };
     const stack = stackOf(tags);
+    const state = stack ? p.stackStates?.get(stack) : undefined;
+    if (state?.recordedImages.has(img.id)) return { action: "keep", reason: `recorded in stack ${stack}'s state` };
+    if (state && settledBefore(p, stack, img.creationDate ? Date.parse(img.creationDate) : undefined)) {
+        return { action: "delete", reason: `orphan: not in stack ${stack}'s state, and no build of it is running` };
+    }
     if (stack && stack !== p.stack) {
         if (p.liveStacks.has(stack)) return { action: "keep", reason: `stack ${stack} still exists` };
         if (!p.liveStacksComplete && !isLocalStack(stack)) {
@@ -210,7 +243,10 @@ export function planRegion(scan: RegionScan, p: Policy): Row[] {
         if (isProduction(s.tags)) row.reason = "production (Environment=prod)";
         else if (users) row.reason = `in use by ${users.join(", ")}`;
         else if (livingNamed.length) row.reason = `image ${livingNamed.join(", ")} exists`;
-        else if (age === undefined || age <= p.longestBuildMs) row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
+        else if (age !== undefined && settledBefore(p, row.stack, p.now.getTime() - age)) {
+            row.action = "delete";
+            row.reason = `orphan: no image uses it, and no build of stack ${row.stack} is running`;
+        } else if (age === undefined || age <= p.longestBuildMs) row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
         else {
             row.action = "delete";
             row.reason = named.length ? `orphan: image ${named.join(", ")} is gone` : "orphan: no image uses it";
@@ -226,7 +262,10 @@ export function planRegion(scan: RegionScan, p: Policy): Row[] {
         const age = ageOf(p.now, i.launchTime);
         const row: Row = { ...base, kind: "instance", id: i.id, name: i.tags.Name ?? "", stack: stackOf(i.tags), ageMs: age, reason: "", action: "keep" };
         if (isProduction(i.tags)) row.reason = "production (Environment=prod)";
-        else if (age === undefined || age <= p.longestBuildMs) row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
+        else if (age !== undefined && settledBefore(p, row.stack, p.now.getTime() - age)) {
+            row.action = "delete";
+            row.reason = `builder of stack ${row.stack}, which has no build running`;
+        } else if (age === undefined || age <= p.longestBuildMs) row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
         else {
             row.action = "delete";
             row.reason = `builder older than ${formatAge(p.longestBuildMs)}`;
@@ -255,7 +294,10 @@ export function planRegion(scan: RegionScan, p: Policy): Row[] {
             row.action = "delete";
             row.reason = `temporary ${kind} of ${users.map((u) => u.id).join(", ")}`;
         } else if (age === undefined) row.reason = "age unknown";
-        else if (age <= p.longestBuildMs) row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
+        else if (settledBefore(p, row.stack, p.now.getTime() - age)) {
+            row.action = "delete";
+            row.reason = `temporary ${kind} of stack ${row.stack}, which has no build running`;
+        } else if (age <= p.longestBuildMs) row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
         else {
             row.action = "delete";
             row.reason = `temporary ${kind} older than ${formatAge(p.longestBuildMs)}`;

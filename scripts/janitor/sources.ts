@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT } from "../../providers/ec2/tags";
 import { stackConfigFileNames, versionsDirs, type ConfigFile, type VersionsDir } from "./configFiles";
+import type { StackState } from "./plan";
 
 const AMI = /\bami-[0-9a-f]{8,17}\b/g;
 
@@ -129,4 +130,47 @@ export function cliStacks(backendUrl: string, project: string, cwd: string): str
         names.push(parts[parts.length - 1]);
     }
     return names.sort();
+}
+
+/**
+ * What a checkpoint (`<stack>.json` of a file backend) and the stack's lock folder say, for the
+ * planner (plan.ts `StackState`). Pure: `checkpoint` is the parsed file, `locked` whether a lock
+ * file exists, `writtenAt` the file's modification time.
+ */
+export function stackStateOf(checkpoint: unknown, locked: boolean, writtenAt: Date): StackState {
+    const latest = ((checkpoint as { checkpoint?: { latest?: Record<string, unknown> } })?.checkpoint?.latest ?? {}) as {
+        resources?: unknown[];
+        pending_operations?: unknown[];
+        manifest?: { time?: string };
+    };
+    const recordedImages = new Set(amiIdsInJson(latest.resources ?? []));
+    const pending = (latest.pending_operations ?? []).length;
+    if (locked) return { recordedImages, busy: "locked: an operation may be running" };
+    if (pending > 0) return { recordedImages, busy: `${pending} pending operation(s)` };
+    // The earlier of the manifest's time (when the operation that wrote it started) and the file's.
+    const manifest = latest.manifest?.time ? Date.parse(latest.manifest.time) : NaN;
+    const at = Number.isNaN(manifest) ? writtenAt.getTime() : Math.min(manifest, writtenAt.getTime());
+    return { recordedImages, settledAt: new Date(at) };
+}
+
+/** The state of every stack of `project` in a file backend directory (see {@link stackStateOf}); unreadable checkpoints are skipped. */
+export function fileBackendStackStates(dir: string, project: string): Map<string, StackState> {
+    const out = new Map<string, StackState>();
+    const stacksDir = path.join(dir, ".pulumi", "stacks", project);
+    if (!fs.existsSync(stacksDir)) return out;
+    for (const e of fs.readdirSync(stacksDir, { withFileTypes: true })) {
+        const m = /^(.+)\.json$/.exec(e.name);
+        if (!e.isFile() || !m) continue;
+        const file = path.join(stacksDir, e.name);
+        let doc: unknown;
+        try {
+            doc = JSON.parse(fs.readFileSync(file, "utf8"));
+        } catch {
+            continue; // not readable: the stack keeps the protection of a live stack
+        }
+        const lockDirs = [path.join(dir, ".pulumi", "locks", "organization", project, m[1]), path.join(dir, ".pulumi", "locks", project, m[1])];
+        const locked = lockDirs.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => f.endsWith(".json")));
+        out.set(m[1], stackStateOf(doc, locked, fs.statSync(file).mtime));
+    }
+    return out;
 }

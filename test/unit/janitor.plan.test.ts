@@ -10,7 +10,9 @@ import {
     summarize,
     type Policy,
     type RegionScan,
+    type StackState,
 } from "../../scripts/janitor/plan";
+import { stackStateOf } from "../../scripts/janitor/sources";
 import type { ImageSummary } from "../../providers/ec2/images";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -240,5 +242,94 @@ describe("janitor/plan: planRegion", () => {
         assert.match(lines[0], /^REGION\s+KIND\s+ID\s+NAME\s+STACK\s+AGE\s+REASON\s+ACTION$/);
         assert.match(lines[1], /^us-east-1\s+image\s+ami-0aaaaaaa\s+couchbase-images-ami-0aaaaaaa\s+local-gone\s+2d\s+expired \S+\s+delete$/);
         assert.equal(lines.length, 3);
+    });
+});
+
+describe("janitor/plan: a live stack whose state is readable", () => {
+    // local-live's state: records ami-0recorded0; settled 1 h ago (not locked, no pending operation).
+    const settled = (over: Partial<StackState> = {}): Map<string, StackState> =>
+        new Map([["local-live", { recordedImages: new Set(["ami-0recorded0"]), settledAt: new Date(ago(1)), ...over }]]);
+    const live = (extra: Record<string, string> = {}) => ours({ Stack: "local-live", ExpiresAt: ago(-20), ...extra });
+    const cases: { name: string; id?: string; tags: Record<string, string>; created?: string; p?: Partial<Policy>; want: [string, RegExp] }[] = [
+        { name: "unrecorded, made before the state settled, not expired: an orphan", tags: live(), created: ago(2), p: { stackStates: settled() }, want: ["delete", /^orphan: not in stack local-live's state, and no build of it is running$/] },
+        { name: "the same with ExpiresAt=never", tags: live({ ExpiresAt: "never" }), created: ago(2), p: { stackStates: settled() }, want: ["delete", /^orphan/] },
+        { name: "the same, scoped by --stack", tags: live(), created: ago(2), p: { stack: "local-live", stackStates: settled() }, want: ["delete", /^orphan/] },
+        { name: "recorded in the state: kept even when expired and named by --stack", id: "ami-0recorded0", tags: live({ ExpiresAt: ago(5) }), p: { stack: "local-live", stackStates: settled() }, want: ["keep", /^recorded in stack local-live's state$/] },
+        { name: "made after the state settled: a build may be running", tags: live(), created: ago(0.5), p: { stackStates: settled() }, want: ["keep", /still exists/] },
+        { name: "stack locked: a build may be running", tags: live(), created: ago(2), p: { stackStates: settled({ settledAt: undefined, busy: "locked" }) }, want: ["keep", /still exists/] },
+        { name: "pending operations, scoped by --stack: the expiry rule as before", tags: live(), created: ago(2), p: { stack: "local-live", stackStates: settled({ settledAt: undefined, busy: "1 pending operation(s)" }) }, want: ["keep", /^expires /] },
+        { name: "production: never", tags: live({ Environment: "prod" }), created: ago(2), p: { stackStates: settled() }, want: ["keep", /production/] },
+        { name: "named in a versions file: never", id: "ami-00000000000000001", tags: live(), created: ago(2), p: { stackStates: settled() }, want: ["keep", /versions\/prod\.json/] },
+        { name: "no creation date: kept", tags: live(), created: "", p: { stackStates: settled() }, want: ["keep", /still exists/] },
+        { name: "another stack's state says nothing about this one", tags: live({ Stack: "local-other" }), created: ago(2), p: { liveStacks: new Set(["local-other"]), stackStates: settled() }, want: ["keep", /stack local-other still exists/] },
+    ];
+    for (const c of cases) {
+        it(c.name, () => {
+            const j = judgeImage(image(c.id ?? "ami-0aaaaaaa", c.tags, c.created !== undefined ? { creationDate: c.created || undefined } : {}), policy(c.p));
+            assert.equal(j.action, c.want[0], j.reason);
+            assert.match(j.reason, c.want[1]);
+        });
+    }
+
+    it("a killed build of a settled stack: builder, its group and key pair, an unrecorded image and an orphan snapshot all go; a newer build stays", () => {
+        const rows = planRegion(
+            {
+                region: "us-east-1",
+                images: [image("ami-0aaaaaaa", live(), { creationDate: ago(1.5) }), image("ami-0recorded0", live(), { creationDate: ago(30) })],
+                snapshots: [{ id: "snap-orphan", volumeSize: 8, state: "completed", startTime: ago(1.5), description: "", tags: live() }],
+                instances: [
+                    { id: "i-killed", state: "running", launchTime: ago(1.6), keyName: "packer-k", securityGroupIds: ["sg-k"], tags: live() },
+                    { id: "i-new", state: "running", launchTime: ago(0.2), keyName: "packer-n", securityGroupIds: ["sg-n"], tags: live() },
+                ],
+                keyPairs: [
+                    { id: "key-k", name: "packer-k", createTime: ago(1.6), tags: live() },
+                    { id: "key-n", name: "packer-n", createTime: ago(0.2), tags: live() },
+                ],
+                securityGroups: [
+                    { id: "sg-k", name: "packer_k", description: "", tags: live() },
+                    { id: "sg-n", name: "packer_n", description: "", tags: live() },
+                ],
+            },
+            policy({ stack: "local-live", tempPrefixes: ["packer_", "packer-"], stackStates: settled() }),
+        );
+        assert.deepEqual(
+            rows.map((r) => `${r.kind} ${r.id} ${r.action}: ${r.reason}`),
+            [
+                "instance i-killed delete: builder of stack local-live, which has no build running",
+                "instance i-new keep: younger than 2h (build may be running)",
+                "image ami-0aaaaaaa delete: orphan: not in stack local-live's state, and no build of it is running",
+                "image ami-0recorded0 keep: recorded in stack local-live's state",
+                "snapshot snap-0aaaaaaa delete: snapshot of ami-0aaaaaaa",
+                "snapshot snap-orphan delete: orphan: no image uses it, and no build of stack local-live is running",
+                "security-group sg-k delete: temporary security-group of i-killed",
+                "security-group sg-n keep: in use by i-new",
+                "key-pair key-k delete: temporary key-pair of i-killed",
+                "key-pair key-n keep: in use by i-new",
+            ],
+        );
+    });
+});
+
+describe("janitor/sources: stackStateOf", () => {
+    const cp = (latest: Record<string, unknown>) => ({ version: 3, checkpoint: { stack: "s", latest } });
+    const written = new Date("2026-11-25T12:00:00Z");
+    it("records every image id in the resources; settled at the earlier of the manifest's time and the file's", () => {
+        const s = stackStateOf(
+            cp({ manifest: { time: "2026-11-25T11:59:00Z" }, resources: [{ type: "pulumi-nodejs:dynamic/packer:Image", id: "ami-0aaaaaaa", outputs: { imageId: "ami-0aaaaaaa" } }, { id: "ami-0bbbbbbb" }] }),
+            false,
+            written,
+        );
+        assert.deepEqual([...s.recordedImages].sort(), ["ami-0aaaaaaa", "ami-0bbbbbbb"]);
+        assert.equal(s.settledAt?.toISOString(), "2026-11-25T11:59:00.000Z");
+        assert.equal(stackStateOf(cp({ manifest: { time: "2026-11-25T13:00:00Z" } }), false, written).settledAt?.toISOString(), written.toISOString());
+        assert.equal(stackStateOf(cp({}), false, written).settledAt?.toISOString(), written.toISOString());
+    });
+    it("locked or with pending operations: not settled, and says why", () => {
+        const locked = stackStateOf(cp({ resources: [] }), true, written);
+        assert.equal(locked.settledAt, undefined);
+        assert.match(locked.busy ?? "", /locked/);
+        const pending = stackStateOf(cp({ pending_operations: [{ type: "creating", resource: { urn: "u", id: "ami-0ccccccc" } }] }), false, written);
+        assert.equal(pending.settledAt, undefined);
+        assert.match(pending.busy ?? "", /1 pending/);
     });
 });
