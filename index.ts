@@ -16,3 +16,5 @@ export const agentSha256 = outputs.then((o) => o.agentSha256);
 export const imageName = outputs.then((o) => o.imageName);
 /** sha256 of the image's whole input set. */
 export const fingerprint = outputs.then((o) => o.fingerprint);
+/** The boot test of the image: `{enabled, passed, at, checks}`, or `{enabled: false}`. */
+export const bootTest = outputs.then((o) => o.bootTest);

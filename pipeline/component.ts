@@ -1,9 +1,12 @@
 /**
- * The pipeline as one component: agent → image → copies → versions file.
+ * The pipeline as one component: agent → image → boot test → copies → versions file.
  *
  * Children (names derived from the component's name, all `parent: this`):
  * - `<name>-agent`          command:local:Command running agent/build.sh (absent with a prebuilt artifact)
  * - `<name>-image`          pulumi-nodejs:dynamic/packer:Image (providers/packerImage.ts)
+ * - `<name>-boot-test`      pulumi-nodejs:dynamic/packer:BootTest (providers/bootTest.ts): the new image
+ *                           booted and checked; the copies and the versions file depend on it (absent
+ *                           with `bootTest: false`)
  * - `<name>-aws`            pulumi:providers:aws, build region (only with copy regions)
  * - `<name>-copy-<region>`  aws:ec2/amiCopy:AmiCopy, one per copy region, all in parallel
  * - `<name>-versions`       pulumi-nodejs:dynamic/versions:File, versions/<stack>.json
@@ -17,7 +20,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { TAG } from "../providers/ec2/tags";
 import { PackerImage } from "../providers/packerImage";
 import { lastSha256Line } from "./agentSources";
-import { buildVersionsDoc, versionsPath, versionsProblems, versionsText } from "./versions";
+import { BootTest } from "../providers/bootTest";
+import { buildVersionsDoc, versionsPath, versionsProblems, versionsText, type BootTestRecord } from "./versions";
 import { VersionsFile } from "./versionsFile";
 
 /** Where the command resource's build puts the agent (project-relative, git-ignored). */
@@ -141,6 +145,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
     /** Image name (the same in every region). */
     readonly imageName: pulumi.Output<string>;
     /** sha256 fingerprint of the image's input set. */
+    /**
+     * Boot test every new image (a BootTest resource) before any copy is made or the versions file
+     * names it. false: no test resource, and the versions file records `bootTest: {enabled: false}`.
+     */
+    bootTest: boolean;
     readonly fingerprint: pulumi.Output<string>;
     /** sha256 of the agent artifact baked into the image. */
     readonly agentSha256: pulumi.Output<string>;
@@ -157,6 +166,10 @@ export class ImagePipeline extends pulumi.ComponentResource {
         let agentArtifact: string;
         const agentDeps: pulumi.Resource[] = [];
         if (args.agent.kind === "build") {
+    /** The boot test of the image (undefined with `bootTest: false`). */
+    readonly bootTest?: BootTest;
+    /** What the versions file records of the boot test: the passed checks, or `{enabled: false}`. */
+    readonly bootTestResult: pulumi.Output<BootTestRecord>;
             // Its outputs are unknown at preview (and wherever its triggers changed, such as a
             // checkout without the artifact): the image's check then skips the file, which this
             // command makes before the image is checked again at up.
@@ -214,7 +227,46 @@ export class ImagePipeline extends pulumi.ComponentResource {
             { parent: this, dependsOn: agentDeps },
         );
 
-        // 3. Copies, one per region, in parallel. The aws SDK is loaded only when needed, so a stack
+        // 3. The boot test: an instance launched from exactly this image, checked once booted, then
+        //    terminated. It fails `up` on any failed check, so nothing below exists for an image that
+        //    did not pass; a change of the checks (images/aws/boot-test/, not part of the image's
+        //    fingerprint) re-tests the same image.
+        let bootTest: BootTest | undefined;
+        let bootTestResult: pulumi.Output<BootTestRecord>;
+        if (args.bootTest) {
+            bootTest = new BootTest(
+                `${name}-boot-test`,
+                {
+                    templateDir: `${args.templateDir}/boot-test`,
+                    imageId: image.imageId,
+                    imageName: image.imageName,
+                    region: args.buildRegion,
+                    instanceType: args.instanceType,
+                    stack: args.stack,
+                    owner: args.owner,
+                    environment: args.environment,
+                    release: args.release,
+                    extraTags: args.extraTags,
+                    subnetId: args.subnetId,
+                    vpcId: args.vpcId,
+                    sshCidrs: args.sshCidrs,
+                    ec2Endpoint: args.ec2Endpoint,
+                    emulator: args.emulator,
+                    sshHost: args.sshHost,
+                    sshPort: args.sshPort,
+                    sshUsername: args.sshUsername,
+                },
+                { parent: this },
+            );
+            bootTestResult = pulumi
+                .all([bootTest.testedAt, bootTest.checks])
+                .apply(([at, checks]): BootTestRecord => ({ enabled: true, passed: true, at, checks: checks.map((c) => ({ name: c.name, status: c.status, saw: c.saw })) }));
+        } else {
+            bootTestResult = pulumi.output<BootTestRecord>({ enabled: false });
+        }
+        const tested: pulumi.Resource[] = bootTest ? [bootTest] : [];
+
+        // 4. Copies, one per region, in parallel. The aws SDK is loaded only when needed, so a stack
         //    without copy regions never touches the aws plugin.
         const copyIds: Record<string, pulumi.Output<string>> = {};
         const copies: pulumi.Resource[] = [];
@@ -270,15 +322,17 @@ export class ImagePipeline extends pulumi.ComponentResource {
             }
         }
 
-        // 4. The versions file, once the image and every copy exist.
+        // 5. The versions file, once the image passed its boot test and every copy exists.
         const amiIds = pulumi.all([image.imageId, pulumi.all(copyIds)]).apply(([buildId, copyMap]) => {
             const out: Record<string, string> = { [args.buildRegion]: buildId };
+                        // Only an image that passed its boot test is copied.
+                        dependsOn: tested,
             for (const r of Object.keys(copyMap).sort()) out[r] = copyMap[r];
             return out;
         });
         const text = pulumi
-            .all([image.imageName, image.fingerprint, image.packerVersion, image.createdAt, image.imageId, pulumi.all(copyIds), agentSha256])
-            .apply(([imageName, fingerprint, packerVersion, createdAt, buildImageId, copyMap, sha]) => {
+            .all([image.imageName, image.fingerprint, image.packerVersion, image.createdAt, image.imageId, pulumi.all(copyIds), agentSha256, bootTestResult])
+            .apply(([imageName, fingerprint, packerVersion, createdAt, buildImageId, copyMap, sha, bootTestRecord]) => {
                 const doc = buildVersionsDoc({
                     project: args.project,
                     stack: args.stack,
@@ -305,7 +359,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
         const file = new VersionsFile(
             `${name}-versions`,
             { path: versionsPath(args.versionsDir, args.stack), text, keep: args.environment === "prod" },
-            { parent: this, dependsOn: [image, ...copies] },
+            { parent: this, dependsOn: [image, ...tested, ...copies] },
+                    bootTest: bootTestRecord,
         );
 
         this.image = image;
@@ -320,6 +375,9 @@ export class ImagePipeline extends pulumi.ComponentResource {
             fingerprint: this.fingerprint,
             agentSha256: this.agentSha256,
             versionsFile: this.versionsFile,
+        this.bootTest = bootTest;
+        this.bootTestResult = bootTestResult;
         });
     }
 }
+            bootTest: this.bootTestResult,

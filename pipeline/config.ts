@@ -74,6 +74,11 @@ export interface ConfigContext {
     /** OS user, the default owner. */
     user?: string;
     /**
+    /**
+     * Boot test of every new image before copies and the versions file (default true). false:
+     * no test, and the versions file says `bootTest: {enabled: false}`.
+     */
+    bootTest: boolean;
      * Regions newer than the project's list that count as known (providers/packer/awsRegions.ts).
      * Default: the environment variable COUCHBASE_IMAGES_EXTRA_REGIONS, which the image
      * provider's `check` reads too.
@@ -127,6 +132,7 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     instanceType: "t3.large",
     couchbaseEdition: "enterprise",
     couchbaseVersion: "8.0.0",
+    "bootTest",
     couchbasePackageSource: "repository",
     couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
     couchbaseReleaseSha256: "",
@@ -168,6 +174,7 @@ const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
     region: "buildRegion",
     copyRegions: "copyRegions",
     instanceType: "instanceType",
+    bootTest: true,
     couchbaseEdition: "couchbaseEdition",
     couchbaseVersion: "couchbaseVersion",
     couchbasePackageSource: "couchbasePackageSource",
@@ -436,6 +443,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         } else if (f.property === "kmsKeyId") {
             p.add(`kmsKeyIds.${buildRegion}`, f.reason);
         } else if (PIN_COMMANDS[f.property] && f.reason.startsWith("is empty")) {
+    // Empty means unset, as for every key: the default (on).
+    const bootTest = get("bootTest") === "" ? true : bool("bootTest");
             p.add(f.property, `${f.reason}; then \`${PIN_COMMANDS[f.property](ns)}\` (docs/image.md, "Couchbase package sources")`);
         } else {
             p.add(configKeyOf(f.property), f.reason);
@@ -514,3 +523,4 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         templateDir: templateDir.replace(/\/+$/, ""),
     };
 }
+        bootTest,

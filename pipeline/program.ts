@@ -79,5 +79,6 @@ export async function program(): Promise<Record<string, unknown>> {
         agentSha256: pipeline.agentSha256,
         imageName: pipeline.imageName,
         fingerprint: pipeline.fingerprint,
+        bootTest: pipeline.bootTestResult,
     };
 }

@@ -22,7 +22,22 @@ export interface VersionsDoc {
     agent: { version: string; sha256: string };
     packerVersion: string;
     createdAt: string;
+    /** The boot test of the build-region image (absent in files written before the boot test existed). */
+    bootTest?: BootTestRecord;
 }
+
+/** One check of the boot test, as its report gives it. */
+export interface BootTestCheck {
+    name: string;
+    status: "passed" | "failed" | "skipped";
+    saw: string;
+}
+
+/**
+ * The versions file's `bootTest` entry: the passed test of the image it names (the file is only
+ * written once the test passed), or `{enabled: false}` for a stack with `bootTest: false`.
+ */
+export type BootTestRecord = { enabled: true; passed: true; at: string; checks: BootTestCheck[] } | { enabled: false };
 
 export interface VersionsInput {
     project: string;
@@ -41,6 +56,8 @@ export interface VersionsInput {
     agentSha256: string;
     packerVersion: string;
     createdAt: string;
+    /** The boot test's record (see {@link BootTestRecord}). */
+    bootTest: BootTestRecord;
 }
 
 /** Builds the document; regions in sorted order so the text is stable. */
@@ -66,6 +83,7 @@ export function buildVersionsDoc(i: VersionsInput): VersionsDoc {
         agent: { version: i.agentVersion, sha256: i.agentSha256 },
         packerVersion: i.packerVersion,
         createdAt: i.createdAt,
+        bootTest: i.bootTest,
     };
 }
 
@@ -103,6 +121,22 @@ export function versionsProblems(d: VersionsDoc): string[] {
     check(SHA256.test(d.agent.sha256), "agent.sha256", `"${d.agent.sha256}" is not a sha256`);
     check(typeof d.packerVersion === "string" && d.packerVersion.length > 0, "packerVersion", "must not be empty");
     check(DATE_TIME.test(d.createdAt), "createdAt", `"${d.createdAt}" is not an ISO-8601 date-time`);
+    if (d.bootTest !== undefined) {
+        const b = d.bootTest as Partial<{ enabled: unknown; passed: unknown; at: unknown; checks: unknown }>;
+        if (b.enabled === false) check(Object.keys(b).length === 1, "bootTest", "with enabled false holds nothing else");
+        else {
+            check(b.enabled === true, "bootTest.enabled", "must be true or false");
+            check(b.passed === true, "bootTest.passed", "must be true: only a passed test is recorded");
+            check(typeof b.at === "string" && DATE_TIME.test(b.at), "bootTest.at", `"${String(b.at)}" is not an ISO-8601 date-time`);
+            const checks = Array.isArray(b.checks) ? (b.checks as Partial<BootTestCheck>[]) : undefined;
+            check(checks !== undefined && checks.length > 0, "bootTest.checks", "must list at least one check");
+            (checks ?? []).forEach((c, n) => {
+                check(typeof c.name === "string" && c.name.length > 0, `bootTest.checks[${n}].name`, "must not be empty");
+                check(c.status === "passed" || c.status === "skipped", `bootTest.checks[${n}].status`, `"${String(c.status)}" is not passed or skipped`);
+                check(typeof c.saw === "string", `bootTest.checks[${n}].saw`, "must be a string");
+            });
+        }
+    }
     return out;
 }
 

@@ -15,6 +15,8 @@ import { applyDefaults, containsUnknown, relativePathProblem, UNKNOWN, validateI
 export const BOOT_TEST_TEMPLATE = "boot-test.pkr.hcl";
 /** The check script the template uploads (images/aws/boot-test/boot-check.sh). */
 export const BOOT_CHECK_SCRIPT = "boot-check.sh";
+/** The script that reads the launch key from the instance's metadata (images/aws/boot-test/launch-key.sh). */
+export const LAUNCH_KEY_SCRIPT = "launch-key.sh";
 /** The `Purpose` tag on everything a boot test launches (the janitor and the tests find it by that). */
 export const PURPOSE_TAG = "Purpose";
 export const PURPOSE = "boot-test";
@@ -185,7 +187,7 @@ export function checksHash(files: readonly FileEntry[]): string {
 
 /** What is missing from the boot test folder (file names), given its top-level file names. */
 export function missingTemplateFiles(names: readonly string[]): string[] {
-    return [BOOT_TEST_TEMPLATE, BOOT_CHECK_SCRIPT].filter((f) => !names.includes(f));
+    return [BOOT_TEST_TEMPLATE, BOOT_CHECK_SCRIPT, LAUNCH_KEY_SCRIPT].filter((f) => !names.includes(f));
 }
 
 /** `started + timeout`, ISO-8601 without milliseconds: the test instance never outlives its test. */

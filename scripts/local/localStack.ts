@@ -110,6 +110,16 @@ export function summaryOf(outputs: Record<string, unknown>, region: string, stac
     return { imageId, versionsFile };
 }
 
+/** The boot test output as one line: `passed (N checks, M skipped) at T`, or `off (bootTest: false)`. */
+export function bootTestLine(outputs: Record<string, unknown>): string {
+    const b = outputs.bootTest as { enabled?: boolean; passed?: boolean; at?: string; checks?: { status?: string }[] } | undefined;
+    if (!b) return "(none recorded)";
+    if (b.enabled === false) return "off (bootTest: false in the stack's config)";
+    const checks = b.checks ?? [];
+    const skipped = checks.filter((c) => c.status === "skipped").length;
+    return `${b.passed ? "passed" : "NOT passed"} (${checks.length - skipped} checks passed${skipped ? `, ${skipped} skipped` : ""}) at ${b.at ?? "?"}`;
+}
+
 /** Logs how a background process went: `stopped NAME (pid N)`, or `killed ... after 10 s`. */
 function logStop(name: string, pid: number, how: "gone" | "stopped" | "killed"): void {
     if (how === "stopped") log(`stopped ${name} (pid ${pid})`);

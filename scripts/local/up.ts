@@ -63,6 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
         "",
         `local: done in ${Math.floor((Date.now() - t0) / 1000)}s`,
         `  image id:       ${imageId || "(see the outputs above)"}`,
+        `  boot test:      ${local.bootTestLine(outputs)}`,
         `  versions file:  ${versionsFile}`,
         `  emulator:       moto on ${s.endpoint} (pid ${moto.pid}), sandbox sshd on 127.0.0.1:${s.sshPort}`,
         "  sandbox files:  .local/sandbox/<instance-id>/upper (what the provisioning wrote)",

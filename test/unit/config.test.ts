@@ -74,6 +74,15 @@ describe("parseConfig", () => {
     });
 
     it("applies the defaults of Pulumi.yaml to everything else", () => {
+    it("bootTest: on by default and when empty; false (or its text) turns it off; anything else names the key", () => {
+        assert.equal(parse(REQUIRED).bootTest, true);
+        assert.equal(parse({ ...REQUIRED, bootTest: "" }).bootTest, true);
+        assert.equal(parse({ ...REQUIRED, bootTest: "false" }).bootTest, false);
+        assert.equal(parse({ ...REQUIRED, bootTest: false }).bootTest, false);
+        assert.equal(parse({ ...REQUIRED, "couchbase-images:bootTest": "true" }).bootTest, true);
+        assert.throws(() => parse({ ...REQUIRED, bootTest: "off" }), /couchbase-images:bootTest: expected true or false, got "off"/);
+    });
+
         const c = parse(REQUIRED);
         assert.deepEqual(c, {
             project: "couchbase-images",
@@ -113,6 +122,7 @@ describe("parseConfig", () => {
         } satisfies PipelineConfig);
     });
 
+            bootTest: true,
     it("reads Pulumi's string form: JSON arrays/objects, numeric and boolean text, qualified keys", () => {
         const c = parse({
             "couchbase-images:sshCidrs": '["127.0.0.1/32"]',

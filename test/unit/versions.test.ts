@@ -22,6 +22,15 @@ const input: VersionsInput = {
     agentSha256: "a".repeat(64),
     packerVersion: "1.16.0",
     createdAt: "2026-11-25T12:00:00Z",
+    bootTest: {
+        enabled: true,
+        passed: true,
+        at: "2026-11-25T12:05:00Z",
+        checks: [
+            { name: "system-running", status: "passed", saw: "running" },
+            { name: "thp", status: "skipped", saw: "read-only in a container" },
+        ],
+    },
 };
 
 const schemaValid = versionsSchemaValidator();
@@ -57,6 +66,10 @@ describe("versions document", () => {
         ["empty packer version", { packerVersion: "" }, "packerVersion"],
         ["bad time", { createdAt: "yesterday" }, "createdAt"],
         ["time without a zone", { createdAt: "2026-11-25T12:00:00" }, "createdAt"],
+        ["a boot test that did not pass", { bootTest: { ...(input.bootTest as { enabled: true; passed: true; at: string; checks: [] }), passed: false as true } }, "bootTest.passed"],
+        ["a boot test with a failed check", { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [{ name: "x", status: "failed" as "passed", saw: "" }] } }, "bootTest.checks[0].status"],
+        ["a boot test without checks", { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [] } }, "bootTest.checks"],
+        ["a boot test without a time", { bootTest: { enabled: true, passed: true, at: "soon", checks: [{ name: "x", status: "passed", saw: "" }] } }, "bootTest.at"],
     ];
     for (const [name, over, where] of broken) {
         it(`rejects ${name} (checker and schema agree)`, () => {
@@ -67,6 +80,17 @@ describe("versions document", () => {
             assert.equal(schemaValid(d), false, "schema rejects it too");
         });
     }
+
+    it("a stack without the boot test says so; a file from before the boot test (no entry) stays valid", () => {
+        const off = buildVersionsDoc({ ...input, bootTest: { enabled: false } });
+        assert.deepEqual(off.bootTest, { enabled: false });
+        assert.deepEqual(versionsProblems(off), []);
+        assert.ok(schemaValid(off), JSON.stringify(schemaValid.errors));
+        const old: Record<string, unknown> = { ...buildVersionsDoc(input) };
+        delete old.bootTest;
+        assert.ok(schemaValid(old), JSON.stringify(schemaValid.errors));
+        assert.equal(old.schemaVersion, 1, "an added optional entry keeps schemaVersion 1");
+    });
 
     it("path is <dir>/<stack>.json", () => {
         assert.equal(versionsPath("versions", "dev-alice"), "versions/dev-alice.json");

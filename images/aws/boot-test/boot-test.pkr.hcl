@@ -168,6 +168,7 @@ locals {
 
   # Where the check script and its report live on the instance.
   check_script = "/tmp/boot-check.sh"
+  key_script   = "/tmp/boot-test-launch-key.sh"
   report       = "/tmp/boot-report.json"
   limits       = length(var.emulation_limits) > 0 ? " --emulation-limits ${join(",", var.emulation_limits)}" : ""
 }
@@ -226,22 +227,25 @@ build {
     destination = local.check_script
   }
 
+  provisioner "file" {
+    source      = "${path.root}/launch-key.sh"
+    destination = local.key_script
+  }
+
   # The check writes its report and exits 0 whether the checks pass or fail (the provider reads
   # the verdict from the report); 1 (cannot write) or 2 (usage) fail the build.
   #
   # The key the test logged in with is the only one the image may authorise. Packer fills
   # build.SSHPublicKey only for keys it generates itself; for the temporary key pair EC2 creates
-  # (amazon plugin 1.8.2: step_key_pair.go sets the private key only) it is empty, so the key is
-  # read where EC2 publishes the launch key: the instance's own metadata (IMDSv2).
+  # it is empty (amazon plugin 1.8.2: builder/common/step_key_pair.go upstream keeps only the
+  # private key), so the key is read where EC2 publishes the launch key: the instance's own
+  # metadata (IMDSv2; launch-key.sh, with curl or bash's /dev/tcp).
   provisioner "shell" {
     execute_command = "bash {{ .Path }}"
     inline = [
       "set -o errexit -o nounset -o pipefail",
       "key='${build.SSHPublicKey}'",
-      "if [ -z \"$key\" ]; then",
-      "  token=$(curl -fsS --max-time 10 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)",
-      "  key=$(curl -fsS --max-time 10 -H \"X-aws-ec2-metadata-token: $token\" http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key)",
-      "fi",
+      "if [ -z \"$key\" ]; then key=\"$(bash ${local.key_script})\"; fi",
       "sudo bash ${local.check_script} --out ${local.report} --expect-instance-id ${build.ID} --expect-region ${var.region} --authorized-key \"$key\"${local.limits}",
       "sudo chmod 0644 ${local.report}",
     ]

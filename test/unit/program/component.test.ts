@@ -64,6 +64,7 @@ function args(over: Partial<ImagePipelineArgs> = {}): ImagePipelineArgs {
         templateDir: "images/aws",
         ...over,
     };
+        bootTest: true,
 }
 
 async function build(name: string, a: ImagePipelineArgs): Promise<ImagePipeline> {
@@ -78,6 +79,8 @@ const COPY = "aws:ec2/amiCopy:AmiCopy";
 const FILE = "pulumi-nodejs:dynamic/versions:File";
 
 describe("ImagePipeline (mocks)", function () {
+const BOOT = "pulumi-nodejs:dynamic/packer:BootTest";
+const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:BootTest::couchbase-boot-test";
     this.timeout(120_000);
 
     // Each scenario constructs once in its own `before` (fresh mocks, cleared recorder) and its
@@ -90,12 +93,13 @@ describe("ImagePipeline (mocks)", function () {
             p = await build("couchbase", args({ copyRegions: ["eu-west-1", "us-west-2"], kmsKeyIds: { "eu-west-1": "alias/images" } }));
         });
 
-        it("registers exactly: component, command, image, aws provider, two copies, versions file", () => {
+        it("registers exactly: component, command, image, boot test, aws provider, two copies, versions file", () => {
             assert.deepEqual(
                 recorded.map((r) => `${r.type}::${r.name}`).sort(),
                 [
                     `${COPY}::couchbase-copy-eu-west-1`,
                     `${COPY}::couchbase-copy-us-west-2`,
+                    `${BOOT}::couchbase-boot-test`,
                     `${COMMAND}::couchbase-agent`,
                     "couchbase-images:index:ImagePipeline::couchbase",
                     `${FILE}::couchbase-versions`,
@@ -169,6 +173,42 @@ describe("ImagePipeline (mocks)", function () {
 
         it("the aws provider is pinned to the build region, with no endpoint override", () => {
             const [prov] = ofType("pulumi:providers:aws");
+        it("boot tests exactly the new image in the build region, launched like the builder", () => {
+            const [boot] = ofType(BOOT);
+            assert.equal(boot.inputs.imageId, FAKE_IMAGE_ID);
+            assert.equal(boot.inputs.imageName, FAKE_IMAGE_NAME);
+            assert.equal(boot.inputs.region, "us-east-1");
+            assert.equal(boot.inputs.templateDir, "images/aws/boot-test");
+            assert.equal(boot.inputs.instanceType, "t3.large");
+            assert.deepEqual(boot.inputs.sshCidrs, ["203.0.113.7/32"]);
+            assert.equal(boot.inputs.sshUsername, "admin");
+            assert.deepEqual(boot.inputs.extraTags, { CostCenter: "42" });
+            assert.equal(boot.inputs.stack, "dev-alice");
+            assert.equal(typeof boot.inputs.__provider, "string");
+            assert.equal(boot.inputs.resourceUrn, BOOT_URN);
+            const [img] = ofType(IMAGE);
+            assert.ok(boot.dependencies.includes(img.inputs.resourceUrn as string), "the test waits for the image");
+        });
+
+        it("every copy and the versions file depend on the passed boot test", () => {
+            for (const r of [...ofType(COPY), ...ofType(FILE)]) assert.ok(r.dependencies.includes(BOOT_URN), `${r.name} does not depend on the boot test: ${r.dependencies.join(", ")}`);
+        });
+
+        it("the versions file records the boot test: passed, when, the checks; the stack output too", async () => {
+            const [file] = ofType(FILE);
+            const doc = JSON.parse(String(file.inputs.text)) as VersionsDoc;
+            assert.deepEqual(doc.bootTest, {
+                enabled: true,
+                passed: true,
+                at: "2026-11-25T12:10:00Z",
+                checks: [
+                    { name: "system-running", status: "passed", saw: "running" },
+                    { name: "thp", status: "skipped", saw: "read-only here" },
+                ],
+            });
+            assert.deepEqual(await promiseOf(p.bootTestResult), doc.bootTest);
+        });
+
             assert.equal(prov.inputs.region, "us-east-1");
             assert.equal(prov.inputs.endpoints, undefined);
         });
@@ -209,7 +249,7 @@ describe("ImagePipeline (mocks)", function () {
         it("registers no command and no aws resource at all, and calls nothing", () => {
             assert.deepEqual(
                 recorded.map((r) => r.type).sort(),
-                [IMAGE, FILE, "couchbase-images:index:ImagePipeline"].sort(),
+                [IMAGE, BOOT, FILE, "couchbase-images:index:ImagePipeline"].sort(),
             );
             assert.equal(recorded.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws").length, 0);
             assert.deepEqual(calls, []);
@@ -227,6 +267,27 @@ describe("ImagePipeline (mocks)", function () {
 
     describe("production stack", () => {
         before(async () => {
+    describe("bootTest: false", () => {
+        let p: ImagePipeline;
+        before(async () => {
+            await installMocks("dev-alice");
+            resetRecorder();
+            p = await build("couchbase", args({ bootTest: false, copyRegions: ["eu-west-1"], agent: PREBUILT }));
+        });
+
+        it("registers no boot test; the copies and the versions file wait for the image only", () => {
+            assert.equal(ofType(BOOT).length, 0);
+            for (const r of [...ofType(COPY), ...ofType(FILE)]) assert.ok(!r.dependencies.some((d) => d.includes("BootTest")), r.name);
+        });
+
+        it("the versions file and the output say the test is off", async () => {
+            const doc = JSON.parse(String(ofType(FILE)[0].inputs.text)) as VersionsDoc;
+            assert.deepEqual(doc.bootTest, { enabled: false });
+            assert.ok(versionsSchemaValidator()(doc));
+            assert.deepEqual(await promiseOf(p.bootTestResult), { enabled: false });
+        });
+    });
+
             await installMocks("prod");
             resetRecorder();
             await build("couchbase", args({ stack: "prod", environment: "prod", release: "v0.1.17", agent: PREBUILT, kmsKeyIds: { "us-east-1": "alias/prod" } }));

@@ -20,9 +20,13 @@ export interface Recorded {
     inputs: Record<string, unknown>;
     provider?: string;
     custom: boolean;
+    /** URNs of the resources it depends on (`dependsOn` and its inputs' resources), as the engine gets them. */
+    dependencies: string[];
 }
 
 export const recorded: Recorded[] = [];
+/** The dependencies of the registration being mocked right now (see installMocks). */
+let pendingDependencies: string[] = [];
 export const calls: string[] = [];
 
 /** Deterministic fake copy id per region: `ami-` + 17 hex digits. */
@@ -37,7 +41,7 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-                recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true });
+                recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true, dependencies: pendingDependencies });
                 switch (args.type) {
                     case "pulumi-nodejs:dynamic/packer:Image":
                         return {
@@ -52,6 +56,22 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
                                 pluginVersion: "1.8.2",
                                 createdAt: "2026-11-25T12:00:00Z",
                                 tags: { Project: "couchbase-images", Stack: stack, Name: FAKE_IMAGE_NAME, Fingerprint: FAKE_FINGERPRINT },
+                            },
+                        };
+                    case "pulumi-nodejs:dynamic/packer:BootTest":
+                        return {
+                            id: `${String(args.inputs.imageId)}-boottest`,
+                            state: {
+                                ...args.inputs,
+                                passed: true,
+                                testedAt: "2026-11-25T12:10:00Z",
+                                checks: [
+                                    { name: "system-running", status: "passed", saw: "running" },
+                                    { name: "thp", status: "skipped", saw: "read-only here" },
+                                ],
+                                instanceId: "i-0123456789abcdef0",
+                                checksHash: "c".repeat(64),
+                                testLog: ".build/logs/x.log",
                             },
                         };
                     case "command:local:Command":
@@ -71,6 +91,18 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
         stack,
         false,
     );
+    // The mocks' newResource is not told a registration's dependencies: read them off the request
+    // (the mock monitor calls newResource synchronously at the start of registerResource).
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: { getDependenciesList(): string[] }, cb: unknown): unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        pendingDependencies = req.getDependenciesList();
+        try {
+            return register(req, cb);
+        } finally {
+            pendingDependencies = [];
+        }
+    };
 }
 
 /** Clears the recorder (call in `beforeEach`). */

@@ -58,18 +58,26 @@ describe("program() (mocks)", function () {
         fs.rmSync(DIR, { recursive: true, force: true });
     });
 
-    it("the local stack's config: exactly image + versions file, and the five named outputs", async () => {
+    it("the local stack's config: exactly image + boot test + versions file, and the six named outputs", async () => {
         const out = await run(LOCAL);
-        assert.deepEqual(Object.keys(out).sort(), ["agentSha256", "amiIds", "fingerprint", "imageName", "versionsFile"]);
+        assert.deepEqual(Object.keys(out).sort(), ["agentSha256", "amiIds", "bootTest", "fingerprint", "imageName", "versionsFile"]);
         assert.deepEqual(await promiseOf(out.amiIds), { "us-east-1": FAKE_IMAGE_ID });
         assert.equal(await promiseOf(out.agentSha256), SHA);
         assert.equal(await promiseOf(out.imageName), FAKE_IMAGE_NAME);
         assert.equal(await promiseOf(out.versionsFile), "versions/local.json");
         assert.deepEqual(recorded.map((r) => r.type).sort(), [
             "couchbase-images:index:ImagePipeline",
+            "pulumi-nodejs:dynamic/packer:BootTest",
             "pulumi-nodejs:dynamic/packer:Image",
             "pulumi-nodejs:dynamic/versions:File",
         ]);
+        // The local stack gets the boot test by default, through the sandbox's SSH like the build.
+        assert.equal((await promiseOf(out.bootTest as never) as { enabled: boolean }).enabled, true);
+        const [boot] = ofType("pulumi-nodejs:dynamic/packer:BootTest");
+        assert.equal(boot.inputs.sshPort, 2222);
+        assert.equal(boot.inputs.sshHost, "127.0.0.1");
+        assert.equal(boot.inputs.sshUsername, "root");
+        assert.equal(boot.inputs.emulator, true);
         const [img] = ofType("pulumi-nodejs:dynamic/packer:Image");
         assert.equal(img.inputs.sshPort, 2222);
         assert.equal(img.inputs.emulator, true);

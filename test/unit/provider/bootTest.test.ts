@@ -69,6 +69,7 @@ describe("BootTestProvider", function () {
         fs.mkdirSync(dir, { recursive: true });
         fs.copyFileSync(path.join(ROOT, "images/aws/boot-test/boot-test.pkr.hcl"), path.join(dir, "boot-test.pkr.hcl"));
         fs.copyFileSync(path.join(ROOT, "test/fixtures/boot-check-stub.sh"), path.join(dir, "boot-check.sh"));
+        fs.copyFileSync(path.join(ROOT, "images/aws/boot-test/launch-key.sh"), path.join(dir, "launch-key.sh"));
         const bin = path.join(root, ".fakebin");
         fs.mkdirSync(bin);
         fs.symlinkSync(FAKE_PACKER, path.join(bin, "packer"));
@@ -138,7 +139,7 @@ describe("BootTestProvider", function () {
             fs.mkdirSync(path.join(root, "empty-dir"), { recursive: true });
             const r = await provider.check({} as Inputs, args({ templateDir: "empty-dir" }));
             assert.deepEqual(r.failures?.map((f) => f.property), ["templateDir"]);
-            assert.match(r.failures?.[0].reason ?? "", /no boot-test\.pkr\.hcl and no boot-check\.sh/);
+            assert.match(r.failures?.[0].reason ?? "", /no boot-test\.pkr\.hcl and no boot-check\.sh and no launch-key\.sh/);
             const abs = await provider.check({} as Inputs, args({ templateDir: "/etc" }));
             assert.match(abs.failures?.[0].reason ?? "", /absolute/);
         });

@@ -5,6 +5,10 @@
  * methods ran).
  */
 import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { bootTestDefaults, bootTestTags, bootTestVariables, checksHash, missingTemplateFiles, testExpiry } from "../../../providers/bootTest/inputs";
@@ -97,7 +101,7 @@ describe("boot test inputs", () => {
         assert.equal(checksHash([a, b]), checksHash([b, a]));
         assert.notEqual(checksHash([a, b]), checksHash([{ ...a, content: "x2" }, b]));
         assert.notEqual(checksHash([a, b]), checksHash([{ ...a, executable: false }, b]));
-        assert.deepEqual(missingTemplateFiles(["boot-test.pkr.hcl"]), ["boot-check.sh"]);
+        assert.deepEqual(missingTemplateFiles(["boot-test.pkr.hcl", "launch-key.sh"]), ["boot-check.sh"]);
     });
 });
 
@@ -112,5 +116,68 @@ describe("BootTestProvider serialization", function () {
         await p.diff("x", {} as never, {} as never);
         const again = await pulumi.runtime.serializeFunction(() => new BootTestProvider(), { allowSecrets: true });
         assert.equal(again.text, first.text);
+    });
+});
+
+describe("launch-key.sh (the launch key from IMDSv2)", function () {
+    this.timeout(30_000);
+    const script = path.resolve(__dirname, "../../../images/aws/boot-test/launch-key.sh");
+    let server: http.Server;
+    let port = 0;
+    const seen: string[] = [];
+    before(async () => {
+        // IMDSv2 as EC2 answers it: a token for a PUT with a TTL, the key only with that token.
+        server = http.createServer((q, r) => {
+            seen.push(`${q.method} ${q.url}`);
+            if (q.method === "PUT" && q.url === "/latest/api/token" && q.headers["x-aws-ec2-metadata-token-ttl-seconds"]) return void r.end("tok-1");
+            if (q.method === "GET" && q.url === "/latest/meta-data/public-keys/0/openssh-key" && q.headers["x-aws-ec2-metadata-token"] === "tok-1")
+                return void r.end("ssh-rsa AAAAB3NzaC1yc2E packer_test\n");
+            r.statusCode = 401;
+            r.end();
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        port = (server.address() as { port: number }).port;
+    });
+    after(() => server.close());
+
+    const run = (pathEnv: string, imds = `127.0.0.1:${port}`) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+            execFile("bash", [script], { env: { PATH: pathEnv, LAUNCH_KEY_IMDS: imds } }, (e, stdout, stderr) =>
+                resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+            ),
+        );
+
+    it("without curl (a Debian minbase root): plain HTTP through bash's /dev/tcp, token first", async () => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "launch-key-"));
+        try {
+            for (const b of ["bash", "timeout", "cat"]) {
+                const found = (process.env.PATH ?? "").split(":").map((d) => path.join(d, b)).find((f) => fs.existsSync(f));
+                assert.ok(found, `${b} not on PATH`);
+                fs.symlinkSync(found, path.join(bin, b));
+            }
+            seen.length = 0;
+            const r = await run(bin);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stdout, "ssh-rsa AAAAB3NzaC1yc2E packer_test\n");
+            assert.deepEqual(seen, ["PUT /latest/api/token", "GET /latest/meta-data/public-keys/0/openssh-key"]);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
+
+    it("with the machine's tools (curl where present) the same key", async () => {
+        const r = await run(process.env.PATH ?? "");
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), "ssh-rsa AAAAB3NzaC1yc2E packer_test");
+    });
+
+    it("no metadata service → exit 1 with a message", async () => {
+        const closed = http.createServer();
+        await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+        const dead = (closed.address() as { port: number }).port;
+        await new Promise((resolve) => closed.close(resolve));
+        const r = await run(process.env.PATH ?? "", `127.0.0.1:${dead}`);
+        assert.notEqual(r.code, 0);
+        assert.equal(r.stdout, "");
     });
 });
