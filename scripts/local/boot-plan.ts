@@ -11,6 +11,8 @@ export type Tags = Readonly<Record<string, string>>;
 /** What DescribeImages says about the image an instance was launched from. */
 export interface ImageFacts {
     readonly imageId: string;
+    /** The image's name (immutable in EC2; a copy keeps its source's). */
+    readonly name?: string;
     /** Set by CreateImage (EC2 and moto): the instance the image was made from. */
     readonly sourceInstanceId?: string;
     readonly tags: Tags;
@@ -25,7 +27,7 @@ export interface BuildRecord {
 }
 
 export type BuildMatch =
-    | { readonly kind: "build"; readonly build: BuildRecord; readonly how: "source-instance" | "tags" }
+    | { readonly kind: "build"; readonly build: BuildRecord; readonly how: "source-instance" | "name" | "tags" }
     | { readonly kind: "ambiguous"; readonly slots: readonly string[] }
     | { readonly kind: "none"; readonly why: string };
 
@@ -36,26 +38,31 @@ function sameTags(a: Tags, b: Tags): boolean {
 }
 
 /**
- * The build sandbox an image was made from, by the image's own facts in the EC2 API:
+ * The build sandbox an image was made from, by the image's own facts in the EC2 API, never by time:
  * 1. `SourceInstanceId` (CreateImage sets it) names an instance that had a build sandbox;
- * 2. else the image's tags equal, exactly and non-empty, the tags of exactly one build's instance:
- *    Packer's `encrypt_boot` makes the final image with CopyImage and deregisters the one
- *    CreateImage made, and moto's copy keeps no link to its source, but Packer puts the same
- *    `tags` on the image as `run_tags` on the builder (the project's template sets both alike).
- * Two or more builds with those tags: ambiguous (never chosen by time). Anything else: none.
+ * 2. else (Packer's `encrypt_boot` makes the final image with CopyImage and deregisters the one
+ *    CreateImage made, and moto's copy keeps no link to its source) among the builds whose
+ *    instance this EC2 still knows (`known`: ids DescribeInstances lists, terminated ones included;
+ *    a build of an earlier, restarted moto is not one): the one whose instance's `Name` tag is the
+ *    image's name (the template names both alike; the name never changes, tags may be edited);
+ *    several of those (a rebuild under the same name): the one whose tags equal the image's exactly.
+ * Still several: ambiguous. No candidate: none.
  */
-export function findBuildOfImage(image: ImageFacts, builds: readonly BuildRecord[]): BuildMatch {
+export function findBuildOfImage(image: ImageFacts, builds: readonly BuildRecord[], known?: ReadonlySet<string>): BuildMatch {
     if (image.sourceInstanceId) {
         const b = builds.find((x) => x.instanceId === image.sourceInstanceId);
         if (b) return { kind: "build", build: b, how: "source-instance" };
     }
-    if (Object.keys(image.tags).length === 0) {
-        return { kind: "none", why: image.sourceInstanceId ? `made from ${image.sourceInstanceId}, which had no build sandbox here` : "not made from a build sandbox (no source instance, no tags)" };
-    }
-    const byTags = builds.filter((b) => sameTags(b.tags, image.tags));
+    const candidates = known ? builds.filter((b) => known.has(b.instanceId)) : builds;
+    const byName = image.name ? candidates.filter((b) => b.tags.Name === image.name) : [];
+    if (byName.length === 1) return { kind: "build", build: byName[0], how: "name" };
+    const pool = byName.length > 1 ? byName : candidates;
+    const byTags = Object.keys(image.tags).length === 0 ? [] : pool.filter((b) => sameTags(b.tags, image.tags));
     if (byTags.length === 1) return { kind: "build", build: byTags[0], how: "tags" };
     if (byTags.length > 1) return { kind: "ambiguous", slots: byTags.map((b) => b.slot).sort() };
-    return { kind: "none", why: "no build sandbox's instance carried the image's tags" };
+    if (byName.length > 1) return { kind: "ambiguous", slots: byName.map((b) => b.slot).sort() };
+    if (image.sourceInstanceId) return { kind: "none", why: `made from ${image.sourceInstanceId}, which had no build sandbox here` };
+    return { kind: "none", why: "no build sandbox's instance carried the image's name or tags" };
 }
 
 /**

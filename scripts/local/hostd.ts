@@ -13,7 +13,7 @@
  * <state-dir>/sandbox/<instance-id>/upper, so tests can inspect what provisioning wrote.
  *
  * An instance launched from an image one of those builds made (boot-plan.ts `findBuildOfImage`:
- * the image's SourceInstanceId, else the build whose instance carried exactly the image's tags) is
+ * the image's SourceInstanceId, else the build whose instance's Name tag is the image's name) is
  * booted instead (scripts/local/boot.ts): the image's root under a fresh upper dir, a real systemd
  * in its own network namespace with instance metadata inside, SSH on the same port forwarded to the
  * image's own sshd. The standby sandbox yields the port while it runs.
@@ -249,7 +249,8 @@ class Hostd {
                 }
                 const tags: Record<string, string> = {};
                 for (const t of img?.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? "";
-                const m = findBuildOfImage({ imageId: i.imageId, sourceInstanceId: img?.SourceInstanceId, tags }, this.builds());
+                const known = new Set(instances.map((x) => x.id));
+                const m = findBuildOfImage({ imageId: i.imageId, name: img?.Name, sourceInstanceId: img?.SourceInstanceId, tags }, this.builds(), known);
                 if (m.kind === "build") {
                     this.bootFrom.set(i.id, m.build.slot);
                     log(`${i.id}: image ${i.imageId} was made by build ${m.build.slot} (${m.build.instanceId}, by ${m.how}): booting it`);

@@ -1,7 +1,7 @@
 /**
  * hostd boots an instance launched from an image one of its builds made: the real Packer builds a
  * small image (test/fixtures/boot-image, encrypted like the project's, so the final image is a
- * CopyImage that only the tags tie to its build) in a hostd build sandbox on moto; then
+ * CopyImage that only its name and tags tie to its build) in a hostd build sandbox on moto; then
  * RunInstances from that image with a key pair, and through SSH on hostd's port with that key:
  * a real systemd is PID 1 and reaches a state, the root is the image's (its marker, its first-boot
  * host keys, only the launch key authorised), IMDSv2 inside answers with the moto instance, moto's
@@ -89,8 +89,9 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
         imageId = m[1];
         const img = (await world().ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
         assert.ok(img);
-        // The copy carries no SourceInstanceId: hostd must tie it to its build by the tags.
+        // The copy carries no SourceInstanceId: hostd must tie it to its build by its name.
         assert.equal(img.SourceInstanceId, undefined);
+        assert.equal(img.Name, `hostd-boot-${world().id}`);
         assert.ok((img.Tags ?? []).some((t) => t.Key === "Purpose" && t.Value === "hostd-boot-e2e"));
     });
 
@@ -111,6 +112,7 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
         process.stderr.write(`      boot: RunInstances -> the image's sshd answered SSH in ${bootMs} ms\n`);
         const st = world().hostd.state().sandbox;
         assert.equal(st?.kind, "boot");
+        assert.match(fs.readFileSync(path.join(world().hostd.stateDir, "hostd.log"), "utf8"), new RegExp(`image ${imageId} was made by build sb-\\S+ \\(i-[0-9a-f]+, by name\\): booting it`));
         assert.equal(st?.instanceId, instanceId);
     });
 

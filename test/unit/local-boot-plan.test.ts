@@ -17,32 +17,43 @@ import {
     TokenStore,
 } from "../../scripts/local/boot-plan";
 
-const tags = { Project: "couchbase-images", Stack: "local", ExpiresAt: "2026-12-01T12:00:00Z" };
+const tags = { Name: "img-a", Project: "couchbase-images", Stack: "local", ExpiresAt: "2026-12-01T12:00:00Z" };
 const builds: BuildRecord[] = [
     { instanceId: "i-build1", slot: "sb-a-1", tags },
-    { instanceId: "i-build2", slot: "sb-b-2", tags: { ...tags, ExpiresAt: "2026-12-01T13:00:00Z" } },
+    { instanceId: "i-build2", slot: "sb-b-2", tags: { ...tags, Name: "img-b" } },
     { instanceId: "i-build3", slot: "sb-c-3", tags: {} },
 ];
+/** A rebuild under the same name (same stack and fingerprint), another build time. */
+const rebuild: BuildRecord = { instanceId: "i-build4", slot: "sb-d-4", tags: { ...tags, ExpiresAt: "2026-12-01T14:00:00Z" } };
 
 describe("local boot plan: the build an image came from", () => {
-    const cases: { name: string; image: Parameters<typeof findBuildOfImage>[0]; builds?: BuildRecord[]; want: string }[] = [
+    const cases: { name: string; image: Parameters<typeof findBuildOfImage>[0]; builds?: BuildRecord[]; known?: string[]; want: string }[] = [
         { name: "CreateImage's SourceInstanceId names a build", image: { imageId: "ami-1", sourceInstanceId: "i-build3", tags: {} }, want: "build:sb-c-3:source-instance" },
-        { name: "SourceInstanceId wins over tags", image: { imageId: "ami-1", sourceInstanceId: "i-build3", tags }, want: "build:sb-c-3:source-instance" },
-        { name: "an encrypted copy (no source): the build whose run tags equal the image's tags", image: { imageId: "ami-2", tags }, want: "build:sb-a-1:tags" },
-        { name: "tags must match exactly: one more tag on the image matches nothing", image: { imageId: "ami-2", tags: { ...tags, Extra: "x" } }, want: "none" },
-        { name: "tags must match exactly: a different value matches nothing", image: { imageId: "ami-2", tags: { ...tags, Stack: "other" } }, want: "none" },
-        { name: "a base image (no source, no tags) is no build's", image: { imageId: "ami-base", tags: {} }, want: "none" },
-        { name: "a source instance hostd never served, no tags: none", image: { imageId: "ami-3", sourceInstanceId: "i-elsewhere", tags: {} }, want: "none" },
+        { name: "SourceInstanceId wins over name and tags", image: { imageId: "ami-1", name: "img-a", sourceInstanceId: "i-build3", tags }, want: "build:sb-c-3:source-instance" },
+        { name: "an encrypted copy (no source): the build whose Name tag is the image's name", image: { imageId: "ami-2", name: "img-b", tags: {} }, want: "build:sb-b-2:name" },
+        { name: "the name holds after the image was re-tagged", image: { imageId: "ami-2", name: "img-a", tags: { ...tags, Owner: "new" } }, want: "build:sb-a-1:name" },
+        { name: "no name: the build whose tags equal the image's exactly", image: { imageId: "ami-2", tags }, want: "build:sb-a-1:tags" },
+        { name: "no name, one more tag on the image: nothing", image: { imageId: "ami-2", tags: { ...tags, Extra: "x" } }, want: "none" },
+        { name: "a rebuild under the same name: the exact tags decide", image: { imageId: "ami-5", name: "img-a", tags: rebuild.tags }, builds: [...builds, rebuild], want: "build:sb-d-4:tags" },
         {
-            name: "two builds with the same tags: ambiguous, never chosen by time",
-            image: { imageId: "ami-4", tags },
-            builds: [...builds, { instanceId: "i-build4", slot: "sb-d-4", tags }],
+            name: "a rebuild under the same name, re-tagged since: ambiguous, never chosen by time",
+            image: { imageId: "ami-5", name: "img-a", tags: { ...tags, Owner: "new" } },
+            builds: [...builds, rebuild],
             want: "ambiguous:sb-a-1,sb-d-4",
         },
+        {
+            name: "a build of an earlier moto (its instance unknown here) is no candidate",
+            image: { imageId: "ami-5", name: "img-a", tags: { ...tags, Owner: "new" } },
+            builds: [...builds, rebuild],
+            known: ["i-build4", "i-build2"],
+            want: "build:sb-d-4:name",
+        },
+        { name: "a base image (no source, other name, no tags) is no build's", image: { imageId: "ami-base", name: "debian-12-amd64-x", tags: {} }, want: "none" },
+        { name: "a source instance hostd never served: none", image: { imageId: "ami-3", sourceInstanceId: "i-elsewhere", tags: {} }, want: "none" },
     ];
     for (const c of cases) {
         it(c.name, () => {
-            const m = findBuildOfImage(c.image, c.builds ?? builds);
+            const m = findBuildOfImage(c.image, c.builds ?? builds, c.known ? new Set(c.known) : undefined);
             const got = m.kind === "build" ? `build:${m.build.slot}:${m.how}` : m.kind === "ambiguous" ? `ambiguous:${m.slots.join(",")}` : "none";
             assert.equal(got, c.want);
         });
