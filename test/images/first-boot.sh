@@ -145,6 +145,7 @@ release_locks
 check "... it waited for the lock" output_has "Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend"
 check "... until it was released" elapsed_at_least 1500
 check "... couchbase-server $version installed and held" test "$(held_version "$root")" = "hold ok installed|$version-standin"
+check "... its service enabled for the first boot" test -L "$root/etc/systemd/system/multi-user.target.wants/couchbase-server.service"
 
 root="$(mount_root lists-lock)"
 : >"$root/etc/apt/sources.list" # apt-get update offline: no sources, only its lock
