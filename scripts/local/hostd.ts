@@ -163,6 +163,8 @@ class Hostd {
         if (process.getuid?.() !== 0) throw new Error("hostd needs root (mount and PID namespaces, overlayfs, chroot)");
         fs.mkdirSync(path.join(this.o.stateDir, "sandbox"), { recursive: true });
         fs.writeFileSync(path.join(this.o.stateDir, "hostd.pid"), `${process.pid}\n`);
+        // Empty cgroups a booted instance of a hostd that died hard left behind.
+        await removeBootCgroups(path.join(this.o.stateDir, "sandbox"), undefined, 0);
         this.rootfs = this.o.rootfs ?? rootfsDir();
         if (!fs.existsSync(path.join(this.rootfs, "usr/sbin/sshd"))) throw new Error(`${this.rootfs} has no usr/sbin/sshd`);
         if (await portOpen(this.o.sshPort)) throw new Error(`127.0.0.1:${this.o.sshPort} is already taken (another hostd or sshd?)`);

@@ -20,6 +20,7 @@ import { PROJECT } from "../../providers/ec2/tags";
 import { isLocalStack, recordsResources, stackCheckpoint } from "../localStacks";
 import { stackConfigValues, stackEnv } from "../stack";
 import { readHostdState, runningHostd, spawnHostd, stopHostd, type HostdState } from "./hostd";
+import { removeBootCgroups } from "./boot";
 import { BASE_IMAGES_FILE, endpointPort, motoEnv, portOpen, startMoto } from "./moto";
 import { findLeftovers, killAll, pidFromFile, sleep, stopProcess } from "./processes";
 
@@ -219,9 +220,9 @@ export function describeInventory(inv: Inventory): string {
 }
 
 /**
- * Stops hostd (and its sandbox), kills any process a sandbox left, stops moto, then checks that no
- * sandbox process and no mount under `.local/` is left. Returns false (after logging each) when
- * something is.
+ * Stops hostd (and its sandbox or booted instance), kills any process a sandbox left, stops moto,
+ * then checks that no sandbox process, no mount under `.local/` and no booted instance's cgroup is
+ * left. Returns false (after logging each) when something is.
  */
 export async function stopLocal(): Promise<boolean> {
     const sandboxDir = path.join(LOCAL_DIR, "sandbox");
@@ -246,6 +247,12 @@ export async function stopLocal(): Promise<boolean> {
     }
     if (mounts.length > 0) {
         log(`error: mounts left under .local: ${mounts.join("\n")}`);
+        ok = false;
+    }
+    // A booted instance's cgroup outlives a hostd that died hard; empty once its processes are gone.
+    const cgroups = await removeBootCgroups(sandboxDir);
+    if (cgroups.length > 0) {
+        log(`error: cgroups of booted instances left: ${cgroups.join(" ")}`);
         ok = false;
     }
     return ok;

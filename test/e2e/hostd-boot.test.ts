@@ -202,4 +202,33 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
         assert.equal(boot.poweredOff, true);
         assert.ok(await portOpen(world().sshPort), "the standby build sandbox is not listening");
     });
+
+    it("hostd killed hard while an instance is booted: stopping it by its state leaves nothing", async () => {
+        const r = await world().ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: keyName }));
+        const id = r.Instances![0].InstanceId!;
+        const until = Date.now() + 60_000;
+        while ((await ssh("true")).code !== 0) {
+            assert.ok(Date.now() < until, "no SSH to the second booted instance");
+            await sleep(200);
+        }
+        const st = world().hostd.state().sandbox!;
+        assert.equal(st.instanceId, id);
+        const ns = fs.readlinkSync(`/proc/${st.leaderPid}/ns/net`);
+        process.kill(world().hostd.pid, "SIGKILL");
+        await sleep(300);
+        assert.equal(isAlive(st.leaderPid!), true, "the container should outlive a hard-killed hostd until it is stopped");
+        await world().hostd.stop();
+        await sleep(300);
+        for (const pid of [st.nsPid, st.leaderPid, st.unsharePid]) assert.equal(isAlive(pid!), false, `pid ${pid} still alive`);
+        assert.deepEqual(findLeftovers(world().hostd.stateDir), { pids: [], mounts: [] });
+        assert.deepEqual(bootCgroups(path.join(world().hostd.stateDir, "sandbox")), []);
+        const inNs = fs.readdirSync("/proc").filter((e) => {
+            try {
+                return /^\d+$/.test(e) && fs.readlinkSync(`/proc/${e}/ns/net`) === ns;
+            } catch {
+                return false;
+            }
+        });
+        assert.deepEqual(inNs, []);
+    });
 });
