@@ -131,7 +131,7 @@ check "no report written on a usage error" test ! -e "$work/r.json"
 # its own; it must still write a valid report of every check, in order.
 run_here() { BOOT_CHECK_BOOT_TIMEOUT=2 BOOT_CHECK_WAIT=0 unshare --net -- bash "$script" "$@"; }
 is "a report that cannot be written: 1" "$(exit_code run_here --out "$work/no/such/dir/r.json" "${args[@]}")" 1
-is "a report written, whatever it says: 0" "$(exit_code run_here --out "$work/r.json" "${args[@]}" --emulation-limits systemd-sysctl.service)" 0
+is "a report written, whatever it says: 0" "$(exit_code run_here --out "$work/r.json" "${args[@]}" --emulation-limits systemd-sysctl.service,systemd-sysusers)" 0
 check "... it says FAILED on stdout" output_has "boot-check: FAILED:"
 check "... the report: schema 1, every check in order, each with a status and what it saw" python3 -c '
 import json, sys
@@ -146,6 +146,7 @@ assert all(c["status"] in ("passed", "failed", "skipped") and isinstance(c["saw"
 import re; assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r["checkedAt"]), r
 by = {c["name"]: c for c in r["checks"]}
 assert by["dp-agent-active"]["status"] == "failed" and by["agent-healthz"]["saw"].startswith("not asked"), by
+assert "emulation limits but not failed: systemd-sysctl.service systemd-sysusers.service" in by["no-failed-units"]["saw"], by
 ' "$work/r.json"
 check "... no temporary file left beside it" test -z "$(find "$work" -name 'r.json.tmp.*')"
 

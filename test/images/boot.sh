@@ -15,8 +15,10 @@
 # 3. Run images/aws/boot-test/boot-check.sh inside (nsenter) and assert its report: passed, every
 #    check with the status it must have here (thp-never and swappiness skipped: /sys and /proc/sys
 #    are read-only in a container).
-# 4. A faulty image (dp-agent.service not enabled, a host key and a machine-id from before the
-#    boot, a second authorized key): the report fails, naming exactly those checks.
+# 4. A unit that fails, named as an emulation limit (as an arm64 boot under qemu will name some):
+#    the report passes, saying so. A faulty image (dp-agent.service not enabled, a host key and a
+#    machine-id from before the boot, a second authorized key, a failing unit besides the one named
+#    as an emulation limit): the report fails, naming exactly those checks.
 # Each boot ends with a poweroff; afterwards no process of the boot, no mount and no network
 # namespace of it is left (asserted).
 #
@@ -162,7 +164,7 @@ boot() {
 		nsenter --target "$leader" --all -- /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
 			BOOT_CHECK_BOOT_TIMEOUT=90 BOOT_CHECK_WAIT=30 bash /var/lib/boot-test/boot-check.sh \
 			--out /var/lib/boot-test/report.json --expect-instance-id "$instance_id" --expect-region "$region" \
-			--authorized-key "$test_key_line" >"$d/check.out" 2>&1 || rc=$?
+			--authorized-key "$test_key_line" "${check_args[@]}" >"$d/check.out" 2>&1 || rc=$?
 		check_seconds="$(seconds_since "$t0")"
 		check "$name: boot-check.sh wrote its report (exit $rc)" test "$rc" = 0 -a -f "$d/root/var/lib/boot-test/report.json"
 		cp "$d/root/var/lib/boot-test/report.json" "$work/$name.json" 2>/dev/null || echo '{}' >"$work/$name.json"
@@ -199,19 +201,23 @@ boot() {
 	check "$name: no process in its network namespace ($netns), so the namespace is gone" test "${#left[@]}" -eq 0
 }
 
-# expect_report NAME FAILED_CHECKS...: the report of boot NAME has every check, in order, with the
-# status this boot must give it: FAILED_CHECKS failed, thp-never and swappiness skipped (read-only
-# /sys and /proc/sys in a container), the others passed.
+# expect_report NAME [--skipped "CHECK..."] FAILED_CHECKS...: the report of boot NAME has every
+# check, in order, with the status this boot must give it: FAILED_CHECKS failed, thp-never and
+# swappiness skipped (read-only /sys and /proc/sys in a container) and those given, the others passed.
 expect_report() {
-	local name="$1"
+	local name="$1" also=""
 	shift
-	python3 - "$work/$name.json" "$instance_id" "$region" "$@" <<'PY'
+	if [[ "${1:-}" == --skipped ]]; then
+		also="$2"
+		shift 2
+	fi
+	SKIPPED_TOO="$also" python3 - "$work/$name.json" "$instance_id" "$region" "$@" <<'PY'
 import json, os, sys
 report, instance_id, region, failed = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4:]
 names = ["system-running", "no-failed-units", "dp-agent-active", "agent-healthz", "agent-node-identity",
     "couchbase-enabled", "couchbase-active", "couchbase-uninitialised", "thp-never", "swappiness",
     "limits-nofile", "limits-nproc", "ssh-host-keys-fresh", "machine-id-fresh", "authorized-keys-only-test-key"]
-skipped = ["thp-never", "swappiness"] + os.environ.get("EXPECT_SKIPPED", "").split()
+skipped = ["thp-never", "swappiness"] + os.environ.get("EXPECT_SKIPPED", "").split() + os.environ["SKIPPED_TOO"].split()
 want = {n: "failed" if n in failed else "skipped" if n in skipped else "passed" for n in names}
 got = {c["name"]: c["status"] for c in report.get("checks", [])}
 problems = []
@@ -236,6 +242,7 @@ if (($(ulimit -Hn) < 70000)) && ! (ulimit -Hn 70000) 2>/dev/null; then
 	echo "# this machine caps open files at $(ulimit -Hn) for every process: limits-nofile is skipped here"
 fi
 
+check_args=()
 boot clean
 clean_boot=$boot_seconds clean_check=$check_seconds
 check "clean image: the report passed, every check as it must be here" expect_report clean
@@ -247,8 +254,28 @@ check "... the agent reported the instance this test launched" grep -q "\"instan
 check "... Couchbase (the stand-in) answered as an uninitialised node" grep -q '"pools\\": \[\] (in no cluster), implementationVersion 8.0.0-standin-enterprise' "$work/clean.json"
 check "... THP skipped by its own condition, saying why" grep -q 'is not writable here (read-only /sys: a container)' "$work/clean.json"
 
-# The faults: the agent not enabled, a host key and a machine-id from before this boot, a second key.
+# failing_unit ROOT NAME: a unit of the image that fails at every boot.
+failing_unit() {
+	printf '[Unit]\nDescription=fails on purpose (test/images/boot.sh)\n[Service]\nType=oneshot\nExecStart=/bin/false\n' \
+		>"$1/etc/systemd/system/$2"
+	ln -s "/etc/systemd/system/$2" "$1/etc/systemd/system/multi-user.target.wants/$2"
+}
+
+# A unit that fails only because of the platform, named as an emulation limit (as a local arm64
+# boot under user-mode qemu names systemd-sysctl and others): reported, skipped, never dropped.
+emulated() { failing_unit "$1" emulated-fail.service; }
+check_args=(--emulation-limits emulated-fail.service)
+boot emulated emulated
+check "emulation limit: the report passed, the boot's state and the unit skipped as such" \
+	expect_report emulated --skipped "system-running no-failed-units"
+check "... naming the unit" grep -q '"saw":"emulation limit: emulated-fail.service"' "$work/emulated.json"
+check "... and that only it degraded the boot" grep -q '"saw":"degraded only by units named as emulation limits: emulation limit: emulated-fail.service"' "$work/emulated.json"
+
+# The faults: the agent not enabled, a host key and a machine-id from before this boot, a second
+# key, and a failing unit of the image besides the one named as an emulation limit.
 faulty() {
+	failing_unit "$1" emulated-fail.service
+	failing_unit "$1" image-fail.service
 	rm "$1/etc/systemd/system/multi-user.target.wants/dp-agent.service"
 	ssh-keygen -q -t ed25519 -N '' -C build-host -f "$1/etc/ssh/ssh_host_ed25519_key"
 	echo 0123456789abcdef0123456789abcdef >"$1/etc/machine-id"
@@ -257,8 +284,10 @@ faulty() {
 	cat "$work/builder-key.pub" >>"$1/root/.ssh/authorized_keys"
 }
 boot faulty faulty
-check "faulty image: the report fails, naming exactly the faults" expect_report faulty \
+check "faulty image: the report fails, naming exactly the faults" expect_report faulty system-running no-failed-units \
 	dp-agent-active agent-healthz agent-node-identity ssh-host-keys-fresh machine-id-fresh authorized-keys-only-test-key
+check "... the image's failed unit is not hidden by the emulation limit, which is still reported" \
+	grep -q '"saw":"failed: image-fail.service (exit-code); emulation limit: emulated-fail.service"' "$work/faulty.json"
 check "... dp-agent.service is disabled, says dp-agent-active" grep -q '"dp-agent.service is inactive (dead, UnitFileState=disabled' "$work/faulty.json"
 
 echo "# times: image root built in ${build_seconds}s; clean boot ${clean_boot}s + checks ${clean_check}s;" \

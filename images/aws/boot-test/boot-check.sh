@@ -497,9 +497,13 @@ main() {
 	[[ -n "$test_key" ]] || usage "--authorized-key must be an SSH public key line (type and base64), got '$authorized'"
 	emulation_limits=()
 	if [[ -n "$emulation" ]]; then
-		IFS=, read -r -a emulation_limits <<<"$emulation"
-		for unit in "${emulation_limits[@]}"; do
-			[[ "$unit" =~ ^[A-Za-z0-9@._:-]+\.[a-z]+$ ]] || usage "--emulation-limits takes unit names (a.service,b.service), got '$unit'"
+		local units=()
+		IFS=, read -r -a units <<<"$emulation"
+		for unit in "${units[@]}"; do
+			[[ "$unit" =~ ^[A-Za-z0-9@._:-]+$ ]] || usage "--emulation-limits takes unit names (a.service,b.service), got '$unit'"
+			# A name without a type is a service, as systemctl takes it.
+			[[ "$unit" == *.* ]] || unit="$unit.service"
+			emulation_limits+=("$unit")
 		done
 	fi
 	((EUID == 0)) || usage "run as root (sudo): the checks read root's keys and other users' process limits"
