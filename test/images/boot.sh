@@ -41,6 +41,12 @@ command -v systemd-nspawn >/dev/null || {
 	echo "boot.sh: systemd-nspawn is missing: apt-get install -y systemd-container (scripts/bootstrap.sh)" >&2
 	exit 1
 }
+for tool in ip python3 nsenter; do
+	command -v "$tool" >/dev/null || {
+		echo "boot.sh: $tool is missing (iproute2, python3, util-linux)" >&2
+		exit 1
+	}
+done
 started=$SECONDS
 # shellcheck disable=SC2329 # runs from the EXIT trap
 teardown() { image_test_cleanup; }
