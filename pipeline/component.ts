@@ -19,8 +19,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { TAG } from "../providers/ec2/tags";
 import { PackerImage } from "../providers/packerImage";
-import { lastSha256Line } from "./agentSources";
 import { BootTest } from "../providers/bootTest";
+import { lastSha256Line } from "./agentSources";
 import { buildVersionsDoc, versionsPath, versionsProblems, versionsText, type BootTestRecord } from "./versions";
 import { VersionsFile } from "./versionsFile";
 
@@ -136,6 +136,11 @@ export interface ImagePipelineArgs {
     templateDir: string;
     /** Project name (recorded in the versions file). */
     project: string;
+    /**
+     * Boot test every new image (a BootTest resource) before any copy is made or the versions file
+     * names it. false: no test resource, and the versions file records `bootTest: {enabled: false}`.
+     */
+    bootTest: boolean;
 }
 
 /** Couchbase Server images for one stack: the agent, the image, its copies and the versions file. */
@@ -145,11 +150,6 @@ export class ImagePipeline extends pulumi.ComponentResource {
     /** Image name (the same in every region). */
     readonly imageName: pulumi.Output<string>;
     /** sha256 fingerprint of the image's input set. */
-    /**
-     * Boot test every new image (a BootTest resource) before any copy is made or the versions file
-     * names it. false: no test resource, and the versions file records `bootTest: {enabled: false}`.
-     */
-    bootTest: boolean;
     readonly fingerprint: pulumi.Output<string>;
     /** sha256 of the agent artifact baked into the image. */
     readonly agentSha256: pulumi.Output<string>;
@@ -157,6 +157,10 @@ export class ImagePipeline extends pulumi.ComponentResource {
     readonly versionsFile: pulumi.Output<string>;
     /** The image resource (for dependents that need its outputs). */
     readonly image: PackerImage;
+    /** The boot test of the image (undefined with `bootTest: false`). */
+    readonly bootTest?: BootTest;
+    /** What the versions file records of the boot test: the passed checks, or `{enabled: false}`. */
+    readonly bootTestResult: pulumi.Output<BootTestRecord>;
 
     constructor(name: string, args: ImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("couchbase-images:index:ImagePipeline", name, {}, opts);
@@ -166,10 +170,6 @@ export class ImagePipeline extends pulumi.ComponentResource {
         let agentArtifact: string;
         const agentDeps: pulumi.Resource[] = [];
         if (args.agent.kind === "build") {
-    /** The boot test of the image (undefined with `bootTest: false`). */
-    readonly bootTest?: BootTest;
-    /** What the versions file records of the boot test: the passed checks, or `{enabled: false}`. */
-    readonly bootTestResult: pulumi.Output<BootTestRecord>;
             // Its outputs are unknown at preview (and wherever its triggers changed, such as a
             // checkout without the artifact): the image's check then skips the file, which this
             // command makes before the image is checked again at up.
@@ -314,6 +314,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
                     {
                         parent: this,
                         provider,
+                        // Only an image that passed its boot test is copied.
+                        dependsOn: tested,
                         customTimeouts: { create: timeout, update: timeout, delete: `${2 * args.copyTimeoutMinutes}m` },
                     },
                 );
@@ -325,8 +327,6 @@ export class ImagePipeline extends pulumi.ComponentResource {
         // 5. The versions file, once the image passed its boot test and every copy exists.
         const amiIds = pulumi.all([image.imageId, pulumi.all(copyIds)]).apply(([buildId, copyMap]) => {
             const out: Record<string, string> = { [args.buildRegion]: buildId };
-                        // Only an image that passed its boot test is copied.
-                        dependsOn: tested,
             for (const r of Object.keys(copyMap).sort()) out[r] = copyMap[r];
             return out;
         });
@@ -349,6 +349,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
                     agentSha256: sha,
                     packerVersion,
                     createdAt,
+                    bootTest: bootTestRecord,
                 });
                 const problems = versionsProblems(doc);
                 if (problems.length > 0) {
@@ -360,10 +361,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
             `${name}-versions`,
             { path: versionsPath(args.versionsDir, args.stack), text, keep: args.environment === "prod" },
             { parent: this, dependsOn: [image, ...tested, ...copies] },
-                    bootTest: bootTestRecord,
         );
 
         this.image = image;
+        this.bootTest = bootTest;
+        this.bootTestResult = bootTestResult;
         this.amiIds = amiIds;
         this.imageName = image.imageName;
         this.fingerprint = image.fingerprint;
@@ -375,9 +377,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
             fingerprint: this.fingerprint,
             agentSha256: this.agentSha256,
             versionsFile: this.versionsFile,
-        this.bootTest = bootTest;
-        this.bootTestResult = bootTestResult;
+            bootTest: this.bootTestResult,
         });
     }
 }
-            bootTest: this.bootTestResult,

@@ -65,6 +65,11 @@ export interface PipelineConfig {
     copyTimeoutMinutes: number;
     versionsDir: string;
     templateDir: string;
+    /**
+     * Boot test of every new image before copies and the versions file (default true). false:
+     * no test, and the versions file says `bootTest: {enabled: false}`.
+     */
+    bootTest: boolean;
 }
 
 /** Context the pure parser needs from outside. */
@@ -74,11 +79,6 @@ export interface ConfigContext {
     /** OS user, the default owner. */
     user?: string;
     /**
-    /**
-     * Boot test of every new image before copies and the versions file (default true). false:
-     * no test, and the versions file says `bootTest: {enabled: false}`.
-     */
-    bootTest: boolean;
      * Regions newer than the project's list that count as known (providers/packer/awsRegions.ts).
      * Default: the environment variable COUCHBASE_IMAGES_EXTRA_REGIONS, which the image
      * provider's `check` reads too.
@@ -122,6 +122,7 @@ export const CONFIG_KEYS = [
     "copyTimeoutMinutes",
     "versionsDir",
     "templateDir",
+    "bootTest",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -132,7 +133,6 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     instanceType: "t3.large",
     couchbaseEdition: "enterprise",
     couchbaseVersion: "8.0.0",
-    "bootTest",
     couchbasePackageSource: "repository",
     couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
     couchbaseReleaseSha256: "",
@@ -163,6 +163,7 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     copyTimeoutMinutes: 60,
     versionsDir: "versions",
     templateDir: "images/aws",
+    bootTest: true,
 };
 
 // ---- rules ------------------------------------------------------------------------------------
@@ -174,7 +175,6 @@ const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
     region: "buildRegion",
     copyRegions: "copyRegions",
     instanceType: "instanceType",
-    bootTest: true,
     couchbaseEdition: "couchbaseEdition",
     couchbaseVersion: "couchbaseVersion",
     couchbasePackageSource: "couchbasePackageSource",
@@ -393,6 +393,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const copyTimeoutMinutes = int("copyTimeoutMinutes", "minutes");
     const versionsDir = str("versionsDir");
     const templateDir = str("templateDir");
+    // Empty means unset, as for every key: the default (on).
+    const bootTest = get("bootTest") === "" ? true : bool("bootTest");
 
     // The image's own rules (providers/packer/validate.ts), on exactly what the program will pass.
     // The agent sha256 is not known yet here (built later, or verified against its file): UNKNOWN
@@ -443,8 +445,6 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         } else if (f.property === "kmsKeyId") {
             p.add(`kmsKeyIds.${buildRegion}`, f.reason);
         } else if (PIN_COMMANDS[f.property] && f.reason.startsWith("is empty")) {
-    // Empty means unset, as for every key: the default (on).
-    const bootTest = get("bootTest") === "" ? true : bool("bootTest");
             p.add(f.property, `${f.reason}; then \`${PIN_COMMANDS[f.property](ns)}\` (docs/image.md, "Couchbase package sources")`);
         } else {
             p.add(configKeyOf(f.property), f.reason);
@@ -521,6 +521,6 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         copyTimeoutMinutes,
         versionsDir: versionsDir.replace(/\/+$/, ""),
         templateDir: templateDir.replace(/\/+$/, ""),
+        bootTest,
     };
 }
-        bootTest,

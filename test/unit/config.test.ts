@@ -73,7 +73,6 @@ describe("parseConfig", () => {
         );
     });
 
-    it("applies the defaults of Pulumi.yaml to everything else", () => {
     it("bootTest: on by default and when empty; false (or its text) turns it off; anything else names the key", () => {
         assert.equal(parse(REQUIRED).bootTest, true);
         assert.equal(parse({ ...REQUIRED, bootTest: "" }).bootTest, true);
@@ -83,6 +82,7 @@ describe("parseConfig", () => {
         assert.throws(() => parse({ ...REQUIRED, bootTest: "off" }), /couchbase-images:bootTest: expected true or false, got "off"/);
     });
 
+    it("applies the defaults of Pulumi.yaml to everything else", () => {
         const c = parse(REQUIRED);
         assert.deepEqual(c, {
             project: "couchbase-images",
@@ -119,10 +119,10 @@ describe("parseConfig", () => {
             copyTimeoutMinutes: 60,
             versionsDir: "versions",
             templateDir: "images/aws",
+            bootTest: true,
         } satisfies PipelineConfig);
     });
 
-            bootTest: true,
     it("reads Pulumi's string form: JSON arrays/objects, numeric and boolean text, qualified keys", () => {
         const c = parse({
             "couchbase-images:sshCidrs": '["127.0.0.1/32"]',

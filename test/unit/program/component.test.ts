@@ -62,9 +62,9 @@ function args(over: Partial<ImagePipelineArgs> = {}): ImagePipelineArgs {
         copyTimeoutMinutes: 60,
         versionsDir: "versions",
         templateDir: "images/aws",
+        bootTest: true,
         ...over,
     };
-        bootTest: true,
 }
 
 async function build(name: string, a: ImagePipelineArgs): Promise<ImagePipeline> {
@@ -77,10 +77,10 @@ const IMAGE = "pulumi-nodejs:dynamic/packer:Image";
 const COMMAND = "command:local:Command";
 const COPY = "aws:ec2/amiCopy:AmiCopy";
 const FILE = "pulumi-nodejs:dynamic/versions:File";
-
-describe("ImagePipeline (mocks)", function () {
 const BOOT = "pulumi-nodejs:dynamic/packer:BootTest";
 const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:BootTest::couchbase-boot-test";
+
+describe("ImagePipeline (mocks)", function () {
     this.timeout(120_000);
 
     // Each scenario constructs once in its own `before` (fresh mocks, cleared recorder) and its
@@ -97,9 +97,9 @@ const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index
             assert.deepEqual(
                 recorded.map((r) => `${r.type}::${r.name}`).sort(),
                 [
+                    `${BOOT}::couchbase-boot-test`,
                     `${COPY}::couchbase-copy-eu-west-1`,
                     `${COPY}::couchbase-copy-us-west-2`,
-                    `${BOOT}::couchbase-boot-test`,
                     `${COMMAND}::couchbase-agent`,
                     "couchbase-images:index:ImagePipeline::couchbase",
                     `${FILE}::couchbase-versions`,
@@ -171,8 +171,6 @@ const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index
             for (const c of copies) assert.match(String(c.provider), /::couchbase-aws::/, "explicit aws provider");
         });
 
-        it("the aws provider is pinned to the build region, with no endpoint override", () => {
-            const [prov] = ofType("pulumi:providers:aws");
         it("boot tests exactly the new image in the build region, launched like the builder", () => {
             const [boot] = ofType(BOOT);
             assert.equal(boot.inputs.imageId, FAKE_IMAGE_ID);
@@ -209,6 +207,8 @@ const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index
             assert.deepEqual(await promiseOf(p.bootTestResult), doc.bootTest);
         });
 
+        it("the aws provider is pinned to the build region, with no endpoint override", () => {
+            const [prov] = ofType("pulumi:providers:aws");
             assert.equal(prov.inputs.region, "us-east-1");
             assert.equal(prov.inputs.endpoints, undefined);
         });
@@ -265,8 +265,6 @@ const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index
         });
     });
 
-    describe("production stack", () => {
-        before(async () => {
     describe("bootTest: false", () => {
         let p: ImagePipeline;
         before(async () => {
@@ -288,6 +286,8 @@ const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index
         });
     });
 
+    describe("production stack", () => {
+        before(async () => {
             await installMocks("prod");
             resetRecorder();
             await build("couchbase", args({ stack: "prod", environment: "prod", release: "v0.1.17", agent: PREBUILT, kmsKeyIds: { "us-east-1": "alias/prod" } }));
