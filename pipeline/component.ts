@@ -111,6 +111,10 @@ export interface ImagePipelineArgs {
     subnetId?: pulumi.Input<string>;
     /** Builder VPC; default VPC when unset. No rebuild. */
     vpcId?: pulumi.Input<string>;
+    /** Public IP on the builder even where the subnet maps none; default false (the subnet decides). No rebuild. */
+    associatePublicIpAddress?: pulumi.Input<boolean>;
+    /** Builder address SSH goes to (`private_ip` etc.; default "" = public IP, else private). No rebuild. */
+    sshInterface?: pulumi.Input<string>;
     /** CIDRs allowed to SSH to the builder. No rebuild. */
     sshCidrs: pulumi.Input<string>[];
     /** EC2 endpoint override (local emulator); also used by the copies' aws provider. No rebuild. */
@@ -216,6 +220,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 kmsKeyId: args.kmsKeyIds[args.buildRegion],
                 subnetId: args.subnetId,
                 vpcId: args.vpcId,
+                associatePublicIpAddress: args.associatePublicIpAddress,
+                sshInterface: args.sshInterface,
                 sshCidrs: args.sshCidrs,
                 ec2Endpoint: args.ec2Endpoint,
                 emulator: args.emulator,

@@ -54,6 +54,10 @@ export interface PipelineConfig {
     ttlHours: number;
     subnetId?: string;
     vpcId?: string;
+    /** Public IP on the builder even where the subnet maps none. */
+    associatePublicIpAddress: boolean;
+    /** Builder address Packer's SSH goes to; "" = public IP, else private. */
+    sshInterface: string;
     ec2Endpoint?: string;
     emulator: boolean;
     sshHost?: string;
@@ -109,6 +113,8 @@ export const CONFIG_KEYS = [
     "ttlHours",
     "subnetId",
     "vpcId",
+    "associatePublicIpAddress",
+    "sshInterface",
     "ec2Endpoint",
     "emulator",
     "sshHost",
@@ -150,6 +156,8 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     ttlHours: IMAGE_DEFAULTS.ttlHours,
     subnetId: IMAGE_DEFAULTS.subnetId,
     vpcId: IMAGE_DEFAULTS.vpcId,
+    associatePublicIpAddress: IMAGE_DEFAULTS.associatePublicIpAddress,
+    sshInterface: IMAGE_DEFAULTS.sshInterface,
     ec2Endpoint: IMAGE_DEFAULTS.ec2Endpoint,
     emulator: IMAGE_DEFAULTS.emulator,
     sshHost: IMAGE_DEFAULTS.sshHost,
@@ -194,6 +202,8 @@ const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
     kmsKeyId: "kmsKeyIds",
     subnetId: "subnetId",
     vpcId: "vpcId",
+    associatePublicIpAddress: "associatePublicIpAddress",
+    sshInterface: "sshInterface",
     sshCidrs: "sshCidrs",
     ec2Endpoint: "ec2Endpoint",
     emulator: "emulator",
@@ -380,6 +390,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const ttlHours = int("ttlHours", "hours (0 = never expires)");
     const subnetId = str("subnetId");
     const vpcId = str("vpcId");
+    const associatePublicIpAddress = bool("associatePublicIpAddress");
+    const sshInterface = str("sshInterface");
     const ec2Endpoint = str("ec2Endpoint");
     const emulator = bool("emulator");
     const sshHost = str("sshHost");
@@ -425,6 +437,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         kmsKeyId: kmsKeyIds[buildRegion] ?? "",
         subnetId,
         vpcId,
+        associatePublicIpAddress,
+        sshInterface,
         sshCidrs,
         ec2Endpoint,
         emulator,
@@ -510,6 +524,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         ttlHours,
         subnetId: subnetId || undefined,
         vpcId: vpcId || undefined,
+        associatePublicIpAddress,
+        sshInterface,
         ec2Endpoint: ec2Endpoint || undefined,
         emulator,
         sshHost: sshHost || undefined,

@@ -119,6 +119,17 @@ export interface PackerImageArgs {
     /** VPC for the builder. Defaults to the default VPC. Build-time only, no rebuild. */
     vpcId?: pulumi.Input<string>;
     /**
+     * Ask for a public IP on the builder even where the subnet maps none on launch (a public subnet
+     * of a custom VPC). Defaults to false: the subnet decides. No rebuild.
+     */
+    associatePublicIpAddress?: pulumi.Input<boolean>;
+    /**
+     * Which address of the builder Packer's SSH goes to: `public_ip`, `private_ip`, `public_dns`,
+     * `private_dns`, or "" (the default: the public IP if it has one, else the private IP).
+     * `private_ip` for a private subnet reached from inside the VPC (a runner there, a VPN). No rebuild.
+     */
+    sshInterface?: pulumi.Input<string>;
+    /**
      * CIDRs allowed to SSH to the builder (never `0.0.0.0/0` or `::/0`). Required. Build-time
      * only, no rebuild.
      */

@@ -223,6 +223,22 @@ variable "subnet_id" {
   }
 }
 
+variable "associate_public_ip_address" {
+  type        = bool
+  description = "Give the builder a public IP even where its subnet maps none on launch. False: the subnet decides."
+  default     = false
+}
+
+variable "ssh_interface" {
+  type        = string
+  description = "Builder address SSH goes to: public_ip, private_ip, public_dns or private_dns. Empty: the public IP if there is one, else the private IP."
+  default     = ""
+  validation {
+    condition     = contains(["", "public_ip", "private_ip", "public_dns", "private_dns"], var.ssh_interface)
+    error_message = "The ssh_interface must be empty, public_ip, private_ip, public_dns or private_dns."
+  }
+}
+
 variable "ssh_cidrs" {
   type        = list(string)
   description = "CIDRs allowed to SSH to the builder through its temporary security group. Empty: only the public IP of the machine running Packer. Never 0.0.0.0/0."
@@ -335,6 +351,9 @@ source "amazon-ebs" "couchbase" {
 
   vpc_id    = var.vpc_id != "" ? var.vpc_id : null
   subnet_id = var.subnet_id != "" ? var.subnet_id : null
+  # A custom subnet that maps no public IP: ask for one, or reach the private address from inside the VPC.
+  associate_public_ip_address = var.associate_public_ip_address ? true : null
+  ssh_interface               = var.ssh_interface != "" ? var.ssh_interface : null
 
   # The temporary security group admits SSH from the given CIDRs, else only from our own public IP.
   temporary_security_group_source_cidrs     = length(var.ssh_cidrs) > 0 ? var.ssh_cidrs : null

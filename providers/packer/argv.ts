@@ -46,6 +46,9 @@ export function packerVariables(i: ResolvedImageInputs, b: BuildValues, declared
         kms_key_id: i.kmsKeyId,
         subnet_id: i.subnetId,
         vpc_id: i.vpcId,
+        // false is the template's default (the subnet decides): only true is passed.
+        ...(i.associatePublicIpAddress ? { associate_public_ip_address: true } : {}),
+        ssh_interface: i.sshInterface,
         ssh_cidrs: i.sshCidrs,
         ec2_endpoint: i.ec2Endpoint,
         emulator: i.emulator,

@@ -43,6 +43,10 @@ export interface ResolvedImageInputs {
     kmsKeyId: string;
     subnetId: string;
     vpcId: string;
+    /** Ask for a public IP on the builder even where the subnet maps none (Packer's associate_public_ip_address). */
+    associatePublicIpAddress: boolean;
+    /** How Packer reaches the builder: one of {@link SSH_INTERFACES}, or "" for its default (public IP, else private). */
+    sshInterface: string;
     sshCidrs: string[];
     ec2Endpoint: string;
     emulator: boolean;
@@ -64,6 +68,12 @@ export const COUCHBASE_RELEASE_URL = "https://packages.couchbase.com/releases/co
  */
 export const REPOSITORY_FIELDS = ["couchbaseReleaseUrl", "couchbaseReleaseSha256", "couchbaseKeyFingerprints"] as const;
 
+/**
+ * Packer's `ssh_interface` values the project supports: which address of the builder SSH goes to.
+ * (`session_manager` needs an instance profile and the SSM plugin on the machine running Packer: not supported.)
+ */
+export const SSH_INTERFACES = ["public_ip", "private_ip", "public_dns", "private_dns"] as const;
+
 /** Defaults for every optional input (documented on PackerImageArgs). */
 export const DEFAULTS = {
     templateDir: "images/aws",
@@ -84,6 +94,8 @@ export const DEFAULTS = {
     kmsKeyId: "",
     subnetId: "",
     vpcId: "",
+    associatePublicIpAddress: false,
+    sshInterface: "",
     ec2Endpoint: "",
     emulator: false,
     sshHost: "",

@@ -3,6 +3,7 @@
  * the program's config loader. Pure. Each failure names the property and says how to fix it.
  */
 import { DEFAULTS, UNKNOWN_VALUE, type BaseImage, type ResolvedImageInputs } from "./types";
+import { SSH_INTERFACES } from "./types";
 import { TAG } from "../ec2/tags";
 import { extraRegions, unknownRegionProblem } from "./awsRegions";
 
@@ -228,6 +229,8 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
         kmsKeyId: pick("kmsKeyId", DEFAULTS.kmsKeyId),
         subnetId: pick("subnetId", DEFAULTS.subnetId),
         vpcId: pick("vpcId", DEFAULTS.vpcId),
+        associatePublicIpAddress: pick("associatePublicIpAddress", DEFAULTS.associatePublicIpAddress),
+        sshInterface: pick("sshInterface", DEFAULTS.sshInterface),
         sshCidrs: pick("sshCidrs", []),
         ec2Endpoint: pick("ec2Endpoint", DEFAULTS.ec2Endpoint),
         emulator: pick("emulator", DEFAULTS.emulator),
@@ -411,6 +414,14 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
         fail("subnetId", `"${String(i.subnetId)}" is not a subnet id: use the form subnet-0123456789abcdef0`);
     if (known(i.vpcId) && i.vpcId !== "" && (typeof i.vpcId !== "string" || !VPC_ID.test(i.vpcId)))
         fail("vpcId", `"${String(i.vpcId)}" is not a VPC id: use the form vpc-0123456789abcdef0`);
+    else if (known(i.vpcId) && known(i.subnetId) && i.vpcId !== "" && i.subnetId === "")
+        // Packer picks no subnet in a VPC that is not the account's default: it refuses this only at
+        // build time (builder/common/step_pre_validate.go), and in the default VPC vpcId adds nothing.
+        fail("vpcId", "is set without subnetId: Packer cannot choose a subnet in a VPC that is not the default one and fails at build time; set subnetId to a subnet of that VPC (the subnet implies its VPC), or remove vpcId to use the default VPC");
+    if (known(i.associatePublicIpAddress) && typeof i.associatePublicIpAddress !== "boolean")
+        fail("associatePublicIpAddress", `must be true or false (got ${JSON.stringify(i.associatePublicIpAddress)})`);
+    if (known(i.sshInterface) && i.sshInterface !== "" && !(SSH_INTERFACES as readonly unknown[]).includes(i.sshInterface))
+        fail("sshInterface", `${JSON.stringify(i.sshInterface)} is not an SSH interface: use ${SSH_INTERFACES.join(", ")}, or "" for Packer's default (public IP, else private)`);
     if (known(i.sshCidrs)) {
         if (!isStringArray(i.sshCidrs))
             fail("sshCidrs", `must be a list of CIDRs allowed to reach the builder over SSH (e.g. ["203.0.113.4/32"]), got ${JSON.stringify(i.sshCidrs)}`);

@@ -37,10 +37,11 @@ const KMS_VIA_EC2 = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:G
 
 export const ACTIONS: readonly ActionUse[] = [
     // ---- build: Packer (docs/iam/packer-plugin-amazon-1.8.2.json), the image provider, the preflight
-    { role: "build", action: "ec2:DescribeRegions", why: "Packer checks the build region exists (skip_region_validation false)" },
-    { role: "build", action: "ec2:DescribeImages", why: "Packer: image name check, base image filter, waits; the provider: read, adopt by tags, delete" },
-    { role: "build", action: "ec2:DescribeVpcs", why: "Packer refuses a non-default vpcId without subnetId" },
-    { role: "build", action: "ec2:DescribeSubnets", why: "Packer reads the subnet's zone and VPC" },
+    { role: "build", action: "ec2:DescribeRegions", why: "Packer checks the build region exists (skip_region_validation false); the preflight checks the stack's regions are enabled" },
+    { role: "build", action: "ec2:DescribeImages", why: "Packer: image name check, base image filter, waits; the provider: read, adopt by tags, delete; the preflight: the base image" },
+    { role: "build", action: "ec2:DescribeVpcs", why: "Packer refuses a non-default vpcId without subnetId; the preflight looks for the default VPC" },
+    { role: "build", action: "ec2:DescribeSubnets", why: "Packer reads the subnet's zone and VPC; the preflight checks it maps public IPs" },
+    { role: "build", action: "ec2:DescribeInstanceTypeOfferings", why: "Packer, with associatePublicIpAddress and no subnetId: picks a default-VPC zone that offers the instance type" },
     { role: "build", action: "ec2:CreateKeyPair", why: "Packer's temporary SSH key pair" },
     { role: "build", action: "ec2:DeleteKeyPair", why: "Packer removes its temporary key pair" },
     { role: "build", action: "ec2:CreateSecurityGroup", why: "Packer's temporary security group" },
@@ -66,6 +67,7 @@ export const ACTIONS: readonly ActionUse[] = [
         scope: "viaEc2",
         why: "EBS encryption with the build region's kmsKeyIds key: the builder volume, the image's snapshots",
     })),
+    { role: "build", action: "kms:DescribeKey", why: "the preflight checks each kmsKeyIds key exists in its region and is enabled (scripts/preflight.ts)" },
 
     // ---- copies: AmiCopy in each copy region (docs/iam/pulumi-aws-amicopy.json)
     { role: "copies", action: "ec2:CopyImage", why: "AmiCopy create; also authorized against the source image in the build region" },

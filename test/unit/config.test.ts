@@ -108,6 +108,8 @@ describe("parseConfig", () => {
             ttlHours: 72,
             subnetId: undefined,
             vpcId: undefined,
+            associatePublicIpAddress: false,
+            sshInterface: "",
             ec2Endpoint: undefined,
             emulator: false,
             sshHost: undefined,

@@ -1,0 +1,167 @@
+/**
+ * The preflight: before the first real `up`, checks with read-only AWS calls what a build needs.
+ *
+ *   npm run preflight -- --stack NAME [--endpoint URL]
+ *
+ * It reads the stack's config as the program does (Pulumi.yaml defaults + Pulumi.<stack>.yaml,
+ * validated by pipeline/config.ts), then checks: the credentials (sts:GetCallerIdentity); that the
+ * build and copy regions are enabled; the builder's network (the subnet exists and gives SSH a
+ * route, or the default VPC exists); the base image; each kmsKeyIds key (exists in its region,
+ * enabled). One line per check, with the fix; exit 0 when all pass, 1 when one fails, 2 on bad usage
+ * or config. The judgements are scripts/preflight/checks.ts; this file only asks AWS.
+ */
+import * as os from "node:os";
+import { DescribeImagesCommand, DescribeRegionsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, type Filter } from "@aws-sdk/client-ec2";
+import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { ConfigError, parseConfig, type PipelineConfig } from "../pipeline/config";
+import { ec2Client } from "../providers/ec2/client";
+import { hasCode } from "../providers/ec2/retry";
+import { awsFailure, baseImageCheck, identityCheck, kmsKeyCheck, networkChecks, regionChecks, renderResults, type CheckResult, type NetworkFacts } from "./preflight/checks";
+import { PROJECT_NAME, PROJECT_ROOT, stackConfigValues } from "./stack";
+
+export const USAGE = "usage: npm run preflight -- --stack NAME [--endpoint URL]";
+
+export interface PreflightOptions {
+    stack: string;
+    /** One endpoint for EC2, KMS and STS (moto). Default: the stack's ec2Endpoint, else AWS. */
+    endpoint?: string;
+    /** Project root holding Pulumi.yaml and Pulumi.<stack>.yaml (tests). Default: this project's. */
+    root?: string;
+}
+
+/** Parses argv (after the script name). Pure; throws a usage error. */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): PreflightOptions {
+    let stack = env.PULUMI_STACK ?? "";
+    let endpoint: string | undefined;
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--stack" || a === "-s") stack = argv[++i] ?? "";
+        else if (a.startsWith("--stack=")) stack = a.slice("--stack=".length);
+        else if (a === "--endpoint") endpoint = argv[++i] ?? "";
+        else if (a.startsWith("--endpoint=")) endpoint = a.slice("--endpoint=".length);
+        else throw new Error(`unknown argument ${a}\n${USAGE}`);
+    }
+    if (!stack) throw new Error(`--stack NAME is required\n${USAGE}`);
+    if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw new Error(`--endpoint ${JSON.stringify(endpoint)} is not an http(s) URL\n${USAGE}`);
+    return { stack, ...(endpoint ? { endpoint } : {}) };
+}
+
+const clientOptions = (region: string, endpoint?: string) => ({ region, maxAttempts: 5, retryMode: "adaptive", ...(endpoint ? { endpoint } : {}) });
+
+async function attempt<T>(fn: () => Promise<T>) {
+    try {
+        return await fn();
+    } catch (e) {
+        return awsFailure(e);
+    }
+}
+
+/** Runs every check for a validated config. */
+export async function runChecks(cfg: PipelineConfig, endpoint?: string): Promise<CheckResult[]> {
+    const ep = endpoint ?? cfg.ec2Endpoint;
+    const region = cfg.buildRegion;
+    const results: CheckResult[] = [];
+    const sts = new STSClient(clientOptions(region, ep));
+    const ec2 = await ec2Client(region, ep);
+    try {
+        results.push(identityCheck(await attempt(async () => sts.send(new GetCallerIdentityCommand({})))));
+        results.push(...regionChecks(cfg, await attempt(async () => (await ec2.send(new DescribeRegionsCommand({ AllRegions: true }))).Regions ?? [])));
+
+        let network: NetworkFacts;
+        if (cfg.subnetId) {
+            const id = cfg.subnetId;
+            const subnet = await attempt(async () => {
+                try {
+                    return (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [id] }))).Subnets?.[0];
+                } catch (e) {
+                    if (hasCode(e, ["InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed"])) return undefined;
+                    throw e;
+                }
+            });
+            network = { subnetId: id, subnet };
+        } else {
+            const found = await attempt(async () => {
+                const vpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "isDefault", Values: ["true"] }] }))).Vpcs?.[0]?.VpcId;
+                const subnets = vpc ? ((await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpc] }] }))).Subnets ?? []) : [];
+                return { vpc, subnets };
+            });
+            network = "code" in found ? { defaultVpc: found } : { defaultVpcId: found.vpc, defaultSubnets: found.subnets };
+        }
+        results.push(...networkChecks(cfg, network));
+
+        const images = await attempt(async () => {
+            if (cfg.baseImageId) {
+                try {
+                    return (await ec2.send(new DescribeImagesCommand({ ImageIds: [cfg.baseImageId] }))).Images ?? [];
+                } catch (e) {
+                    if (hasCode(e, ["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"])) return [];
+                    throw e;
+                }
+            }
+            const filters: Filter[] = [
+                { Name: "name", Values: [cfg.baseImageNameFilter] },
+                { Name: "state", Values: ["available"] },
+            ];
+            return (await ec2.send(new DescribeImagesCommand({ Owners: cfg.baseImageOwners, Filters: filters }))).Images ?? [];
+        });
+        results.push(baseImageCheck(cfg, images));
+    } finally {
+        ec2.destroy();
+        sts.destroy();
+    }
+
+    for (const [keyRegion, key] of Object.entries(cfg.kmsKeyIds).sort(([a], [b]) => a.localeCompare(b))) {
+        if (!key) continue;
+        const kms = new KMSClient(clientOptions(keyRegion, ep));
+        try {
+            results.push(kmsKeyCheck(keyRegion, key, await attempt(async () => (await kms.send(new DescribeKeyCommand({ KeyId: key }))).KeyMetadata ?? {})));
+        } finally {
+            kms.destroy();
+        }
+    }
+    return results;
+}
+
+/** The whole command: config, checks, report. Returns the exit code. */
+export async function runPreflight(o: PreflightOptions, io: { out: (l: string) => void; err: (l: string) => void }): Promise<number> {
+    let cfg: PipelineConfig;
+    try {
+        const raw = await stackConfigValues(o.stack, o.root ?? PROJECT_ROOT);
+        cfg = parseConfig(raw, { stack: o.stack, project: PROJECT_NAME, user: os.userInfo().username });
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            io.err(`preflight: the configuration of ${o.stack} is invalid (fix it first; preview says the same):\n${e.message}`);
+            return 2;
+        }
+        throw e;
+    }
+    io.err(`preflight: stack ${o.stack}, build region ${cfg.buildRegion}${cfg.copyRegions.length ? `, copies in ${cfg.copyRegions.join(", ")}` : ""} (read-only calls)`);
+    const results = await runChecks(cfg, o.endpoint);
+    for (const line of renderResults(results)) io.out(line);
+    const failed = results.filter((r) => r.status === "fail").length;
+    io.err(failed ? `preflight: ${failed} check(s) failed; fix them before \`up\`` : "preflight: every check passed; next: preview, then up");
+    return failed ? 1 : 0;
+}
+
+async function main(): Promise<number> {
+    let o: PreflightOptions;
+    try {
+        o = parseArgs(process.argv.slice(2));
+    } catch (e) {
+        process.stderr.write(`preflight: ${(e as Error).message}\n`);
+        return 2;
+    }
+    try {
+        return await runPreflight(o, { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) });
+    } catch (e) {
+        process.stderr.write(`preflight: ${(e as Error).message}\n`);
+        return 2;
+    }
+}
+
+if (require.main === module) {
+    main().then((code) => {
+        process.exitCode = code;
+    });
+}
