@@ -255,6 +255,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
                     extraTags: args.extraTags,
                     subnetId: args.subnetId,
                     vpcId: args.vpcId,
+                    associatePublicIpAddress: args.associatePublicIpAddress,
+                    sshInterface: args.sshInterface,
                     sshCidrs: args.sshCidrs,
                     ec2Endpoint: args.ec2Endpoint,
                     emulator: args.emulator,

@@ -55,6 +55,10 @@ export interface BootTestArgs {
     subnetId?: pulumi.Input<string>;
     /** VPC for the test instance, as for the builder. Defaults to the default VPC. Update. */
     vpcId?: pulumi.Input<string>;
+    /** A public IP for the test instance even where its subnet maps none, as for the builder. Defaults to false. Update. */
+    associatePublicIpAddress?: pulumi.Input<boolean>;
+    /** Which instance address SSH goes to, as for the builder (`private_ip` from inside the VPC). Defaults to `""`. Update. */
+    sshInterface?: pulumi.Input<string>;
     /** CIDRs allowed to SSH to the test instance (never `0.0.0.0/0` or `::/0`). Required. Update. */
     sshCidrs: pulumi.Input<pulumi.Input<string>[]>;
     /** EC2 endpoint override (the local emulator). Defaults to AWS. Update. */

@@ -38,6 +38,10 @@ export interface BootTestInputs {
     extraTags: Record<string, string>;
     subnetId: string;
     vpcId: string;
+    /** As the builder's: a public IP even where the subnet maps none. */
+    associatePublicIpAddress: boolean;
+    /** As the builder's: which address SSH goes to ("" = public IP, else private). */
+    sshInterface: string;
     sshCidrs: string[];
     ec2Endpoint: string;
     emulator: boolean;
@@ -62,6 +66,8 @@ export const BOOT_TEST_DEFAULTS = {
     extraTags: {} as Record<string, string>,
     subnetId: "",
     vpcId: "",
+    associatePublicIpAddress: false,
+    sshInterface: "",
     ec2Endpoint: "",
     emulator: false,
     sshHost: "",
@@ -88,6 +94,8 @@ export function bootTestDefaults(raw: Record<string, unknown>): BootTestInputs {
         extraTags: pick("extraTags", { ...d.extraTags }),
         subnetId: pick("subnetId", d.subnetId),
         vpcId: pick("vpcId", d.vpcId),
+        associatePublicIpAddress: pick("associatePublicIpAddress", d.associatePublicIpAddress),
+        sshInterface: pick("sshInterface", d.sshInterface),
         sshCidrs: pick("sshCidrs", []),
         ec2Endpoint: pick("ec2Endpoint", d.ec2Endpoint),
         emulator: pick("emulator", d.emulator),
@@ -114,6 +122,8 @@ const SHARED: readonly string[] = [
     "extraTags",
     "subnetId",
     "vpcId",
+    "associatePublicIpAddress",
+    "sshInterface",
     "sshCidrs",
     "ec2Endpoint",
     "emulator",
@@ -160,6 +170,8 @@ export function validateBootTest(i: BootTestInputs, opts: { extraRegions?: reado
         extraTags: i.extraTags,
         subnetId: i.subnetId,
         vpcId: i.vpcId,
+        associatePublicIpAddress: i.associatePublicIpAddress,
+        sshInterface: i.sshInterface,
         sshCidrs: i.sshCidrs,
         ec2Endpoint: i.ec2Endpoint,
         emulator: i.emulator,
@@ -235,6 +247,8 @@ export function bootTestVariables(i: BootTestInputs, r: RunValues, declared?: re
         tags: r.tags,
         vpc_id: i.vpcId,
         subnet_id: i.subnetId,
+        associate_public_ip_address: i.associatePublicIpAddress,
+        ssh_interface: i.sshInterface,
         ssh_cidrs: i.sshCidrs,
         ssh_username: i.sshUsername,
         ssh_host: i.sshHost,

@@ -86,6 +86,22 @@ variable "subnet_id" {
   }
 }
 
+variable "associate_public_ip_address" {
+  type        = bool
+  description = "Give the test instance a public IP even where its subnet maps none on launch (as the builder). False: the subnet decides."
+  default     = false
+}
+
+variable "ssh_interface" {
+  type        = string
+  description = "Instance address SSH goes to (as the builder): public_ip, private_ip, public_dns or private_dns. Empty: the public IP if there is one, else the private IP."
+  default     = ""
+  validation {
+    condition     = contains(["", "public_ip", "private_ip", "public_dns", "private_dns"], var.ssh_interface)
+    error_message = "The ssh_interface must be empty, public_ip, private_ip, public_dns or private_dns."
+  }
+}
+
 variable "ssh_cidrs" {
   type        = list(string)
   description = "CIDRs allowed to SSH to the test instance through its temporary security group. Empty: only the public IP of the machine running Packer. Never 0.0.0.0/0."
@@ -184,6 +200,9 @@ source "amazon-ebs" "boot-test" {
 
   vpc_id    = var.vpc_id != "" ? var.vpc_id : null
   subnet_id = var.subnet_id != "" ? var.subnet_id : null
+  # As for the builder: a custom subnet without public IPs asks for one, or SSH goes to the private address.
+  associate_public_ip_address = var.associate_public_ip_address ? true : null
+  ssh_interface               = var.ssh_interface != "" ? var.ssh_interface : null
 
   # As for the builder: SSH from the given CIDRs only, else only from our own public IP.
   temporary_security_group_source_cidrs     = length(var.ssh_cidrs) > 0 ? var.ssh_cidrs : null

@@ -126,10 +126,10 @@ describe("BootTestProvider", function () {
         it("collects every failure, each naming its property", async () => {
             const r = await provider.check(
                 {} as Inputs,
-                args({ imageId: "img-1", region: "mars-1", sshCidrs: ["0.0.0.0/0"], timeoutMinutes: 0, emulationLimits: ["bad unit"], owner: "", emulator: true, ec2Endpoint: "" }),
+                args({ imageId: "img-1", region: "mars-1", sshCidrs: ["0.0.0.0/0"], timeoutMinutes: 0, emulationLimits: ["bad unit"], owner: "", emulator: true, ec2Endpoint: "", sshInterface: "ipv6" }),
             );
             const props = (r.failures ?? []).map((f) => f.property).sort();
-            assert.deepEqual(props, ["emulationLimits[0]", "emulator", "imageId", "owner", "region", "sshCidrs[0]", "timeoutMinutes"]);
+            assert.deepEqual(props, ["emulationLimits[0]", "emulator", "imageId", "owner", "region", "sshCidrs[0]", "sshInterface", "timeoutMinutes"]);
             const cidr = r.failures?.find((f) => f.property === "sshCidrs[0]")?.reason ?? "";
             assert.match(cidr, /never 0\.0\.0\.0\/0/);
             assert.equal(events().filter((e) => e.cmd === "validate").length, 0, "no Packer for bad inputs");

@@ -91,6 +91,10 @@ describe("boot test inputs", () => {
     it("variables: empty optional values left out, only declared ones passed", () => {
         const v = bootTestVariables(i, { reportPath: "r.json", tags: { A: "b" }, temporaryKeyPairName: "packer-boot-test-x" });
         assert.deepEqual(Object.keys(v), ["image_id", "image_name", "instance_type", "region", "report_path", "ssh_cidrs", "ssh_username", "tags", "temporary_key_pair_name"]);
+        const network = bootTestVariables({ ...i, subnetId: "subnet-0123456789abcdef0", associatePublicIpAddress: true, sshInterface: "private_ip" }, { reportPath: "r", tags: {}, temporaryKeyPairName: "" });
+        assert.equal(network.subnet_id, "subnet-0123456789abcdef0");
+        assert.equal(network.associate_public_ip_address, true);
+        assert.equal(network.ssh_interface, "private_ip");
         const limited = bootTestVariables({ ...i, emulator: true, ec2Endpoint: "http://127.0.0.1:5000", sshPort: 2222, emulationLimits: ["u.service"] }, { reportPath: "r", tags: {}, temporaryKeyPairName: "" }, ["region", "emulation_limits", "ssh_port"]);
         assert.deepEqual(limited, { emulation_limits: ["u.service"], region: "us-east-1", ssh_port: 2222 });
     });
