@@ -7,6 +7,10 @@
  * host keys, only the launch key authorised), IMDSv2 inside answers with the moto instance, moto's
  * port and every route are out of reach from inside; then terminate, and nothing is left: no
  * process, mount, network namespace or cgroup, and the build sandbox's standby is back on the port.
+ * Then the project's own image, built by the real pipeline (its boot test off, so this test
+ * launches the instance itself): booted the same way, images/aws/boot-test/boot-check.sh runs on it
+ * and its report is printed; the agent's identity, read from the IMDSv2 inside, must be the
+ * launched instance's (the other checks are the image's business, docs/image.md).
  */
 import { strict as assert } from "node:assert";
 import { execFileSync, spawn } from "node:child_process";
@@ -17,9 +21,45 @@ import { bootCgroups } from "../../scripts/local/boot";
 import { packerEnv } from "../../providers/packer/argv";
 import { portOpen } from "../../scripts/local/moto";
 import { findLeftovers } from "../../scripts/local/processes";
-import { isAlive, REGION, ROOT, sleep, started, startWorld, stopWorld, World } from "./harness";
+import { baseConfig, driver, driverOk, isAlive, REGION, ROOT, sleep, started, startWorld, stopWorld, upOutputs, World, writeStackConfig } from "./harness";
 
 const TEMPLATE = path.join(ROOT, "test", "fixtures", "boot-image", "boot-image.pkr.hcl");
+
+/** Makes a key pair in moto from a fresh ed25519 key in `dir`; returns the private key file and public key. */
+async function importKey(w: World, dir: string, name: string): Promise<{ keyFile: string; publicKey: string }> {
+    const keyFile = path.join(dir, `${name}.key`);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
+    const publicKey = fs.readFileSync(`${keyFile}.pub`, "utf8").trim();
+    await w.ec2.send(new ImportKeyPairCommand({ KeyName: name, PublicKeyMaterial: new TextEncoder().encode(publicKey) }));
+    return { keyFile, publicKey };
+}
+
+/** Runs `script` with bash as root through hostd's SSH port with `keyFile`. */
+function sshRun(w: World, keyFile: string, script: string, timeoutMs = 90_000): Promise<{ code: number | null; out: string }> {
+    return run(
+        "ssh",
+        [
+            ...["-i", keyFile, "-p", String(w.sshPort)],
+            ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=80"],
+            "root@127.0.0.1",
+            "bash",
+            "-s",
+        ],
+        { timeoutMs, input: `${script}\n` },
+    );
+}
+
+/** Waits until SSH with `keyFile` logs in; returns how long it took from `t0`. */
+async function waitForSsh(w: World, keyFile: string, t0: number, limitMs = 120_000): Promise<number> {
+    let last = "";
+    for (;;) {
+        const s = await sshRun(w, keyFile, "true");
+        if (s.code === 0) return Date.now() - t0;
+        last = s.out;
+        if (Date.now() - t0 > limitMs) assert.fail(`no SSH to the booted instance after ${limitMs} ms: ${last}\n${fs.readFileSync(path.join(w.hostd.stateDir, "hostd.log"), "utf8").slice(-3000)}`);
+        await sleep(200);
+    }
+}
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {
@@ -48,26 +88,12 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
     const world = (): World => started(w);
 
     /** Runs `script` with bash as root on the booted instance, through hostd's SSH port. */
-    const ssh = (script: string, timeoutMs = 90_000) =>
-        run(
-            "ssh",
-            [
-                ...["-i", keyFile, "-p", String(world().sshPort)],
-                ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=80"],
-                "root@127.0.0.1",
-                "bash",
-                "-s",
-            ],
-            { timeoutMs, input: `${script}\n` },
-        );
+    const ssh = (script: string, timeoutMs = 90_000) => sshRun(world(), keyFile, script, timeoutMs);
 
     before(async function () {
         this.timeout(600_000);
         w = await startWorld("boot");
-        keyFile = path.join(w.tmp, "id_ed25519");
-        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
-        publicKey = fs.readFileSync(`${keyFile}.pub`, "utf8").trim();
-        await w.ec2.send(new ImportKeyPairCommand({ KeyName: keyName, PublicKeyMaterial: new TextEncoder().encode(publicKey) }));
+        ({ keyFile, publicKey } = await importKey(w, w.tmp, keyName));
     });
 
     after(async function () {
@@ -100,15 +126,7 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
         const t0 = Date.now();
         const r = await world().ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: keyName }));
         instanceId = r.Instances![0].InstanceId!;
-        let last = "";
-        for (;;) {
-            const s = await ssh("true", 90_000);
-            if (s.code === 0) break;
-            last = s.out;
-            if (Date.now() - t0 > 120_000) assert.fail(`no SSH to the booted instance after 120 s: ${last}\n${fs.readFileSync(path.join(world().hostd.stateDir, "hostd.log"), "utf8").slice(-3000)}`);
-            await sleep(200);
-        }
-        bootMs = Date.now() - t0;
+        bootMs = await waitForSsh(world(), keyFile, t0);
         process.stderr.write(`      boot: RunInstances -> the image's sshd answered SSH in ${bootMs} ms\n`);
         const st = world().hostd.state().sandbox;
         assert.equal(st?.kind, "boot");
@@ -206,11 +224,7 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
     it("hostd killed hard while an instance is booted: stopping it by its state leaves nothing", async () => {
         const r = await world().ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: keyName }));
         const id = r.Instances![0].InstanceId!;
-        const until = Date.now() + 60_000;
-        while ((await ssh("true")).code !== 0) {
-            assert.ok(Date.now() < until, "no SSH to the second booted instance");
-            await sleep(200);
-        }
+        await waitForSsh(world(), keyFile, Date.now(), 60_000);
         const st = world().hostd.state().sandbox!;
         assert.equal(st.instanceId, id);
         const ns = fs.readlinkSync(`/proc/${st.leaderPid}/ns/net`);
@@ -230,5 +244,69 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
             }
         });
         assert.deepEqual(inNs, []);
+    });
+});
+
+describe("e2e: hostd boots the project's image built by the real pipeline", function () {
+    this.timeout(600_000);
+    let w: World | undefined;
+    let stack = "";
+    let imageId = "";
+    let key = { keyFile: "", publicKey: "" };
+    const world = (): World => started(w);
+
+    before(async function () {
+        this.timeout(600_000);
+        w = await startWorld("bootimg");
+        stack = `local-e2e-${w.id}`;
+        writeStackConfig(w, stack, { ...baseConfig(w), bootTest: false });
+        key = await importKey(w, w.tmp, `boot-img-${w.id}`);
+    });
+
+    after(async function () {
+        this.timeout(180_000);
+        if (w) await driver(w, "destroy", stack, ["--remove"]).done.catch(() => undefined);
+        const left = await stopWorld(w);
+        w = undefined;
+        assert.deepEqual(left, { pids: [], mounts: [] });
+    });
+
+    it("up builds the image (boot test off)", async () => {
+        const out = await driverOk(world(), "up", stack);
+        imageId = (upOutputs(out).amiIds as Record<string, string>)[REGION];
+        assert.match(imageId, /^ami-[0-9a-f]+$/);
+    });
+
+    it("an instance of it boots; boot-check.sh reports, and the agent's identity is the launched instance's", async () => {
+        assert.ok(imageId, "no image");
+        const t0 = Date.now();
+        const r = await world().ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: `boot-img-${world().id}` }));
+        const id = r.Instances![0].InstanceId!;
+        const ms = await waitForSsh(world(), key.keyFile, t0);
+        process.stderr.write(`      boot: RunInstances -> the image's sshd answered SSH in ${ms} ms\n`);
+        const check = fs.readFileSync(path.join(ROOT, "images", "aws", "boot-test", "boot-check.sh"), "utf8");
+        const s = await sshRun(
+            world(),
+            key.keyFile,
+            [
+                `cat > /tmp/boot-check.sh <<'BOOT_CHECK_EOF'\n${check}\nBOOT_CHECK_EOF`,
+                `BOOT_CHECK_WAIT=60 bash /tmp/boot-check.sh --out /tmp/report.json --expect-instance-id ${id} --expect-region ${REGION} --authorized-key '${key.publicKey}' >/dev/null 2>&1 || echo "boot-check exit $?"`,
+                "cat /tmp/report.json",
+            ].join("\n"),
+            400_000,
+        );
+        const json = s.out.slice(s.out.indexOf("{"));
+        const report = JSON.parse(json) as { passed: boolean; checks: { name: string; status: string; saw: string }[] };
+        process.stderr.write(`      boot-check: ${report.passed ? "passed" : "FAILED"}\n`);
+        for (const c of report.checks) process.stderr.write(`        ${c.status.padEnd(7)} ${c.name}: ${c.saw.slice(0, 160)}\n`);
+        const identity = report.checks.find((c) => c.name === "agent-node-identity");
+        assert.equal(identity?.status, "passed", `the agent did not report the launched instance: ${JSON.stringify(identity)}`);
+        await world().ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+        const until = Date.now() + 30_000;
+        while (world().hostd.state().sandbox?.kind === "boot") {
+            assert.ok(Date.now() < until, "the booted instance did not stop");
+            await sleep(100);
+        }
+        assert.deepEqual(bootCgroups(path.join(world().hostd.stateDir, "sandbox")), []);
     });
 });
