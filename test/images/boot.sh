@@ -258,7 +258,8 @@ check "... the instance id with it" grep -qx "GET /latest/meta-data/instance-id 
 check "... and nothing without it" bash -c "! grep -q ' 401\$' '$work/clean/imds.log'"
 check "... the agent reported the instance this test launched" grep -q "\"instanceId $instance_id, region $region\"" "$work/clean.json"
 check "... Couchbase (the stand-in) answered as an uninitialised node" grep -q '"pools\\": \[\] (in no cluster), implementationVersion 8.0.0-standin-enterprise' "$work/clean.json"
-check "... THP skipped by its own condition, saying why" grep -q 'is not writable here (read-only /sys: a container)' "$work/clean.json"
+check "... THP not settable here, saying why" grep -q 'is not writable here (read-only /sys: a container)' "$work/clean.json"
+check "... and disable-thp.service skipped by its own condition, not failed" grep -q 'disable-thp.service enabled, inactive, skipped by its own condition' "$work/clean.json"
 
 # failing_unit ROOT NAME: a unit of the image that fails at every boot.
 failing_unit() {

@@ -334,6 +334,7 @@ check_couchbase_uninitialised() {
 check_thp() {
 	local unit enabled defrag
 	unit="disable-thp.service $(systemctl is-enabled disable-thp.service 2>/dev/null || true), $(systemctl is-active disable-thp.service 2>/dev/null || true)"
+	[[ "$(unit_state disable-thp.service ConditionResult)" != no ]] || unit+=", skipped by its own condition"
 	if [[ ! -e "$THP/enabled" ]]; then
 		record thp-never skipped "this kernel has no transparent huge pages ($unit)"
 		return 0
