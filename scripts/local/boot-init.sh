@@ -42,6 +42,9 @@ done
 # --register=no --keep-unit: the host has no systemd-machined and no system bus.
 # --resolv-conf, --timezone, --link-journal off: the instance's files are the image's own, and
 # nothing of the container lands in the host's /var/log/journal.
+# --rlimit NOFILE 1024:524288: what systemd as PID 1 of a VM gives itself (its own default), so a
+# unit's LimitNOFILE is limited as on an instance, not by whatever this host's hostd runs with
+# (nspawn drops CAP_SYS_RESOURCE: the container's systemd cannot raise its own hard limit).
 exec systemd-nspawn \
 	--directory="$merged" \
 	--boot \
@@ -53,4 +56,5 @@ exec systemd-nspawn \
 	--resolv-conf=off \
 	--timezone=off \
 	--link-journal=no \
+	--rlimit=RLIMIT_NOFILE=1024:524288 \
 	-- systemd.show_status=true
