@@ -14,6 +14,34 @@ import { stopProcess } from "./processes";
 /** The base images every local moto starts with (moto's `MOTO_AMIS_PATH`). */
 export const BASE_IMAGES_FILE = path.join(__dirname, "amis.json");
 
+/**
+ * moto_server with EC2's root device type on the images CreateImage and CopyImage make ("ebs",
+ * where moto says "standard"), so Packer's amazon-ebs accepts a built image as a source (the boot
+ * test): scripts/local/moto-server.py, run by the Python of moto's virtual environment.
+ */
+export const MOTO_SERVER_SHIM = path.join(__dirname, "moto-server.py");
+
+/**
+ * How to start moto: the shim under the Python next to `moto_server` on PATH (moto's virtual
+ * environment), else `moto_server` itself. Pure apart from reading PATH's folders.
+ */
+export function motoCommand(pathEnv: string | undefined, exists: (f: string) => boolean = fs.existsSync): { file: string; args: string[] } {
+    for (const dir of (pathEnv ?? "").split(path.delimiter)) {
+        if (!dir) continue;
+        const exe = path.join(dir, "moto_server");
+        if (!exists(exe)) continue;
+        let real = exe;
+        try {
+            real = fs.realpathSync(exe);
+        } catch {
+            /* a dangling link: let spawn say so */
+        }
+        const python = path.join(path.dirname(real), "python3");
+        return exists(python) ? { file: python, args: [MOTO_SERVER_SHIM] } : { file: "moto_server", args: [] };
+    }
+    return { file: "moto_server", args: [] };
+}
+
 /** Static credentials moto accepts; never real ones. */
 export const MOTO_CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "testing" } as const;
 
@@ -116,7 +144,8 @@ export async function startMoto(opts: MotoOptions = {}): Promise<MotoServer> {
         fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
         out = fs.openSync(opts.logFile, "a");
     }
-    const child = spawn(opts.executable ?? "moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
+    const cmd = opts.executable ? { file: opts.executable, args: [] } : motoCommand(env.PATH);
+    const child = spawn(cmd.file, [...cmd.args, "-H", "127.0.0.1", "-p", String(port)], {
         env,
         stdio: ["ignore", out, out],
         detached: opts.detached ?? false,
