@@ -1,0 +1,78 @@
+/**
+ * The boot test provider's `check` with the real Packer and the real boot test folder
+ * (images/aws/boot-test): sound inputs validate (an image id not known yet too: a placeholder
+ * stands in), and a broken copy of the template fails at preview naming templateDir with Packer's
+ * words. Proof limit: `packer validate` only (no instance); skipped when packer is not on PATH.
+ */
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BootTestProvider } from "../../providers/bootTestProvider";
+import { BOOT_TEST_PROVIDER_VERSION } from "../../providers/bootTest";
+import { UNKNOWN } from "../../providers/packer/validate";
+
+type Inputs = Parameters<BootTestProvider["check"]>[1];
+
+const ROOT = path.resolve(__dirname, "../..");
+const WORK = ".build/test-boot-test-validate";
+
+describe("BootTestProvider.check with the real Packer and template", function () {
+    this.timeout(120_000);
+    let oldCwd = "";
+    const provider = new BootTestProvider();
+    const inputs = (over: Partial<Inputs> = {}) =>
+        ({
+            imageId: "ami-0123456789abcdef0",
+            imageName: "couchbase-cloud-server-test-0123456789ab",
+            region: "us-east-1",
+            stack: "test-validate",
+            owner: "ci",
+            environment: "local",
+            sshCidrs: ["127.0.0.1/32"],
+            ec2Endpoint: "http://127.0.0.1:5000",
+            emulator: true,
+            sshHost: "127.0.0.1",
+            sshPort: 2222,
+            sshUsername: "root",
+            providerVersion: BOOT_TEST_PROVIDER_VERSION,
+            ...over,
+        }) as Inputs;
+
+    before(function () {
+        try {
+            execFileSync("packer", ["version"], { stdio: "ignore" });
+        } catch {
+            this.skip();
+        }
+        oldCwd = process.cwd();
+        process.chdir(ROOT);
+        fs.rmSync(WORK, { recursive: true, force: true });
+        fs.mkdirSync(WORK, { recursive: true });
+        fs.cpSync("images/aws/boot-test", `${WORK}/broken`, { recursive: true });
+        fs.appendFileSync(`${WORK}/broken/boot-test.pkr.hcl`, '\nlocals {\n  broken = var.not_an_argument\n}\n');
+    });
+    after(() => {
+        if (oldCwd) {
+            fs.rmSync(WORK, { recursive: true, force: true });
+            process.chdir(oldCwd);
+        }
+    });
+
+    it("the real template validates with a run's variables", async () => {
+        const r = await provider.check({} as Inputs, inputs());
+        assert.deepEqual(r.failures, []);
+        assert.match(r.inputs?.checksHash ?? "", /^[0-9a-f]{64}$/);
+    });
+
+    it("an image id not known yet (preview) validates with a placeholder", async () => {
+        const r = await provider.check({} as Inputs, inputs({ imageId: UNKNOWN, imageName: UNKNOWN, emulationLimits: ["systemd-sysctl.service"] }));
+        assert.deepEqual(r.failures, []);
+    });
+
+    it("a broken template fails naming templateDir with Packer's message", async () => {
+        const r = await provider.check({} as Inputs, inputs({ templateDir: `${WORK}/broken` }));
+        assert.equal(r.failures?.[0]?.property, "templateDir");
+        assert.match(r.failures?.[0]?.reason ?? "", /packer validate of ".*broken" failed[\s\S]*not_an_argument/);
+    });
+});
