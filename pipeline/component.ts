@@ -17,6 +17,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 
+import { stackPin } from "../providers/packer/couchbasePackages";
 import { TAG } from "../providers/ec2/tags";
 import { PackerImage } from "../providers/packerImage";
 import { BootTest } from "../providers/bootTest";
@@ -79,8 +80,16 @@ export interface ImagePipelineArgs {
     couchbaseEdition: string;
     /** Couchbase Server version, X.Y.Z. Rebuild. */
     couchbaseVersion: string;
-    /** `repository` or a project-relative folder holding the `.deb`. Rebuild. */
+    /** `download`, `repository` or a project-relative folder holding the `.deb`. Rebuild. */
     couchbasePackageSource: pulumi.Input<string>;
+    /**
+     * The stack's pins of downloaded packages, version → architecture → sha256, for versions the
+     * project's table lacks; the image gets the one of couchbaseVersion and `architecture`.
+     * Rebuild in download mode when that one changes; unused otherwise.
+     */
+    couchbasePackageSha256: Record<string, Record<string, string>>;
+    /** CPU architecture of the image, `amd64` or `arm64` (picks the downloaded package). Rebuild in download mode. */
+    architecture: "amd64" | "arm64";
     /** URL of Couchbase's couchbase-release .deb. Rebuild in repository mode; unused otherwise. */
     couchbaseReleaseUrl: pulumi.Input<string>;
     /** Pinned sha256 of that .deb; required in repository mode. Rebuild in repository mode. */
@@ -201,6 +210,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 couchbaseEdition: args.couchbaseEdition,
                 couchbaseVersion: args.couchbaseVersion,
                 couchbasePackageSource: args.couchbasePackageSource,
+                couchbasePackageSha256: stackPin(args.couchbasePackageSha256, args.couchbaseVersion, args.architecture),
+                architecture: args.architecture,
                 couchbaseReleaseUrl: args.couchbaseReleaseUrl,
                 couchbaseReleaseSha256: args.couchbaseReleaseSha256,
                 couchbaseKeyFingerprints: args.couchbaseKeyFingerprints,

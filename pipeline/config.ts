@@ -8,6 +8,7 @@
  * `couchbase-images:copyRegions: "us-east-1" is the build region; remove it`.
  */
 import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS, type ResolvedImageInputs } from "../providers/packer/types";
+import { packageSha256Url, stackPin, type PackagePins } from "../providers/packer/couchbasePackages";
 import { EDITIONS, ENVIRONMENTS, UNKNOWN, kmsKeyProblem, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
 import { buildKmsKeyRegionProblem, copyKmsKeyProblem } from "./kmsKeys";
 
@@ -33,8 +34,16 @@ export interface PipelineConfig {
     instanceType: string;
     couchbaseEdition: CouchbaseEdition;
     couchbaseVersion: string;
-    /** `repository` or a relative folder holding the `.deb`. */
+    /** `download` (the default), `repository` or a relative folder holding the `.deb`. */
     couchbasePackageSource: string;
+    /**
+     * The stack's pins of downloaded packages: version → architecture → sha256 (lowercase), for
+     * versions the project's table (providers/packer/couchbasePackages.ts) lacks. Only the entry of
+     * couchbaseVersion and the image's architecture is used.
+     */
+    couchbasePackageSha256: PackagePins;
+    /** CPU architecture of the image (and its agent): agentArch, one per stack for now. */
+    architecture: AgentArch;
     /** URL of the couchbase-release .deb (repository mode). */
     couchbaseReleaseUrl: string;
     /** Its pinned sha256, lowercase; required (non-empty) in repository mode. */
@@ -98,6 +107,7 @@ export const CONFIG_KEYS = [
     "couchbaseEdition",
     "couchbaseVersion",
     "couchbasePackageSource",
+    "couchbasePackageSha256",
     "couchbaseReleaseUrl",
     "couchbaseReleaseSha256",
     "couchbaseKeyFingerprints",
@@ -139,7 +149,8 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     instanceType: "t3.large",
     couchbaseEdition: "enterprise",
     couchbaseVersion: "8.0.0",
-    couchbasePackageSource: "repository",
+    couchbasePackageSource: IMAGE_DEFAULTS.couchbasePackageSource,
+    couchbasePackageSha256: {},
     couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
     couchbaseReleaseSha256: "",
     couchbaseKeyFingerprints: [],
@@ -186,6 +197,8 @@ const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
     couchbaseEdition: "couchbaseEdition",
     couchbaseVersion: "couchbaseVersion",
     couchbasePackageSource: "couchbasePackageSource",
+    couchbasePackageSha256: "couchbasePackageSha256",
+    architecture: "agentArch",
     couchbaseReleaseUrl: "couchbaseReleaseUrl",
     couchbaseReleaseSha256: "couchbaseReleaseSha256",
     couchbaseKeyFingerprints: "couchbaseKeyFingerprints",
@@ -241,7 +254,7 @@ class Problems {
     readonly list: string[] = [];
     /** Keys (top level) with a problem already, e.g. a value of the wrong type. */
     readonly keys = new Set<string>();
-    constructor(private readonly ns: string) {}
+    constructor(readonly ns: string) {}
     add(key: string, msg: string): void {
         this.list.push(`${this.ns}:${key}: ${msg}`);
         this.keys.add(key.split(/[.[]/)[0]);
@@ -293,6 +306,41 @@ function asStringMap(raw: unknown, key: string, p: Problems): Record<string, str
         return {};
     }
     return { ...(v as Record<string, string>) };
+}
+
+/**
+ * The download pins: version → architecture → sha256, e.g. `{"8.0.3": {"amd64": "<64 hex>"}}`.
+ * Each bad entry is reported under its own path (`couchbasePackageSha256["8.0.3"].amd64`).
+ */
+function asPackagePins(raw: unknown, key: string, p: Problems): PackagePins {
+    const v = parseJson(raw);
+    if (v === undefined || v === null) return {};
+    const how = `set one with \`pulumi config set --path '${p.ns}:${key}["<version>"].<arch>' <sha256>\``;
+    if (typeof v !== "object" || Array.isArray(v)) {
+        p.add(key, `expected a map of Couchbase Server version to a map of architecture to sha256, got ${JSON.stringify(raw)}; ${how}`);
+        return {};
+    }
+    const out: PackagePins = {};
+    for (const [version, arches] of Object.entries(v as Record<string, unknown>)) {
+        const at = `${key}["${version}"]`;
+        if (!/^\d+\.\d+\.\d+$/.test(version)) {
+            p.add(at, `"${version}" is not a Couchbase Server version: key each pin by its version X.Y.Z (e.g. 8.0.3)`);
+            continue;
+        }
+        if (arches === null || typeof arches !== "object" || Array.isArray(arches)) {
+            p.add(at, `expected a map of architecture (${ARCHES.join(", ")}) to sha256, got ${JSON.stringify(arches)}; ${how}`);
+            continue;
+        }
+        out[version] = {};
+        for (const [arch, sha] of Object.entries(arches as Record<string, unknown>)) {
+            const published = packageSha256Url(version, "<edition>", arch);
+            if (!(ARCHES as readonly string[]).includes(arch)) p.add(`${at}.${arch}`, `"${arch}" is not an architecture: use ${ARCHES.join(" or ")}`);
+            else if (typeof sha !== "string" || !/^[0-9a-f]{64}$/.test(sha.trim().toLowerCase()))
+                p.add(`${at}.${arch}`, `${JSON.stringify(sha)} is not a sha256: give the 64 hex digits Couchbase publishes at ${published}`);
+            else out[version][arch] = sha.trim().toLowerCase();
+        }
+    }
+    return out;
 }
 
 function asInteger(raw: unknown, key: string, p: Problems, unit: string): number {
@@ -374,7 +422,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const instanceType = str("instanceType");
     const couchbaseEdition = str("couchbaseEdition");
     const couchbaseVersion = str("couchbaseVersion");
-    const couchbasePackageSource = str("couchbasePackageSource") || "repository";
+    const couchbasePackageSource = str("couchbasePackageSource") || IMAGE_DEFAULTS.couchbasePackageSource;
+    const couchbasePackageSha256 = asPackagePins(get("couchbasePackageSha256"), "couchbasePackageSha256", p);
     const couchbaseReleaseUrl = str("couchbaseReleaseUrl") || COUCHBASE_RELEASE_URL;
     const couchbaseReleaseSha256 = normalizeSha256(str("couchbaseReleaseSha256"));
     const couchbaseKeyFingerprints = list("couchbaseKeyFingerprints").map(normalizeKeyFingerprint);
@@ -399,6 +448,7 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const sshUsername = str("sshUsername");
     const sshCidrs = list("sshCidrs");
     const arch = str("agentArch");
+    const imageArch: AgentArch = (ARCHES as readonly string[]).includes(arch) ? (arch as AgentArch) : "amd64";
     const artifact = str("agentArtifact");
     const shaFile = str("agentSha256File");
     const buildTimeoutMinutes = int("buildTimeoutMinutes", "minutes");
@@ -419,6 +469,10 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         couchbaseEdition,
         couchbaseVersion,
         couchbasePackageSource,
+        // The pin of exactly this version and architecture (an unusable agentArch is reported
+        // below; the package is then looked up for amd64 rather than reported twice).
+        couchbasePackageSha256: stackPin(couchbasePackageSha256, couchbaseVersion, imageArch),
+        architecture: imageArch,
         couchbaseReleaseUrl,
         couchbaseReleaseSha256,
         couchbaseKeyFingerprints,
@@ -456,6 +510,12 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         if (typeErrors.has(configKeyOf(f.property).split(/[.[]/)[0])) continue;
         if (f.property === "stack") {
             p.add("(stack name)", `${f.reason}; create a stack with such a name (\`pulumi stack init dev-<you>\`)`);
+        } else if (f.property === "couchbasePackageSha256") {
+            const pinKey = `couchbasePackageSha256["${couchbaseVersion}"].${imageArch}`;
+            const fix = f.reason.startsWith("the pinned sha256")
+                ? `remove it with \`pulumi config rm --path '${ns}:${pinKey}'\``
+                : `set it with \`pulumi config set --path '${ns}:${pinKey}' <sha256>\``;
+            p.add(pinKey, `${f.reason}; ${fix} (README, "Couchbase packages")`);
         } else if (f.property === "kmsKeyId") {
             p.add(`kmsKeyIds.${buildRegion}`, f.reason);
         } else if (PIN_COMMANDS[f.property] && f.reason.startsWith("is empty")) {
@@ -509,6 +569,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         couchbaseEdition: couchbaseEdition as CouchbaseEdition,
         couchbaseVersion,
         couchbasePackageSource,
+        couchbasePackageSha256,
+        architecture: imageArch,
         couchbaseReleaseUrl,
         couchbaseReleaseSha256,
         couchbaseKeyFingerprints,

@@ -47,11 +47,27 @@ export interface PackerImageArgs {
     /** Couchbase Server version, `X.Y.Z` (e.g. `8.0.0`). Required. Forces a rebuild. */
     couchbaseVersion: pulumi.Input<string>;
     /**
-     * Where the `couchbase-server` package comes from: `repository` (Couchbase's apt repository),
-     * or a relative folder holding a `.deb` (whose content is fingerprinted). Defaults to
-     * `repository`. Forces a rebuild.
+     * Where the `couchbase-server` package comes from: `download` (the exact `.deb` for the
+     * version, edition and architecture from Couchbase's release URL, refused unless its sha256
+     * matches `couchbasePackageSha256`), `repository` (Couchbase's apt repository), or a relative
+     * folder holding a `.deb` (whose content is fingerprinted). Defaults to `download`. Forces a
+     * rebuild.
      */
     couchbasePackageSource?: pulumi.Input<string>;
+    /**
+     * sha256 (64 hex digits) the downloaded package must have, for a package the project's table
+     * (providers/packer/couchbasePackages.ts, Couchbase Server Enterprise) lacks: the value
+     * Couchbase publishes at `<package URL>.sha256`. Defaults to `""`: the table's value, which
+     * `check` fills in; a package neither has fails `check`, as does a pin that differs from the
+     * table. Used, and forces a rebuild, only when `couchbasePackageSource` is `download`.
+     */
+    couchbasePackageSha256?: pulumi.Input<string>;
+    /**
+     * CPU architecture of the image, `amd64` or `arm64`: which package `download` fetches (the
+     * base image and instance type must match it). Defaults to `amd64`. Forces a rebuild in
+     * download mode.
+     */
+    architecture?: pulumi.Input<string>;
     /**
      * URL (https) of Couchbase's `couchbase-release` .deb, which carries the apt signing keys.
      * Defaults to the template's

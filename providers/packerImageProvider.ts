@@ -40,7 +40,7 @@ import { createRedactor, redactText } from "./packer/redact";
 import { watchEngine, type EngineWatchdog } from "./packer/engine";
 import { capturePacker, runPacker } from "./packer/run";
 import { buildFields, type BaseImage, type ResolvedImageInputs } from "./packer/types";
-import { applyDefaults, containsUnknown, validateInputs, type Failure } from "./packer/validate";
+import { applyDefaults, containsUnknown, resolvePackageSha256, validateInputs, type Failure } from "./packer/validate";
 
 /** Resolved inputs as the provider sees them (after `check`). */
 interface Inputs extends ResolvedImageInputs {
@@ -107,7 +107,7 @@ const NO_CHANGE_FIELDS: readonly string[] = ["copyRegions", "resourceUrn"];
 async function fingerprintSources(i: ResolvedImageInputs, tools: { packer: string; plugin: string }): Promise<FingerprintSources> {
     const fs = load<typeof import("node:fs")>("node:fs");
     const packageFiles =
-        i.couchbasePackageSource === "repository" ? [] : readTree(fs, i.couchbasePackageSource).filter((f) => f.path.endsWith(".deb"));
+        i.couchbasePackageSource === "repository" || i.couchbasePackageSource === "download" ? [] : readTree(fs, i.couchbasePackageSource).filter((f) => f.path.endsWith(".deb"));
     const ignorePath = `${i.templateDir}/${IMAGE_IGNORE_FILE}`;
     const ignoreText = fs.existsSync(ignorePath) ? fs.readFileSync(ignorePath, "utf8") : "";
     return {
@@ -419,7 +419,9 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
      */
     async check(_olds: Inputs, news: Inputs): Promise<pulumi.dynamic.CheckResult<Inputs>> {
         const fs = load<typeof import("node:fs")>("node:fs");
-        const i: Inputs = applyDefaults(news as unknown as Record<string, unknown>);
+        // Download mode without a pin: the sha256 from the project's table (before the rules, which
+        // then find a value, or say that neither the table nor the stack has one).
+        const i: Inputs = resolvePackageSha256(applyDefaults(news as unknown as Record<string, unknown>));
         const failures: Failure[] = validateInputs(i);
         const failed = (p: string) => failures.some((f) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`));
         const known = (p: keyof ResolvedImageInputs) => !containsUnknown(i[p]) && !failed(p);
@@ -432,10 +434,10 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         }
         if (known("agentUnit") && !fs.existsSync(i.agentUnit))
             failures.push({ property: "agentUnit", reason: `"${i.agentUnit}" does not exist: point at the agent's systemd unit (agent/dp-agent.service)` });
-        if (known("couchbasePackageSource") && i.couchbasePackageSource !== "repository") {
+        if (known("couchbasePackageSource") && i.couchbasePackageSource !== "repository" && i.couchbasePackageSource !== "download") {
             const dir = i.couchbasePackageSource;
             if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !fs.readdirSync(dir).some((f) => f.endsWith(".deb")))
-                failures.push({ property: "couchbasePackageSource", reason: `"${dir}" is not a folder holding a couchbase-server .deb: build one (scripts/local/standin-couchbase.sh --out ${dir}) or use "repository"` });
+                failures.push({ property: "couchbasePackageSource", reason: `"${dir}" is not a folder holding a couchbase-server .deb: build one (scripts/local/standin-couchbase.sh --out ${dir}) or use "download"` });
         }
         // An unknown sha256 means the artifact is made by a step that has not run yet (the agent's
         // command resource at preview, or on a checkout where it will rebuild): the file cannot

@@ -93,8 +93,14 @@ fi
 mkdir -p "$tmp/packages"
 common=(-var "agent_artifact=$tmp/dp-agent.gz" -var "agent_sha256=$agent_sha" "${unit_args[@]}")
 
-echo "-- AWS defaults (repository mode)"
+echo "-- AWS defaults (download mode, as the program passes it: the package's URL and sha256)"
 packer validate "${common[@]}" "$template"
+packer validate "${common[@]}" -var couchbase_package_source=download \
+	-var couchbase_package_url=https://packages.couchbase.com/releases/8.0.0/couchbase-server-enterprise_8.0.0-linux_amd64.deb \
+	-var couchbase_package_sha256=5cf4f59906fa378b42ea58c3268febe222a1723387d472a853c6a0e4542df0e0 "$template"
+
+echo "-- repository mode"
+packer validate "${common[@]}" -var couchbase_package_source=repository "$template"
 
 echo "-- local emulator (moto + sandbox sshd, local package folder, tags)"
 packer validate "${common[@]}" \
@@ -120,6 +126,8 @@ rejects=(
 	'agent_sha256=abc'
 	'source_ami=ubuntu'
 	'couchbase_release_sha256=xyz'
+	'couchbase_package_sha256=xyz'
+	'couchbase_package_url=http://packages.couchbase.com/releases/8.0.0/couchbase-server-enterprise_8.0.0-linux_amd64.deb'
 	'ssh_port=70000'
 )
 for bad in "${rejects[@]}"; do
@@ -141,6 +149,9 @@ bash test/images/provisioners.sh
 
 step "install-couchbase repository mode, offline (stand-in couchbase-release, throwaway keys)"
 bash test/images/couchbase-repository.sh
+
+step "install-couchbase download mode, offline (stand-in package from a loopback HTTP server in the test's namespace)"
+bash test/images/couchbase-download.sh
 
 step "first boot: waiting for cloud-init (stand-ins) and for apt's locks held by another process"
 bash test/images/first-boot.sh

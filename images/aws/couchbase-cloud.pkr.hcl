@@ -113,11 +113,31 @@ variable "couchbase_version" {
 
 variable "couchbase_package_source" {
   type        = string
-  description = "\"repository\" (Couchbase's apt repository, verified by the pins below) or a local folder holding the couchbase-server .deb of couchbase_version (offline builds; uploaded to the builder)."
-  default     = "repository"
+  description = "\"download\" (the exact .deb from couchbase_package_url, refused unless its sha256 is couchbase_package_sha256), \"repository\" (Couchbase's apt repository, verified by the pins below) or a local folder holding the couchbase-server .deb of couchbase_version (offline builds; uploaded to the builder)."
+  default     = "download"
   validation {
     condition     = length(var.couchbase_package_source) > 0
-    error_message = "The couchbase_package_source must be \"repository\" or a folder path."
+    error_message = "The couchbase_package_source must be \"download\", \"repository\" or a folder path."
+  }
+}
+
+variable "couchbase_package_url" {
+  type        = string
+  description = "https URL of the Couchbase Server .deb (download mode): https://packages.couchbase.com/releases/<version>/couchbase-server-<edition>_<version>-linux_<arch>.deb. Required in download mode (the install fails closed without it)."
+  default     = ""
+  validation {
+    condition     = var.couchbase_package_url == "" || can(regex("^https://[^/]+/.+\\.deb$", var.couchbase_package_url))
+    error_message = "The couchbase_package_url must be an https URL of a .deb (or empty outside download mode)."
+  }
+}
+
+variable "couchbase_package_sha256" {
+  type        = string
+  description = "sha256 the downloaded .deb must have: the value Couchbase publishes at <couchbase_package_url>.sha256. Required in download mode (the install fails closed without it)."
+  default     = ""
+  validation {
+    condition     = var.couchbase_package_sha256 == "" || can(regex("^[0-9a-f]{64}$", var.couchbase_package_sha256))
+    error_message = "The couchbase_package_sha256 must be 64 lowercase hex digits (or empty outside download mode)."
   }
 }
 
@@ -318,7 +338,7 @@ locals {
 
   # Uploads land here on the builder; cleanup.sh removes the folder.
   upload_dir    = "/tmp/image-build"
-  local_package = var.couchbase_package_source != "repository"
+  local_package = !contains(["download", "repository"], var.couchbase_package_source)
   package_dir   = local.local_package ? var.couchbase_package_source : "${path.root}/files/no-local-packages"
 
   # Scripts run as root whether the SSH user is ubuntu (sudo) or root (sandbox: sudo is a no-op).
@@ -460,7 +480,9 @@ build {
     execute_command = local.execute_command
     environment_vars = concat(local.couchbase_env, [
       "ROOT=/",
-      "COUCHBASE_PACKAGE_SOURCE=${local.local_package ? "${local.upload_dir}/couchbase-packages" : "repository"}",
+      "COUCHBASE_PACKAGE_SOURCE=${local.local_package ? "${local.upload_dir}/couchbase-packages" : var.couchbase_package_source}",
+      "COUCHBASE_PACKAGE_URL=${var.couchbase_package_url}",
+      "COUCHBASE_PACKAGE_SHA256=${var.couchbase_package_sha256}",
       "COUCHBASE_RELEASE_URL=${var.couchbase_release_url}",
       "COUCHBASE_RELEASE_SHA256=${var.couchbase_release_sha256}",
       "COUCHBASE_KEY_FINGERPRINTS=${join(" ", var.couchbase_key_fingerprints)}",

@@ -5,6 +5,7 @@
  * carries no values at all, so nothing secret (or long) shows in `ps`. No shell is ever involved.
  */
 import type { ResolvedImageInputs } from "./types";
+import { packageUrl } from "./couchbasePackages";
 
 /** Per-build values that are not inputs. */
 export interface BuildValues {
@@ -36,6 +37,13 @@ export function packerVariables(i: ResolvedImageInputs, b: BuildValues, declared
                   couchbase_release_url: i.couchbaseReleaseUrl,
                   couchbase_release_sha256: i.couchbaseReleaseSha256,
                   couchbase_key_fingerprints: i.couchbaseKeyFingerprints,
+              }
+            : {}),
+        // So is the downloaded package's URL and sha256 in download mode.
+        ...(i.couchbasePackageSource === "download"
+            ? {
+                  couchbase_package_url: packageUrl(i.couchbaseVersion, i.couchbaseEdition, i.architecture),
+                  couchbase_package_sha256: i.couchbasePackageSha256,
               }
             : {}),
         agent_artifact: i.agentArtifact,

@@ -16,6 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ResolvedImageInputs } from "./types";
+import { packageUrl } from "./couchbasePackages";
 
 /** One file as the fingerprint sees it. */
 export interface FileEntry {
@@ -85,6 +86,12 @@ export function fingerprintVariables(i: ResolvedImageInputs): Record<string, unk
                       releaseSha256: i.couchbaseReleaseSha256,
                       keyFingerprints: [...new Set(i.couchbaseKeyFingerprints ?? [])].sort(),
                   }
+                : undefined,
+        // The downloaded package (download mode only, absent otherwise, as above): which file,
+        // and the sha256 it must have.
+        couchbaseDownload:
+            i.couchbasePackageSource === "download"
+                ? { url: packageUrl(i.couchbaseVersion, i.couchbaseEdition, i.architecture), sha256: i.couchbasePackageSha256 }
                 : undefined,
         kmsKeyId: i.kmsKeyId,
         sshUsername: i.sshUsername,

@@ -21,7 +21,16 @@ export interface ResolvedImageInputs {
     instanceType: string;
     couchbaseEdition: string;
     couchbaseVersion: string;
+    /** `download` (Couchbase's release URL, sha256-checked), `repository`, or a folder holding the `.deb`. */
     couchbasePackageSource: string;
+    /**
+     * sha256 the downloaded package must have (download mode): the stack's pin, or `""` for the
+     * project's table (providers/packer/couchbasePackages.ts); `check` resolves `""` to the table's
+     * value. Empty in the other modes.
+     */
+    couchbasePackageSha256: string;
+    /** CPU architecture of the image, `amd64` or `arm64`: which package download mode fetches. */
+    architecture: string;
     /** URL of Couchbase's couchbase-release .deb (repository mode). */
     couchbaseReleaseUrl: string;
     /** Pinned sha256 of that .deb, 64 lowercase hex (repository mode; empty otherwise). */
@@ -69,6 +78,15 @@ export const COUCHBASE_RELEASE_URL = "https://packages.couchbase.com/releases/co
 export const REPOSITORY_FIELDS = ["couchbaseReleaseUrl", "couchbaseReleaseSha256", "couchbaseKeyFingerprints"] as const;
 
 /**
+ * Inputs that choose and check the downloaded package. They shape the image only when
+ * `couchbasePackageSource` is `download`: only then are they passed to Packer and fingerprinted.
+ */
+export const DOWNLOAD_FIELDS = ["couchbasePackageSha256", "architecture"] as const;
+
+/** The package sources that are no folder. */
+export const PACKAGE_SOURCE_MODES = ["download", "repository"] as const;
+
+/**
  * Packer's `ssh_interface` values the project supports: which address of the builder SSH goes to.
  * (`session_manager` needs an instance profile and the SSM plugin on the machine running Packer: not supported.)
  */
@@ -80,7 +98,9 @@ export const DEFAULTS = {
     copyRegions: [] as string[],
     instanceType: "t3.medium",
     couchbaseEdition: "enterprise",
-    couchbasePackageSource: "repository",
+    couchbasePackageSource: "download",
+    couchbasePackageSha256: "",
+    architecture: "amd64",
     couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
     couchbaseReleaseSha256: "",
     couchbaseKeyFingerprints: [] as string[],
@@ -117,6 +137,7 @@ export const BUILD_FIELDS: readonly (keyof ResolvedImageInputs)[] = [
     "couchbaseVersion",
     "couchbasePackageSource",
     ...REPOSITORY_FIELDS,
+    ...DOWNLOAD_FIELDS,
     "baseImage",
     "agentSha256",
     "agentUnit",
@@ -132,11 +153,15 @@ export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * The build-defining fields for a given package source: {@link BUILD_FIELDS}, without the
- * repository pins when the package comes from a local folder (they are then neither passed to
- * Packer nor fingerprinted, so changing them rebuilds nothing). A source not known yet (preview)
- * counts as `repository`.
+ * repository pins unless the package comes from the repository, and without the download fields
+ * unless it is downloaded (the fields of another mode are neither passed to Packer nor
+ * fingerprinted, so changing them rebuilds nothing). A source not known yet (preview) keeps all.
  */
 export function buildFields(couchbasePackageSource: unknown): readonly (keyof ResolvedImageInputs)[] {
-    const local = typeof couchbasePackageSource === "string" && couchbasePackageSource !== "repository" && couchbasePackageSource !== UNKNOWN_VALUE;
-    return local ? BUILD_FIELDS.filter((f) => !(REPOSITORY_FIELDS as readonly string[]).includes(f)) : BUILD_FIELDS;
+    if (typeof couchbasePackageSource !== "string" || couchbasePackageSource === UNKNOWN_VALUE) return BUILD_FIELDS;
+    const unused: readonly string[] = [
+        ...(couchbasePackageSource === "repository" ? [] : REPOSITORY_FIELDS),
+        ...(couchbasePackageSource === "download" ? [] : DOWNLOAD_FIELDS),
+    ];
+    return BUILD_FIELDS.filter((f) => !unused.includes(f));
 }

@@ -2,7 +2,8 @@
  * Input validation for the image resource: one set of rules, used by the provider's `check` and by
  * the program's config loader. Pure. Each failure names the property and says how to fix it.
  */
-import { DEFAULTS, UNKNOWN_VALUE, type BaseImage, type ResolvedImageInputs } from "./types";
+import { DEFAULTS, PACKAGE_SOURCE_MODES, UNKNOWN_VALUE, type BaseImage, type ResolvedImageInputs } from "./types";
+import { PACKAGE_ARCHES, expectedSha256, packageSha256Url } from "./couchbasePackages";
 import { SSH_INTERFACES } from "./types";
 import { TAG } from "../ec2/tags";
 import { extraRegions, unknownRegionProblem } from "./awsRegions";
@@ -209,6 +210,8 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
         couchbaseEdition: pick("couchbaseEdition", DEFAULTS.couchbaseEdition),
         couchbaseVersion: pick("couchbaseVersion", ""),
         couchbasePackageSource: pick("couchbasePackageSource", DEFAULTS.couchbasePackageSource),
+        couchbasePackageSha256: normalizeSha256(pick("couchbasePackageSha256", DEFAULTS.couchbasePackageSha256)),
+        architecture: pick("architecture", DEFAULTS.architecture),
         couchbaseReleaseUrl: pick("couchbaseReleaseUrl", DEFAULTS.couchbaseReleaseUrl),
         couchbaseReleaseSha256: normalizeSha256(pick("couchbaseReleaseSha256", DEFAULTS.couchbaseReleaseSha256)),
         couchbaseKeyFingerprints: ((v: unknown) => (Array.isArray(v) ? v.map(normalizeKeyFingerprint) : v))(
@@ -241,6 +244,18 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
         providerVersion: pick("providerVersion", ""),
         resourceUrn: pick("resourceUrn", ""),
     };
+}
+
+/**
+ * The inputs with the download's sha256 taken from the project's table when the stack pinned none
+ * (download mode, with version, edition and architecture known); otherwise as they are. `check`
+ * calls it after validation, so the fingerprint, Packer's variables and the state hold the value
+ * the build checks.
+ */
+export function resolvePackageSha256<T extends ResolvedImageInputs>(i: T): T {
+    if (i.couchbasePackageSource !== "download" || containsUnknown([i.couchbaseVersion, i.couchbaseEdition, i.architecture, i.couchbasePackageSha256])) return i;
+    const e = expectedSha256(i.couchbaseVersion, i.couchbaseEdition, i.architecture, normalizeSha256(i.couchbasePackageSha256) as string);
+    return "sha256" in e ? { ...i, couchbasePackageSha256: e.sha256 } : i;
 }
 
 /** What is wrong with a KMS key setting ("" = the account's default key), or undefined. Also used for the copy regions' keys. */
@@ -302,9 +317,28 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
         else if (!COUCHBASE_VERSION.test(i.couchbaseVersion))
             fail("couchbaseVersion", `"${i.couchbaseVersion}" is not a Couchbase Server version: use X.Y.Z (e.g. 7.6.4)`);
     }
-    if (known(i.couchbasePackageSource) && i.couchbasePackageSource !== "repository") {
+    if (known(i.couchbasePackageSource) && !(PACKAGE_SOURCE_MODES as readonly unknown[]).includes(i.couchbasePackageSource)) {
         const p = relativePathProblem(i.couchbasePackageSource);
-        if (p) fail("couchbasePackageSource", `${p}; or use "repository" for Couchbase's apt repository`);
+        if (p) fail("couchbasePackageSource", `${p}; or use "download" (Couchbase's release package, checked by sha256) or "repository" (Couchbase's apt repository)`);
+    }
+    if (known(i.architecture) && !(PACKAGE_ARCHES as readonly unknown[]).includes(i.architecture))
+        fail("architecture", `"${String(i.architecture)}" is not an architecture: use ${PACKAGE_ARCHES.join(" or ")}`);
+    // The download's sha256: a pin's format always; in download mode, that there is a value to
+    // check the download against (the pin, or the project's table), known at preview.
+    if (known(i.couchbasePackageSha256)) {
+        const sha = normalizeSha256(i.couchbasePackageSha256);
+        const download = known(i.couchbasePackageSource) && i.couchbasePackageSource === "download";
+        const sound =
+            known(i.couchbaseVersion) && typeof i.couchbaseVersion === "string" && COUCHBASE_VERSION.test(i.couchbaseVersion) &&
+            known(i.couchbaseEdition) && (EDITIONS as readonly unknown[]).includes(i.couchbaseEdition) &&
+            known(i.architecture) && (PACKAGE_ARCHES as readonly unknown[]).includes(i.architecture);
+        const where = sound ? packageSha256Url(i.couchbaseVersion, i.couchbaseEdition, i.architecture) : "<package URL>.sha256";
+        if (typeof sha !== "string") fail("couchbasePackageSha256", `must be a string of 64 hex digits (the sha256 Couchbase publishes at ${where})`);
+        else if (sha !== "" && !SHA256.test(sha)) fail("couchbasePackageSha256", `"${sha}" is not a sha256: give the 64 hex digits Couchbase publishes at ${where}`);
+        else if (download && sound) {
+            const e = expectedSha256(i.couchbaseVersion, i.couchbaseEdition, i.architecture, sha);
+            if ("problem" in e) fail("couchbasePackageSha256", e.problem);
+        }
     }
     // The repository pins: format always (a malformed pin is a mistake in any mode); presence when
     // the package comes from Couchbase's repository, where install-couchbase.sh fails closed without them.

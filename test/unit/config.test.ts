@@ -28,15 +28,16 @@ function problems(raw: Record<string, unknown>): string[] {
 }
 
 describe("parseConfig", () => {
-    it("a fresh stack is asked for the keys without a usable default: the repository pins and its SSH CIDRs", () => {
+    it("a fresh stack is asked only for the key without a usable default: its SSH CIDRs (the download default needs no pins)", () => {
         assert.deepEqual(
             problems({}).map((x) => x.split(":").slice(0, 2).join(":")),
-            ["couchbase-images:couchbaseReleaseSha256", "couchbase-images:couchbaseKeyFingerprints", "couchbase-images:sshCidrs"],
+            ["couchbase-images:sshCidrs"],
         );
+        assert.equal(parse({ sshCidrs: ["203.0.113.7/32"] }).couchbasePackageSource, "download");
     });
 
     it("missing repository pins: exact messages naming the key, where the value comes from, and how to set it", () => {
-        assert.deepEqual(problems({ sshCidrs: ["203.0.113.7/32"] }), [
+        assert.deepEqual(problems({ sshCidrs: ["203.0.113.7/32"], couchbasePackageSource: "repository" }), [
             'couchbase-images:couchbaseReleaseSha256: is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ' +
                 "download the couchbase-release .deb (couchbaseReleaseUrl) from a trusted network, check it, and pin the 64 hex digits " +
                 "`sha256sum couchbase-release-1.0-noarch.deb` prints; or use a local package folder; " +
@@ -47,6 +48,60 @@ describe("parseConfig", () => {
                 "then `pulumi config set --path 'couchbase-images:couchbaseKeyFingerprints[0]' <fingerprint> (one index per key)` " +
                 '(docs/image.md, "Couchbase package sources")',
         ]);
+    });
+
+    describe("download mode (the default): the package's sha256 from the table, or the stack's pin", () => {
+        const CIDRS = { sshCidrs: ["203.0.113.7/32"] };
+        const PIN = "0123456789abcdef".repeat(4);
+        const url = (v: string, e = "enterprise", a = "amd64") => `https://packages.couchbase.com/releases/${v}/couchbase-server-${e}_${v}-linux_${a}.deb.sha256`;
+
+        it("a version the table holds: nothing to set", () => {
+            const c = parse({ ...CIDRS, couchbaseVersion: "7.6.3" });
+            assert.equal(c.couchbasePackageSource, "download");
+            assert.deepEqual(c.couchbasePackageSha256, {});
+            assert.equal(c.architecture, "amd64");
+        });
+        it("a version the table lacks: refused at preview, naming the key to set, the command, and where Couchbase publishes the value", () => {
+            assert.deepEqual(problems({ ...CIDRS, couchbaseVersion: "8.0.9" }), [
+                'couchbase-images:couchbasePackageSha256["8.0.9"].amd64: Couchbase Server enterprise 8.0.9 for amd64 is not in the project\'s table ' +
+                    "(providers/packer/couchbasePackages.ts), so the download cannot be checked: " +
+                    `pin its sha256, which Couchbase publishes at ${url("8.0.9")} (read it over a trusted network), or add the row to the table; ` +
+                    "set it with `pulumi config set --path 'couchbase-images:couchbasePackageSha256[\"8.0.9\"].amd64' <sha256>` (README, \"Couchbase packages\")",
+            ]);
+        });
+        it("the community edition needs a pin (the table holds Enterprise only)", () => {
+            const p = problems({ ...CIDRS, couchbaseEdition: "community" });
+            assert.equal(p.length, 1);
+            assert.match(p[0], /^couchbase-images:couchbasePackageSha256\["8\.0\.0"\]\.amd64: Couchbase Server community 8\.0\.0 for amd64 has no entry in the project's table \(it holds Enterprise packages only\)/);
+            assert.equal(parse({ ...CIDRS, couchbaseEdition: "community", couchbasePackageSha256: { "8.0.0": { amd64: PIN } } }).couchbaseEdition, "community");
+        });
+        it("a pin for exactly the version and architecture: as the engine hands it over (JSON text) and typed; normalized; others kept but unused", () => {
+            const pins = { "8.0.9": { amd64: ` ${PIN.toUpperCase()} ` }, "8.0.10": { arm64: PIN } };
+            const c = parse({ ...CIDRS, couchbaseVersion: "8.0.9", "couchbase-images:couchbasePackageSha256": JSON.stringify(pins) });
+            assert.deepEqual(c.couchbasePackageSha256, { "8.0.9": { amd64: PIN }, "8.0.10": { arm64: PIN } });
+            assert.deepEqual(parse({ ...CIDRS, couchbaseVersion: "8.0.9", couchbasePackageSha256: pins }).couchbasePackageSha256, c.couchbasePackageSha256);
+        });
+        it("a pin for another architecture or version does not count", () => {
+            assert.equal(problems({ ...CIDRS, couchbaseVersion: "8.0.9", couchbasePackageSha256: { "8.0.9": { arm64: PIN }, "8.0.8": { amd64: PIN } } }).length, 1);
+        });
+        it("a pin that differs from the table: refused, saying how to remove it", () => {
+            const p = problems({ ...CIDRS, couchbasePackageSha256: { "8.0.0": { amd64: PIN } } });
+            assert.equal(p.length, 1);
+            assert.match(p[0], /^couchbase-images:couchbasePackageSha256\["8\.0\.0"\]\.amd64: the pinned sha256 0123.* differs from the project's table .*; remove it with `pulumi config rm --path 'couchbase-images:couchbasePackageSha256\["8\.0\.0"\]\.amd64'`/);
+        });
+        it("malformed pins: each named by its own path", () => {
+            assert.deepEqual(problems({ ...CIDRS, couchbasePackageSha256: { "8.0": { amd64: PIN }, "8.0.9": { x86_64: PIN, arm64: "abc" }, "8.1.0": "abc" } }), [
+                'couchbase-images:couchbasePackageSha256["8.0"]: "8.0" is not a Couchbase Server version: key each pin by its version X.Y.Z (e.g. 8.0.3)',
+                'couchbase-images:couchbasePackageSha256["8.0.9"].x86_64: "x86_64" is not an architecture: use amd64 or arm64',
+                `couchbase-images:couchbasePackageSha256["8.0.9"].arm64: "abc" is not a sha256: give the 64 hex digits Couchbase publishes at ${url("8.0.9", "<edition>", "arm64")}`,
+                'couchbase-images:couchbasePackageSha256["8.1.0"]: expected a map of architecture (amd64, arm64) to sha256, got "abc"; ' +
+                    "set one with `pulumi config set --path 'couchbase-images:couchbasePackageSha256[\"<version>\"].<arch>' <sha256>`",
+            ]);
+            assert.match(problems({ ...CIDRS, couchbasePackageSha256: "[1]" })[0], /^couchbase-images:couchbasePackageSha256: expected a map of Couchbase Server version to a map of architecture to sha256/);
+        });
+        it("the image's architecture is agentArch's", () => {
+            assert.equal(parse({ ...CIDRS, agentArch: "arm64" }).architecture, "arm64");
+        });
     });
 
     it("a local package folder needs no repository pins", () => {
@@ -92,7 +147,9 @@ describe("parseConfig", () => {
             instanceType: "t3.large",
             couchbaseEdition: "enterprise",
             couchbaseVersion: "8.0.0",
-            couchbasePackageSource: "repository",
+            couchbasePackageSource: "download",
+            couchbasePackageSha256: {},
+            architecture: "amd64",
             couchbaseReleaseUrl: "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb",
             couchbaseReleaseSha256: SHA,
             couchbaseKeyFingerprints: [FPR],
@@ -252,8 +309,8 @@ describe("parseConfig", () => {
             expect: [["couchbaseReleaseSha256", `"${SHA.slice(1)}" is not a sha256: download the couchbase-release .deb`]],
         },
         { name: "release sha256 not hex", raw: { couchbaseReleaseSha256: "z".repeat(64) }, expect: [["couchbaseReleaseSha256", "is not a sha256"]] },
-        { name: "empty release sha256 in repository mode", raw: { couchbaseReleaseSha256: "" }, expect: [["couchbaseReleaseSha256", 'is empty, but couchbasePackageSource is "repository"']] },
-        { name: "no key fingerprints in repository mode", raw: { couchbaseKeyFingerprints: [] }, expect: [["couchbaseKeyFingerprints", 'is empty, but couchbasePackageSource is "repository"']] },
+        { name: "empty release sha256 in repository mode", raw: { couchbasePackageSource: "repository", couchbaseReleaseSha256: "" }, expect: [["couchbaseReleaseSha256", 'is empty, but couchbasePackageSource is "repository"']] },
+        { name: "no key fingerprints in repository mode", raw: { couchbasePackageSource: "repository", couchbaseKeyFingerprints: [] }, expect: [["couchbaseKeyFingerprints", 'is empty, but couchbasePackageSource is "repository"']] },
         {
             name: "short key fingerprint (a long key id)",
             raw: { couchbaseKeyFingerprints: [FPR, "89ABCDEF01234567"] },

@@ -3,7 +3,12 @@
 # package's scripts run with INSTALL_DONT_START_SERVER=1, so the build never starts the server;
 # couchbase-server.service is enabled, so every instance starts its own at first boot.
 #
-# Two package sources:
+# Three package sources:
+#   download    Couchbase's release site, as Couchbase's own container images install: exactly the
+#               .deb at COUCHBASE_PACKAGE_URL (its file name must be the edition's, version's and
+#               this machine's architecture's) is downloaded (curl, retries, a deadline) and
+#               refused unless its sha256 is COUCHBASE_PACKAGE_SHA256, before dpkg sees it; then
+#               installed as from a folder.
 #   repository  Couchbase's apt repository. The couchbase-release .deb is downloaded, checked
 #               against a pinned sha256, and unpacked (its maintainer scripts never run); the
 #               signing keys it carries must have exactly the pinned fingerprints. They go to
@@ -19,7 +24,16 @@
 # Env:
 #   COUCHBASE_EDITION           enterprise | community (required)
 #   COUCHBASE_VERSION           X.Y.Z (required)
-#   COUCHBASE_PACKAGE_SOURCE    repository | <folder> (required)
+#   COUCHBASE_PACKAGE_SOURCE    download | repository | <folder> (required)
+#   COUCHBASE_PACKAGE_URL       https URL of the .deb (download mode), named
+#                               couchbase-server-<edition>_<version>-linux_<arch>.deb. TEST ONLY:
+#                               http://127.0.0.1:<port>/... is also accepted, so
+#                               test/images/couchbase-download.sh can serve a stand-in from a
+#                               loopback server in its own network namespace; the Packer template
+#                               and the Pulumi program pass https only. The sha256 applies either way.
+#   COUCHBASE_PACKAGE_SHA256    sha256 the downloaded .deb must have (download mode; 64 hex digits)
+#   COUCHBASE_DOWNLOAD_TIMEOUT  seconds one download attempt may take (default 1800)
+#   COUCHBASE_DOWNLOAD_RETRIES  attempts after the first on a transient failure (default 5)
 #   COUCHBASE_RELEASE_URL       https URL of the couchbase-release .deb (repository mode). TEST ONLY:
 #                               file:///path is also accepted, so test/images/couchbase-repository.sh
 #                               can check a stand-in offline; the Packer template and the Pulumi
@@ -175,6 +189,46 @@ install_from_repository() {
 	"${apt_get[@]}" install "$package=$candidate"
 }
 
+install_from_download() {
+	local url="${COUCHBASE_PACKAGE_URL:-}" sha="${COUCHBASE_PACKAGE_SHA256:-}"
+	local timeout="${COUCHBASE_DOWNLOAD_TIMEOUT:-1800}" retries="${COUCHBASE_DOWNLOAD_RETRIES:-5}"
+	local arch want proto actual
+	arch="$(dpkg --print-architecture)"
+	want="couchbase-server-${COUCHBASE_EDITION}_${COUCHBASE_VERSION}-linux_${arch}.deb"
+	# Fail closed: without the sha256 there is nothing to trust the download by.
+	[[ "$sha" =~ ^[0-9a-f]{64}$ ]] || die "download mode needs COUCHBASE_PACKAGE_SHA256 (64 lowercase hex digits): the sha256 Couchbase publishes at <package URL>.sha256"
+	[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "COUCHBASE_DOWNLOAD_TIMEOUT must be a number of seconds, got '$timeout'"
+	[[ "$retries" =~ ^[0-9]+$ ]] || die "COUCHBASE_DOWNLOAD_RETRIES must be a number, got '$retries'"
+	case "$url" in
+	https://*/*) proto='=https' ;;
+	http://127.0.0.1:*/*)
+		proto='=http'
+		log "TEST ONLY: downloading from a loopback http server: $url"
+		;;
+	*) die "COUCHBASE_PACKAGE_URL must be an https:// URL of the .deb, got '$url'" ;;
+	esac
+	[[ "${url##*/}" == "$want" ]] || die "COUCHBASE_PACKAGE_URL names ${url##*/}, but this $arch machine installs $COUCHBASE_EDITION $COUCHBASE_VERSION from $want"
+
+	if ! command -v curl >/dev/null; then
+		apt_update
+		"${apt_get[@]}" install curl ca-certificates
+	fi
+	install -d -m 0755 "$tmp/download"
+	log "downloading $url"
+	# Transient failures (refused or dropped connections, timeouts, HTTP 408/429/5xx) are tried
+	# again; a 404 or a checksum mismatch is not. Redirects must stay on the same scheme.
+	curl --fail --silent --show-error --location --proto "$proto" --proto-redir "$proto" --tlsv1.2 \
+		--connect-timeout 30 --max-time "$timeout" --retry "$retries" --retry-delay 2 --retry-connrefused \
+		--output "$tmp/download/$want" "$url" || die "could not download $url"
+	actual="$(sha256sum "$tmp/download/$want" | cut -d' ' -f1)"
+	if [[ "$actual" != "$sha" ]]; then
+		rm -f -- "$tmp/download/$want"
+		die "$want has sha256 $actual, not the expected $sha: refused, nothing installed"
+	fi
+	log "sha256 verified: $want $sha"
+	install_from_folder "$tmp/download"
+}
+
 install_from_folder() {
 	local dir="$1"
 	[[ -d "$dir" ]] || die "COUCHBASE_PACKAGE_SOURCE is neither 'repository' nor a folder: $dir"
@@ -203,7 +257,9 @@ install_from_folder() {
 	"${apt_get[@]}" install "$tmp/$(basename "$deb")"
 }
 
-if [[ "$COUCHBASE_PACKAGE_SOURCE" == repository ]]; then
+if [[ "$COUCHBASE_PACKAGE_SOURCE" == download ]]; then
+	install_from_download
+elif [[ "$COUCHBASE_PACKAGE_SOURCE" == repository ]]; then
 	install_from_repository
 else
 	install_from_folder "$COUCHBASE_PACKAGE_SOURCE"

@@ -13,7 +13,7 @@ import {
     readableLine,
     validateArgv,
 } from "../../../providers/packer/argv";
-import { goodInputs, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "./fixtures";
+import { downloadInputs, goodInputs, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "./fixtures";
 
 const BUILD = { imageName: "cb-dev-alice-0123456789ab", tags: { Project: "couchbase-images" }, manifestPath: ".build/packer/x/manifest.json", temporaryKeyPairName: "packer-abc" };
 
@@ -87,6 +87,15 @@ describe("argv", () => {
             [],
         );
     });
+    it("packerVariables: download mode passes the package's URL (Couchbase's release URL pattern) and its sha256, no repository pins", () => {
+        const sha = "0123456789abcdef".repeat(4);
+        const v = packerVariables(downloadInputs({ couchbaseVersion: "8.0.9", architecture: "arm64", couchbasePackageSha256: sha }), BUILD);
+        assert.equal(v.couchbase_package_source, "download");
+        assert.equal(v.couchbase_package_url, "https://packages.couchbase.com/releases/8.0.9/couchbase-server-enterprise_8.0.9-linux_arm64.deb");
+        assert.equal(v.couchbase_package_sha256, sha);
+        assert.deepEqual(Object.keys(v).filter((k) => k.startsWith("couchbase_release") || k === "couchbase_key_fingerprints"), []);
+        assert.deepEqual(Object.keys(packerVariables(goodInputs(), BUILD)).filter((k) => k.startsWith("couchbase_package_") && k !== "couchbase_package_source"), []);
+    });
     it("packerVariables: drops variables the template does not declare", () => {
         const v = packerVariables(goodInputs(), BUILD, ["region", "image_name"]);
         assert.deepEqual(Object.keys(v), ["image_name", "region"]);
@@ -99,6 +108,8 @@ describe("argv", () => {
             packerVariables(goodInputs({ emulator: true, ec2Endpoint: "http://x:1", sshHost: "h", sshPort: 1, kmsKeyId: "alias/k", subnetId: "subnet-01234567", vpcId: "vpc-01234567", baseImage: { id: "ami-01234567" } }), BUILD),
         );
         assert.deepEqual(ours.filter((k) => !declared.includes(k)), []);
+        const download = Object.keys(packerVariables(downloadInputs({ couchbasePackageSha256: "f".repeat(64) }), BUILD));
+        assert.deepEqual(download.filter((k) => !declared.includes(k)), []);
     });
     it("declaredVariables", () => {
         assert.deepEqual(declaredVariables(['variable "b" {\n}\n  variable "a" {', 'variable "b" {']), ["a", "b"]);

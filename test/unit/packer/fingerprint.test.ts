@@ -8,8 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, type FingerprintSources } from "../../../providers/packer/fingerprint";
-import type { ResolvedImageInputs } from "../../../providers/packer/types";
-import { goodInputs } from "./fixtures";
+import { buildFields, type ResolvedImageInputs } from "../../../providers/packer/types";
+import { resolvePackageSha256 } from "../../../providers/packer/validate";
+import { downloadInputs, goodInputs } from "./fixtures";
 
 type Files = Record<string, { content: string; mode?: number }>;
 
@@ -190,6 +191,38 @@ describe("fingerprint", () => {
             const a = goodInputs({ couchbaseKeyFingerprints: ["0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] });
             const b = goodInputs({ couchbaseKeyFingerprints: ["89ab cdef 0123 4567 89ab cdef 0123 4567 89ab cdef", "0123456789ABCDEF0123456789ABCDEF01234567"] });
             assert.equal(fp(d, a).fingerprint, fp(d, b).fingerprint);
+        });
+    });
+
+    describe("download fields (download mode: the package's URL and sha256)", () => {
+        // As check resolves them: the table's sha256 filled in.
+        const dl = (over: Partial<ResolvedImageInputs> = {}) => resolvePackageSha256(downloadInputs(over));
+        it("count in download mode: the version, the architecture, the edition (a pin) and the sha256 change the variables part", () => {
+            const d = fresh();
+            const pin = "0123456789abcdef".repeat(4);
+            for (const over of [{ couchbaseVersion: "8.0.1" }, { architecture: "arm64" }, { couchbaseEdition: "community", couchbasePackageSha256: pin }, { couchbaseVersion: "8.0.9", couchbasePackageSha256: pin }])
+                assert.deepEqual(changedParts(fp(d, dl()).parts, fp(d, dl(over)).parts), ["variables"], JSON.stringify(over));
+        });
+        it("do not count in repository mode or with a local folder (not passed to Packer there)", () => {
+            const d = fresh();
+            assert.equal(fp(d, goodInputs()).fingerprint, fp(d, goodInputs({ architecture: "arm64", couchbasePackageSha256: "f".repeat(64) })).fingerprint);
+            const local = (over: Partial<ResolvedImageInputs> = {}) => goodInputs({ couchbasePackageSource: ".build/standin", ...over });
+            assert.equal(fp(d, local()).fingerprint, fp(d, local({ architecture: "arm64", couchbasePackageSha256: "f".repeat(64) })).fingerprint);
+        });
+        it("a local-package stack's fingerprint is what it was before the download fields existed", () => {
+            const d = fresh();
+            const local = goodInputs({ couchbasePackageSource: ".build/standin" });
+            const without = { ...local } as Partial<ResolvedImageInputs>;
+            delete without.couchbasePackageSha256;
+            delete without.architecture;
+            assert.equal(fp(d, local).fingerprint, fp(d, without as ResolvedImageInputs).fingerprint);
+        });
+        it("buildFields: each mode's own fields force a rebuild, another mode's do not; an unknown source keeps all", () => {
+            const has = (src: unknown, f: keyof ResolvedImageInputs) => buildFields(src).includes(f);
+            assert.deepEqual([has("download", "couchbasePackageSha256"), has("download", "architecture"), has("download", "couchbaseReleaseSha256")], [true, true, false]);
+            assert.deepEqual([has("repository", "couchbasePackageSha256"), has("repository", "architecture"), has("repository", "couchbaseReleaseSha256")], [false, false, true]);
+            assert.deepEqual([has(".build/standin", "couchbasePackageSha256"), has(".build/standin", "couchbaseReleaseSha256")], [false, false]);
+            assert.deepEqual([has("04da6b54-80e4-46f7-96ec-b56ff0331ba9", "couchbasePackageSha256"), has(undefined, "couchbaseReleaseSha256")], [true, true]);
         });
     });
 

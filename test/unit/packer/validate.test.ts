@@ -5,9 +5,9 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { applyDefaults, cidrProblem, containsUnknown, parseCidr, relativePathProblem, UNKNOWN, validateInputs } from "../../../providers/packer/validate";
+import { applyDefaults, cidrProblem, containsUnknown, parseCidr, relativePathProblem, resolvePackageSha256, UNKNOWN, validateInputs } from "../../../providers/packer/validate";
 import type { ResolvedImageInputs } from "../../../providers/packer/types";
-import { goodInputs, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "./fixtures";
+import { downloadInputs, goodInputs, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "./fixtures";
 
 describe("validate: applyDefaults", () => {
     it("fills every documented default", () => {
@@ -15,7 +15,9 @@ describe("validate: applyDefaults", () => {
         assert.equal(i.templateDir, "images/aws");
         assert.equal(i.instanceType, "t3.medium");
         assert.equal(i.couchbaseEdition, "enterprise");
-        assert.equal(i.couchbasePackageSource, "repository");
+        assert.equal(i.couchbasePackageSource, "download");
+        assert.equal(i.couchbasePackageSha256, "");
+        assert.equal(i.architecture, "amd64");
         assert.equal(i.agentUnit, "agent/dp-agent.service");
         assert.equal(i.namePrefix, "couchbase-cloud-server");
         assert.equal(i.ttlHours, 72);
@@ -222,5 +224,80 @@ describe("validate: helpers", () => {
     it("containsUnknown looks inside arrays and objects", () => {
         assert.equal(containsUnknown({ a: [1, { b: UNKNOWN }] }), true);
         assert.equal(containsUnknown({ a: [1, { b: "x" }] }), false);
+    });
+});
+
+describe("validate: download mode (the default)", () => {
+    // Couchbase Server Enterprise 7.6.4 amd64, from the project's table.
+    const TABLE_764 = "9616bba1b213231493b4d17ed677f0dc26575e0d7f09234e6d4a6e0f6b1358ad";
+    const PIN = "0123456789abcdef".repeat(4);
+    const published = (v: string, e: string, a: string) =>
+        `https://packages.couchbase.com/releases/${v}/couchbase-server-${e}_${v}-linux_${a}.deb.sha256`;
+
+    it("a version the table holds needs no pins at all (no repository pins either)", () => {
+        assert.deepEqual(validateInputs(downloadInputs()), []);
+        assert.deepEqual(validateInputs(downloadInputs({ architecture: "arm64" })), []);
+    });
+    it("check's resolution fills in the table's sha256, and leaves a pin, another mode and unknowns alone", () => {
+        assert.equal(resolvePackageSha256(downloadInputs()).couchbasePackageSha256, TABLE_764);
+        assert.equal(resolvePackageSha256(downloadInputs({ couchbaseVersion: "8.0.9", couchbasePackageSha256: PIN })).couchbasePackageSha256, PIN);
+        assert.equal(resolvePackageSha256(downloadInputs({ couchbaseVersion: "8.0.9" })).couchbasePackageSha256, "");
+        assert.equal(resolvePackageSha256(goodInputs()).couchbasePackageSha256, "");
+        assert.equal(resolvePackageSha256(downloadInputs({ couchbaseVersion: UNKNOWN })).couchbasePackageSha256, "");
+    });
+
+    const cases: [string, Partial<ResolvedImageInputs>, string, string | RegExp][] = [
+        [
+            "a version the table lacks, no pin",
+            { couchbaseVersion: "8.0.9" },
+            "couchbasePackageSha256",
+            "Couchbase Server enterprise 8.0.9 for amd64 is not in the project's table (providers/packer/couchbasePackages.ts), so the download cannot be checked: " +
+                `pin its sha256, which Couchbase publishes at ${published("8.0.9", "enterprise", "amd64")} (read it over a trusted network), or add the row to the table`,
+        ],
+        [
+            "the community edition, no pin (the table holds Enterprise only)",
+            { couchbaseEdition: "community" },
+            "couchbasePackageSha256",
+            "Couchbase Server community 7.6.4 for amd64 has no entry in the project's table (it holds Enterprise packages only) (providers/packer/couchbasePackages.ts), so the download cannot be checked: " +
+                `pin its sha256, which Couchbase publishes at ${published("7.6.4", "community", "amd64")} (read it over a trusted network), or add the row to the table`,
+        ],
+        [
+            "a pin that differs from the table",
+            { couchbasePackageSha256: PIN },
+            "couchbasePackageSha256",
+            `the pinned sha256 ${PIN} of Couchbase Server enterprise 7.6.4 (amd64) differs from the project's table (providers/packer/couchbasePackages.ts), ` +
+                `which has ${TABLE_764} from ${published("7.6.4", "enterprise", "amd64")}: remove the pin, or, if Couchbase republished the package, correct the table's row`,
+        ],
+        ["a malformed pin", { couchbaseVersion: "8.0.9", couchbasePackageSha256: "abc" }, "couchbasePackageSha256", `"abc" is not a sha256: give the 64 hex digits Couchbase publishes at ${published("8.0.9", "enterprise", "amd64")}`],
+        ["an unknown architecture", { architecture: "x86_64" }, "architecture", '"x86_64" is not an architecture: use amd64 or arm64'],
+    ];
+    for (const [name, over, property, reason] of cases) {
+        it(`rejects ${name}, naming ${property}`, () => {
+            const f = validateInputs(downloadInputs(over));
+            assert.equal(f.length, 1, JSON.stringify(f));
+            assert.equal(f[0].property, property);
+            if (typeof reason === "string") assert.equal(f[0].reason, reason);
+            else assert.match(f[0].reason, reason);
+        });
+    }
+    it("accepts a pin for a version the table lacks, and the table's own value as a pin (uppercase too)", () => {
+        assert.deepEqual(validateInputs(downloadInputs({ couchbaseVersion: "8.0.9", couchbasePackageSha256: PIN })), []);
+        assert.deepEqual(validateInputs(downloadInputs({ couchbaseEdition: "community", couchbasePackageSha256: PIN })), []);
+        assert.deepEqual(validateInputs(applyDefaults({ ...downloadInputs(), couchbasePackageSha256: TABLE_764.toUpperCase() })), []);
+    });
+    it("another mode ignores the download pin's absence (a malformed one is still a mistake)", () => {
+        assert.deepEqual(validateInputs(goodInputs({ couchbaseVersion: "8.0.9" })), []);
+        assert.deepEqual(validateInputs(goodInputs({ couchbasePackageSource: ".build/standin", couchbaseVersion: "8.0.9" })), []);
+        assert.equal(validateInputs(goodInputs({ couchbasePackageSha256: "abc" }))[0]?.property, "couchbasePackageSha256");
+    });
+    it("a package source of download is no folder; a bad folder's message names all three sources", () => {
+        const f = validateInputs(downloadInputs({ couchbasePackageSource: "/abs/debs" }));
+        assert.equal(f[0]?.property, "couchbasePackageSource");
+        assert.match(f[0].reason, /is absolute.*; or use "download" \(Couchbase's release package, checked by sha256\) or "repository" \(Couchbase's apt repository\)$/);
+    });
+    it("values not known yet (preview) are skipped", () => {
+        assert.deepEqual(validateInputs(downloadInputs({ couchbaseVersion: UNKNOWN })), []);
+        assert.deepEqual(validateInputs(downloadInputs({ couchbaseVersion: "8.0.9", couchbasePackageSource: UNKNOWN })), []);
+        assert.deepEqual(validateInputs(downloadInputs({ couchbaseVersion: "8.0.9", couchbasePackageSha256: UNKNOWN })), []);
     });
 });

@@ -43,6 +43,8 @@ function args(over: Partial<ImagePipelineArgs> = {}): ImagePipelineArgs {
         couchbaseEdition: "enterprise",
         couchbaseVersion: "7.6.3",
         couchbasePackageSource: "repository",
+        couchbasePackageSha256: {},
+        architecture: "amd64",
         couchbaseReleaseUrl: RELEASE_URL,
         couchbaseReleaseSha256: TEST_SHA256,
         couchbaseKeyFingerprints: [TEST_FPR],

@@ -37,7 +37,7 @@ export function makeProject(): Project {
         fs.writeFileSync(path.join(root, rel), typeof content === "string" ? content : new Uint8Array(content));
         fs.chmodSync(path.join(root, rel), mode);
     };
-    w("images/aws/couchbase-cloud.pkr.hcl", 'variable "region" {\n  type = string\n}\nvariable "image_name" {\n  type = string\n}\nvariable "tags" {\n  type = map(string)\n}\nvariable "manifest_path" {\n  type = string\n}\nvariable "agent_sha256" {\n  type = string\n}\nvariable "ec2_endpoint" {\n  type = string\n}\nvariable "couchbase_release_sha256" {\n  type = string\n}\nvariable "couchbase_key_fingerprints" {\n  type = list(string)\n}\n');
+    w("images/aws/couchbase-cloud.pkr.hcl", 'variable "region" {\n  type = string\n}\nvariable "image_name" {\n  type = string\n}\nvariable "tags" {\n  type = map(string)\n}\nvariable "manifest_path" {\n  type = string\n}\nvariable "agent_sha256" {\n  type = string\n}\nvariable "ec2_endpoint" {\n  type = string\n}\nvariable "couchbase_release_sha256" {\n  type = string\n}\nvariable "couchbase_key_fingerprints" {\n  type = list(string)\n}\nvariable "couchbase_package_url" {\n  type = string\n}\nvariable "couchbase_package_sha256" {\n  type = string\n}\n');
     w("images/aws/scripts/install-couchbase.sh", "#!/usr/bin/env bash\necho install\n", 0o755);
     w("agent/dp-agent.service", "[Unit]\nDescription=dp-agent\n");
     const artifact = Buffer.from("fake gzip bytes of dp-agent");
@@ -77,7 +77,7 @@ export function makeProject(): Project {
 
 /**
  * Inputs as the engine would pass them after check (defaults are applied by the provider):
- * repository mode (the default) with test pins.
+ * repository mode (set explicitly: the default is download) with test pins.
  */
 export function inputs(p: Project, over: Partial<ProviderInputs> = {}): ProviderInputs {
     return {
@@ -91,6 +91,7 @@ export function inputs(p: Project, over: Partial<ProviderInputs> = {}): Provider
         environment: "dev",
         owner: "alice",
         sshCidrs: ["203.0.113.4/32"],
+        couchbasePackageSource: "repository",
         couchbaseReleaseSha256: TEST_RELEASE_SHA256,
         couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT],
         providerVersion: PROVIDER_VERSION,

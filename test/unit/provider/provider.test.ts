@@ -144,6 +144,9 @@ describe("PackerImageProvider", function () {
             ["repository mode without key fingerprints", () => ({ couchbaseKeyFingerprints: [] }), "couchbaseKeyFingerprints", /^is empty, but couchbasePackageSource is "repository"/],
             ["malformed release sha256", () => ({ couchbaseReleaseSha256: "abc" }), "couchbaseReleaseSha256", /not a sha256/],
             ["malformed key fingerprint", () => ({ couchbaseKeyFingerprints: ["ABCD"] }), "couchbaseKeyFingerprints[0]", /not an OpenPGP key fingerprint/],
+            ["download of a version the table lacks, without a pin", () => ({ couchbasePackageSource: "download", couchbaseVersion: "8.0.9" }), "couchbasePackageSha256", /^Couchbase Server enterprise 8\.0\.9 for amd64 is not in the project's table .*Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_amd64\.deb\.sha256 /],
+            ["download with a pin that differs from the table", () => ({ couchbasePackageSource: "download", couchbasePackageSha256: "f".repeat(64) }), "couchbasePackageSha256", /differs from the project's table/],
+            ["an unknown architecture", () => ({ couchbasePackageSource: "download", architecture: "i386" }), "architecture", /not an architecture/],
         ];
         for (const [what, over, property, reason] of failures) {
             it(`fails on ${what}, naming ${property}`, async () => {
@@ -154,6 +157,24 @@ describe("PackerImageProvider", function () {
                 assert.equal(p.events().filter((e) => e.cmd === "validate").length, 0, "packer validate must not run on bad inputs");
             });
         }
+
+        it("download mode (the default): the table's sha256 is filled in, fingerprinted and passed to packer validate with the package's URL", async () => {
+            const dl = (over = {}) => inputs(p, { couchbasePackageSource: undefined, couchbaseReleaseSha256: undefined, couchbaseKeyFingerprints: undefined, ...over });
+            const r = await provider.check(dl(), dl());
+            assert.deepEqual(r.failures, []);
+            assert.equal(r.inputs?.couchbasePackageSource, "download");
+            assert.equal(r.inputs?.couchbasePackageSha256, "9616bba1b213231493b4d17ed677f0dc26575e0d7f09234e6d4a6e0f6b1358ad"); // 7.6.4 amd64
+            assert.equal(p.events().filter((e) => e.cmd === "validate").length, 1, "packer validate ran");
+            const vars = JSON.parse(fs.readFileSync(`.build/check/dev-alice-${r.inputs!.fingerprint!.slice(0, 12)}/vars.pkrvars.json`, "utf8"));
+            assert.equal(vars.couchbase_package_url, "https://packages.couchbase.com/releases/7.6.4/couchbase-server-enterprise_7.6.4-linux_amd64.deb");
+            assert.equal(vars.couchbase_package_sha256, r.inputs?.couchbasePackageSha256);
+            const again = await provider.check(dl(), dl({ architecture: "arm64" }));
+            assert.equal(again.inputs?.couchbasePackageSha256, "362376a07ccdc1d604ef2d48229d853bed9340dbd033abd8a0174819dfa76b6e"); // 7.6.4 arm64
+            assert.notEqual(again.inputs?.fingerprint, r.inputs?.fingerprint);
+            const pinned = await provider.check(dl(), dl({ couchbaseVersion: "8.0.9", couchbasePackageSha256: "F".repeat(64) }));
+            assert.deepEqual(pinned.failures, []);
+            assert.equal(pinned.inputs?.couchbasePackageSha256, "f".repeat(64));
+        });
 
         it("fails at preview when packer validate rejects the template, naming templateDir", async () => {
             p.knobs({ FAKE_PACKER_VALIDATE_FAIL: "Unsupported argument; An argument named \"amis\" is not expected here." });
