@@ -98,6 +98,59 @@ ensure_apt() {
 	report apt "${missing[*]}" "installed (apt)"
 }
 
+# --- arm64 under user-mode emulation (qemu-user-static through binfmt_misc) ----------------------
+# On an amd64 machine the local arm64 root (scripts/local/rootfs.sh --arch arm64) and its boot test
+# (test/images/boot-arm64.sh) run aarch64 binaries through qemu-aarch64, registered with the
+# kernel's binfmt_misc. Debian's qemu-user-static ships the rule (/usr/lib/binfmt.d, flag F: the
+# kernel opens the interpreter once, so it works inside chroots and containers too), but with no
+# systemd as PID 1 nothing registers it. This installs the package without its recommends (no
+# binfmt-support, no systemd), mounts binfmt_misc if it is not mounted, registers the one rule if
+# it is absent, and changes nothing else: a rule already registered is used as it is, or refused
+# with the fix when it cannot serve (disabled, or without flag F). Unregister with
+# `echo -1 > /proc/sys/fs/binfmt_misc/qemu-aarch64`.
+# BOOTSTRAP_BINFMT_DIR and BOOTSTRAP_QEMU_RULE: the kernel's folder and the package's rule file
+# (test/unit/bootstrap.test.ts points them at a scratch folder).
+BOOTSTRAP_BINFMT_DIR="${BOOTSTRAP_BINFMT_DIR:-/proc/sys/fs/binfmt_misc}"
+BOOTSTRAP_QEMU_RULE="${BOOTSTRAP_QEMU_RULE:-/usr/lib/binfmt.d/qemu-aarch64.conf}"
+
+ensure_arm64_emulation() {
+	local dir="$BOOTSTRAP_BINFMT_DIR" conf="$BOOTSTRAP_QEMU_RULE" did="" rule entry interpreter flags
+	if [[ "$(goarch)" == arm64 ]]; then
+		report qemu-aarch64 "not needed" "this machine is arm64"
+		return
+	fi
+	if ! dpkg-query -W -f='${Status}' qemu-user-static 2>/dev/null | grep -q 'install ok installed'; then
+		[[ "$(id -u)" == 0 ]] || die "qemu-user-static is missing (local arm64 roots and boots run under it); run: sudo apt-get install -y --no-install-recommends qemu-user-static, then sudo bash scripts/bootstrap.sh to register it"
+		log "installing qemu-user-static (arm64 under user-mode emulation), without its recommends"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static >&2
+		did="${did:+$did; }installed qemu-user-static (apt)"
+	fi
+	[[ -r "$conf" ]] || die "$conf is missing although qemu-user-static is installed: reinstall it (apt-get install --reinstall qemu-user-static)"
+	if ! mountpoint -q "$dir"; then
+		[[ "$(id -u)" == 0 ]] || die "binfmt_misc is not mounted on $dir; run: sudo bash scripts/bootstrap.sh"
+		mount -t binfmt_misc binfmt_misc "$dir" ||
+			die "could not mount binfmt_misc on $dir (a kernel without binfmt_misc, or a container that may not mount it): arm64 cannot run on this machine"
+		log "mounted binfmt_misc on $dir"
+		did="${did:+$did; }mounted binfmt_misc on $dir"
+	fi
+	entry="$dir/qemu-aarch64"
+	if [[ ! -e "$entry" ]]; then
+		[[ "$(id -u)" == 0 ]] || die "qemu-aarch64 is not registered with binfmt_misc; run: sudo bash scripts/bootstrap.sh"
+		rule="$(grep -m 1 '^:qemu-aarch64:' "$conf" || true)"
+		[[ -n "$rule" ]] || die "$conf holds no :qemu-aarch64: rule line"
+		printf '%s\n' "$rule" >"$dir/register" || die "the kernel refused the rule of $conf (written to $dir/register)"
+		log "registered qemu-aarch64 with binfmt_misc (the rule of $conf)"
+		did="${did:+$did; }registered qemu-aarch64 ($conf)"
+	fi
+	[[ -r "$entry" ]] || die "qemu-aarch64 is still not registered in $dir after writing its rule"
+	grep -qx enabled "$entry" || die "qemu-aarch64 is registered but disabled; run: echo 1 > $entry"
+	interpreter="$(sed -n 's/^interpreter //p' "$entry")"
+	flags="$(sed -n 's/^flags: *//p' "$entry")"
+	[[ "$flags" == *F* ]] || die "qemu-aarch64 is registered without flag F (flags '$flags', interpreter $interpreter), so it cannot run inside a root or a container; replace it: echo -1 > $entry && sudo bash scripts/bootstrap.sh"
+	report qemu-aarch64 "$(dpkg-query -W -f='${Version}' qemu-user-static) (flags $flags)" "${did:-found registered} ($interpreter)"
+}
+
 # --- npm ---------------------------------------------------------------------------------------
 # The installed @pulumi/pulumi version, by absolute path (a bare require resolves from the caller's cwd).
 pulumi_sdk_version() { node -p "require('$PROJECT_ROOT/node_modules/@pulumi/pulumi/package.json').version"; }
@@ -230,6 +283,7 @@ ensure_moto() {
 main() {
 	local t0=$SECONDS
 	ensure_apt
+	ensure_arm64_emulation
 	check_go
 	ensure_npm
 	ensure_pulumi
