@@ -55,8 +55,10 @@ describe("PackerImageProvider.check with the real Packer and template", function
             environment: "local",
             owner: "ci",
             sshCidrs: ["127.0.0.1/32"],
-            // Repository mode (the default) needs the pins; well-formed test stand-ins, which the
-            // real template's own validations must accept too.
+            // Repository mode needs the pins; well-formed test stand-ins, which the real template's
+            // own validations must accept too. (Download mode, the default, with the real
+            // template: test/integration/dev-stack-preview.test.ts.)
+            couchbasePackageSource: "repository",
             couchbaseReleaseSha256: TEST_RELEASE_SHA256,
             couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT],
             emulator: true,
