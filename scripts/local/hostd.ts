@@ -30,7 +30,7 @@ import { BuildRecord, findBuildOfImage, InstanceIdentity } from "./boot-plan";
 import { Action, CurrentSandbox, plan, SeenInstance } from "./hostd-plan";
 import { rootfsDir } from "./inputs";
 import { MOTO_CREDENTIALS, portOpen } from "./moto";
-import { childrenOf, killAll, pidFromFile, sleep, stopProcess } from "./processes";
+import { childrenOf, findLeftovers, killAll, pidFromFile, sleep, stopProcess } from "./processes";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 const SANDBOX_INIT = path.join(__dirname, "sandbox-init.sh");
@@ -639,7 +639,8 @@ export async function stopHostd(stateDir: string, pid = runningHostd(stateDir)):
     const how = pid === undefined ? "gone" : await stopProcess(pid, 10_000);
     try {
         const s = readHostdState(stateDir).sandbox;
-        killAll([s?.nsPid, s?.unsharePid]);
+        // Only pids that are still the sandbox's: a recorded pid of a process long gone may be reused.
+        killAll([s?.nsPid, s?.unsharePid].filter((p) => p !== undefined && findLeftovers(stateDir).pids.includes(p)));
     } catch {
         /* no state */
     }
