@@ -1,9 +1,11 @@
 /**
  * The whole pipeline on one machine, on the real engine and real Packer: moto's EC2 server, the
  * hostd sandbox build host, the stack driver as a child process. One stack, in order:
- * up → inventory → sandbox files → up again (no change, no build) → edit a provisioning script
- * (in a copy of the template) → preview names it → up (new image before the old one goes) →
- * destroy → inventory empty → no process or mount left.
+ * up (build, then the boot test of the new image) → inventory (the test instance, key pair and
+ * group gone) and the versions file recording the passed test → sandbox files → up again (no
+ * change, no build, no test) → edit a check (in a copy of the template) → the same image tested
+ * again, nothing rebuilt → edit a provisioning script → preview names it → up (new image before
+ * the old one goes, tested) → destroy → inventory empty → no process or mount left.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -66,12 +68,21 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         w = undefined;
     });
 
-    it("up builds the image through Packer and the sandbox", async () => {
+    it("up builds the image through Packer and the sandbox, then boots it and passes the boot test", async () => {
         const out = await driverOk(world(), "up", stack);
         assert.match(out, /Connected to SSH!/);
         const outputs = upOutputs(out);
         firstImage = (outputs.amiIds as Record<string, string>)[REGION];
         assert.match(firstImage, /^ami-[0-9a-f]+$/);
+        // The boot test ran on an instance launched from exactly that image, and passed.
+        assert.match(out, new RegExp(`boot-test: testing ${firstImage} `));
+        assert.match(out, /boot-test: passed: \d+ checks passed/);
+        const boot = outputs.bootTest as { enabled: boolean; passed: boolean; at: string; checks: { name: string; status: string }[] };
+        assert.equal(boot.enabled, true);
+        assert.equal(boot.passed, true);
+        assert.ok(boot.checks.some((c) => c.name === "dp-agent-active" && c.status === "passed"), JSON.stringify(boot.checks));
+        const launched = Object.keys(world().hostd.state().served);
+        assert.equal(launched.length, 2, `expected a builder and a test instance, hostd served ${launched.join(", ")}`);
         for (const id of await createdSinceStart(world())) createdIds.add(id);
     });
 
@@ -95,16 +106,28 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.equal(inv.keyPairs.length + inv.securityGroups.length, 0, "temporary key pair or security group left");
 
         const versionsFile = path.join(ROOT, world().buildDir, "versions", `${stack}.json`);
-        const doc = JSON.parse(fs.readFileSync(versionsFile, "utf8")) as { images: Record<string, { imageId: string }>; stack: string };
+        const doc = JSON.parse(fs.readFileSync(versionsFile, "utf8")) as {
+            images: Record<string, { imageId: string }>;
+            stack: string;
+            bootTest: { enabled: boolean; passed: boolean; at: string; checks: { name: string; status: string; saw: string }[] };
+        };
         const validate = versionsSchemaValidator();
         assert.ok(validate(doc), JSON.stringify(validate.errors));
         assert.equal(doc.stack, stack);
         assert.equal(doc.images[REGION].imageId, firstImage);
+        // The versions file names the image with its passed boot test: when, and every check.
+        assert.equal(doc.bootTest.enabled, true);
+        assert.equal(doc.bootTest.passed, true);
+        assert.ok(Date.parse(doc.bootTest.at) > 0);
+        const names = doc.bootTest.checks.map((c) => c.name);
+        for (const n of ["system-running", "no-failed-units", "dp-agent-active", "agent-node-identity", "couchbase-active", "ssh-host-keys-fresh", "authorized-keys-only-test-key"])
+            assert.ok(names.includes(n), `${n} not in the recorded checks: ${names.join(", ")}`);
+        assert.ok(doc.bootTest.checks.every((c) => c.status !== "failed"));
     });
 
     it("the sandbox holds what the provisioning wrote: agent, tuning, stand-in package, and clean hygiene", () => {
         const uppers = sandboxUppers(world());
-        assert.equal(uppers.length, 1, `expected one sandbox, got ${uppers.length}`);
+        assert.ok(uppers.length >= 1, `expected the build's sandbox, got ${uppers.length}`);
         const v = new SandboxView(uppers[0].upper, world().rootfs);
         // dp-agent installed and enabled.
         assert.ok(v.written("usr/local/bin/dp-agent"), "dp-agent binary missing");
@@ -142,6 +165,22 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.doesNotMatch(out, /packer: /, "Packer ran");
         assert.equal(Object.keys(world().hostd.state().served).length, served, "a builder instance was launched");
         assert.equal((upOutputs(out).amiIds as Record<string, string>)[REGION], firstImage);
+    });
+
+    it("editing a check re-tests the same image: the boot test is replaced, the image is not rebuilt", async function () {
+        if (!template) this.skip();
+        const served = Object.keys(world().hostd.state().served).length;
+        const check = path.join(ROOT, template, "boot-test", "boot-check.sh");
+        fs.appendFileSync(check, "# e2e: a changed check must re-test the image, never rebuild it\n");
+        const out = await driverOk(world(), "up", stack);
+        const changes = changeSummary(out);
+        assert.equal(changes.replace, 1, `expected the boot test alone replaced, got ${JSON.stringify(changes)}`);
+        assert.match(out, /boot-test: test again: changed checksHash/);
+        assert.doesNotMatch(out, /packer-image: building/, "the image was rebuilt");
+        assert.equal((upOutputs(out).amiIds as Record<string, string>)[REGION], firstImage);
+        assert.equal(Object.keys(world().hostd.state().served).length, served + 1, "one test instance launched, no builder");
+        const inv = await stackInventory(world(), stack);
+        assert.equal(inv.instances.length + inv.keyPairs.length + inv.securityGroups.length, 0, `test leftovers: ${JSON.stringify(inv)}`);
     });
 
     it("editing a provisioning script: preview shows a replacement that names the file", async function () {
@@ -189,7 +228,10 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
             inv.images.map((i) => i.id),
             [secondImage],
         );
-        assert.equal(sandboxUppers(world()).length, 2, "expected a second sandbox for the rebuild");
+        assert.match(out, new RegExp(`boot-test: testing ${secondImage} `), "the new image was not boot tested");
+        const doc = JSON.parse(fs.readFileSync(path.join(ROOT, world().buildDir, "versions", `${stack}.json`), "utf8")) as { images: Record<string, { imageId: string }>; bootTest: { passed: boolean } };
+        assert.equal(doc.images[REGION].imageId, secondImage);
+        assert.equal(doc.bootTest.passed, true);
         for (const id of await createdSinceStart(world())) createdIds.add(id);
     });
 
