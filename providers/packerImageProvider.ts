@@ -9,7 +9,8 @@
  *            `packer validate` with the resolved variables, so a broken template fails at preview.
  * - `diff`   compares fingerprints: equal → `changes: false`; different → replace, naming the parts
  *            that changed; provider code/version only → an update that rebuilds nothing.
- * - `create` adopts an available image with the same Fingerprint and Stack tags, else runs
+ * - `create` adopts an available image with the same Fingerprint and Stack tags, this build's exact
+ *            name and every volume encrypted (providers/packer/adopt.ts), else runs
  *            `packer build -machine-readable` (argv array, no shell), streams redacted output live
  *            and to `.build/logs/…`, reads the image id from a fresh manifest, describes the image
  *            for its snapshots; deletes the image again if anything fails after it exists.
@@ -36,6 +37,7 @@ import { IMAGE_IGNORE_FILE, imageFileFilter } from "./packer/imageFiles";
 import { parseManifest } from "./packer/manifest";
 import { progressFor } from "./packer/progress";
 import { adoptTags, buildId, imageName, imageTags } from "./packer/naming";
+import { adoptProblem } from "./packer/adopt";
 import { createRedactor, redactText } from "./packer/redact";
 import { watchEngine, type EngineWatchdog } from "./packer/engine";
 import { capturePacker, runPacker } from "./packer/run";
@@ -263,7 +265,12 @@ async function createImage(inputs: Inputs, engine: EngineWatchdog | undefined): 
     const base = { ...i, fingerprint: fp.fingerprint, fingerprintParts: fp.parts, packerVersion: tools.packer, pluginVersion: tools.plugin };
 
     // Adopt: an available image with the same fingerprint for this stack is this build's result.
-    const existing = (await findImagesByTags(ec2, adoptTags(i.stack, fp.fingerprint), { log: say })).filter((img) => img.state === "available");
+    // Only this build's own result: its exact name, every volume encrypted (providers/packer/adopt.ts).
+    const existing = (await findImagesByTags(ec2, adoptTags(i.stack, fp.fingerprint), { log: say })).filter((img) => {
+        const why = adoptProblem(img, name, !i.emulator);
+        if (why && img.state === "available") say(`not adopting ${img.id}: ${why}`);
+        return why === undefined;
+    });
     if (existing.length > 0) {
         const img = existing[0];
         say(`adopting existing image ${img.id} (${img.name}) with fingerprint ${fp12}: no build needed`);

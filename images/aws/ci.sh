@@ -49,7 +49,7 @@ for forbidden in ami_regions force_deregister force_delete_snapshot 0.0.0.0/0 ::
 		fail "$template must not use $forbidden"
 	fi
 done
-for required in 'http_tokens                 = "required"' 'imds_support = "v2.0"' 'encrypt_boot = true' \
+for required in 'http_tokens                 = "required"' 'imds_support = "v2.0"' 'encrypted             = true' \
 	'volume_type           = "gp3"' 'post-processor "manifest"' 'run_volume_tags = local.tags' \
 	'snapshot_tags   = local.tags' 'run_tags        = local.tags' 'skip_ami_run_tags = var.emulator'; do
 	grep -qF -- "$required" "$template" || fail "$template lacks: $required"

@@ -289,7 +289,7 @@ variable "temporary_key_pair_name" {
 
 variable "ec2_endpoint" {
   type        = string
-  description = "EC2 endpoint override, e.g. http://127.0.0.1:5000 for moto. Empty: AWS. (Packer's encrypted copy also needs AWS_ENDPOINT_URL_EC2 in its environment.)"
+  description = "EC2 endpoint override, e.g. http://127.0.0.1:5000 for moto. Empty: AWS. (The provider also sets AWS_ENDPOINT_URL_EC2 in Packer's environment, for the plugin's clients that ignore this setting.)"
   default     = ""
   validation {
     condition     = var.ec2_endpoint == "" || can(regex("^https?://", var.ec2_endpoint))
@@ -407,16 +407,19 @@ source "amazon-ebs" "couchbase" {
   }
   imds_support = "v2.0"
 
+  # Encrypted from the start: the builder's root volume is encrypted at launch (with kms_key_id when
+  # given, else the account's default EBS key), so CreateImage makes an encrypted image directly.
+  # Not encrypt_boot: that makes a temporary unencrypted image carrying the run tags and copies it
+  # (5-15 minutes more, ec2:CopyImage in the build region); the plugin's own docs recommend this
+  # instead (builder/common/ami_config.go, kms_key_id).
   launch_block_device_mappings {
     device_name           = var.root_device_name
     volume_type           = "gp3"
     volume_size           = var.root_volume_size
     delete_on_termination = true
+    encrypted             = true
+    kms_key_id            = var.kms_key_id != "" ? var.kms_key_id : null
   }
-
-  # The image's snapshots are encrypted (with kms_key_id when given).
-  encrypt_boot = true
-  kms_key_id   = var.kms_key_id != "" ? var.kms_key_id : null
 
   ami_name        = local.image_name
   ami_description = "Couchbase Server ${var.couchbase_edition} ${var.couchbase_version} on Ubuntu, with dp-agent"

@@ -28,6 +28,8 @@ export interface ImageSummary {
     tags: Tags;
     /** EBS snapshots of its block device mappings, in mapping order. */
     snapshotIds: string[];
+    /** Each EBS mapping's Encrypted, as EC2 reports it (undefined where it reports none, as moto does). */
+    encrypted?: (boolean | undefined)[];
 }
 
 export interface DeleteImageOptions {
@@ -66,6 +68,7 @@ export function imageSummary(img: Image): ImageSummary {
         ...(img.OwnerId ? { ownerId: img.OwnerId } : {}),
         tags: tagMap(img.Tags),
         snapshotIds,
+        encrypted: (img.BlockDeviceMappings ?? []).filter((m) => m.Ebs).map((m) => m.Ebs?.Encrypted),
     };
 }
 

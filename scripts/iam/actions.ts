@@ -55,7 +55,6 @@ export const ACTIONS: readonly ActionUse[] = [
     { role: "build", action: "ec2:DescribeVolumes", why: "Packer looks for launch volumes left at cleanup" },
     { role: "build", action: "ec2:DeleteVolume", why: "Packer deletes such volumes" },
     { role: "build", action: "ec2:CreateImage", why: "Packer makes the image" },
-    { role: "build", action: "ec2:CopyImage", why: "Packer's encrypt_boot copy, in the build region itself" },
     { role: "build", action: "ec2:ModifyImageAttribute", why: "Packer sets the description and ImdsSupport v2.0 on the image" },
     { role: "build", action: "ec2:CreateTags", why: "Packer tags the builder, key pair, security group, volumes, image and snapshots (also at creation); the provider re-tags on update" },
     { role: "build", action: "ec2:DeleteTags", why: "the provider removes tags on update (providers/packerImageProvider.ts)" },

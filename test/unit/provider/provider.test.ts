@@ -20,6 +20,7 @@ import {
 import { PackerImageProvider } from "../../../providers/packerImageProvider";
 import { PROVIDER_VERSION } from "../../../providers/packerImage";
 import { applyDefaults } from "../../../providers/packer/validate";
+import { imageName } from "../../../providers/packer/naming";
 import { captureConsole, inputs, makeProject, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, waitFor, type Project, type ProviderInputs, type ProviderOutputs } from "./harness";
 import { awsError } from "../ec2/awsError";
 
@@ -353,8 +354,18 @@ describe("PackerImageProvider", function () {
         it("adopts an available image with the same fingerprint and stack instead of building", async () => {
             ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
                 const f = Object.fromEntries((input.Filters ?? []).map((x) => [x.Name, x.Values?.[0]]));
+                // This build's own result: its exact name, every volume encrypted (providers/packer/adopt.ts).
                 if (!input.ImageIds && f["tag:Stack"] === "dev-alice" && f["tag:Fingerprint"])
-                    return { Images: [image({ ImageId: "ami-0adopted000000001", Tags: [{ Key: "Project", Value: "couchbase-images" }, { Key: "Stack", Value: "dev-alice" }, { Key: "Fingerprint", Value: f["tag:Fingerprint"] }] })] };
+                    return {
+                        Images: [
+                            image({
+                                ImageId: "ami-0adopted000000001",
+                                Name: imageName("couchbase-cloud-server", "dev-alice", f["tag:Fingerprint"]),
+                                BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: SNAP, Encrypted: true } }],
+                                Tags: [{ Key: "Project", Value: "couchbase-images" }, { Key: "Stack", Value: "dev-alice" }, { Key: "Fingerprint", Value: f["tag:Fingerprint"] }],
+                            }),
+                        ],
+                    };
                 return { Images: [] };
             });
             const { result, error } = await captureConsole(() => provider.create(inputs(p)));
@@ -363,6 +374,27 @@ describe("PackerImageProvider", function () {
             assert.equal(result!.outs!.buildLog, "");
             assert.equal(buildEvents().length, 0, "packer build must not run");
         });
+
+        for (const [what, over] of [
+            ["a temporary image of an interrupted encrypt_boot build (7-character name)", { Name: "a1B2c3D", encrypted: true }],
+            ["an image of the right name with an unencrypted volume", { encrypted: false }],
+        ] as const) {
+            it(`does not adopt ${what}: builds instead`, async () => {
+                ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+                    const f = Object.fromEntries((input.Filters ?? []).map((x) => [x.Name, x.Values?.[0]]));
+                    if (!input.ImageIds && f["tag:Stack"] === "dev-alice" && f["tag:Fingerprint"]) {
+                        const name = "Name" in over ? over.Name : imageName("couchbase-cloud-server", "dev-alice", f["tag:Fingerprint"]);
+                        const tags = [{ Key: "Project", Value: "couchbase-images" }, { Key: "Stack", Value: "dev-alice" }, { Key: "Fingerprint", Value: f["tag:Fingerprint"] }];
+                        return { Images: [image({ ImageId: "ami-0notours00000001", Name: name, BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: "snap-0x", Encrypted: over.encrypted } }], Tags: tags })] };
+                    }
+                    return { Images: input.ImageIds ? [image()] : [] };
+                });
+                const { result, error } = await captureConsole(() => provider.create(inputs(p)));
+                assert.equal(error, undefined, error?.message);
+                assert.equal(result!.id, IMAGE, "the image this build made, not the tagged one");
+                assert.equal(buildEvents().length, 1, "packer build ran");
+            });
+        }
 
         it("fails before any image exists: throws, deletes nothing", async () => {
             p.knobs({ FAKE_PACKER_FAIL_AT: "provision" });
