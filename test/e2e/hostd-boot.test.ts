@@ -231,6 +231,13 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
         process.kill(world().hostd.pid, "SIGKILL");
         await sleep(300);
         assert.equal(isAlive(st.leaderPid!), true, "the container should outlive a hard-killed hostd until it is stopped");
+        // What local:destroy and the harness look for finds all of it: nspawn and unshare by their
+        // command lines, the container's processes (their root is the container's) by its cgroup.
+        const found = findLeftovers(world().hostd.stateDir).pids;
+        for (const pid of [st.unsharePid, st.nsPid, st.leaderPid]) assert.ok(found.includes(pid!), `findLeftovers misses pid ${pid}: ${found.join(" ")}`);
+        const inContainer = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && fs.readFileSync(`/proc/${e}/cgroup`, "utf8").includes(st.cgroup!));
+        assert.ok(inContainer.length > 3, `expected the container's processes in ${st.cgroup}`);
+        for (const pid of inContainer) assert.ok(found.includes(Number(pid)), `findLeftovers misses container process ${pid}`);
         await world().hostd.stop();
         await sleep(300);
         for (const pid of [st.nsPid, st.leaderPid, st.unsharePid]) assert.equal(isAlive(pid!), false, `pid ${pid} still alive`);
