@@ -6,7 +6,15 @@ import { program } from "./pipeline/program";
 
 const outputs = program();
 
-/** Region → image id (build region and every copy region). */
+/** Architecture → region → image id (build region and every copy region), for every architecture built. */
+export const amiIdsByArch = outputs.then((o) => o.amiIdsByArch);
+/** Architecture → `{imageName, fingerprint, agentSha256, bootTest}` of that architecture's image. */
+export const imagesByArch = outputs.then((o) => o.imagesByArch);
+/**
+ * The outputs below are the amd64 image's, as before architectures existed; absent (undefined)
+ * in a stack that does not build amd64.
+ */
+/** Region → the amd64 image id (build region and every copy region). */
 export const amiIds = outputs.then((o) => o.amiIds);
 /** Project-relative path of versions/<stack>.json. */
 export const versionsFile = outputs.then((o) => o.versionsFile);

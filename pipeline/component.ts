@@ -1,15 +1,23 @@
 /**
- * The pipeline as one component: agent → image → boot test → copies → versions file.
+ * The pipeline as one component: per architecture agent → image → boot test → copies; then one
+ * versions file naming every architecture's images.
  *
- * Children (names derived from the component's name, all `parent: this`):
- * - `<name>-agent`          command:local:Command running agent/build.sh (absent with a prebuilt artifact)
- * - `<name>-image`          pulumi-nodejs:dynamic/packer:Image (providers/packerImage.ts)
- * - `<name>-boot-test`      pulumi-nodejs:dynamic/packer:BootTest (providers/bootTest.ts): the new image
- *                           booted and checked; the copies and the versions file depend on it (absent
- *                           with `bootTest: false`)
- * - `<name>-aws`            pulumi:providers:aws, build region (only with copy regions)
- * - `<name>-copy-<region>`  aws:ec2/amiCopy:AmiCopy, one per copy region, all in parallel
- * - `<name>-versions`       pulumi-nodejs:dynamic/versions:File, versions/<stack>.json
+ * Children (names derived from the component's name, all `parent: this`). Per architecture, with
+ * `<a>` = `<name>` for amd64 (the names of one-architecture stacks, unchanged) and `<name>-arm64`
+ * for arm64 (pipeline/architectures.ts `childName`):
+ * - `<a>-agent`          command:local:Command running agent/build.sh for the architecture (absent with a prebuilt artifact)
+ * - `<a>-image`          pulumi-nodejs:dynamic/packer:Image (providers/packerImage.ts)
+ * - `<a>-boot-test`      pulumi-nodejs:dynamic/packer:BootTest (providers/bootTest.ts): the new image
+ *                        booted and checked; its copies and the versions file depend on it (absent
+ *                        with `bootTest: false`)
+ * - `<a>-copy-<region>`  aws:ec2/amiCopy:AmiCopy, one per copy region, all in parallel
+ * Once per stack:
+ * - `<name>-aws`         pulumi:providers:aws, build region (only with copy regions)
+ * - `<name>-versions`    pulumi-nodejs:dynamic/versions:File, versions/<stack>.json
+ *
+ * No architecture's resources depend on another's: they build, test and copy in parallel, and one
+ * architecture's failure leaves the other's image (and its state) alone. The versions file waits
+ * for all of them.
  *
  * With no copy regions the component registers no aws resource and calls no aws function, and with
  * a prebuilt agent no command resource, so such a stack runs without either provider plugin.
@@ -22,11 +30,12 @@ import { TAG } from "../providers/ec2/tags";
 import { PackerImage } from "../providers/packerImage";
 import { BootTest } from "../providers/bootTest";
 import { lastSha256Line } from "./agentSources";
-import { buildVersionsDoc, versionsPath, versionsProblems, versionsText, type BootTestRecord } from "./versions";
+import { agentOutDir, ARCHITECTURE_TAG, childName, imageNamePrefix, type Arch } from "./architectures";
+import { buildVersionsDoc, versionsPath, versionsProblems, versionsText, type ArchVersionsInput, type BootTestRecord } from "./versions";
 import { VersionsFile } from "./versionsFile";
 
-/** Where the command resource's build puts the agent (project-relative, git-ignored). */
-export const AGENT_OUT_DIR = ".build/agent";
+/** Where the command resource's build puts the amd64 agent (project-relative, git-ignored); arm64's: `agentOutDir`. */
+export const AGENT_OUT_DIR = agentOutDir("amd64");
 
 /**
  * The agent command's script: constant text, the values reach it as environment variables (no
@@ -36,7 +45,7 @@ export const AGENT_BUILD_SCRIPT = 'exec bash agent/build.sh --out "$DP_AGENT_OUT
 
 /** The environment {@link AGENT_BUILD_SCRIPT} runs with. */
 export function agentBuildEnvironment(arch: "amd64" | "arm64"): Record<string, string> {
-    return { DP_AGENT_OUT: AGENT_OUT_DIR, DP_AGENT_ARCH: arch };
+    return { DP_AGENT_OUT: agentOutDir(arch), DP_AGENT_ARCH: arch };
 }
 
 /** How the agent reaches the image. */
@@ -58,6 +67,34 @@ export type AgentInput =
           sha256: string;
       };
 
+/** One architecture's image: what differs from the other's. */
+export interface ArchitectureArgs {
+    /** CPU architecture: the agent's GOARCH, the downloaded package's, the `Architecture` tag. */
+    arch: Arch;
+    /** Agent for this architecture: built by a command resource, or a prebuilt verified artifact. */
+    agent: AgentInput;
+    /** Builder and boot test instance type (a Graviton type for arm64). Rebuild. */
+    instanceType: pulumi.Input<string>;
+    /** Explicit base image id of this architecture; wins over the name filter. Rebuild. */
+    baseImageId?: string;
+    /** Base image name filter of this architecture (when no id). Rebuild. */
+    baseImageNameFilter: string;
+}
+
+/** What the component exposes of one architecture's image. */
+export interface ArchitectureImage {
+    /** The image resource. */
+    image: PackerImage;
+    /** Its boot test (undefined with `bootTest: false`). */
+    bootTest?: BootTest;
+    /** What the versions file records of the boot test. */
+    bootTestResult: pulumi.Output<BootTestRecord>;
+    /** Region → image id, build region included. */
+    amiIds: pulumi.Output<Record<string, string>>;
+    /** sha256 of the agent artifact baked into the image. */
+    agentSha256: pulumi.Output<string>;
+}
+
 /**
  * Arguments of {@link ImagePipeline}. Plain values where they decide which resources exist (copy
  * regions, agent source); everything else may be an Input. "Rebuild" means a new image (and
@@ -70,12 +107,13 @@ export interface ImagePipelineArgs {
     buildRegion: string;
     /** Regions to copy the image to: one encrypted AmiCopy each. Empty = no copies, no aws plugin needed. */
     copyRegions: string[];
-    /** Agent: built by a command resource, or a prebuilt verified artifact. */
-    agent: AgentInput;
+    /**
+     * The architectures to build, each with its own agent, instance type and base image: one
+     * image, boot test and set of copies each, in parallel. At least one, each at most once.
+     */
+    architectures: ArchitectureArgs[];
     /** Agent version label (agent/VERSION) for the versions file and outputs. No rebuild. */
     agentVersion: string;
-    /** Builder instance type. Rebuild. */
-    instanceType: pulumi.Input<string>;
     /** `enterprise` or `community`. Rebuild. */
     couchbaseEdition: string;
     /** Couchbase Server version, X.Y.Z. Rebuild. */
@@ -88,22 +126,19 @@ export interface ImagePipelineArgs {
      * Rebuild in download mode when that one changes; unused otherwise.
      */
     couchbasePackageSha256: Record<string, Record<string, string>>;
-    /** CPU architecture of the image, `amd64` or `arm64` (picks the downloaded package). Rebuild in download mode. */
-    architecture: "amd64" | "arm64";
     /** URL of Couchbase's couchbase-release .deb. Rebuild in repository mode; unused otherwise. */
     couchbaseReleaseUrl: pulumi.Input<string>;
     /** Pinned sha256 of that .deb; required in repository mode. Rebuild in repository mode. */
     couchbaseReleaseSha256: pulumi.Input<string>;
     /** Pinned fingerprints of the signing keys it ships; required in repository mode. Rebuild in repository mode. */
     couchbaseKeyFingerprints: pulumi.Input<string>[];
-    /** Explicit base image id; wins over the name filter. Rebuild. */
-    baseImageId?: string;
-    /** Base image name filter (when no id). Rebuild. */
-    baseImageNameFilter: string;
-    /** Owners of acceptable base images (when no id). Rebuild. */
+    /** Owners of acceptable base images (when no id), every architecture's. Rebuild. */
     baseImageOwners: string[];
-    /** Image name prefix. Rebuild. */
-    namePrefix: pulumi.Input<string>;
+    /**
+     * Image name prefix; each image's name carries its architecture after it, except amd64's in a
+     * stack that builds amd64 alone (pipeline/architectures.ts `imageNamePrefix`). Rebuild.
+     */
+    namePrefix: string;
     /** Release name for production images; replaces the stack in the image name. Rebuild. */
     release?: string;
     /** `dev`, `stage`, `prod` or `local`. Tags only; `prod` keeps the versions file on destroy. */
@@ -156,78 +191,184 @@ export interface ImagePipelineArgs {
     bootTest: boolean;
 }
 
-/** Couchbase Server images for one stack: the agent, the image, its copies and the versions file. */
+/** Couchbase Server images for one stack: per architecture the agent, the image, its boot test and copies; the versions file. */
 export class ImagePipeline extends pulumi.ComponentResource {
-    /** Region → image id, build region included. */
+    /** Architecture → its image, boot test, ids and agent. */
+    readonly architectures: Partial<Record<Arch, ArchitectureImage>>;
+    /** Architecture → region → image id (build region included). */
+    readonly amiIdsByArch: pulumi.Output<Partial<Record<Arch, Record<string, string>>>>;
+    /** The amd64 image's region → image id (the first architecture's when amd64 is not built). */
     readonly amiIds: pulumi.Output<Record<string, string>>;
-    /** Image name (the same in every region). */
+    /** That image's name (the same in every region). */
     readonly imageName: pulumi.Output<string>;
-    /** sha256 fingerprint of the image's input set. */
+    /** sha256 fingerprint of that image's input set. */
     readonly fingerprint: pulumi.Output<string>;
-    /** sha256 of the agent artifact baked into the image. */
+    /** sha256 of the agent artifact baked into that image. */
     readonly agentSha256: pulumi.Output<string>;
     /** Project-relative path of the versions file. */
     readonly versionsFile: pulumi.Output<string>;
-    /** The image resource (for dependents that need its outputs). */
+    /** That image resource (for dependents that need its outputs). */
     readonly image: PackerImage;
-    /** The boot test of the image (undefined with `bootTest: false`). */
+    /** That image's boot test (undefined with `bootTest: false`). */
     readonly bootTest?: BootTest;
-    /** What the versions file records of the boot test: the passed checks, or `{enabled: false}`. */
+    /** What the versions file records of that boot test: the passed checks, or `{enabled: false}`. */
     readonly bootTestResult: pulumi.Output<BootTestRecord>;
 
     constructor(name: string, args: ImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("couchbase-images:index:ImagePipeline", name, {}, opts);
+        const arches = args.architectures.map((a) => a.arch);
+        if (arches.length === 0 || new Set(arches).size !== arches.length) {
+            throw new pulumi.ResourceError(`architectures must list each architecture at most once, at least one; got [${arches.join(", ")}]`, this);
+        }
 
-        // 1. The agent: built here by the agent's own build script, or verified earlier.
+        // The aws SDK is loaded only when needed, so a stack without copy regions never touches the
+        // aws plugin. One explicit provider serves every architecture's copies: the copies do not
+        // depend on `aws:region` being set, and the emulator endpoint (if any) applies to them too.
+        // Per-copy `region` overrides its region.
+        let aws: typeof import("@pulumi/aws") | undefined;
+        let provider: import("@pulumi/aws").Provider | undefined;
+        if (args.copyRegions.length > 0) {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
+            provider = new aws.Provider(
+                `${name}-aws`,
+                {
+                    region: args.buildRegion,
+                    ...(args.ec2Endpoint
+                        ? {
+                              endpoints: [{ ec2: args.ec2Endpoint }],
+                              skipCredentialsValidation: args.emulator,
+                              skipRequestingAccountId: args.emulator,
+                              skipMetadataApiCheck: args.emulator,
+                              skipRegionValidation: args.emulator,
+                          }
+                        : {}),
+                },
+                { parent: this },
+            );
+        }
+
+        const built: Partial<Record<Arch, ArchitectureImage>> = {};
+        const versionInputs: Partial<Record<Arch, pulumi.Output<ArchVersionsInput>>> = {};
+        const fileDeps: pulumi.Resource[] = [];
+        for (const a of args.architectures) {
+            const r = this.architecture(name, args, a, arches, aws, provider);
+            built[a.arch] = r.image;
+            versionInputs[a.arch] = r.versions;
+            fileDeps.push(...r.deps);
+        }
+
+        // The versions file, once every architecture's image passed its boot test and every copy exists.
+        const text = pulumi.all(versionInputs as Record<string, pulumi.Output<ArchVersionsInput>>).apply((byArch) => {
+            const doc = buildVersionsDoc({
+                project: args.project,
+                stack: args.stack,
+                environment: args.environment,
+                release: args.release,
+                buildRegion: args.buildRegion,
+                couchbaseEdition: args.couchbaseEdition,
+                couchbaseVersion: args.couchbaseVersion,
+                architectures: byArch,
+            });
+            const problems = versionsProblems(doc);
+            if (problems.length > 0) {
+                throw new pulumi.ResourceError(`versions file does not match versions/schema.json:\n  - ${problems.join("\n  - ")}`, this);
+            }
+            return versionsText(doc);
+        });
+        const file = new VersionsFile(
+            `${name}-versions`,
+            { path: versionsPath(args.versionsDir, args.stack), text, keep: args.environment === "prod" },
+            { parent: this, dependsOn: fileDeps },
+        );
+
+        // The single-image fields of before: amd64's, or the first architecture's without amd64.
+        const main = (built.amd64 ?? built[arches[0]]) as ArchitectureImage;
+        this.architectures = built;
+        this.amiIdsByArch = pulumi.all(Object.fromEntries(Object.entries(built).map(([k, v]) => [k, (v as ArchitectureImage).amiIds])));
+        this.image = main.image;
+        this.bootTest = main.bootTest;
+        this.bootTestResult = main.bootTestResult;
+        this.amiIds = main.amiIds;
+        this.imageName = main.image.imageName;
+        this.fingerprint = main.image.fingerprint;
+        this.agentSha256 = main.agentSha256;
+        this.versionsFile = file.path;
+        this.registerOutputs({
+            amiIdsByArch: this.amiIdsByArch,
+            amiIds: this.amiIds,
+            imageName: this.imageName,
+            fingerprint: this.fingerprint,
+            agentSha256: this.agentSha256,
+            versionsFile: this.versionsFile,
+            bootTest: this.bootTestResult,
+        });
+    }
+
+    /**
+     * One architecture's agent, image, boot test and copies; nothing here depends on another
+     * architecture's resources. Returns what the versions file needs and waits for.
+     */
+    private architecture(
+        name: string,
+        args: ImagePipelineArgs,
+        a: ArchitectureArgs,
+        arches: Arch[],
+        aws: typeof import("@pulumi/aws") | undefined,
+        provider: import("@pulumi/aws").Provider | undefined,
+    ): { image: ArchitectureImage; versions: pulumi.Output<ArchVersionsInput>; deps: pulumi.Resource[] } {
+        // The Architecture tag reaches the image, its snapshots, the builder, the boot test's
+        // instance and (through the image's tags) the copies.
+        const extraTags = { ...args.extraTags, [ARCHITECTURE_TAG]: a.arch };
+
+        // 1. The agent: built here by the agent's own build script for this architecture, or verified earlier.
         let agentSha256: pulumi.Output<string>;
         let agentArtifact: string;
         const agentDeps: pulumi.Resource[] = [];
-        if (args.agent.kind === "build") {
+        if (a.agent.kind === "build") {
             // Its outputs are unknown at preview (and wherever its triggers changed, such as a
             // checkout without the artifact): the image's check then skips the file, which this
             // command makes before the image is checked again at up.
             const build = new command.local.Command(
-                `${name}-agent`,
-                { create: AGENT_BUILD_SCRIPT, environment: agentBuildEnvironment(args.agent.arch), triggers: args.agent.triggers },
+                childName(name, a.arch, "agent"),
+                { create: AGENT_BUILD_SCRIPT, environment: agentBuildEnvironment(a.agent.arch), triggers: a.agent.triggers },
                 { parent: this },
             );
             agentSha256 = build.stdout.apply(lastSha256Line);
-            agentArtifact = `${AGENT_OUT_DIR}/dp-agent.gz`;
+            agentArtifact = `${agentOutDir(a.agent.arch)}/dp-agent.gz`;
             agentDeps.push(build);
         } else {
-            agentSha256 = pulumi.output(args.agent.sha256);
-            agentArtifact = args.agent.artifact;
+            agentSha256 = pulumi.output(a.agent.sha256);
+            agentArtifact = a.agent.artifact;
         }
 
         // 2. The image, built by Packer in the build region.
         const image = new PackerImage(
-            `${name}-image`,
+            childName(name, a.arch, "image"),
             {
                 templateDir: args.templateDir,
                 region: args.buildRegion,
                 copyRegions: args.copyRegions,
-                instanceType: args.instanceType,
+                instanceType: a.instanceType,
                 couchbaseEdition: args.couchbaseEdition,
                 couchbaseVersion: args.couchbaseVersion,
                 couchbasePackageSource: args.couchbasePackageSource,
-                couchbasePackageSha256: stackPin(args.couchbasePackageSha256, args.couchbaseVersion, args.architecture),
-                architecture: args.architecture,
+                couchbasePackageSha256: stackPin(args.couchbasePackageSha256, args.couchbaseVersion, a.arch),
+                architecture: a.arch,
                 couchbaseReleaseUrl: args.couchbaseReleaseUrl,
                 couchbaseReleaseSha256: args.couchbaseReleaseSha256,
                 couchbaseKeyFingerprints: args.couchbaseKeyFingerprints,
-                baseImage: args.baseImageId
-                    ? { id: args.baseImageId }
-                    : { nameFilter: args.baseImageNameFilter, owners: args.baseImageOwners },
+                baseImage: a.baseImageId ? { id: a.baseImageId } : { nameFilter: a.baseImageNameFilter, owners: args.baseImageOwners },
                 agentArtifact,
                 agentSha256,
                 agentVersion: args.agentVersion,
-                namePrefix: args.namePrefix,
+                namePrefix: imageNamePrefix(args.namePrefix, a.arch, arches),
                 stack: args.stack,
                 release: args.release,
                 environment: args.environment,
                 owner: args.owner,
                 ttlHours: args.ttlHours,
-                extraTags: args.extraTags,
+                extraTags,
                 kmsKeyId: args.kmsKeyIds[args.buildRegion],
                 subnetId: args.subnetId,
                 vpcId: args.vpcId,
@@ -252,18 +393,18 @@ export class ImagePipeline extends pulumi.ComponentResource {
         let bootTestResult: pulumi.Output<BootTestRecord>;
         if (args.bootTest) {
             bootTest = new BootTest(
-                `${name}-boot-test`,
+                childName(name, a.arch, "boot-test"),
                 {
                     templateDir: `${args.templateDir}/boot-test`,
                     imageId: image.imageId,
                     imageName: image.imageName,
                     region: args.buildRegion,
-                    instanceType: args.instanceType,
+                    instanceType: a.instanceType,
                     stack: args.stack,
                     owner: args.owner,
                     environment: args.environment,
                     release: args.release,
-                    extraTags: args.extraTags,
+                    extraTags,
                     subnetId: args.subnetId,
                     vpcId: args.vpcId,
                     associatePublicIpAddress: args.associatePublicIpAddress,
@@ -285,35 +426,14 @@ export class ImagePipeline extends pulumi.ComponentResource {
         }
         const tested: pulumi.Resource[] = bootTest ? [bootTest] : [];
 
-        // 4. Copies, one per region, in parallel. The aws SDK is loaded only when needed, so a stack
-        //    without copy regions never touches the aws plugin.
+        // 4. Copies, one per region, in parallel.
         const copyIds: Record<string, pulumi.Output<string>> = {};
         const copies: pulumi.Resource[] = [];
-        if (args.copyRegions.length > 0) {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const aws: typeof import("@pulumi/aws") = require("@pulumi/aws");
-            // An explicit provider: the copies do not depend on `aws:region` being set, and the
-            // emulator endpoint (if any) applies to them too. Per-copy `region` overrides its region.
-            const provider = new aws.Provider(
-                `${name}-aws`,
-                {
-                    region: args.buildRegion,
-                    ...(args.ec2Endpoint
-                        ? {
-                              endpoints: [{ ec2: args.ec2Endpoint }],
-                              skipCredentialsValidation: args.emulator,
-                              skipRequestingAccountId: args.emulator,
-                              skipMetadataApiCheck: args.emulator,
-                              skipRegionValidation: args.emulator,
-                          }
-                        : {}),
-                },
-                { parent: this },
-            );
+        if (aws && provider) {
             const timeout = `${args.copyTimeoutMinutes}m`;
             for (const region of args.copyRegions) {
                 const copy = new aws.ec2.AmiCopy(
-                    `${name}-copy-${region}`,
+                    childName(name, a.arch, `copy-${region}`),
                     {
                         region,
                         // AMI names are unique per region, so the copy keeps the source's name:
@@ -326,6 +446,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
                         kmsKeyId: args.kmsKeyIds[region],
                         tags: pulumi.all([image.tags, image.imageId]).apply(([tags, id]) => ({
                             ...tags,
+                            [ARCHITECTURE_TAG]: a.arch,
                             [TAG.sourceRegion]: args.buildRegion,
                             [TAG.sourceImage]: id,
                         })),
@@ -343,60 +464,24 @@ export class ImagePipeline extends pulumi.ComponentResource {
             }
         }
 
-        // 5. The versions file, once the image passed its boot test and every copy exists.
         const amiIds = pulumi.all([image.imageId, pulumi.all(copyIds)]).apply(([buildId, copyMap]) => {
             const out: Record<string, string> = { [args.buildRegion]: buildId };
             for (const r of Object.keys(copyMap).sort()) out[r] = copyMap[r];
             return out;
         });
-        const text = pulumi
+        const versions = pulumi
             .all([image.imageName, image.fingerprint, image.packerVersion, image.createdAt, image.imageId, pulumi.all(copyIds), agentSha256, bootTestResult])
-            .apply(([imageName, fingerprint, packerVersion, createdAt, buildImageId, copyMap, sha, bootTestRecord]) => {
-                const doc = buildVersionsDoc({
-                    project: args.project,
-                    stack: args.stack,
-                    environment: args.environment,
-                    release: args.release,
-                    imageName,
-                    fingerprint,
-                    buildRegion: args.buildRegion,
-                    buildImageId,
-                    copies: copyMap,
-                    couchbaseEdition: args.couchbaseEdition,
-                    couchbaseVersion: args.couchbaseVersion,
-                    agentVersion: args.agentVersion,
-                    agentSha256: sha,
-                    packerVersion,
-                    createdAt,
-                    bootTest: bootTestRecord,
-                });
-                const problems = versionsProblems(doc);
-                if (problems.length > 0) {
-                    throw new pulumi.ResourceError(`versions file does not match versions/schema.json:\n  - ${problems.join("\n  - ")}`, this);
-                }
-                return versionsText(doc);
-            });
-        const file = new VersionsFile(
-            `${name}-versions`,
-            { path: versionsPath(args.versionsDir, args.stack), text, keep: args.environment === "prod" },
-            { parent: this, dependsOn: [image, ...tested, ...copies] },
-        );
-
-        this.image = image;
-        this.bootTest = bootTest;
-        this.bootTestResult = bootTestResult;
-        this.amiIds = amiIds;
-        this.imageName = image.imageName;
-        this.fingerprint = image.fingerprint;
-        this.agentSha256 = agentSha256;
-        this.versionsFile = file.path;
-        this.registerOutputs({
-            amiIds: this.amiIds,
-            imageName: this.imageName,
-            fingerprint: this.fingerprint,
-            agentSha256: this.agentSha256,
-            versionsFile: this.versionsFile,
-            bootTest: this.bootTestResult,
-        });
+            .apply(([imageName, fingerprint, packerVersion, createdAt, buildImageId, copyMap, sha, bootTestRecord]): ArchVersionsInput => ({
+                imageName,
+                fingerprint,
+                buildImageId,
+                copies: copyMap,
+                agentVersion: args.agentVersion,
+                agentSha256: sha,
+                packerVersion,
+                createdAt,
+                bootTest: bootTestRecord,
+            }));
+        return { image: { image, bootTest, bootTestResult, amiIds, agentSha256 }, versions, deps: [image, ...tested, ...copies] };
     }
 }

@@ -11,18 +11,32 @@ import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS, type ResolvedImageIn
 import { packageSha256Url, stackPin, type PackagePins } from "../providers/packer/couchbasePackages";
 import { EDITIONS, ENVIRONMENTS, UNKNOWN, kmsKeyProblem, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
 import { buildKmsKeyRegionProblem, copyKmsKeyProblem } from "./kmsKeys";
+import { ARCHES, ARCHITECTURE_TAG, ARM64_DEFAULTS, PER_ARCH_KEYS, archKey, imageNamePrefix, instanceTypeArch, type Arch, type PerArchKey } from "./architectures";
 
 /** `prod` never expires and keeps its versions file on destroy. */
 export type Environment = (typeof ENVIRONMENTS)[number];
 export type CouchbaseEdition = (typeof EDITIONS)[number];
 
-export const ARCHES = ["amd64", "arm64"] as const;
-export type AgentArch = (typeof ARCHES)[number];
+export { ARCHES };
+export type AgentArch = Arch;
 
 /** How the agent reaches the image: built by the command resource, or prebuilt by an earlier step. */
 export type AgentSource =
     | { kind: "build"; arch: AgentArch }
     | { kind: "prebuilt"; arch: AgentArch; artifact: string; sha256File: string };
+
+/** What one architecture's image is built from (its config keys: pipeline/architectures.ts). */
+export interface ArchitectureConfig {
+    arch: AgentArch;
+    /** Builder (and boot test) instance type: `instanceType` (amd64) or `arm64InstanceType`. */
+    instanceType: string;
+    /** Explicit base image: `baseImageId` (amd64) or `arm64BaseImageId`; wins over the filter. */
+    baseImageId?: string;
+    /** Base image name filter: `baseImageNameFilter` (amd64) or `arm64BaseImageNameFilter`. */
+    baseImageNameFilter: string;
+    /** The agent built for this architecture, or its prebuilt artifact (`agentArtifact` / `arm64AgentArtifact`). */
+    agent: AgentSource;
+}
 
 /** The validated configuration of one stack. Paths are relative to the project root. */
 export interface PipelineConfig {
@@ -31,6 +45,12 @@ export interface PipelineConfig {
     buildRegion: string;
     /** Sorted, without the build region, no duplicates. */
     copyRegions: string[];
+    /**
+     * The architectures to build, in the order of the `architectures` key (default amd64 alone),
+     * each with its own settings. Every one gets its own image, boot test and copies.
+     */
+    architectures: ArchitectureConfig[];
+    /** The first architecture's instance type (architectures[0]). */
     instanceType: string;
     couchbaseEdition: CouchbaseEdition;
     couchbaseVersion: string;
@@ -42,7 +62,7 @@ export interface PipelineConfig {
      * couchbaseVersion and the image's architecture is used.
      */
     couchbasePackageSha256: PackagePins;
-    /** CPU architecture of the image (and its agent): agentArch, one per stack for now. */
+    /** The first architecture (architectures[0].arch). */
     architecture: AgentArch;
     /** URL of the couchbase-release .deb (repository mode). */
     couchbaseReleaseUrl: string;
@@ -50,6 +70,7 @@ export interface PipelineConfig {
     couchbaseReleaseSha256: string;
     /** Pinned signing key fingerprints, 40 uppercase hex without spaces; required in repository mode. */
     couchbaseKeyFingerprints: string[];
+    /** The first architecture's base image id and filter (architectures[0]); owners are shared. */
     baseImageId?: string;
     baseImageNameFilter: string;
     baseImageOwners: string[];
@@ -73,6 +94,7 @@ export interface PipelineConfig {
     sshPort: number;
     sshUsername: string;
     sshCidrs: string[];
+    /** The first architecture's agent (architectures[0].agent). */
     agent: AgentSource;
     buildTimeoutMinutes: number;
     copyTimeoutMinutes: number;
@@ -139,6 +161,12 @@ export const CONFIG_KEYS = [
     "versionsDir",
     "templateDir",
     "bootTest",
+    "architectures",
+    "arm64InstanceType",
+    "arm64BaseImageId",
+    "arm64BaseImageNameFilter",
+    "arm64AgentArtifact",
+    "arm64AgentSha256File",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -183,6 +211,8 @@ export const DEFAULTS: Record<ConfigKey, unknown> = {
     versionsDir: "versions",
     templateDir: "images/aws",
     bootTest: true,
+    architectures: ["amd64"],
+    ...ARM64_DEFAULTS,
 };
 
 // ---- rules ------------------------------------------------------------------------------------
@@ -198,7 +228,7 @@ const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
     couchbaseVersion: "couchbaseVersion",
     couchbasePackageSource: "couchbasePackageSource",
     couchbasePackageSha256: "couchbasePackageSha256",
-    architecture: "agentArch",
+    architecture: "architectures",
     couchbaseReleaseUrl: "couchbaseReleaseUrl",
     couchbaseReleaseSha256: "couchbaseReleaseSha256",
     couchbaseKeyFingerprints: "couchbaseKeyFingerprints",
@@ -256,7 +286,10 @@ class Problems {
     readonly keys = new Set<string>();
     constructor(readonly ns: string) {}
     add(key: string, msg: string): void {
-        this.list.push(`${this.ns}:${key}: ${msg}`);
+        // One rule broken by every architecture's image (a shared key) is reported once.
+        const line = `${this.ns}:${key}: ${msg}`;
+        if (this.list.includes(line)) return;
+        this.list.push(line);
         this.keys.add(key.split(/[.[]/)[0]);
     }
 }
@@ -361,6 +394,31 @@ function asBoolean(raw: unknown, key: string, p: Problems): boolean {
     return false;
 }
 
+/**
+ * The `architectures` list: each of amd64/arm64 at most once, at least one. Unset (`""`) is the
+ * default, amd64 alone. Bad entries are reported under their own index; what is usable is kept
+ * (amd64 alone when nothing is), so the image rules still run.
+ */
+function asArchitectures(raw: unknown, p: Problems): AgentArch[] {
+    const key = "architectures";
+    if (raw === "" || raw === undefined || raw === null) return ["amd64"];
+    const list = asStringArray(raw, key, p);
+    const out: AgentArch[] = [];
+    list.forEach((a, n) => {
+        if (!(ARCHES as readonly string[]).includes(a)) p.add(`${key}[${n}]`, `"${a}" is not an architecture: use ${ARCHES.join(" or ")} (Debian's names)`);
+        else if (out.includes(a as AgentArch)) p.add(`${key}[${n}]`, `"${a}" is listed twice: remove one`);
+        else out.push(a as AgentArch);
+    });
+    if (list.length === 0 && !p.keys.has(key)) p.add(key, `is an empty list: list at least one of ${ARCHES.join(", ")} (\`pulumi config set --path '${p.ns}:${key}[0]' amd64\`)`);
+    return out.length > 0 ? out : ["amd64"];
+}
+
+/** The config key of an image rule's key for `arch`: per-architecture keys get arm64's name. */
+function archConfigKey(key: string, arch: AgentArch): string {
+    const head = key.split(/[.[]/)[0];
+    return (PER_ARCH_KEYS as readonly string[]).includes(head) ? `${archKey(head as PerArchKey, arch)}${key.slice(head.length)}` : key;
+}
+
 /** Levenshtein distance, for "did you mean" on unknown keys. */
 function distance(a: string, b: string): number {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
@@ -419,7 +477,6 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const bool = (k: ConfigKey): boolean => asBoolean(get(k), k, p);
     const buildRegion = str("buildRegion");
     const copyRegions = list("copyRegions");
-    const instanceType = str("instanceType");
     const couchbaseEdition = str("couchbaseEdition");
     const couchbaseVersion = str("couchbaseVersion");
     const couchbasePackageSource = str("couchbasePackageSource") || IMAGE_DEFAULTS.couchbasePackageSource;
@@ -427,8 +484,6 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const couchbaseReleaseUrl = str("couchbaseReleaseUrl") || COUCHBASE_RELEASE_URL;
     const couchbaseReleaseSha256 = normalizeSha256(str("couchbaseReleaseSha256"));
     const couchbaseKeyFingerprints = list("couchbaseKeyFingerprints").map(normalizeKeyFingerprint);
-    const baseImageId = str("baseImageId");
-    const baseImageNameFilter = str("baseImageNameFilter");
     const baseImageOwners = list("baseImageOwners");
     const namePrefix = str("namePrefix");
     const release = str("release");
@@ -448,9 +503,9 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const sshUsername = str("sshUsername");
     const sshCidrs = list("sshCidrs");
     const arch = str("agentArch");
-    const imageArch: AgentArch = (ARCHES as readonly string[]).includes(arch) ? (arch as AgentArch) : "amd64";
-    const artifact = str("agentArtifact");
-    const shaFile = str("agentSha256File");
+    const arches = asArchitectures(get("architectures"), p);
+    // One architecture's value of a per-architecture key (instanceType / arm64InstanceType, ...).
+    const perArch = (key: PerArchKey, a: AgentArch): string => str(archKey(key, a) as ConfigKey);
     const buildTimeoutMinutes = int("buildTimeoutMinutes", "minutes");
     const copyTimeoutMinutes = int("copyTimeoutMinutes", "minutes");
     const versionsDir = str("versionsDir");
@@ -458,70 +513,75 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     // Empty means unset, as for every key: the default (on).
     const bootTest = get("bootTest") === "" ? true : bool("bootTest");
 
-    // The image's own rules (providers/packer/validate.ts), on exactly what the program will pass.
+    // The image's own rules (providers/packer/validate.ts), on exactly what the program will pass,
+    // once per architecture (its instance type, base image, agent, package and name prefix).
     // The agent sha256 is not known yet here (built later, or verified against its file): UNKNOWN
     // makes the validator skip it, as it does during a preview.
-    const imageInputs: ResolvedImageInputs = {
-        templateDir: templateDir.replace(/\/+$/, ""),
-        region: buildRegion,
-        copyRegions,
-        instanceType,
-        couchbaseEdition,
-        couchbaseVersion,
-        couchbasePackageSource,
-        // The pin of exactly this version and architecture (an unusable agentArch is reported
-        // below; the package is then looked up for amd64 rather than reported twice).
-        couchbasePackageSha256: stackPin(couchbasePackageSha256, couchbaseVersion, imageArch),
-        architecture: imageArch,
-        couchbaseReleaseUrl,
-        couchbaseReleaseSha256,
-        couchbaseKeyFingerprints,
-        baseImage: baseImageId ? { id: baseImageId } : { nameFilter: baseImageNameFilter, owners: baseImageOwners },
-        agentArtifact: artifact || UNKNOWN,
-        agentSha256: UNKNOWN,
-        agentVersion: "",
-        agentUnit: "agent/dp-agent.service",
-        namePrefix,
-        stack: ctx.stack,
-        release,
-        environment,
-        owner,
-        ttlHours,
-        extraTags,
-        kmsKeyId: kmsKeyIds[buildRegion] ?? "",
-        subnetId,
-        vpcId,
-        associatePublicIpAddress,
-        sshInterface,
-        sshCidrs,
-        ec2Endpoint,
-        emulator,
-        sshHost,
-        sshPort,
-        sshUsername,
-        buildTimeoutMinutes,
-        providerVersion: "",
-    };
-    const failures = validateInputs(imageInputs, { extraRegions: ctx.extraRegions });
-    // A key whose value could not even be read (wrong type) was reported already; its empty
-    // stand-in value would only add a confusing second problem.
     const typeErrors = new Set(p.keys);
-    for (const f of failures) {
-        if (typeErrors.has(configKeyOf(f.property).split(/[.[]/)[0])) continue;
-        if (f.property === "stack") {
-            p.add("(stack name)", `${f.reason}; create a stack with such a name (\`pulumi stack init dev-<you>\`)`);
-        } else if (f.property === "couchbasePackageSha256") {
-            const pinKey = `couchbasePackageSha256["${couchbaseVersion}"].${imageArch}`;
-            const fix = f.reason.startsWith("the pinned sha256")
-                ? `remove it with \`pulumi config rm --path '${ns}:${pinKey}'\``
-                : `set it with \`pulumi config set --path '${ns}:${pinKey}' <sha256>\``;
-            p.add(pinKey, `${f.reason}; ${fix} (README, "Couchbase packages")`);
-        } else if (f.property === "kmsKeyId") {
-            p.add(`kmsKeyIds.${buildRegion}`, f.reason);
-        } else if (PIN_COMMANDS[f.property] && f.reason.startsWith("is empty")) {
-            p.add(f.property, `${f.reason}; then \`${PIN_COMMANDS[f.property](ns)}\` (docs/image.md, "Couchbase package sources")`);
-        } else {
-            p.add(configKeyOf(f.property), f.reason);
+    for (const a of arches) {
+        const baseId = perArch("baseImageId", a);
+        const imageInputs: ResolvedImageInputs = {
+            templateDir: templateDir.replace(/\/+$/, ""),
+            region: buildRegion,
+            copyRegions,
+            instanceType: perArch("instanceType", a),
+            couchbaseEdition,
+            couchbaseVersion,
+            couchbasePackageSource,
+            // The pin of exactly this version and architecture.
+            couchbasePackageSha256: stackPin(couchbasePackageSha256, couchbaseVersion, a),
+            architecture: a,
+            couchbaseReleaseUrl,
+            couchbaseReleaseSha256,
+            couchbaseKeyFingerprints,
+            baseImage: baseId ? { id: baseId } : { nameFilter: perArch("baseImageNameFilter", a), owners: baseImageOwners },
+            agentArtifact: perArch("agentArtifact", a) || UNKNOWN,
+            agentSha256: UNKNOWN,
+            agentVersion: "",
+            agentUnit: "agent/dp-agent.service",
+            namePrefix: imageNamePrefix(namePrefix, a, arches),
+            stack: ctx.stack,
+            release,
+            environment,
+            owner,
+            ttlHours,
+            // The program adds the Architecture tag; a stack's own is refused below.
+            extraTags: { ...extraTags, [ARCHITECTURE_TAG]: a },
+            kmsKeyId: kmsKeyIds[buildRegion] ?? "",
+            subnetId,
+            vpcId,
+            associatePublicIpAddress,
+            sshInterface,
+            sshCidrs,
+            ec2Endpoint,
+            emulator,
+            sshHost,
+            sshPort,
+            sshUsername,
+            buildTimeoutMinutes,
+            providerVersion: "",
+        };
+        const failures = validateInputs(imageInputs, { extraRegions: ctx.extraRegions });
+        // A key whose value could not even be read (wrong type) was reported already; its empty
+        // stand-in value would only add a confusing second problem.
+        for (const f of failures) {
+            const key = archConfigKey(configKeyOf(f.property), a);
+            if (typeErrors.has(key.split(/[.[]/)[0])) continue;
+            if (f.property === "stack") {
+                p.add("(stack name)", `${f.reason}; create a stack with such a name (\`pulumi stack init dev-<you>\`)`);
+            } else if (f.property === "couchbasePackageSha256") {
+                const pinKey = `couchbasePackageSha256["${couchbaseVersion}"].${a}`;
+                const fix = f.reason.startsWith("the pinned sha256")
+                    ? `remove it with \`pulumi config rm --path '${ns}:${pinKey}'\``
+                    : `set it with \`pulumi config set --path '${ns}:${pinKey}' <sha256>\``;
+                p.add(pinKey, `${f.reason}; ${fix} (README, "Couchbase packages")`);
+            } else if (f.property === "kmsKeyId") {
+                p.add(`kmsKeyIds.${buildRegion}`, f.reason);
+            } else if (PIN_COMMANDS[f.property] && f.reason.startsWith("is empty")) {
+                p.add(f.property, `${f.reason}; then \`${PIN_COMMANDS[f.property](ns)}\` (docs/image.md, "Couchbase package sources")`);
+            } else {
+                p.add(key, f.reason);
+            }
         }
     }
 
@@ -540,15 +600,50 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         }
     }
     if (emulator && !ec2Endpoint) p.add("emulator", "is true but ec2Endpoint is empty: set ec2Endpoint to the emulator's URL");
+    // agentArch, the one-architecture key of before, may only agree with architectures.
     if (!(ARCHES as readonly string[]).includes(arch)) p.add("agentArch", `"${arch}" is not an architecture: use ${ARCHES.join(" or ")}`);
-    let agent: AgentSource = { kind: "build", arch: arch as AgentArch };
-    if (artifact) {
-        const sha256File = shaFile || `${artifact}.sha256`;
-        const sp = relativePathProblem(sha256File);
-        if (sp && shaFile) p.add("agentSha256File", sp);
-        agent = { kind: "prebuilt", arch: arch as AgentArch, artifact, sha256File };
-    } else if (shaFile) {
-        p.add("agentSha256File", "is set but agentArtifact is empty: set agentArtifact too, or remove agentSha256File");
+    else if (arch !== "amd64" && !(arches.length === 1 && arches[0] === arch))
+        p.add(
+            "agentArch",
+            `"${arch}" is replaced by the architectures key (the agent is built for every architecture listed there): ` +
+                `remove agentArch and list the architectures, e.g. \`pulumi config set --path '${ns}:architectures[0]' ${arch}\``,
+        );
+    if (Object.prototype.hasOwnProperty.call(extraTags, ARCHITECTURE_TAG))
+        p.add(`extraTags.${ARCHITECTURE_TAG}`, `is set by the program on each architecture's image (amd64, arm64): remove it from extraTags`);
+    // A per-architecture key of an architecture the stack does not build would be silently unused.
+    for (const a of ARCHES) {
+        if (arches.includes(a)) continue;
+        for (const key of PER_ARCH_KEYS) {
+            const k = archKey(key, a) as ConfigKey;
+            if (get(k) !== "" && get(k) !== undefined && get(k) !== DEFAULTS[k] && !p.keys.has(k)) {
+                const other = ARCHES.filter((x) => x !== a && arches.includes(x)).map((x) => archKey(key, x));
+                p.add(k, `is ${a}'s, but architectures (${arches.join(", ")}) does not list ${a}: add ${a} to architectures` + (other.length ? `, or move the value to ${other.join(", ")}` : "") + `, or remove ${k}`);
+            }
+        }
+    }
+    const architectures: ArchitectureConfig[] = [];
+    for (const a of arches) {
+        const instanceType = perArch("instanceType", a);
+        const typeKey = archKey("instanceType", a);
+        if (/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType) && instanceTypeArch(instanceType) !== a && !p.keys.has(typeKey)) {
+            const example = a === "arm64" ? "a Graviton type such as t4g.large or m7g.large" : "an x86_64 type such as t3.large or m7i.large";
+            p.add(typeKey, `"${instanceType}" is an ${instanceTypeArch(instanceType)} instance type, but it builds the ${a} image: give ${example}`);
+        }
+        const artifactKey = archKey("agentArtifact", a);
+        const shaFileKey = archKey("agentSha256File", a);
+        const artifact = perArch("agentArtifact", a);
+        const shaFile = perArch("agentSha256File", a);
+        let agent: AgentSource = { kind: "build", arch: a };
+        if (artifact) {
+            const sha256File = shaFile || `${artifact}.sha256`;
+            const sp = relativePathProblem(sha256File);
+            if (sp && shaFile) p.add(shaFileKey, sp);
+            agent = { kind: "prebuilt", arch: a, artifact, sha256File };
+        } else if (shaFile) {
+            p.add(shaFileKey, `is set but ${artifactKey} is empty: set ${artifactKey} too, or remove ${shaFileKey}`);
+        }
+        const baseId = perArch("baseImageId", a);
+        architectures.push({ arch: a, instanceType, baseImageId: baseId || undefined, baseImageNameFilter: perArch("baseImageNameFilter", a), agent });
     }
     if (copyTimeoutMinutes < 1 || copyTimeoutMinutes > 24 * 60) {
         p.add("copyTimeoutMinutes", `${copyTimeoutMinutes} is not a usable timeout: give minutes between 1 and 1440`);
@@ -565,17 +660,18 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         stack: ctx.stack,
         buildRegion,
         copyRegions: [...copyRegions].sort(),
-        instanceType,
+        architectures,
+        instanceType: architectures[0].instanceType,
         couchbaseEdition: couchbaseEdition as CouchbaseEdition,
         couchbaseVersion,
         couchbasePackageSource,
         couchbasePackageSha256,
-        architecture: imageArch,
+        architecture: architectures[0].arch,
         couchbaseReleaseUrl,
         couchbaseReleaseSha256,
         couchbaseKeyFingerprints,
-        baseImageId: baseImageId || undefined,
-        baseImageNameFilter,
+        baseImageId: architectures[0].baseImageId,
+        baseImageNameFilter: architectures[0].baseImageNameFilter,
         baseImageOwners,
         namePrefix,
         release: release || undefined,
@@ -594,7 +690,7 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         sshPort,
         sshUsername,
         sshCidrs,
-        agent,
+        agent: architectures[0].agent,
         buildTimeoutMinutes,
         copyTimeoutMinutes,
         versionsDir: versionsDir.replace(/\/+$/, ""),

@@ -9,8 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { agentSourceHash, agentTriggers } from "./agentSources";
 import { agentVersion, checkoutBuildId, goVersion, readAgentSources, verifyPrebuiltAgent } from "./agentFiles";
+import { archKey, agentOutDir } from "./architectures";
 import { AGENT_OUT_DIR, AgentInput, ImagePipeline } from "./component";
-import { ConfigError, parseConfig, PipelineConfig } from "./config";
+import { ConfigError, parseConfig, PipelineConfig, type AgentSource } from "./config";
 
 /** The agent's folder, relative to the project root (the working directory of both drivers). */
 const AGENT_DIR = "agent";
@@ -37,20 +38,23 @@ export function readConfig(): PipelineConfig {
     }
 }
 
-/** Resolves how the agent reaches the image, with the program-time checks (sha256, triggers). */
-export function resolveAgent(c: PipelineConfig): AgentInput {
-    if (c.agent.kind === "prebuilt") {
+/**
+ * Resolves how one architecture's agent reaches its image, with the program-time checks (sha256
+ * against its file, naming that architecture's keys; triggers of that architecture's build).
+ */
+export function resolveAgent(c: Pick<PipelineConfig, "project">, agent: AgentSource): AgentInput {
+    if (agent.kind === "prebuilt") {
         try {
-            const sha256 = verifyPrebuiltAgent(c.agent.artifact, c.agent.sha256File, {
-                artifact: `${c.project}:agentArtifact`,
-                sha256File: `${c.project}:agentSha256File`,
+            const sha256 = verifyPrebuiltAgent(agent.artifact, agent.sha256File, {
+                artifact: `${c.project}:${archKey("agentArtifact", agent.arch)}`,
+                sha256File: `${c.project}:${archKey("agentSha256File", agent.arch)}`,
             });
-            return { kind: "prebuilt", artifact: c.agent.artifact, sha256 };
+            return { kind: "prebuilt", artifact: agent.artifact, sha256 };
         } catch (e) {
             throw new pulumi.RunError((e as Error).message);
         }
     }
-    return { kind: "build", arch: c.agent.arch, triggers: agentBuildTriggers(c.agent.arch) };
+    return { kind: "build", arch: agent.arch, triggers: agentBuildTriggers(agent.arch, agentOutDir(agent.arch)) };
 }
 
 /**
@@ -70,15 +74,34 @@ export function agentBuildTriggers(arch: "amd64" | "arm64", outDir: string = AGE
 export async function program(): Promise<Record<string, unknown>> {
     const c = readConfig();
 
-    // The validated config is the component's arguments, except how the agent arrives.
-    const pipeline = new ImagePipeline("couchbase", { ...c, agent: resolveAgent(c), agentVersion: agentVersion(AGENT_DIR) });
+    // The validated config is the component's arguments, except how each agent arrives.
+    const architectures = c.architectures.map((a) => ({ ...a, agent: resolveAgent(c, a.agent) }));
+    const pipeline = new ImagePipeline("couchbase", { ...c, architectures, agentVersion: agentVersion(AGENT_DIR) });
 
+    // Per architecture: arch → region → image id, and arch → the image's name, fingerprint, agent
+    // and boot test. The single-image outputs of before stay for the amd64 image when it is built.
+    const built = Object.entries(pipeline.architectures);
+    const imagesByArch = pulumi.all(
+        Object.fromEntries(
+            built.map(([arch, b]) => [
+                arch,
+                pulumi.output({ imageName: b!.image.imageName, fingerprint: b!.image.fingerprint, agentSha256: b!.agentSha256, bootTest: b!.bootTestResult }),
+            ]),
+        ),
+    );
+    const amd64 = pipeline.architectures.amd64;
     return {
-        amiIds: pipeline.amiIds,
+        amiIdsByArch: pipeline.amiIdsByArch,
+        imagesByArch,
         versionsFile: pipeline.versionsFile,
-        agentSha256: pipeline.agentSha256,
-        imageName: pipeline.imageName,
-        fingerprint: pipeline.fingerprint,
-        bootTest: pipeline.bootTestResult,
+        ...(amd64
+            ? {
+                  amiIds: amd64.amiIds,
+                  agentSha256: amd64.agentSha256,
+                  imageName: amd64.image.imageName,
+                  fingerprint: amd64.image.fingerprint,
+                  bootTest: amd64.bootTestResult,
+              }
+            : {}),
     };
 }

@@ -99,8 +99,19 @@ describe("parseConfig", () => {
             ]);
             assert.match(problems({ ...CIDRS, couchbasePackageSha256: "[1]" })[0], /^couchbase-images:couchbasePackageSha256: expected a map of Couchbase Server version to a map of architecture to sha256/);
         });
-        it("the image's architecture is agentArch's", () => {
-            assert.equal(parse({ ...CIDRS, agentArch: "arm64" }).architecture, "arm64");
+        it("agentArch, the one-architecture key of before: amd64, or the one architecture listed", () => {
+            assert.equal(parse({ ...CIDRS, agentArch: "amd64" }).architecture, "amd64");
+            assert.equal(parse({ ...CIDRS, agentArch: "arm64", architectures: ["arm64"] }).architecture, "arm64");
+            assert.deepEqual(problems({ ...CIDRS, agentArch: "arm64" }), [
+                'couchbase-images:agentArch: "arm64" is replaced by the architectures key (the agent is built for every architecture listed there): ' +
+                    "remove agentArch and list the architectures, e.g. `pulumi config set --path 'couchbase-images:architectures[0]' arm64`",
+            ]);
+        });
+        it("a version the table lacks, for both architectures: one problem per architecture, each naming its own pin key", () => {
+            const p = problems({ ...CIDRS, couchbaseVersion: "8.0.9", architectures: ["amd64", "arm64"] });
+            assert.deepEqual(p.map((x) => x.split(": ")[0]), ['couchbase-images:couchbasePackageSha256["8.0.9"].amd64', 'couchbase-images:couchbasePackageSha256["8.0.9"].arm64']);
+            assert.match(p[1], /releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_arm64\.deb\.sha256/);
+            assert.equal(problems({ ...CIDRS, couchbaseVersion: "8.0.9", architectures: ["amd64", "arm64"], couchbasePackageSha256: { "8.0.9": { amd64: PIN } } }).length, 1);
         });
     });
 
@@ -179,6 +190,15 @@ describe("parseConfig", () => {
             versionsDir: "versions",
             templateDir: "images/aws",
             bootTest: true,
+            architectures: [
+                {
+                    arch: "amd64",
+                    instanceType: "t3.large",
+                    baseImageId: undefined,
+                    baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
+                    agent: { kind: "build", arch: "amd64" },
+                },
+            ],
         } satisfies PipelineConfig);
     });
 
@@ -372,6 +392,86 @@ describe("parseConfig", () => {
             () => parseConfig(REQUIRED, { stack: "s", project: "couchbase-images" }),
             /couchbase-images:owner: is empty/,
         );
+    });
+});
+
+describe("architectures", () => {
+    const CIDRS = { sshCidrs: ["203.0.113.7/32"] };
+    const UBUNTU_ARM = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*";
+    const UBUNTU_AMD = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
+
+    it("default: amd64 alone, on today's keys (unset, as the engine hands an empty value, or absent)", () => {
+        for (const raw of [CIDRS, { ...CIDRS, architectures: "" }, { ...CIDRS, "couchbase-images:architectures": '["amd64"]' }]) {
+            const c = parse(raw);
+            assert.deepEqual(c.architectures, [{ arch: "amd64", instanceType: "t3.large", baseImageId: undefined, baseImageNameFilter: UBUNTU_AMD, agent: { kind: "build", arch: "amd64" } }]);
+        }
+    });
+    it("both: arm64 on its own keys' defaults (a Graviton builder of the same size, Ubuntu 24.04 LTS for arm64)", () => {
+        const c = parse({ ...CIDRS, "couchbase-images:architectures": '["amd64","arm64"]' });
+        assert.deepEqual(c.architectures, [
+            { arch: "amd64", instanceType: "t3.large", baseImageId: undefined, baseImageNameFilter: UBUNTU_AMD, agent: { kind: "build", arch: "amd64" } },
+            { arch: "arm64", instanceType: "t4g.large", baseImageId: undefined, baseImageNameFilter: UBUNTU_ARM, agent: { kind: "build", arch: "arm64" } },
+        ]);
+        assert.equal(c.architecture, "amd64", "the first architecture's, for readers of one");
+    });
+    it("each overridable: instance type, base image id or filter, prebuilt agent and its sha256 file", () => {
+        const c = parse({
+            ...CIDRS,
+            architectures: ["arm64", "amd64"],
+            instanceType: "m7i.large",
+            arm64InstanceType: "m7g.xlarge",
+            arm64BaseImageId: "ami-0123456789abcdef0",
+            baseImageNameFilter: "my-amd64-*",
+            agentArtifact: "out/amd64/dp-agent.gz",
+            arm64AgentArtifact: "out/arm64/dp-agent.gz",
+            arm64AgentSha256File: "out/arm64/sums",
+        });
+        assert.deepEqual(c.architectures, [
+            { arch: "arm64", instanceType: "m7g.xlarge", baseImageId: "ami-0123456789abcdef0", baseImageNameFilter: UBUNTU_ARM, agent: { kind: "prebuilt", arch: "arm64", artifact: "out/arm64/dp-agent.gz", sha256File: "out/arm64/sums" } },
+            { arch: "amd64", instanceType: "m7i.large", baseImageId: undefined, baseImageNameFilter: "my-amd64-*", agent: { kind: "prebuilt", arch: "amd64", artifact: "out/amd64/dp-agent.gz", sha256File: "out/amd64/dp-agent.gz.sha256" } },
+        ]);
+    });
+
+    const refused: [string, Record<string, unknown>, string[]][] = [
+        ["an unknown architecture", { architectures: ["amd64", "x86_64"] }, ['couchbase-images:architectures[1]: "x86_64" is not an architecture: use amd64 or arm64 (Debian\'s names)']],
+        ["a duplicate", { architectures: ["arm64", "amd64", "arm64"] }, ['couchbase-images:architectures[2]: "arm64" is listed twice: remove one']],
+        ["an empty list", { architectures: [] }, ["couchbase-images:architectures: is an empty list: list at least one of amd64, arm64 (`pulumi config set --path 'couchbase-images:architectures[0]' amd64`)"]],
+        ["not a list", { architectures: "arm64" }, ["couchbase-images:architectures: expected a list of strings, got \"arm64\"; set it with `pulumi config set --path 'architectures[0]' <value>`"]],
+        [
+            "an x86_64 builder for arm64",
+            { architectures: ["amd64", "arm64"], arm64InstanceType: "t3.large" },
+            ['couchbase-images:arm64InstanceType: "t3.large" is an amd64 instance type, but it builds the arm64 image: give a Graviton type such as t4g.large or m7g.large'],
+        ],
+        [
+            "a Graviton builder for amd64",
+            { instanceType: "c7g.large" },
+            ['couchbase-images:instanceType: "c7g.large" is an arm64 instance type, but it builds the amd64 image: give an x86_64 type such as t3.large or m7i.large'],
+        ],
+        [
+            "an amd64 key in a stack that builds arm64 alone",
+            { architectures: ["arm64"], instanceType: "m7g.large" },
+            ["couchbase-images:instanceType: is amd64's, but architectures (arm64) does not list amd64: add amd64 to architectures, or move the value to arm64InstanceType, or remove instanceType"],
+        ],
+        [
+            "an arm64 key in a stack that builds amd64 alone",
+            { arm64AgentArtifact: "out/dp-agent.gz" },
+            ["couchbase-images:arm64AgentArtifact: is arm64's, but architectures (amd64) does not list arm64: add arm64 to architectures, or move the value to agentArtifact, or remove arm64AgentArtifact"],
+        ],
+        ["an arm64 sha256 file without its artifact", { architectures: ["arm64"], arm64AgentSha256File: "x.sha256" }, ["couchbase-images:arm64AgentSha256File: is set but arm64AgentArtifact is empty: set arm64AgentArtifact too, or remove arm64AgentSha256File"]],
+        ["the Architecture tag in extraTags", { extraTags: { Architecture: "x" } }, ["couchbase-images:extraTags.Architecture: is set by the program on each architecture's image (amd64, arm64): remove it from extraTags"]],
+        ["a malformed arm64 base image id", { architectures: ["arm64"], arm64BaseImageId: "ubuntu" }, []],
+    ];
+    for (const [name, raw, want] of refused) {
+        it(`refused at preview, naming the key: ${name}`, () => {
+            const got = problems({ ...CIDRS, ...raw });
+            if (want.length === 0) {
+                assert.equal(got.length, 1, JSON.stringify(got));
+                assert.match(got[0], /^couchbase-images:arm64BaseImageId: /, "the image rule's problem, under the arm64 key");
+            } else assert.deepEqual(got, want);
+        });
+    }
+    it("a rule of a shared key broken by both images is reported once", () => {
+        assert.deepEqual(problems({ sshCidrs: ["0.0.0.0/0"], architectures: ["amd64", "arm64"] }).length, 1);
     });
 });
 

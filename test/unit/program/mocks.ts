@@ -12,7 +12,13 @@ import * as pulumi from "@pulumi/pulumi";
 export const FAKE_IMAGE_ID = "ami-0123456789abcdef0";
 export const FAKE_FINGERPRINT = "f".repeat(12) + "0".repeat(52);
 export const FAKE_SHA = "a".repeat(64);
+/** The arm64 agent command's sha256. */
+export const FAKE_ARM64_SHA = "b".repeat(64);
 export const FAKE_IMAGE_NAME = "couchbase-server-dev-alice-ffffffffffff";
+/** What the arm64 image (inputs.architecture arm64) gets instead. */
+export const FAKE_ARM64_IMAGE_ID = "ami-0fedcba9876543210";
+export const FAKE_ARM64_FINGERPRINT = "e".repeat(12) + "1".repeat(52);
+export const FAKE_ARM64_IMAGE_NAME = "couchbase-server-arm64-dev-alice-eeeeeeeeeeee";
 
 export interface Recorded {
     type: string;
@@ -29,10 +35,10 @@ export const recorded: Recorded[] = [];
 let pendingDependencies: string[] = [];
 export const calls: string[] = [];
 
-/** Deterministic fake copy id per region: `ami-` + 17 hex digits. */
-export function copyIdFor(region: string): string {
+/** Deterministic fake copy id per region (and source image, when not the amd64 one): `ami-` + 17 hex digits. */
+export function copyIdFor(region: string, source: string = FAKE_IMAGE_ID): string {
     let h = 0;
-    for (const ch of region) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    for (const ch of source === FAKE_IMAGE_ID ? region : `${region}/${source}`) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
     return `ami-${h.toString(16).padStart(17, "0").slice(-17)}`;
 }
 
@@ -43,21 +49,24 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
                 recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true, dependencies: pendingDependencies });
                 switch (args.type) {
-                    case "pulumi-nodejs:dynamic/packer:Image":
+                    case "pulumi-nodejs:dynamic/packer:Image": {
+                        const arm = args.inputs.architecture === "arm64";
+                        const [id, name, fingerprint] = arm ? [FAKE_ARM64_IMAGE_ID, FAKE_ARM64_IMAGE_NAME, FAKE_ARM64_FINGERPRINT] : [FAKE_IMAGE_ID, FAKE_IMAGE_NAME, FAKE_FINGERPRINT];
                         return {
-                            id: FAKE_IMAGE_ID,
+                            id,
                             state: {
                                 ...args.inputs,
-                                imageId: FAKE_IMAGE_ID,
-                                imageName: FAKE_IMAGE_NAME,
+                                imageId: id,
+                                imageName: name,
                                 snapshotIds: ["snap-0123456789abcdef0"],
-                                fingerprint: FAKE_FINGERPRINT,
+                                fingerprint,
                                 packerVersion: "1.16.0",
                                 pluginVersion: "1.8.2",
                                 createdAt: "2026-11-25T12:00:00Z",
-                                tags: { Project: "couchbase-images", Stack: stack, Name: FAKE_IMAGE_NAME, Fingerprint: FAKE_FINGERPRINT },
+                                tags: { Project: "couchbase-images", Stack: stack, Name: name, Fingerprint: fingerprint },
                             },
                         };
+                    }
                     case "pulumi-nodejs:dynamic/packer:BootTest":
                         return {
                             id: `${String(args.inputs.imageId)}-boottest`,
@@ -75,9 +84,12 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
                             },
                         };
                     case "command:local:Command":
-                        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: `build.sh: done\n${FAKE_SHA}\n`, stderr: "" } };
+                        return {
+                            id: `${args.name}-id`,
+                            state: { ...args.inputs, stdout: `build.sh: done\n${(args.inputs.environment as Record<string, string> | undefined)?.DP_AGENT_ARCH === "arm64" ? FAKE_ARM64_SHA : FAKE_SHA}\n`, stderr: "" },
+                        };
                     case "aws:ec2/amiCopy:AmiCopy":
-                        return { id: copyIdFor(String(args.inputs.region)), state: { ...args.inputs } };
+                        return { id: copyIdFor(String(args.inputs.region), String(args.inputs.sourceAmiId)), state: { ...args.inputs } };
                     default:
                         return { id: `${args.name}-id`, state: { ...args.inputs } };
                 }

@@ -58,10 +58,15 @@ describe("program() (mocks)", function () {
         fs.rmSync(DIR, { recursive: true, force: true });
     });
 
-    it("the local stack's config: exactly image + boot test + versions file, and the six named outputs", async () => {
+    it("the local stack's config: exactly image + boot test + versions file, the per-architecture outputs and the six named outputs of before", async () => {
         const out = await run(LOCAL);
-        assert.deepEqual(Object.keys(out).sort(), ["agentSha256", "amiIds", "bootTest", "fingerprint", "imageName", "versionsFile"]);
+        assert.deepEqual(Object.keys(out).sort(), ["agentSha256", "amiIds", "amiIdsByArch", "bootTest", "fingerprint", "imageName", "imagesByArch", "versionsFile"]);
         assert.deepEqual(await promiseOf(out.amiIds), { "us-east-1": FAKE_IMAGE_ID });
+        assert.deepEqual(await promiseOf(out.amiIdsByArch), { amd64: { "us-east-1": FAKE_IMAGE_ID } });
+        const byArch = (await promiseOf(out.imagesByArch)) as Record<string, { imageName: string; agentSha256: string; bootTest: { enabled: boolean } }>;
+        assert.deepEqual(Object.keys(byArch), ["amd64"]);
+        assert.equal(byArch.amd64.imageName, FAKE_IMAGE_NAME);
+        assert.equal(byArch.amd64.agentSha256, SHA);
         assert.equal(await promiseOf(out.agentSha256), SHA);
         assert.equal(await promiseOf(out.imageName), FAKE_IMAGE_NAME);
         assert.equal(await promiseOf(out.versionsFile), "versions/local.json");
@@ -147,5 +152,75 @@ describe("program() (mocks)", function () {
             },
         );
         assert.deepEqual(recorded, []);
+    });
+
+    describe("architectures", () => {
+        const ARM_ARTIFACT = `${DIR}/arm64/dp-agent.gz`;
+        const ARM_CONTENT = "arm64 bytes";
+        const ARM_SHA = createHash("sha256").update(ARM_CONTENT).digest("hex");
+        beforeEach(() => {
+            fs.mkdirSync(`${DIR}/arm64`, { recursive: true });
+            fs.writeFileSync(ARM_ARTIFACT, ARM_CONTENT);
+            fs.writeFileSync(`${ARM_ARTIFACT}.sha256`, `${ARM_SHA}  dp-agent.gz\n`);
+        });
+
+        it("both, prebuilt agents per architecture: one image and boot test each, on their own keys; outputs arch → region → id", async () => {
+            const out = await run({
+                ...LOCAL,
+                "couchbase-images:architectures": '["amd64","arm64"]',
+                "couchbase-images:arm64AgentArtifact": ARM_ARTIFACT,
+                "couchbase-images:arm64BaseImageNameFilter": "debian-12-arm64-*",
+            });
+            const images = Object.fromEntries(ofType("pulumi-nodejs:dynamic/packer:Image").map((r) => [r.name, r.inputs]));
+            assert.deepEqual(Object.keys(images).sort(), ["couchbase-arm64-image", "couchbase-image"]);
+            assert.equal(images["couchbase-arm64-image"].architecture, "arm64");
+            assert.equal(images["couchbase-arm64-image"].agentArtifact, ARM_ARTIFACT);
+            assert.equal(images["couchbase-arm64-image"].agentSha256, ARM_SHA);
+            assert.equal(images["couchbase-arm64-image"].instanceType, "t4g.large");
+            assert.deepEqual(images["couchbase-arm64-image"].baseImage, { nameFilter: "debian-12-arm64-*", owners: ["099720109477"] });
+            assert.equal(images["couchbase-image"].agentSha256, SHA);
+            assert.equal(images["couchbase-image"].instanceType, "t3.large");
+            assert.equal(ofType("pulumi-nodejs:dynamic/packer:BootTest").length, 2);
+            assert.equal(ofType("command:local:Command").length, 0, "prebuilt: no command");
+            const ids = (await promiseOf(out.amiIdsByArch)) as Record<string, Record<string, string>>;
+            assert.deepEqual(Object.keys(ids).sort(), ["amd64", "arm64"]);
+            assert.deepEqual(Object.keys(ids.arm64), ["us-east-1"]);
+            const byArch = (await promiseOf(out.imagesByArch)) as Record<string, { agentSha256: string }>;
+            assert.equal(byArch.arm64.agentSha256, ARM_SHA);
+            assert.deepEqual(await promiseOf(out.amiIds), ids.amd64, "amiIds stays amd64's");
+        });
+
+        it("without prebuilt agents: one agent command per architecture, each with its platform's triggers and folder", async () => {
+            const cfg: Record<string, string> = { ...LOCAL, "couchbase-images:architectures": '["amd64","arm64"]' };
+            delete cfg["couchbase-images:agentArtifact"];
+            await run(cfg);
+            const cmds = Object.fromEntries(ofType("command:local:Command").map((r) => [r.name, r.inputs]));
+            assert.deepEqual(Object.keys(cmds).sort(), ["couchbase-agent", "couchbase-arm64-agent"]);
+            assert.equal((cmds["couchbase-arm64-agent"].triggers as string[])[2], "platform=linux/arm64");
+            assert.equal((cmds["couchbase-agent"].triggers as string[])[2], "platform=linux/amd64");
+            assert.deepEqual(cmds["couchbase-arm64-agent"].environment, { DP_AGENT_OUT: ".build/agent-arm64", DP_AGENT_ARCH: "arm64" });
+        });
+
+        it("arm64 alone: no amd64 outputs of before, only the per-architecture ones", async () => {
+            const out = await run({ ...LOCAL, "couchbase-images:architectures": '["arm64"]', "couchbase-images:agentArtifact": "", "couchbase-images:arm64AgentArtifact": ARM_ARTIFACT });
+            assert.deepEqual(Object.keys(out).sort(), ["amiIdsByArch", "imagesByArch", "versionsFile"]);
+        });
+
+        it("a stale arm64 sha256 file fails naming couchbase-images:arm64AgentArtifact", async () => {
+            fs.writeFileSync(ARM_ARTIFACT, "changed");
+            await assert.rejects(
+                run({ ...LOCAL, "couchbase-images:architectures": '["amd64","arm64"]', "couchbase-images:arm64AgentArtifact": ARM_ARTIFACT }),
+                (e: Error) => e instanceof pulumi.RunError && e.message.startsWith("couchbase-images:arm64AgentArtifact: "),
+            );
+        });
+
+        it("a duplicated architecture fails before any resource, naming the key", async () => {
+            await assert.rejects(run({ ...LOCAL, "couchbase-images:architectures": '["arm64","arm64"]' }), (e: Error) => {
+                assert.ok(e instanceof pulumi.RunError, String(e));
+                assert.match(e.message, /couchbase-images:architectures\[1\]: "arm64" is listed twice/);
+                return true;
+            });
+            assert.deepEqual(recorded, []);
+        });
     });
 });

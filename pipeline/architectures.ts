@@ -1,0 +1,70 @@
+/**
+ * What differs per CPU architecture of the images: the config keys of each, the defaults, the
+ * names of each architecture's resources and image, the agent's build folder, and the instance
+ * type families that run it. Pure: no I/O, no Pulumi runtime.
+ *
+ * amd64 keeps every name it had when a stack built one architecture (its resources, its config
+ * keys, its agent folder), so a stack that adds no architecture changes nothing; arm64's names
+ * carry `arm64`.
+ */
+
+export const ARCHES = ["amd64", "arm64"] as const;
+export type Arch = (typeof ARCHES)[number];
+
+/** The tag naming an image's architecture, on the image, its snapshots, the builder, the boot test and the copies. */
+export const ARCHITECTURE_TAG = "Architecture";
+
+/** Config keys that hold one architecture's value: amd64 reads the bare key, arm64 `arm64<Key>`. */
+export const PER_ARCH_KEYS = ["instanceType", "baseImageId", "baseImageNameFilter", "agentArtifact", "agentSha256File"] as const;
+export type PerArchKey = (typeof PER_ARCH_KEYS)[number];
+
+/** The config key holding `key`'s value for `arch`: `instanceType` (amd64), `arm64InstanceType` (arm64). */
+export function archKey(key: PerArchKey, arch: Arch): string {
+    return arch === "amd64" ? key : `arm64${key[0].toUpperCase()}${key.slice(1)}`;
+}
+
+/**
+ * Defaults of the arm64 keys: a Graviton builder of the amd64 default's size (t3.large: 2 vCPU,
+ * 8 GiB; t4g.large: 2 vCPU, 8 GiB) and Canonical's Ubuntu 24.04 LTS for arm64.
+ */
+export const ARM64_DEFAULTS = {
+    arm64InstanceType: "t4g.large",
+    arm64BaseImageId: "",
+    arm64BaseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*",
+    arm64AgentArtifact: "",
+    arm64AgentSha256File: "",
+} as const;
+
+/**
+ * Name of one of the component's children for `arch`: `<name>-<part>` for amd64 (the names of
+ * one-architecture stacks, kept so their resources are not replaced), `<name>-arm64-<part>` for arm64.
+ */
+export function childName(name: string, arch: Arch, part: string): string {
+    return arch === "amd64" ? `${name}-${part}` : `${name}-${arch}-${part}`;
+}
+
+/**
+ * The image name prefix of `arch`'s image: `<prefix>-<arch>`, except amd64 in a stack that builds
+ * amd64 alone, which keeps `<prefix>` (the name its image has had: no rebuild). So both images of a
+ * two-architecture stack say their architecture in their name; adding arm64 to a stack rebuilds
+ * its amd64 image once, under its new name.
+ */
+export function imageNamePrefix(prefix: string, arch: Arch, arches: readonly Arch[]): string {
+    return arch === "amd64" && arches.length === 1 ? prefix : `${prefix}-${arch}`;
+}
+
+/** Where the agent command of `arch` builds `dp-agent.gz` (project-relative, git-ignored). */
+export function agentOutDir(arch: Arch): string {
+    return arch === "amd64" ? ".build/agent" : `.build/agent-${arch}`;
+}
+
+/**
+ * The architecture an EC2 instance type runs, by its family (the part before the dot): Graviton
+ * families carry a `g` right after the generation digit (t4g, m7g, c7gn, r8g, x2gd, im4gn, g5g),
+ * plus the first Graviton family a1; every other family is x86_64 (amd64). Mac families (macOS
+ * only) are not build hosts here and count as amd64.
+ */
+export function instanceTypeArch(instanceType: string): Arch {
+    const family = instanceType.split(".")[0].toLowerCase();
+    return family === "a1" || /^[a-z]+\d+g[a-z-]*$/.test(family) ? "arm64" : "amd64";
+}
