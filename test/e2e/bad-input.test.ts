@@ -42,6 +42,11 @@ const CASES: Case[] = [
         over: { couchbasePackageSource: "repository" },
         want: /couchbase-images:couchbaseReleaseSha256[\s\S]*sha256sum[\s\S]*couchbase-images:couchbaseKeyFingerprints/,
     },
+    {
+        name: "download mode, a Couchbase version the table lacks and the stack does not pin",
+        over: { couchbasePackageSource: "download", couchbaseVersion: "8.0.9" },
+        want: /couchbase-images:couchbasePackageSha256\["8\.0\.9"\]\.amd64: Couchbase Server enterprise 8\.0\.9 for amd64 is not in the project's table[\s\S]*Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_amd64\.deb\.sha256[\s\S]*pulumi config set --path 'couchbase-images:couchbasePackageSha256\["8\.0\.9"\]\.amd64' <sha256>/,
+    },
 ];
 
 /** No error diagnostic appears twice in the engine's Diagnostics block. */
