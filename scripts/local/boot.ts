@@ -256,10 +256,13 @@ export class BootInstance {
         return new Promise((resolve, reject) => {
             const h = this.helper(LISTEN_JS, []);
             const timer = setTimeout(() => reject(new Error("the metadata socket was not handed over within 10 s")), 10_000);
-            h.once("exit", (code) => {
-                clearTimeout(timer);
-                reject(new Error(`the metadata helper exited (${code}) without handing over its socket`));
-            });
+            // A message can still be on its way when 'exit' fires: give up only a moment later.
+            h.once("exit", (code) =>
+                setTimeout(() => {
+                    clearTimeout(timer);
+                    reject(new Error(`the metadata helper exited (${code}) without handing over its socket`));
+                }, 500),
+            );
             h.once("message", (_m, handle) => {
                 clearTimeout(timer);
                 const srv = http.createServer((req, res) => {
