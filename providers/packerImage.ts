@@ -15,7 +15,7 @@ import { providerText } from "./providerText";
  * `pulumi up` (a no-op update) before `pulumi destroy` runs it (docs/provider.md, "Upgrading the
  * provider").
  */
-export const PROVIDER_VERSION = "1.0.0";
+export const PROVIDER_VERSION = "1.1.0";
 
 export type { BaseImage };
 

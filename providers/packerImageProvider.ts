@@ -29,6 +29,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ec2Client } from "./ec2/client";
 import { deleteImageAndSnapshots, describeImage, findImagesByTags, type ImageSummary } from "./ec2/images";
+import { inventory, listSnapshots } from "./ec2/inventory";
+import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "./ec2/leftovers";
 import { withRetry } from "./ec2/retry";
 import { TAG, tagList } from "./ec2/tags";
 import { buildArgv, declaredVariables, packerEnv, packerVariables, parseMachineLine, parsePackerVersion, parsePluginVersion, readableLine, validateArgv } from "./packer/argv";
@@ -67,6 +69,11 @@ interface Outputs extends Inputs {
     tags: Record<string, string>;
     /** Project-relative path of the build log (empty when the image was adopted). */
     buildLog: string;
+    /**
+     * Set by `read` (refresh) when the image was deregistered out of band but snapshots of it
+     * remain: the resource stays in state so the next `up` (a rebuild) or `destroy` deletes them.
+     */
+    deregistered?: boolean;
 }
 
 /**
@@ -89,6 +96,7 @@ const COMPUTED_FIELDS: readonly string[] = [
     "createdAt",
     "tags",
     "buildLog",
+    "deregistered",
 ];
 
 /** Fields whose change re-tags the image (update, no rebuild). The tags come from naming.ts `imageTags`. */
@@ -232,6 +240,30 @@ export function madeImageIds(line: string): string[] {
     return out;
 }
 
+/**
+ * What a SIGKILLed Packer could not clean up: its builder instances (terminated and waited for),
+ * then its temporary security groups and key pairs, found by this build's tags (Packer's run tags)
+ * and the key pair's name. Best effort: a failure is noted, and the janitor finds what is left.
+ */
+async function removeBuilder(ec2: EC2Client, buildTags: Record<string, string>, keyPairName: unknown, note: (m: string) => void): Promise<void> {
+    try {
+        const left = await inventory(ec2, { tags: buildTags, ids: typeof keyPairName === "string" && keyPairName ? [keyPairName] : [] }, { log: note });
+        const ids = left.instances.filter((x) => x.state !== "terminated").map((x) => x.id);
+        if (ids.length) note(`Packer was killed before its cleanup: terminating ${ids.join(", ")}`);
+        await terminateInstances(ec2, ids, { retry: { log: note }, pollMs: 500 });
+        for (const g of left.securityGroups) {
+            note(`deleting temporary security group ${g.id}`);
+            await deleteSecurityGroup(ec2, g.id, { log: note });
+        }
+        for (const k of left.keyPairs) {
+            note(`deleting temporary key pair ${k.name}`);
+            await deleteKeyPair(ec2, { name: k.name }, { log: note });
+        }
+    } catch (e) {
+        note(`could not remove the builder (the janitor will): ${(e as Error).message}`);
+    }
+}
+
 /** Waits for a freshly created image to become visible and available (eventual consistency). */
 async function waitForImage(ec2: EC2Client, imageId: string, deadline: number, engine?: EngineWatchdog): Promise<ImageSummary> {
     for (let attempt = 1; ; attempt++) {
@@ -304,9 +336,20 @@ async function createImage(inputs: Inputs, engine: EngineWatchdog | undefined): 
     );
     fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
     const log = fs.openSync(logPath, "a");
+    const watched = engine?.config.ancestor ? `engine process ${engine.config.ancestor.pid}` : engine?.config.address ? `engine at ${engine.config.address}` : undefined;
+    fs.writeSync(log, `packer-image: ${watched ? `watching ${watched}: the build stops if it goes away` : "not inside a provider host: no engine watch"}\n`);
+    const unwatch = engine?.onGone((reason) => fs.writeSync(log, `packer-image: ${reason}: interrupting Packer\n`));
     // Packer's lines live on the image's row only; the summary keeps the notes (log path, result).
     const progress = progressFor(i.resourceUrn ?? "", (m) => console.log(m));
-    const note = (m: string) => progress.note(`packer-image: ${m}`);
+    // Notes go to the build log too: once the engine is gone, that file is all that remains.
+    const note = (m: string) => {
+        progress.note(`packer-image: ${m}`);
+        try {
+            fs.writeSync(log, `packer-image: ${m}\n`);
+        } catch {
+            // the log is closed (the build is over)
+        }
+    };
     // Two redactors: the raw line (log file) and its readable form (console) are separate streams.
     const redactRaw = createRedactor(envSecrets());
     const redact = createRedactor(envSecrets());
@@ -355,8 +398,12 @@ async function createImage(inputs: Inputs, engine: EngineWatchdog | undefined): 
     // Set once a failed build has been cleaned up, so the outer catch does not clean up twice.
     let cleanedUp = false;
     try {
-        const res = await runPacker({ cp, argv: buildArgv(varFile, i.templateDir), env, timeoutMs, graceMs, onLine, engine: engine ?? false });
-        if (res.engineGone) note(`the engine is gone (${res.engineGone}): Packer was interrupted and cleaned up`);
+        // Engine gone: 3 s for Packer's own cleanup (it first waits for a running provisioner
+        // command, which may take minutes), then SIGKILL and removeBuilder() below.
+        const res = await runPacker({ cp, argv: buildArgv(varFile, i.templateDir), env, timeoutMs, graceMs, engineGraceMs: 3000, onLine, engine: engine ?? false });
+        if (res.engineGone) fs.writeSync(log, `packer-image: Packer exited (${res.code ?? res.signal}${res.killed ? ", killed after the grace period" : ""})\n`);
+        if (res.killed) await removeBuilder(ec2, { [TAG.project]: tags[TAG.project], [TAG.stack]: i.stack, [TAG.buildId]: tags[TAG.buildId] }, vars.temporary_key_pair_name, note);
+        if (res.engineGone) note(`the engine is gone (${res.engineGone}): Packer was interrupted${res.killed ? ", then killed; its builder removed by the provider" : " and cleaned up"}`);
         if (res.engineGone || res.timedOut || res.interrupted || res.code !== 0) {
             const why = res.engineGone
                 ? `packer build interrupted: ${res.engineGone}${res.killed ? "; killed after its grace period" : ""}`
@@ -414,6 +461,7 @@ async function createImage(inputs: Inputs, engine: EngineWatchdog | undefined): 
         }
         throw e;
     } finally {
+        unwatch?.();
         fs.closeSync(log);
         await progress.flush();
     }
@@ -518,6 +566,12 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         const differs = (k: string) => canonicalJson(o[k] ?? null) !== canonicalJson(n[k] ?? null) || containsUnknown(n[k]);
         const buildFieldsChanged = buildFields(n.couchbasePackageSource).filter((k) => differs(k));
         let replaces: string[] = [];
+        if (olds.deregistered) {
+            // refresh found the image gone but kept its snapshots: build a new one, then delete()
+            // of the old resource deletes what is left of it.
+            say(`rebuild needed: image ${olds.imageId} was deregistered outside Pulumi; its snapshots ${(olds.snapshotIds ?? []).join(", ") || "none"} go after the new image exists`);
+            return { changes: true, replaces: ["imageId"], deleteBeforeReplace: false };
+        }
         if (news.fingerprint === undefined || containsUnknown(news.fingerprint)) {
             // Preview with values not known yet: only the fields themselves can tell.
             replaces = [...buildFieldsChanged];
@@ -542,14 +596,24 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         return engine ? engine.track(() => createImage(inputs, engine)) : createImage(inputs, undefined);
     }
 
-    /** The image as EC2 sees it now; gone → empty id, so `refresh` drops it from state. */
+    /**
+     * The image as EC2 sees it now. Gone with nothing left → empty id, so `refresh` drops it from
+     * state. Deregistered out of band while snapshots of it remain (EC2 keeps them, and bills them)
+     * → kept in state with `deregistered` and the remaining snapshot ids, so the next `up` rebuilds
+     * (diff) and `delete` removes those snapshots; refresh itself deletes nothing (docs/provider.md).
+     */
     async read(id: string, props?: Outputs): Promise<pulumi.dynamic.ReadResult<Outputs>> {
         if (!props) return { id };
         const ec2 = await ec2Client(props.region, props.ec2Endpoint);
         const img = await describeImage(ec2, props.imageId || id, { log: say });
         if (!img) {
-            say(`image ${props.imageId || id} no longer exists in ${props.region}`);
-            return { id: "" };
+            const left = (await listSnapshots(ec2, { ids: props.snapshotIds ?? [] }, { log: say })).map((x) => x.id);
+            if (left.length === 0) {
+                say(`image ${props.imageId || id} no longer exists in ${props.region}, nor do its snapshots`);
+                return { id: "" };
+            }
+            say(`image ${props.imageId || id} was deregistered outside Pulumi; its snapshots ${left.join(", ")} remain: kept in state until the next up or destroy deletes them`);
+            return { id, props: { ...props, snapshotIds: left, deregistered: true } };
         }
         const snapshotIds = img.snapshotIds.length > 0 ? img.snapshotIds : props.snapshotIds;
         return { id, props: { ...props, snapshotIds, tags: Object.keys(img.tags).length > 0 ? img.tags : props.tags } };

@@ -123,6 +123,33 @@ function readStat(pid: number): ProcStat | undefined {
     }
 }
 
+/**
+ * Every descendant of `pid` (children first), from `/proc`; empty where there is no `/proc`. A
+ * SIGKILLed Packer leaves its plugin processes running, and they hold its output pipes open.
+ */
+export function descendants(pid: number): number[] {
+    const fs = require("node:fs") as typeof import("node:fs");
+    let names: string[];
+    try {
+        names = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+    } catch {
+        return [];
+    }
+    const byParent = new Map<number, number[]>();
+    for (const d of names) {
+        const st = readStat(Number(d));
+        if (st) byParent.set(st.ppid, [...(byParent.get(st.ppid) ?? []), st.pid]);
+    }
+    const out: number[] = [];
+    const todo = [...(byParent.get(pid) ?? [])];
+    while (todo.length) {
+        const p = todo.shift()!;
+        out.push(p);
+        todo.push(...(byParent.get(p) ?? []));
+    }
+    return out;
+}
+
 /** "open", "refused" or "unknown" (timeout, other errors) for one TCP connection attempt. */
 function probe(address: string, timeoutMs: number): Promise<"open" | "refused" | "unknown"> {
     const net = require("node:net") as typeof import("node:net");
@@ -142,7 +169,8 @@ function probe(address: string, timeoutMs: number): Promise<"open" | "refused" |
     });
 }
 
-const KEY = Symbol.for("couchbase-images/engine-watchdog");
+/** The watchdog's slot on `globalThis` (a string: the closure serializer cannot carry a Symbol). */
+const KEY = "__couchbaseImagesEngineWatchdog";
 
 /** The watch config for this process when it is a dynamic-provider host, else undefined. */
 export function providerHostConfig(): EngineWatchConfig | undefined {
@@ -164,7 +192,15 @@ class Watchdog implements EngineWatchdog {
     private readonly log: (msg: string) => void;
 
     constructor(readonly config: EngineWatchConfig) {
-        this.log = config.log ?? ((m: string) => void process.stderr.write(`packer-image: ${m}\n`));
+        this.log =
+            config.log ??
+            ((m: string) => {
+                try {
+                    process.stderr.write(`packer-image: ${m}\n`);
+                } catch {
+                    // nobody reads it any more
+                }
+            });
         this.timer = setInterval(() => void this.check(), config.pollMs);
         this.timer.unref();
     }
@@ -195,6 +231,9 @@ class Watchdog implements EngineWatchdog {
         if (reason && !this.gone && !this.stopped) {
             this.gone = reason;
             this.goneAt = Date.now();
+            // Our stdout and stderr were pipes to the engine: writes now fail with EPIPE, which
+            // must not become uncaught exceptions while the cleanup runs.
+            for (const s of [process.stdout, process.stderr]) s.on("error", () => undefined);
             this.log(`${reason}: interrupting what runs for it`);
             for (const cb of [...this.listeners]) cb(reason);
             this.maybeExit();
@@ -206,7 +245,7 @@ class Watchdog implements EngineWatchdog {
         this.stopped = true;
         clearInterval(this.timer);
         this.listeners.clear();
-        const g = globalThis as unknown as Record<symbol, EngineWatchdog | undefined>;
+        const g = globalThis as unknown as Record<string, EngineWatchdog | undefined>;
         if (g[KEY] === this) g[KEY] = undefined;
     }
 
@@ -240,7 +279,7 @@ class Watchdog implements EngineWatchdog {
  * `config`, a test's own watch (replacing any earlier one of this process).
  */
 export function watchEngine(config?: EngineWatchConfig): EngineWatchdog | undefined {
-    const g = globalThis as unknown as Record<symbol, EngineWatchdog | undefined>;
+    const g = globalThis as unknown as Record<string, EngineWatchdog | undefined>;
     if (!config) {
         const existing = g[KEY];
         if (existing) return existing;

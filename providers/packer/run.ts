@@ -6,7 +6,7 @@
  * this module holds no native object.
  */
 import type * as ChildProcess from "node:child_process";
-import { watchEngine, type EngineWatchdog } from "./engine";
+import { descendants, watchEngine, type EngineWatchdog } from "./engine";
 
 export interface RunOptions {
     /** `node:child_process`, as loaded by the caller. */
@@ -29,6 +29,12 @@ export interface RunOptions {
      * dynamic-provider host (engine.ts `watchEngine()`), none elsewhere; `false`: no watch.
      */
     engine?: EngineWatchdog | false;
+    /**
+     * Grace after the engine is gone, before SIGKILL (default `graceMs`). Packer waits for a
+     * running provisioner command before its cleanup, so a caller that must be done within
+     * seconds sets it short and cleans up what Packer could not (the image provider does).
+     */
+    engineGraceMs?: number;
 }
 
 export interface RunResult {
@@ -86,11 +92,20 @@ function runOnce(o: RunOptions, engine: EngineWatchdog | undefined): Promise<Run
         child.stderr?.on("data", (c: Buffer) => err.push(c));
 
         let killTimer: NodeJS.Timeout | undefined;
-        const escalate = () => {
+        const escalate = (ms = o.graceMs) => {
             killTimer ??= setTimeout(() => {
                 result.killed = true;
+                // Packer's plugins too: they outlive it and would hold its output pipes open.
+                const pids = child.pid !== undefined ? descendants(child.pid) : [];
                 child.kill("SIGKILL");
-            }, o.graceMs);
+                for (const p of pids) {
+                    try {
+                        process.kill(p, "SIGKILL");
+                    } catch {
+                        // already gone
+                    }
+                }
+            }, ms);
         };
         const handlers: [NodeJS.Signals, () => void][] = (o.forward ?? ["SIGINT", "SIGTERM"]).map((sig) => [
             sig,
@@ -111,7 +126,7 @@ function runOnce(o: RunOptions, engine: EngineWatchdog | undefined): Promise<Run
             if (result.code !== null || result.signal !== null) return;
             result.engineGone ??= reason;
             child.kill("SIGINT");
-            escalate();
+            escalate(o.engineGraceMs ?? o.graceMs);
         });
 
         const done = () => {
@@ -128,13 +143,27 @@ function runOnce(o: RunOptions, engine: EngineWatchdog | undefined): Promise<Run
                     : e,
             );
         });
-        child.once("close", (code, signal) => {
+        let finished = false;
+        const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+            if (finished) return;
+            finished = true;
             done();
             out.end();
             err.end();
             result.code = code;
             result.signal = signal;
             resolve(result);
+        };
+        child.once("close", (code, signal) => finish(code, signal));
+        // A process that inherited Packer's output (a plugin it started) can keep "close" from
+        // coming after Packer exited: give the pipes 2 s, then stop reading.
+        child.once("exit", (code, signal) => {
+            setTimeout(() => {
+                if (finished) return;
+                child.stdout?.destroy();
+                child.stderr?.destroy();
+                finish(code, signal);
+            }, 2000);
         });
     });
 }

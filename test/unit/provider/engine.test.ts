@@ -235,6 +235,45 @@ describe("runPacker and create() when the engine is gone", function () {
         assert.ok(p.events().some((e) => e.exit === "cancelled"), "Packer's cleanup finished");
     });
 
+    it("runPacker: a Packer that does not stop is killed after engineGraceMs, with the plugins that hold its output", async () => {
+        // Stands in for Packer waiting on a provisioner command: ignores SIGINT, and a child of it
+        // (a plugin) inherited its stdout, so "close" alone would never come.
+        const script = `process.on("SIGINT", () => console.log("interrupt ignored"));
+            const c = require("node:child_process").spawn("sleep", ["300"], { stdio: "inherit" });
+            console.log("plugin " + c.pid);
+            setInterval(() => undefined, 1000);`;
+        let plugin = 0;
+        const run = runPacker({
+            cp,
+            executable: process.execPath,
+            argv: ["-e", script],
+            env: { ...process.env } as Record<string, string>,
+            timeoutMs: 60_000,
+            graceMs: 60_000,
+            engineGraceMs: 500,
+            onLine: (l) => {
+                const m = /^plugin (\d+)$/.exec(l);
+                if (m) plugin = Number(m[1]);
+            },
+        });
+        await waitFor(() => plugin > 0);
+        const t0 = Date.now();
+        await engine.close();
+        const r = await run;
+        assert.match(r.engineGone ?? "", /refuses connections/);
+        assert.equal(r.killed, true);
+        assert.equal(r.signal, "SIGKILL");
+        assert.ok(Date.now() - t0 < 5000, `runPacker returned ${Date.now() - t0} ms after the engine went`);
+        await waitFor(() => {
+            try {
+                process.kill(plugin, 0);
+                return false;
+            } catch {
+                return true;
+            }
+        }, 2000);
+    });
+
     it("runPacker with engine: false is not watched", async () => {
         p.knobs({ FAKE_PACKER_SLEEP_AT: "provision", FAKE_PACKER_SLEEP: "1" });
         await engine.close();
