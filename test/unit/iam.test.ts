@@ -1,8 +1,8 @@
 /**
  * The IAM policies of docs/iam/ cover, exactly, what the project calls:
  * - every SDK command class the TypeScript under providers/ and scripts/ uses, attributed to a role
- *   by the entry point that reaches it through its imports (the image provider and the preflight:
- *   build; the janitor: janitor);
+ *   by the entry point that reaches it, declaration by declaration, through its imports (the image
+ *   provider and the preflight: build; the janitor: janitor);
  * - every action packer-plugin-amazon 1.8.2's amazon-ebs makes for the settings the template's
  *   source block uses (docs/iam/packer-plugin-amazon-1.8.2.json), and no setting of the template
  *   is missing from that reviewed list;
@@ -12,6 +12,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as ts from "typescript";
 import { ACTIONS, actionsOf, type Role } from "../../scripts/iam/actions";
 import { POLICY_FILES, allowedActions, policyDocument, policyText, type PolicyDocument } from "../../scripts/iam/policies";
 
@@ -55,32 +56,124 @@ export function commandActions(text: string): string[] {
     return [...out].sort();
 }
 
-/** Project-relative .ts files a file imports or requires with a relative path. */
-function localImports(rel: string): string[] {
-    const text = read(rel);
-    const out: string[] = [];
-    for (const m of text.matchAll(/(?:from\s+|require\(|import\()\s*"(\.{1,2}\/[^"]+)"/g)) {
-        const base = path.join(path.dirname(rel), m[1]);
-        for (const cand of [`${base}.ts`, path.join(base, "index.ts"), base]) {
-            if (cand.endsWith(".ts") && fs.existsSync(path.join(ROOT, cand))) {
-                out.push(cand.split(path.sep).join("/"));
-                break;
-            }
-        }
+/** Where the walk reads project files (the disk; the self-tests give files of their own). */
+interface Sources {
+    read(rel: string): string;
+    exists(rel: string): boolean;
+}
+const DISK: Sources = { read, exists: (rel) => fs.existsSync(path.join(ROOT, rel)) };
+
+/** A relative module specifier from `rel`, resolved to a project .ts file (or undefined). */
+function resolveImport(rel: string, spec: string, src: Sources): string | undefined {
+    const base = path.posix.join(path.posix.dirname(rel), spec);
+    for (const cand of [`${base}.ts`, path.posix.join(base, "index.ts"), base]) {
+        if (cand.endsWith(".ts") && src.exists(cand)) return cand;
     }
-    return out;
+    return undefined;
 }
 
-function reachable(entries: readonly string[]): Set<string> {
-    const seen = new Set<string>();
-    const todo = entries.filter((e) => fs.existsSync(path.join(ROOT, e)));
-    while (todo.length > 0) {
-        const f = todo.pop()!;
-        if (seen.has(f)) continue;
-        seen.add(f);
-        todo.push(...localImports(f));
+/**
+ * One module as the reachability walk sees it: its top-level declarations (name → identifiers used
+ * inside), the names it imports from project files, the project files it loads whole, and the
+ * identifiers its top-level statements that declare nothing use (they run on load).
+ */
+interface ModuleInfo {
+    decls: Map<string, Set<string>>;
+    imports: Map<string, { file: string; name: string }>;
+    /** Project files loaded whole: `import * as x`, `require("./x")`, `import("./x")`, `export *`. */
+    whole: Set<string>;
+    onLoad: Set<string>;
+}
+
+/** A declaration that is a re-export stands for `file`'s `name`. */
+const REEXPORT = "\u0000";
+
+const parsed = new WeakMap<Sources, Map<string, ModuleInfo>>();
+function moduleInfo(rel: string, src: Sources): ModuleInfo {
+    const modules = parsed.get(src) ?? new Map<string, ModuleInfo>();
+    parsed.set(src, modules);
+    const known = modules.get(rel);
+    if (known) return known;
+    const sf = ts.createSourceFile(rel, src.read(rel), ts.ScriptTarget.Latest, true);
+    const info: ModuleInfo = { decls: new Map(), imports: new Map(), whole: new Set(), onLoad: new Set() };
+    const idents = (node: ts.Node): Set<string> => {
+        const out = new Set<string>();
+        const visit = (n: ts.Node) => {
+            if (ts.isIdentifier(n)) out.add(n.text);
+            const loads = ts.isCallExpression(n) && n.arguments.length === 1 && ts.isStringLiteral(n.arguments[0]);
+            if (loads && (n.expression.getText(sf) === "require" || n.expression.kind === ts.SyntaxKind.ImportKeyword)) {
+                const f = resolveImport(rel, (n.arguments[0] as ts.StringLiteral).text, src);
+                if (f) info.whole.add(f);
+            }
+            ts.forEachChild(n, visit);
+        };
+        visit(node);
+        return out;
+    };
+    for (const st of sf.statements) {
+        if (ts.isImportDeclaration(st) && ts.isStringLiteral(st.moduleSpecifier)) {
+            const f = resolveImport(rel, st.moduleSpecifier.text, src);
+            const b = st.importClause?.namedBindings;
+            if (!f) continue;
+            if (b && ts.isNamespaceImport(b)) info.whole.add(f);
+            else if (b && ts.isNamedImports(b)) for (const e of b.elements) info.imports.set(e.name.text, { file: f, name: (e.propertyName ?? e.name).text });
+            if (st.importClause?.name) info.imports.set(st.importClause.name.text, { file: f, name: "default" });
+        } else if (ts.isExportDeclaration(st) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier)) {
+            const f = resolveImport(rel, st.moduleSpecifier.text, src);
+            if (f && st.exportClause && ts.isNamedExports(st.exportClause)) {
+                for (const e of st.exportClause.elements) info.decls.set(e.name.text, new Set([`${REEXPORT}${f}${REEXPORT}${(e.propertyName ?? e.name).text}`]));
+            } else if (f) info.whole.add(f);
+        } else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st)) && st.name) {
+            info.decls.set(st.name.text, idents(st));
+        } else if (ts.isVariableStatement(st)) {
+            for (const d of st.declarationList.declarations) {
+                const used = idents(d);
+                for (const n of ts.isIdentifier(d.name) ? [d.name.text] : [...idents(d.name)]) info.decls.set(n, used);
+            }
+        } else if (!ts.isInterfaceDeclaration(st) && !ts.isTypeAliasDeclaration(st)) {
+            for (const id of idents(st)) info.onLoad.add(id);
+        }
     }
-    return seen;
+    modules.set(rel, info);
+    return info;
+}
+
+/**
+ * What a role's entry points reach, declaration by declaration: each entry file whole, then every
+ * declaration whose name a reached declaration uses, followed through named imports into other
+ * project files (a file imported for one function does not grant the calls of its others).
+ * Returns the files reached and the SDK command actions of the declarations reached.
+ */
+function reach(entries: readonly string[], src: Sources = DISK): { files: Set<string>; actions: Map<string, string[]> } {
+    const files = new Set<string>();
+    const actions = new Map<string, string[]>();
+    const seen = new Set<string>();
+    const todo: { file: string; name?: string }[] = entries.filter((e) => src.exists(e)).map((file) => ({ file }));
+    const use = (file: string, ids: Iterable<string>, info: ModuleInfo) => {
+        for (const id of ids) {
+            if (id.startsWith(REEXPORT)) {
+                const [, f, n] = id.split(REEXPORT);
+                todo.push({ file: f, name: n });
+            } else if (info.decls.has(id)) todo.push({ file, name: id });
+            else if (info.imports.has(id)) todo.push(info.imports.get(id)!);
+            for (const a of commandActions(id)) actions.set(a, [...new Set([...(actions.get(a) ?? []), file])]);
+        }
+    };
+    while (todo.length > 0) {
+        const t = todo.pop()!;
+        const key = `${t.file}${REEXPORT}${t.name ?? "*"}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const info = moduleInfo(t.file, src);
+        if (!files.has(t.file)) {
+            files.add(t.file);
+            use(t.file, info.onLoad, info);
+            for (const f of info.whole) todo.push({ file: f });
+        }
+        if (t.name === undefined) for (const n of info.decls.keys()) todo.push({ file: t.file, name: n });
+        else use(t.file, info.decls.get(t.name) ?? [], info);
+    }
+    return { files, actions };
 }
 
 function tsFiles(dir: string): string[] {
@@ -144,11 +237,7 @@ const policyFile = (role: Role) => JSON.parse(read(POLICY_FILES[role])) as Polic
 
 /** What code reachable from a role's entries calls. */
 function codeActions(role: Role): Map<string, string[]> {
-    const out = new Map<string, string[]>();
-    for (const f of reachable(ENTRIES[role])) {
-        for (const a of commandActions(read(f))) out.set(a, [...(out.get(a) ?? []), f]);
-    }
-    return out;
+    return reach(ENTRIES[role]).actions;
 }
 
 /** What Packer calls for the templates' settings. */
@@ -184,7 +273,7 @@ describe("IAM policies (docs/iam/)", () => {
     });
 
     it("every file that makes SDK calls is reached from an entry point of a role (or is emulator-only)", () => {
-        const covered = new Set([...reachable(ENTRIES.build), ...reachable(ENTRIES.janitor)]);
+        const covered = new Set([...reach(ENTRIES.build).files, ...reach(ENTRIES.janitor).files]);
         for (const f of [...tsFiles("providers"), ...tsFiles("scripts")]) {
             if (commandActions(read(f)).length === 0 || covered.has(f) || EMULATOR_ONLY.some((p) => f.startsWith(p))) continue;
             assert.fail(`${f} makes SDK calls but no role's entry point (test/unit/iam.test.ts ENTRIES) reaches it`);
@@ -234,6 +323,21 @@ describe("IAM policies (docs/iam/)", () => {
             const without = ACTIONS.filter((a) => !(a.role === "janitor" && a.action === "ec2:DescribeRegions"));
             assert.ok(!allowedActions(policyDocument("janitor", without)).has("ec2:DescribeRegions"));
             assert.ok(codeActions("janitor").has("ec2:DescribeRegions"));
+        });
+        it("follows declarations: a file imported for one function grants only what that function reaches", () => {
+            const files: Record<string, string> = {
+                "entry.ts": 'import { used } from "./lib";\nimport * as whole from "./whole";\nexport async function main() { await used(); }\n',
+                "lib.ts":
+                    'import { helper } from "./deep";\nexport async function used() { return helper(); }\n' +
+                    "export async function unused() { const { DescribeKeyPairsCommand } = sdk(); return new DescribeKeyPairsCommand({}); }\n",
+                "deep.ts": "const { DescribeImagesCommand } = sdk();\nexport function helper() { return new DescribeImagesCommand({}); }\nexport const other = () => new DeleteTagsCommand({});\n",
+                "whole.ts": 'export { x } from "./reexported";\n',
+                "reexported.ts": "export function x() { return new CopyImageCommand({}); }\nexport function y() { return new DeleteSnapshotCommand({}); }\n",
+            };
+            const src: Sources = { read: (rel) => files[rel], exists: (rel) => rel in files };
+            const r = reach(["entry.ts"], src);
+            assert.deepEqual([...r.actions.keys()].sort(), ["ec2:CopyImage", "ec2:DescribeImages"]);
+            assert.deepEqual([...r.files].sort(), ["deep.ts", "entry.ts", "lib.ts", "reexported.ts", "whole.ts"]);
         });
         it("names only real SDK commands, attributed to their service", () => {
             assert.deepEqual(commandActions("new DescribeImagesCommand({}); new NotAnAwsCommand(); DeleteTagsCommand"), ["ec2:DeleteTags", "ec2:DescribeImages"]);
