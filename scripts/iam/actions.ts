@@ -60,6 +60,8 @@ export const ACTIONS: readonly ActionUse[] = [
     { role: "build", action: "ec2:DeleteTags", why: "the provider removes tags on update (providers/packerImageProvider.ts)" },
     { role: "build", action: "ec2:DeregisterImage", why: "Packer removes its temporary or half-made image; the provider deletes the image (destroy, failed build)" },
     { role: "build", action: "ec2:DeleteSnapshot", why: "Packer and the provider delete the image's snapshots" },
+    { role: "build", action: "ec2:DescribeSnapshots", why: "the provider lists the image's snapshots (refresh after an out-of-band deregistration) and a dead build's leftovers" },
+    { role: "build", action: "ec2:DescribeKeyPairs", why: "the provider finds Packer's temporary key pair when it removes a killed build's leftovers itself" },
     ...KMS_VIA_EC2.map((action): ActionUse => ({
         role: "build",
         action,
