@@ -11,7 +11,10 @@
  * - SIGINT while the boot test runs (a copy whose check script waits first: a wide window): the
  *   engine cancels, the test in flight ends with Packer's cleanup, no versions file names an
  *   untested image; then the documented recovery (docs/local.md): refresh --clear-pending-creates,
- *   up, destroy, the janitor; the inventory ends empty.
+ *   up, destroy, the janitor; the inventory ends empty;
+ * - SIGKILL of the pulumi CLI alone (the engine) while the boot test runs: the provider notices
+ *   the engine is gone and interrupts Packer, which terminates the test instance and deletes its
+ *   key pair and security group; then cancel (the dead run's lock) and the same recovery.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -25,8 +28,11 @@ import {
     driverOk,
     insertIntoScript,
     inventorySize,
+    isAlive,
+    processTree,
     REGION,
     ROOT,
+    sleep,
     stackInventory,
     started,
     startWorld,
@@ -163,6 +169,41 @@ describe("e2e: the boot test gates the versions file", function () {
         // Packer's cleanup: no test instance, key pair or security group.
         assert.deepEqual(await testLeftovers(world()), [], "test objects left after SIGINT");
         // The recovery docs/local.md gives.
+        await driverOk(world(), "refresh", s, ["--clear-pending-creates"]);
+        const up = await driverOk(world(), "up", s);
+        assert.equal((upOutputs(up).bootTest as { passed: boolean }).passed, true);
+        await driverOk(world(), "destroy", s, ["--remove"]);
+        await janitor(world(), s);
+        assert.equal(inventorySize(await stackInventory(world(), s)), 0);
+        assert.deepEqual(await createdSinceStart(world()), [], "objects left in moto");
+    });
+
+    it("SIGKILL of the engine during the boot test: Packer is interrupted and cleans up; the recovery leaves the inventory empty", async () => {
+        const s = `${stack}-kill`;
+        writeStackConfig(world(), s, { ...baseConfig(world()), templateDir: slow });
+        const run = driver(world(), "up", s, [], path.join(world().tmp, `${s}.log`));
+        await waitForOutput(run, (o) => /amazon-ebs\.boot-test: Provisioning with shell script/.test(o), 240_000);
+        const tree = processTree(run.child.pid!);
+        const cli = tree.filter((p) => p.comm === "pulumi");
+        assert.equal(cli.length, 1, `pulumi CLI processes: ${tree.map((p) => `${p.pid} ${p.comm}`).join(", ")}`);
+        const packers = tree.filter((p) => p.comm === "packer" || p.comm.startsWith("packer-plugin"));
+        assert.ok(packers.length > 0, "no Packer running the boot test");
+        process.kill(cli[0].pid, "SIGKILL");
+        const until = Date.now() + 90_000;
+        while (packers.some((p) => isAlive(p.pid)) && Date.now() < until) await sleep(100);
+        assert.deepEqual(
+            packers.filter((p) => isAlive(p.pid)).map((p) => `${p.pid} ${p.comm}`),
+            [],
+            "Packer still runs 90 s after its engine died",
+        );
+        await run.done;
+        // Packer's cleanup ran: nothing of the test is left, and its log says why it stopped.
+        assert.deepEqual(await testLeftovers(world()), [], "test objects left after the engine died");
+        const logs = fs.readdirSync(path.join(ROOT, ".build/logs")).filter((f) => f.startsWith(`${s}-boot-test-`));
+        assert.equal(logs.length, 1, `boot test logs: ${logs.join(", ")}`);
+        assert.match(fs.readFileSync(path.join(ROOT, ".build/logs", logs[0]), "utf8"), /Terminating the source AWS instance|Cleanly cancelled/);
+        // The recovery after a hard kill (README): release the lock, drop pending operations, up, destroy, janitor.
+        await driverOk(world(), "cancel", s);
         await driverOk(world(), "refresh", s, ["--clear-pending-creates"]);
         const up = await driverOk(world(), "up", s);
         assert.equal((upOutputs(up).bootTest as { passed: boolean }).passed, true);
