@@ -24,9 +24,24 @@ function lastLine(script: string, args: readonly string[], opts: BuildOptions): 
     return out.trim().split("\n").pop() ?? "";
 }
 
-/** The cached Debian bookworm root (built once): the read-only lower dir of every sandbox. */
-export function rootfsDir(opts: BuildOptions = {}): string {
-    return lastLine("scripts/local/rootfs.sh", [], opts);
+/** An architecture rootfs.sh builds a Debian root for. */
+export type RootfsArch = "amd64" | "arm64";
+
+/**
+ * `arch`: the root's architecture, `amd64` (default: the root every sandbox had before there were
+ * two) or `arm64`, which on an amd64 machine is built and run under user-mode qemu (registered by
+ * scripts/bootstrap.sh; rootfs.sh fails naming the fix when it is not).
+ */
+export interface RootfsOptions extends BuildOptions {
+    arch?: RootfsArch;
+}
+
+/**
+ * The cached Debian bookworm root of `opts.arch` (built once, the same packages for each
+ * architecture, each in its own cache folder): the read-only lower dir of every sandbox.
+ */
+export function rootfsDir(opts: RootfsOptions = {}): string {
+    return lastLine("scripts/local/rootfs.sh", opts.arch ? ["--arch", opts.arch] : [], opts);
 }
 
 /** Builds `<outDir>/dp-agent.gz` (and its `.sha256`) with agent/build.sh; returns the sha256. */
