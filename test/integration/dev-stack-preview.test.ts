@@ -11,7 +11,9 @@
  *      `packer validate` on the real template with the resolved variables, which carry the
  *      package's URL and the table's sha256.
  * A version the table lacks fails both, naming the key to set and where Couchbase publishes the
- * value. Rows are per architecture; arm64 is one more row once a stack can ask for it.
+ * value. Rows are per architecture: amd64 alone (the default), and both amd64 and arm64
+ * (`architectures: [amd64, arm64]`), each image checked on its own inputs (its instance type, base
+ * image filter, agent, package URL and sha256).
  * Proof limit: mocks stand in for the engine and the aws and command plugins (the real engine
  * runs the same program in the e2e tests with the local stack); nothing reaches AWS or Couchbase.
  * Skipped without packer or pulumi on PATH (npm run bootstrap).
@@ -86,40 +88,63 @@ describe("a fresh dev stack previews with the download default (program validati
         if (clone) fs.rmSync(clone, { recursive: true, force: true });
     });
 
-    /** Runs the program on `config`; returns the inputs it registered for the image. */
-    async function imageInputs(config: Record<string, unknown>): Promise<Record<string, unknown>> {
+    /** Runs the program on `config`; returns the inputs it registered for the image of each architecture. */
+    async function imagesInputs(config: Record<string, unknown>): Promise<Record<string, Record<string, unknown>>> {
         await new Promise((r) => setTimeout(r, 50)); // registrations of an earlier run land first
         resetRecorder();
         pulumi.runtime.setAllConfig(engineForm(config));
         const out = (await program()) as Record<string, pulumi.Output<unknown>>;
         await settle(...Object.values(out));
-        const images = ofType("pulumi-nodejs:dynamic/packer:Image");
-        assert.equal(images.length, 1);
-        return images[0].inputs;
+        return Object.fromEntries(ofType("pulumi-nodejs:dynamic/packer:Image").map((r) => [String(r.inputs.architecture), r.inputs]));
     }
 
-    /** A stand-in for the agent the command builds at `up`: its path and sha256. */
-    function builtAgent(): { agentArtifact: string; agentSha256: string } {
-        const bytes = new Uint8Array(Buffer.from("stand-in dp-agent.gz for the dev stack's check"));
-        fs.mkdirSync(".build/agent", { recursive: true });
-        fs.writeFileSync(".build/agent/dp-agent.gz", bytes);
-        return { agentArtifact: ".build/agent/dp-agent.gz", agentSha256: crypto.createHash("sha256").update(bytes).digest("hex") };
+    /** Runs the program on `config` (one architecture); returns the inputs it registered for the image. */
+    async function imageInputs(config: Record<string, unknown>): Promise<Record<string, unknown>> {
+        const images = await imagesInputs(config);
+        assert.equal(Object.keys(images).length, 1);
+        return Object.values(images)[0];
     }
 
-    const rows: { name: string; config: () => Record<string, unknown>; arch: "amd64" }[] = [
-        { name: "a dev stack that sets only sshCidrs", config: () => ({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"] }), arch: "amd64" },
-        { name: "the repository's Pulumi.dev.yaml, as it is", config: () => devYaml, arch: "amd64" },
+    /** A stand-in for the agent the command builds at `up` for `arch`, where it builds it: its path and sha256. */
+    function builtAgent(arch: "amd64" | "arm64" = "amd64"): { agentArtifact: string; agentSha256: string } {
+        const bytes = new Uint8Array(Buffer.from(`stand-in ${arch} dp-agent.gz for the dev stack's check`));
+        const dir = arch === "amd64" ? ".build/agent" : `.build/agent-${arch}`;
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(`${dir}/dp-agent.gz`, bytes);
+        return { agentArtifact: `${dir}/dp-agent.gz`, agentSha256: crypto.createHash("sha256").update(bytes).digest("hex") };
+    }
+
+    const BOTH = { [`${NS}:architectures`]: ["amd64", "arm64"] };
+    const rows: { name: string; config: () => Record<string, unknown>; arches: ("amd64" | "arm64")[] }[] = [
+        { name: "a dev stack that sets only sshCidrs", config: () => ({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"] }), arches: ["amd64"] },
+        { name: "the repository's Pulumi.dev.yaml, as it is", config: () => devYaml, arches: ["amd64"] },
+        { name: "a dev stack that sets only sshCidrs and both architectures", config: () => ({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"], ...BOTH }), arches: ["amd64", "arm64"] },
+        { name: "the repository's Pulumi.dev.yaml with both architectures", config: () => ({ ...devYaml, ...BOTH }), arches: ["amd64", "arm64"] },
     ];
+    const BASE_FILTER = { amd64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*", arm64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*" };
+    const INSTANCE_TYPE = { amd64: "t3.large", arm64: "t4g.large" };
     for (const row of rows) {
-        it(`${row.name} (${row.arch}): the program validates it, and the image's check passes at preview and, with packer validate, at up`, async () => {
+        it(`${row.name} (${row.arches.join(" + ")}): the program validates it, and each image's check passes at preview and, with packer validate, at up`, async () => {
             const config = row.config();
             const version = String(config[`${NS}:couchbaseVersion`] ?? "8.0.0"); // Pulumi.yaml's default
-            if (row.name.includes("only sshCidrs")) assert.deepEqual(Object.keys(config), [`${NS}:sshCidrs`]);
+            if (row.name.includes("only sshCidrs")) assert.deepEqual(Object.keys(config), [`${NS}:sshCidrs`, ...(row.arches.length > 1 ? [`${NS}:architectures`] : [])]);
             else assert.ok(Object.keys(config).length > 1, "Pulumi.dev.yaml was read");
-            const inputs = await imageInputs(config);
+            const images = await imagesInputs(config);
+            assert.deepEqual(Object.keys(images).sort(), row.arches);
+            for (const arch of row.arches) await checkImage(images[arch], arch, version, row.arches.length);
+        });
+    }
+
+    /** The image check of one architecture's inputs, at preview and at up (with packer validate). */
+    async function checkImage(inputs: Record<string, unknown>, arch: "amd64" | "arm64", version: string, count: number): Promise<void> {
+        {
             assert.equal(inputs.couchbasePackageSource, "download");
-            assert.equal(inputs.architecture, row.arch);
+            assert.equal(inputs.architecture, arch);
             assert.equal(inputs.couchbaseVersion, version);
+            assert.equal(inputs.instanceType, INSTANCE_TYPE[arch]);
+            assert.deepEqual(inputs.baseImage, { nameFilter: BASE_FILTER[arch], owners: ["099720109477"] });
+            assert.equal((inputs.extraTags as Record<string, string>).Architecture, arch);
+            if (count > 1) assert.match(String(inputs.namePrefix), new RegExp(`-${arch}$`));
 
             // Preview: the agent command has not run, so its sha256 is unknown.
             const preview = { ...inputs, agentSha256: UNKNOWN } as never;
@@ -127,10 +152,12 @@ describe("a fresh dev stack previews with the download default (program validati
             assert.deepEqual(p.failures, []);
 
             // Up: the agent exists; check runs packer validate on the real template.
-            const up = { ...inputs, ...builtAgent() } as never;
+            const agent = builtAgent(arch);
+            assert.equal(inputs.agentArtifact, agent.agentArtifact, "the program points the image at where its architecture's agent is built");
+            const up = { ...inputs, ...agent } as never;
             const r = await provider.check(up, up);
             assert.deepEqual(r.failures, []);
-            const sha = tableSha256(version, "enterprise", row.arch);
+            const sha = tableSha256(version, "enterprise", arch);
             assert.match(sha ?? "", /^[0-9a-f]{64}$/, "the table holds the version");
             assert.equal(r.inputs?.couchbasePackageSha256, sha);
             const fp = r.inputs?.fingerprint ?? "";
@@ -139,10 +166,12 @@ describe("a fresh dev stack previews with the download default (program validati
             assert.equal(fs.readFileSync(`${dir}/validated`, "utf8").length, 64, "packer validate passed (and was remembered)");
             const vars = JSON.parse(fs.readFileSync(`${dir}/vars.pkrvars.json`, "utf8")) as Record<string, unknown>;
             assert.equal(vars.couchbase_package_source, "download");
-            assert.equal(vars.couchbase_package_url, `https://packages.couchbase.com/releases/${version}/couchbase-server-enterprise_${version}-linux_${row.arch}.deb`);
+            assert.equal(vars.couchbase_package_url, `https://packages.couchbase.com/releases/${version}/couchbase-server-enterprise_${version}-linux_${arch}.deb`);
             assert.equal(vars.couchbase_package_sha256, sha);
+            assert.equal(vars.instance_type, INSTANCE_TYPE[arch]);
+            assert.equal(vars.source_ami_name_filter, BASE_FILTER[arch]);
             assert.equal("couchbase_release_sha256" in vars || "couchbase_key_fingerprints" in vars, false, "no repository pins");
-        });
+        }
     }
 
     it("a version the table lacks, without a pin: the program and the image's check both refuse it, naming the key and where Couchbase publishes the value", async () => {
