@@ -40,9 +40,9 @@ function sameTags(a: Tags, b: Tags): boolean {
 /**
  * The build sandbox an image was made from, by the image's own facts in the EC2 API, never by time:
  * 1. `SourceInstanceId` (CreateImage sets it) names an instance that had a build sandbox;
- * 2. else (Packer's `encrypt_boot` makes the final image with CopyImage and deregisters the one
- *    CreateImage made, and moto's copy keeps no link to its source) among the builds whose
- *    instance this EC2 still knows (`known`: ids DescribeInstances lists, terminated ones included;
+ * 2. else (a template with Packer's `encrypt_boot` makes the final image with CopyImage and
+ *    deregisters the one CreateImage made, and moto's copy keeps no link to its source) among the
+ *    builds whose instance this EC2 still knows (`known`: ids DescribeInstances lists, terminated ones included;
  *    a build of an earlier, restarted moto is not one): the one whose instance's `Name` tag is the
  *    image's name (the template names both alike; the name never changes, tags may be edited);
  *    several of those (a rebuild under the same name): the one whose tags equal the image's exactly.

@@ -1,6 +1,6 @@
 /**
  * hostd boots an instance launched from an image one of its builds made: the real Packer builds a
- * small image (test/fixtures/boot-image, encrypted like the project's, so the final image is a
+ * small image (test/fixtures/boot-image, with encrypt_boot, so the final image is a
  * CopyImage that only its name and tags tie to its build) in a hostd build sandbox on moto; then
  * RunInstances from that image with a key pair, and through SSH on hostd's port with that key:
  * a real systemd is PID 1 and reaches a state, the root is the image's (its marker, its first-boot
