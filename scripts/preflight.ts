@@ -6,8 +6,8 @@
  * It reads the stack's config as the program does (Pulumi.yaml defaults + Pulumi.<stack>.yaml,
  * validated by pipeline/config.ts), then checks: the credentials (sts:GetCallerIdentity); that the
  * build and copy regions are enabled; the builder's network (the subnet exists and gives SSH a
- * route, or the default VPC exists); the base image; each kmsKeyIds key (exists in its region,
- * enabled). One line per check, with the fix; exit 0 when all pass, 1 when one fails, 2 on bad usage
+ * route, or the default VPC exists); each architecture's base image and Couchbase package (its
+ * sha256 in the project's table or pinned); each kmsKeyIds key (exists in its region, enabled). One line per check, with the fix; exit 0 when all pass, 1 when one fails, 2 on bad usage
  * or config. The judgements are scripts/preflight/checks.ts; this file only asks AWS.
  */
 import * as os from "node:os";
@@ -17,7 +17,7 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { ConfigError, parseConfig, type PipelineConfig } from "../pipeline/config";
 import { ec2Client } from "../providers/ec2/client";
 import { hasCode } from "../providers/ec2/retry";
-import { awsFailure, baseImageCheck, identityCheck, kmsKeyCheck, networkChecks, regionChecks, renderResults, type CheckResult, type NetworkFacts } from "./preflight/checks";
+import { awsFailure, baseImageCheck, identityCheck, kmsKeyCheck, networkChecks, packageCheck, regionChecks, renderResults, type CheckResult, type NetworkFacts } from "./preflight/checks";
 import { PROJECT_NAME, PROJECT_ROOT, stackConfigValues } from "./stack";
 
 export const USAGE = "usage: npm run preflight -- --stack NAME [--endpoint URL]";
@@ -90,22 +90,26 @@ export async function runChecks(cfg: PipelineConfig, endpoint?: string): Promise
         }
         results.push(...networkChecks(cfg, network));
 
-        const images = await attempt(async () => {
-            if (cfg.baseImageId) {
-                try {
-                    return (await ec2.send(new DescribeImagesCommand({ ImageIds: [cfg.baseImageId] }))).Images ?? [];
-                } catch (e) {
-                    if (hasCode(e, ["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"])) return [];
-                    throw e;
+        // Each architecture's base image and package.
+        for (const a of cfg.architectures) {
+            const images = await attempt(async () => {
+                if (a.baseImageId) {
+                    try {
+                        return (await ec2.send(new DescribeImagesCommand({ ImageIds: [a.baseImageId] }))).Images ?? [];
+                    } catch (e) {
+                        if (hasCode(e, ["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"])) return [];
+                        throw e;
+                    }
                 }
-            }
-            const filters: Filter[] = [
-                { Name: "name", Values: [cfg.baseImageNameFilter] },
-                { Name: "state", Values: ["available"] },
-            ];
-            return (await ec2.send(new DescribeImagesCommand({ Owners: cfg.baseImageOwners, Filters: filters }))).Images ?? [];
-        });
-        results.push(baseImageCheck(cfg, images));
+                const filters: Filter[] = [
+                    { Name: "name", Values: [a.baseImageNameFilter] },
+                    { Name: "state", Values: ["available"] },
+                ];
+                return (await ec2.send(new DescribeImagesCommand({ Owners: cfg.baseImageOwners, Filters: filters }))).Images ?? [];
+            });
+            results.push(baseImageCheck({ ...cfg, baseImageId: a.baseImageId, baseImageNameFilter: a.baseImageNameFilter }, images, a.arch));
+            results.push(packageCheck(cfg, a.arch));
+        }
     } finally {
         ec2.destroy();
         sts.destroy();

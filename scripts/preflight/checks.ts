@@ -2,7 +2,9 @@
  * The preflight's judgements: what AWS answered → one line per check, with the fix. Pure (no I/O):
  * scripts/preflight.ts asks AWS and passes the answers, or the error, here.
  */
+import { archKey, type Arch } from "../../pipeline/architectures";
 import type { PipelineConfig } from "../../pipeline/config";
+import { expectedSha256, packageUrl, stackPin } from "../../providers/packer/couchbasePackages";
 
 export type Status = "ok" | "fail" | "skip";
 
@@ -148,9 +150,13 @@ export function networkChecks(cfg: Pick<PipelineConfig, "buildRegion" | "subnetI
     return [{ name, status: "ok", detail: `default VPC ${f.defaultVpcId} (${defaults.length} default subnets${mapping.length === defaults.length ? ", all map public IPs" : `; SSH through ${how}`})` }];
 }
 
-/** The base image: the explicit id exists, or the filter finds one. */
-export function baseImageCheck(cfg: Pick<PipelineConfig, "buildRegion" | "baseImageId" | "baseImageNameFilter" | "baseImageOwners">, images: { ImageId?: string; Name?: string; CreationDate?: string }[] | AwsFailure): CheckResult {
-    const name = cfg.baseImageId ? "baseImageId" : "baseImageNameFilter";
+/** The base image of one architecture: the explicit id exists, or the filter finds one. */
+export function baseImageCheck(
+    cfg: Pick<PipelineConfig, "buildRegion" | "baseImageId" | "baseImageNameFilter" | "baseImageOwners">,
+    images: { ImageId?: string; Name?: string; CreationDate?: string }[] | AwsFailure,
+    arch: Arch = "amd64",
+): CheckResult {
+    const name = archKey(cfg.baseImageId ? "baseImageId" : "baseImageNameFilter", arch);
     if ("code" in images) return failed(name, "ec2:DescribeImages failed", images, "ec2:DescribeImages");
     const newest = [...images].sort((a, b) => (b.CreationDate ?? "").localeCompare(a.CreationDate ?? ""))[0];
     if (!newest) {
@@ -158,6 +164,21 @@ export function baseImageCheck(cfg: Pick<PipelineConfig, "buildRegion" | "baseIm
         return { name, status: "fail", detail: what, fix: `check the image in ${cfg.buildRegion} (\`aws ec2 describe-images --region ${cfg.buildRegion} …\`) and fix ${name}` };
     }
     return { name, status: "ok", detail: `${newest.ImageId} ${newest.Name ?? ""}`.trim() };
+}
+
+/**
+ * The Couchbase Server package of one architecture (no AWS call): in download mode, its sha256 is in
+ * the project's table or pinned by the stack; other modes say what they rely on.
+ */
+export function packageCheck(cfg: Pick<PipelineConfig, "couchbasePackageSource" | "couchbaseVersion" | "couchbaseEdition" | "couchbasePackageSha256">, arch: Arch): CheckResult {
+    const name = `couchbasePackageSource (${arch})`;
+    if (cfg.couchbasePackageSource === "repository") {
+        return { name, status: "skip", detail: "repository mode: Couchbase's apt repository, verified by the pinned release package and keys (not reachable from here: docs/image.md)" };
+    }
+    if (cfg.couchbasePackageSource !== "download") return { name, status: "skip", detail: `a local package folder (${cfg.couchbasePackageSource})` };
+    const e = expectedSha256(cfg.couchbaseVersion, cfg.couchbaseEdition, arch, stackPin(cfg.couchbasePackageSha256, cfg.couchbaseVersion, arch));
+    if ("problem" in e) return { name, status: "fail", detail: e.problem, fix: "pin the sha256 (couchbasePackageSha256) or pick a version the table has" };
+    return { name, status: "ok", detail: `${packageUrl(cfg.couchbaseVersion, cfg.couchbaseEdition, arch)}, sha256 from the ${e.from === "table" ? "project's table" : "stack's pin"}` };
 }
 
 /** A key as kms:DescribeKey reports it. */

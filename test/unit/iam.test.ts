@@ -80,7 +80,7 @@ function resolveImport(rel: string, spec: string, src: Sources): string | undefi
 interface ModuleInfo {
     decls: Map<string, Set<string>>;
     imports: Map<string, { file: string; name: string }>;
-    /** Project files loaded whole: `import * as x`, `require("./x")`, `import("./x")`, `export *`. */
+    /** Project files loaded whole: namespace imports, require() and import() of a relative path, `export *`. */
     whole: Set<string>;
     onLoad: Set<string>;
 }

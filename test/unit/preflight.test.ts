@@ -1,6 +1,7 @@
 /** The preflight's judgements (scripts/preflight/checks.ts) and its arguments, as tables. */
 import * as assert from "node:assert/strict";
-import { awsFailure, baseImageCheck, identityCheck, kmsKeyCheck, networkChecks, regionChecks, renderResults, type NetworkFacts } from "../../scripts/preflight/checks";
+import { awsFailure, baseImageCheck, identityCheck, kmsKeyCheck, networkChecks, packageCheck, regionChecks, renderResults, type NetworkFacts } from "../../scripts/preflight/checks";
+import { ENTERPRISE_DEB_SHA256 } from "../../providers/packer/couchbasePackages";
 import { parseArgs } from "../../scripts/preflight";
 import { awsError } from "./ec2/awsError";
 
@@ -84,6 +85,26 @@ describe("preflight checks", () => {
         assert.deepEqual([ok.status, ok.detail], ["ok", "ami-new ubuntu-2"]);
         assert.equal(baseImageCheck(cfg, []).name, "baseImageNameFilter");
         assert.equal(baseImageCheck({ ...cfg, baseImageId: "ami-0123456789abcdef0" }, []).name, "baseImageId");
+    });
+
+    it("base image per architecture names that architecture's key", () => {
+        const cfg = { buildRegion: "us-east-1", baseImageId: undefined, baseImageNameFilter: "x-*", baseImageOwners: ["self"] };
+        assert.equal(baseImageCheck(cfg, [], "arm64").name, "arm64BaseImageNameFilter");
+    });
+
+    it("Couchbase package: in the table, pinned, neither; other modes skipped", () => {
+        const [version, arch, sha] = ENTERPRISE_DEB_SHA256[0];
+        const base = { couchbasePackageSource: "download", couchbaseEdition: "enterprise" as const, couchbaseVersion: version, couchbasePackageSha256: {} };
+        const inTable = packageCheck(base, arch);
+        assert.equal(inTable.status, "ok");
+        assert.match(inTable.detail, /sha256 from the project's table/);
+        const pinned = packageCheck({ ...base, couchbaseVersion: "9.9.9", couchbasePackageSha256: { "9.9.9": { [arch]: sha } } }, arch);
+        assert.match(pinned.detail, /sha256 from the stack's pin/);
+        const none = packageCheck({ ...base, couchbaseVersion: "9.9.9" }, arch);
+        assert.equal(none.status, "fail");
+        assert.match(none.detail, /9\.9\.9 .*is not in the project's table/);
+        assert.equal(packageCheck({ ...base, couchbasePackageSource: "repository" }, arch).status, "skip");
+        assert.equal(packageCheck({ ...base, couchbasePackageSource: ".build/standin" }, arch).status, "skip");
     });
 
     it("renders one line per check, and the fix under a failure", () => {
