@@ -36,6 +36,7 @@ import {
 } from "./harness";
 import { SandboxView } from "./sandbox";
 import { versionsSchemaValidator } from "../fixtures/versionsSchema";
+import { imageFor } from "../../pipeline/imageFor";
 
 describe("e2e: the pipeline on moto and a sandbox build host", function () {
     this.timeout(240_000);
@@ -73,6 +74,8 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.match(out, /Connected to SSH!/);
         const outputs = upOutputs(out);
         firstImage = (outputs.amiIds as Record<string, string>)[REGION];
+        // The per-architecture output names the same image (the local stack builds amd64).
+        assert.deepEqual(outputs.amiIdsByArch, { amd64: outputs.amiIds });
         assert.match(firstImage, /^ami-[0-9a-f]+$/);
         // The boot test ran on an instance launched from exactly that image, and passed.
         assert.match(out, new RegExp(`boot-test: testing ${firstImage} `));
@@ -96,6 +99,7 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.equal(tags.Project, "couchbase-images");
         assert.equal(tags.Stack, stack);
         assert.equal(tags.Environment, "local");
+        assert.equal(tags.Architecture, "amd64");
         assert.ok(tags.Fingerprint && tags.BuildId && tags.ExpiresAt, `missing tags: ${JSON.stringify(tags)}`);
         const inv = await stackInventory(world(), stack);
         assert.deepEqual(
@@ -107,6 +111,8 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
 
         const versionsFile = path.join(ROOT, world().buildDir, "versions", `${stack}.json`);
         const doc = JSON.parse(fs.readFileSync(versionsFile, "utf8")) as {
+            schemaVersion: number;
+            architectures: Record<string, { images: Record<string, { imageId: string }> }>;
             images: Record<string, { imageId: string }>;
             stack: string;
             bootTest: { enabled: boolean; passed: boolean; at: string; checks: { name: string; status: string; saw: string }[] };
@@ -115,6 +121,11 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.ok(validate(doc), JSON.stringify(validate.errors));
         assert.equal(doc.stack, stack);
         assert.equal(doc.images[REGION].imageId, firstImage);
+        // schemaVersion 2: the image under its architecture, as a reader picks it (pipeline/imageFor.ts).
+        assert.equal(doc.schemaVersion, 2);
+        assert.deepEqual(Object.keys(doc.architectures), ["amd64"]);
+        assert.equal(imageFor(doc, REGION, "amd64"), firstImage);
+        assert.equal(imageFor(doc, REGION, "arm64"), undefined);
         // The versions file names the image with its passed boot test: when, and every check.
         assert.equal(doc.bootTest.enabled, true);
         assert.equal(doc.bootTest.passed, true);
