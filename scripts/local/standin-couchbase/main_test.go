@@ -47,7 +47,7 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// The fields the agent decodes (agent/internal/couchbase.Pools) have the types it expects.
+// The fields the agent decodes (type Pools of agent/internal/couchbase) have the types it expects.
 func TestPoolsDecodesAsTheAgentReadsIt(t *testing.T) {
 	rec := httptest.NewRecorder()
 	NewHandler("8.0.0", "community").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/pools", nil))
