@@ -7,13 +7,17 @@
  * instance, temporary key pair and temporary security group stay in the emulator while the state
  * keeps a pending create. Then the recovery docs/local.md gives for this case:
  *
+ *   npm run stack -- cancel --stack S
  *   npm run stack -- refresh --stack S --clear-pending-creates
- *   npm run janitor -- --endpoint <moto> --regions us-east-1 --stack S --longest-build 0s --delete
+ *   npm run janitor -- --endpoint <moto> --regions us-east-1 --stack S --delete
+ *
+ * (no --longest-build 0s: the stack's state is settled, so the janitor knows no build of it runs)
  *
  * must remove exactly this build's leftovers and nothing else (another live stack's image, foreign
  * untagged `packer_…` objects), and a second janitor run must find nothing.
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import {
     CreateKeyPairCommand,
@@ -49,14 +53,21 @@ import {
     startWorld,
     stopWorld,
     templateCopy,
+    upOutputs,
     waitForOutput,
     World,
     writeStackConfig,
 } from "./harness";
+import { startPendingProxy, type PendingProxy } from "./pendingImages";
 
-/** The janitor exactly as docs/local.md gives it after a SIGKILL, run in-process (runJanitor). */
+/**
+ * The janitor as the README's recovery gives it after a SIGKILL (`--stack S`, no age flag), with the
+ * emulator's endpoint and this world's file backend, run in-process (runJanitor). The stack's state
+ * is settled by then (cancel + refresh --clear-pending-creates), so the killed build's leftovers are
+ * orphans however young they are.
+ */
 async function janitor(w: World, stack: string, extra: string[] = ["--delete"]): Promise<{ r: JanitorResult; out: string }> {
-    const argv = ["--endpoint", w.moto.endpoint, "--regions", REGION, "--stack", stack, "--longest-build", "0s", ...extra];
+    const argv = ["--endpoint", w.moto.endpoint, "--regions", REGION, "--stack", stack, "--backend-url", `file://${w.backendDir}`, ...extra];
     const lines: string[] = [];
     const r = await runJanitor(parseArgs(argv, {}), { out: (l) => lines.push(l), err: (l) => lines.push(l), retry: { baseMs: 50, maxMs: 500 } });
     return { r, out: lines.join("\n") };
@@ -307,6 +318,185 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
 
     it("stopping the emulator and the build host leaves no process or mount", async function () {
         this.timeout(60_000);
+        const left = await stopWorld(w);
+        w = undefined;
+        assert.deepEqual(left, { pids: [], mounts: [] });
+    });
+});
+
+/** The command line of a process ("" once it is gone). */
+function cmdline(pid: number): string {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+    } catch {
+        return "";
+    }
+}
+
+/** When each of `pids` died, polling every 25 ms for at most `ms` (pid → ms after `t0`; absent: still alive). */
+async function deaths(pids: number[], t0: number, ms: number): Promise<Map<number, number>> {
+    const dead = new Map<number, number>();
+    const until = Date.now() + ms;
+    while (dead.size < pids.length && Date.now() < until) {
+        for (const p of pids) if (!dead.has(p) && !isAlive(p)) dead.set(p, Date.now() - t0);
+        await sleep(25);
+    }
+    return dead;
+}
+
+describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and Packer left running", function () {
+    this.timeout(300_000);
+    let w: World | undefined;
+    let proxy: PendingProxy | undefined;
+    const world = (): World => started(w);
+    /** How long each provider host outlived its engine (ms), per phase: the README's numbers. */
+    const outlived: Record<string, number> = {};
+
+    before(async function () {
+        this.timeout(600_000);
+        w = await startWorld("cli-kill");
+        proxy = await startPendingProxy(w.moto.endpoint);
+    });
+
+    after(async function () {
+        this.timeout(120_000);
+        if (w) for (const s of w.stacks) await driver(w, "destroy", s, ["--remove"]).done.catch(() => undefined);
+        await proxy?.close();
+        await stopWorld(w);
+        w = undefined;
+        if (Object.keys(outlived).length) process.stderr.write(`      provider host outlived its engine by (ms): ${JSON.stringify(outlived)}\n`);
+    });
+
+    /** The README's recovery as the driver and janitor run it, against this world. */
+    const janitorDelete = async (stack: string, dry = false) => {
+        const argv = ["--endpoint", world().moto.endpoint, "--regions", REGION, "--stack", stack, "--backend-url", `file://${world().backendDir}`, ...(dry ? [] : ["--delete"])];
+        const lines: string[] = [];
+        const r = await runJanitor(parseArgs(argv, {}), { out: (l) => lines.push(l), err: (l) => lines.push(l), retry: { baseMs: 50, maxMs: 500 } });
+        assert.equal(r.exitCode, 0, lines.join("\n"));
+        return { r, out: lines.join("\n") };
+    };
+
+    /**
+     * Runs `up`, waits for `marker`, SIGKILLs only the pulumi CLI (not its tree), then watches the
+     * provider host, the shell wrapper before it, Packer and its plugin until they exit.
+     */
+    async function killEngine(stack: string, marker: RegExp): Promise<{ hostMs: number; packerMs: number; output: string; buildLog: string }> {
+        const run = driver(world(), "up", stack, [], path.join(world().tmp, `${stack}.log`));
+        await waitForOutput(run, (o) => marker.test(o), 120_000);
+        const tree = processTree(run.child.pid!);
+        const cli = tree.filter((p) => p.comm === "pulumi");
+        assert.equal(cli.length, 1, `pulumi CLI processes: ${tree.map((p) => `${p.pid} ${p.comm}`).join(", ")}`);
+        const hosts = tree.filter((p) => p.comm === "node" && /cmd\/dynamic-provider/.test(cmdline(p.pid)));
+        assert.ok(hosts.length >= 1, `no provider host: ${tree.map((p) => `${p.pid} ${p.comm} ${cmdline(p.pid)}`).join("\n")}`);
+        // The engine starts the host through a shell wrapper (pulumi-resource-pulumi-nodejs): the
+        // host's parent is that shell, not the engine, so its parent pid never changes.
+        for (const h of hosts) assert.notEqual(h.ppid, cli[0].pid, "the provider host is the engine's own child: no wrapper in between");
+        const packers = tree.filter((p) => p.comm === "packer" || p.comm.startsWith("packer-plugin"));
+        assert.ok(packers.some((p) => p.comm === "packer"), `no packer: ${tree.map((p) => p.comm).join(", ")}`);
+        const t0 = Date.now();
+        process.kill(cli[0].pid, "SIGKILL");
+        const watched = [...hosts, ...packers, ...tree.filter((p) => p.comm.startsWith("pulumi-resource"))];
+        const dead = await deaths(
+            watched.map((p) => p.pid),
+            t0,
+            60_000,
+        );
+        const alive = watched.filter((p) => !dead.has(p.pid));
+        const logPath = /log: (\.build\/logs\/\S+\.log)/.exec(run.output())?.[1];
+        assert.ok(logPath, `no build log named in:\n${run.output().slice(-3000)}`);
+        const buildLog = fs.readFileSync(path.join(ROOT, logPath), "utf8");
+        const cpu = (pid: number) => {
+            try {
+                const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").slice(fs.readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" ");
+                return `${f[0]} utime=${f[11]} stime=${f[12]} wchan=${fs.readFileSync(`/proc/${pid}/wchan`, "utf8")}`;
+            } catch {
+                return "gone";
+            }
+        };
+        const diag = alive.map((p) => `${p.pid} ${p.comm}: ${cpu(p.pid)}`).join("\n");
+        if (alive.length) for (const p of alive) process.kill(p.pid, "SIGKILL"); // ours: never leave them
+        assert.deepEqual(
+            alive.map((p) => `${p.pid} ${p.comm}`),
+            [],
+            `still running a minute after the engine died (${diag}); the build log ends:\n${buildLog.split("\n").slice(-25).join("\n")}`,
+        );
+        const hostMs = Math.max(...hosts.map((h) => dead.get(h.pid)!));
+        const packerMs = Math.max(...packers.map((h) => dead.get(h.pid)!));
+        const r = await run.done;
+        assert.notEqual(r.code, 0, "the driver reported success after its CLI was killed");
+        return { hostMs, packerMs, output: r.output, buildLog };
+    }
+
+    it("while Packer provisions: Packer cleans up, the host exits within 10 s; give up (cancel, refresh, destroy, janitor) leaves nothing", async () => {
+        const stack = `local-e2e-${world().id}-prov`;
+        const slow = templateCopy(world(), "slow", (dir) => insertIntoScript(path.join(dir, "scripts", "install-agent.sh"), "sleep 120"));
+        writeStackConfig(world(), stack, { ...baseConfig(world()), templateDir: slow });
+        const k = await killEngine(stack, /Provisioning with shell script: .*install-agent\.sh/);
+        outlived.provisioning = k.hostMs;
+        assert.ok(k.hostMs < 10_000, `the provider host outlived its engine by ${k.hostMs} ms`);
+        assert.ok(k.packerMs <= k.hostMs + 100, "the host exited before Packer finished");
+        assert.match(k.buildLog, /packer-image: watching engine process \d+/);
+        // Packer waits for the running provisioner command before its own cleanup, so after 3 s the
+        // provider kills it and removes the builder, its key pair and security group itself.
+        assert.match(k.buildLog, /packer-image: the engine is gone \(engine process \d+ exited\): Packer was interrupted/);
+        assert.match(k.buildLog, /terminating i-[0-9a-f]+|Terminating the source AWS instance/);
+        // No build goes on unattended: nothing of it is left even before any recovery.
+        assert.equal(inventorySize(await stackInventory(world(), stack)), 0, JSON.stringify(await stackInventory(world(), stack)));
+        assert.deepEqual(await createdSinceStart(world()), [], "objects of the build left in moto");
+
+        // The README's "give up" branch, exactly.
+        await driverOk(world(), "cancel", stack);
+        await driverOk(world(), "refresh", stack, ["--clear-pending-creates"]);
+        const cp = stackCheckpoint(world(), stack);
+        assert.deepEqual(cp?.pendingOperations ?? [], []);
+        await driverOk(world(), "destroy", stack);
+        const dry = await janitorDelete(stack, true);
+        assert.deepEqual(dry.r.rows, [], dry.out);
+        await janitorDelete(stack);
+        assert.equal(inventorySize(await stackInventory(world(), stack)), 0);
+        assert.deepEqual(await createdSinceStart(world()), []);
+    });
+
+    it("while the image is pending: the host deletes the pending image, exits within 10 s; finish (cancel, refresh, up, destroy) leaves nothing", async () => {
+        const stack = `local-e2e-${world().id}-pend`;
+        const p = proxy!;
+        p.hold = true;
+        writeStackConfig(world(), stack, { ...baseConfig(world()), ec2Endpoint: p.endpoint });
+        const k = await killEngine(stack, /Waiting for AMI to become ready/);
+        outlived.imagePending = k.hostMs;
+        assert.ok(k.hostMs < 10_000, `the provider host outlived its engine by ${k.hostMs} ms`);
+        assert.equal(p.created.size, 1, `images created: ${[...p.created].join(", ")}`);
+        const pending = [...p.created][0];
+        assert.match(k.buildLog, new RegExp(`AMI: ${pending}`));
+        assert.match(k.buildLog, /the engine is gone/);
+        assert.match(k.buildLog, new RegExp(`deleting image ${pending}`));
+        // Gone from moto itself (the pending image carried no tags yet on the emulator).
+        const left = (await world().ec2.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images ?? [];
+        assert.ok(!left.some((i) => i.ImageId === pending), `the pending image ${pending} is still there`);
+        assert.equal(inventorySize(await stackInventory(world(), stack)), 0, JSON.stringify(await stackInventory(world(), stack)));
+        assert.deepEqual(await createdSinceStart(world()), [], "objects of the build left in moto");
+
+        // The README's "finish" branch: the next up builds the image (nothing to adopt), destroy removes it.
+        p.hold = false;
+        await driverOk(world(), "cancel", stack);
+        await driverOk(world(), "refresh", stack, ["--clear-pending-creates"]);
+        const up = await driverOk(world(), "up", stack);
+        const image = (upOutputs(up).amiIds as Record<string, string>)[REGION];
+        assert.deepEqual(
+            (await stackInventory(world(), stack)).images.map((i) => i.id),
+            [image],
+        );
+        await driverOk(world(), "destroy", stack);
+        const dry = await janitorDelete(stack, true);
+        assert.deepEqual(dry.r.rows, [], dry.out);
+        assert.equal(inventorySize(await stackInventory(world(), stack)), 0);
+        assert.deepEqual(await createdSinceStart(world()), []);
+    });
+
+    it("stopping the emulator and the build host leaves no process or mount", async function () {
+        this.timeout(60_000);
+        await proxy?.close();
+        proxy = undefined;
         const left = await stopWorld(w);
         w = undefined;
         assert.deepEqual(left, { pids: [], mounts: [] });
