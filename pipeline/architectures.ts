@@ -68,3 +68,24 @@ export function instanceTypeArch(instanceType: string): Arch {
     const family = instanceType.split(".")[0].toLowerCase();
     return family === "a1" || /^[a-z]+\d+g[a-z-]*$/.test(family) ? "arm64" : "amd64";
 }
+
+/**
+ * On the local emulator (`emulator`), the port of `arch`'s sandbox build host: every build reaches
+ * 127.0.0.1 (`sshHost`), and the sandbox build host (scripts/local/hostd.ts) runs one lane per
+ * architecture, each on its own port, so that both architectures build at once: amd64 on `sshPort`,
+ * arm64 on `sshPort + 1`. On AWS each instance has its own address and every one listens on `sshPort`.
+ */
+export function emulatorSshPort(sshPort: number, arch: Arch): number {
+    return arch === "amd64" ? sshPort : sshPort + 1;
+}
+
+/**
+ * Units that fail on the local emulator only because `arch` runs under qemu user-mode emulation
+ * (verified by test/images/boot-arm64.sh: each fails "at step CREDENTIALS" under qemu-user, and
+ * none in the amd64 boot); the local boot test names them as emulation limits. Never used on AWS,
+ * where arm64 runs on real Graviton hardware.
+ */
+export const EMULATOR_EMULATION_LIMITS: Readonly<Record<Arch, readonly string[]>> = {
+    amd64: [],
+    arm64: ["systemd-sysusers.service", "systemd-tmpfiles-setup.service", "systemd-tmpfiles-setup-dev.service"],
+};

@@ -30,7 +30,7 @@ import { TAG } from "../providers/ec2/tags";
 import { PackerImage } from "../providers/packerImage";
 import { BootTest } from "../providers/bootTest";
 import { lastSha256Line } from "./agentSources";
-import { agentOutDir, ARCHITECTURE_TAG, childName, imageNamePrefix, type Arch } from "./architectures";
+import { agentOutDir, ARCHITECTURE_TAG, childName, emulatorSshPort, EMULATOR_EMULATION_LIMITS, imageNamePrefix, type Arch } from "./architectures";
 import { buildVersionsDoc, versionsPath, versionsProblems, versionsText, type ArchVersionsInput, type BootTestRecord } from "./versions";
 import { VersionsFile } from "./versionsFile";
 
@@ -320,6 +320,9 @@ export class ImagePipeline extends pulumi.ComponentResource {
         // The Architecture tag reaches the image, its snapshots, the builder, the boot test's
         // instance and (through the image's tags) the copies.
         const extraTags = { ...args.extraTags, [ARCHITECTURE_TAG]: a.arch };
+        // On the emulator each architecture's builds reach their own lane of the local sandbox build
+        // host (arm64 on sshPort + 1), so both build at once; on AWS every instance listens on sshPort.
+        const sshPort = args.emulator ? pulumi.output(args.sshPort).apply((p) => emulatorSshPort(p, a.arch)) : args.sshPort;
 
         // 1. The agent: built here by the agent's own build script for this architecture, or verified earlier.
         let agentSha256: pulumi.Output<string>;
@@ -378,7 +381,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 ec2Endpoint: args.ec2Endpoint,
                 emulator: args.emulator,
                 sshHost: args.sshHost,
-                sshPort: args.sshPort,
+                sshPort,
                 sshUsername: args.sshUsername,
                 buildTimeoutMinutes: args.buildTimeoutMinutes,
             },
@@ -413,8 +416,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
                     ec2Endpoint: args.ec2Endpoint,
                     emulator: args.emulator,
                     sshHost: args.sshHost,
-                    sshPort: args.sshPort,
+                    sshPort,
                     sshUsername: args.sshUsername,
+                    // Units that fail under qemu user-mode emulation, named as such: the local
+                    // emulator only (arm64 runs on real Graviton hardware on AWS).
+                    ...(args.emulator && EMULATOR_EMULATION_LIMITS[a.arch].length > 0 ? { emulationLimits: [...EMULATOR_EMULATION_LIMITS[a.arch]] } : {}),
                 },
                 { parent: this },
             );

@@ -98,3 +98,21 @@ export function plan(current: CurrentSandbox | undefined, served: ReadonlySet<st
     if (!sandbox) actions.push({ kind: "standby" });
     return actions;
 }
+
+/** An architecture hostd runs sandboxes of; each has its own SSH port, root, standby and booted instance. */
+export type LaneArch = "amd64" | "arm64";
+
+/**
+ * Which architecture's lane serves `instance`: its `Architecture` tag (the program puts it on the
+ * builder and on the boot test's instance), else EC2's architecture of the instance (`arm64`,
+ * `x86_64`), else amd64 (what every instance was before there were two). Undefined when that lane
+ * is not among `lanes` (hostd was started without it): such an instance gets no sandbox.
+ */
+export function laneOf(instance: SeenInstance, lanes: readonly LaneArch[]): LaneArch | undefined {
+    const tag = instance.tags?.Architecture;
+    let arch: LaneArch;
+    if (tag === "amd64" || tag === "arm64") arch = tag;
+    else if (instance.architecture === "arm64") arch = "arm64";
+    else arch = "amd64";
+    return lanes.includes(arch) ? arch : undefined;
+}

@@ -3,6 +3,14 @@
  *
  *   ts-node scripts/local/hostd.ts --endpoint http://127.0.0.1:5000 --ssh-port 2222 [--state-dir .local]
  *                                  [--regions us-east-1,...] [--rootfs DIR] [--interval-ms 100]
+ *                                  [--arm64-ssh-port 2223 [--arm64-rootfs DIR]]
+ *
+ * One *lane* per architecture, each like one small build host of its own: its own SSH port
+ * (--ssh-port for amd64, --arm64-ssh-port for arm64), its own Debian root (the arm64 one runs under
+ * qemu-aarch64 through binfmt_misc), its own standby sandbox and booted instance. An instance goes
+ * to the lane of its Architecture tag (hostd-plan.ts `laneOf`), so an amd64 and an arm64 build, or
+ * one's boot test and the other's build, run at the same time. Within a lane, one at a time: a second
+ * instance of the same architecture takes the lane's port from the first (as before there were lanes).
  *
  * Polls moto's EC2 API for running instances. The instance Packer launched gets a sandbox: a fresh
  * overlayfs upper over the cached Debian root (scripts/local/rootfs.sh), in its own mount and PID
@@ -27,7 +35,7 @@ import * as path from "node:path";
 import { DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client, Image } from "@aws-sdk/client-ec2";
 import { BootInstance, BootRecord, removeBootCgroups, writeAuthorizedKey } from "./boot";
 import { BuildRecord, findBuildOfImage, InstanceIdentity } from "./boot-plan";
-import { Action, CurrentSandbox, plan, SeenInstance } from "./hostd-plan";
+import { Action, CurrentSandbox, LaneArch, laneOf, plan, SeenInstance } from "./hostd-plan";
 import { rootfsDir } from "./inputs";
 import { MOTO_CREDENTIALS, portOpen } from "./moto";
 import { childrenOf, findLeftovers, killAll, pidFromFile, sleep, stopProcess } from "./processes";
@@ -42,6 +50,21 @@ export interface HostdOptions {
     regions: string[];
     rootfs?: string;
     intervalMs: number;
+    /** arm64's lane: its sandbox sshd's port; no arm64 lane when unset. */
+    arm64SshPort?: number;
+    /** arm64's Debian root (default: rootfs.sh --arch arm64's cache). */
+    arm64Rootfs?: string;
+}
+
+/** What hostd.json holds of one lane's running sandbox or booted instance. */
+export type SandboxState = ({ kind?: "build" | "boot"; slot: string; unsharePid: number; nsPid?: number; instanceId?: string } & Partial<BootRecord>) | null;
+
+/** One architecture's lane in hostd.json. */
+export interface LaneState {
+    arch: LaneArch;
+    sshPort: number;
+    rootfs: string;
+    sandbox: SandboxState;
 }
 
 /** What hostd.json holds. */
@@ -49,18 +72,21 @@ export interface HostdState {
     pid: number;
     ready: boolean;
     endpoint: string;
+    /** amd64's lane's port and root (the first lane's). */
     sshPort: number;
     regions: string[];
     rootfs: string;
-    /** The running sandbox, if any (`kind` "boot": a booted instance, with its container's pids and cgroup). */
-    sandbox: ({ kind?: "build" | "boot"; slot: string; unsharePid: number; nsPid?: number; instanceId?: string } & Partial<BootRecord>) | null;
+    /** amd64's lane's running sandbox, if any (`kind` "boot": a booted instance, with its container's pids and cgroup). */
+    sandbox: SandboxState;
+    /** Every lane (amd64 first), each with its port, root and running sandbox. */
+    lanes?: LaneState[];
     /** instance id → slot (or "" when the instance got no sandbox). */
     served: Record<string, string>;
 }
 
 /** Parses hostd's argv. Pure; throws a usage error. */
 export function parseHostdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): HostdOptions {
-    const usage = "usage: hostd.ts --endpoint URL --ssh-port N [--state-dir DIR] [--regions r1,r2] [--rootfs DIR] [--interval-ms N]";
+    const usage = "usage: hostd.ts --endpoint URL --ssh-port N [--state-dir DIR] [--regions r1,r2] [--rootfs DIR] [--interval-ms N] [--arm64-ssh-port N] [--arm64-rootfs DIR]";
     const o: Partial<HostdOptions> = { stateDir: path.join(PROJECT_ROOT, ".local"), intervalMs: 100 };
     o.regions = [env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1"];
     for (let i = 0; i < argv.length; i++) {
@@ -74,10 +100,16 @@ export function parseHostdArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
         else if (a === "--regions") o.regions = v.split(",").filter(Boolean);
         else if (a === "--rootfs") o.rootfs = path.resolve(v);
         else if (a === "--interval-ms") o.intervalMs = Number(v);
+        else if (a === "--arm64-ssh-port") o.arm64SshPort = Number(v);
+        else if (a === "--arm64-rootfs") o.arm64Rootfs = path.resolve(v);
         else throw new Error(`unknown flag ${a}\n${usage}`);
     }
     if (!o.endpoint) throw new Error(`--endpoint is required\n${usage}`);
     if (!Number.isInteger(o.sshPort) || o.sshPort! <= 0 || o.sshPort! > 65535) throw new Error(`--ssh-port must be a TCP port\n${usage}`);
+    if (o.arm64SshPort !== undefined) {
+        if (!Number.isInteger(o.arm64SshPort) || o.arm64SshPort <= 0 || o.arm64SshPort > 65535) throw new Error(`--arm64-ssh-port must be a TCP port\n${usage}`);
+        if (o.arm64SshPort === o.sshPort) throw new Error(`--arm64-ssh-port must differ from --ssh-port (each lane has its own)\n${usage}`);
+    } else if (o.arm64Rootfs !== undefined) throw new Error(`--arm64-rootfs needs --arm64-ssh-port\n${usage}`);
     if (!Number.isFinite(o.intervalMs) || o.intervalMs! < 10) throw new Error(`--interval-ms must be >= 10\n${usage}`);
     if (o.regions.length === 0) throw new Error(`--regions must name at least one region\n${usage}`);
     return o as HostdOptions;
@@ -94,6 +126,7 @@ interface Sandbox {
     exited: Promise<void>;
     nsPid?: number;
     instanceId?: string;
+    arch: LaneArch;
 }
 
 function writeJson(file: string, value: unknown): void {
@@ -107,10 +140,43 @@ interface Booted {
     boot: BootInstance;
 }
 
+/** One architecture's build host: its port, root, standby or serving sandbox, booted instance. */
+class Lane {
+    sandbox: Sandbox | undefined;
+    booted: Booted | undefined;
+    /** The lane's actions in progress; the next poll plans for this lane only once they are done. */
+    busy: Promise<void> | undefined;
+
+    constructor(
+        readonly arch: LaneArch,
+        readonly sshPort: number,
+        public rootfs: string,
+    ) {}
+
+    current(): CurrentSandbox | undefined {
+        if (this.booted) return { slot: this.booted.slot, instanceId: this.booted.instanceId };
+        return this.sandbox ? { slot: this.sandbox.slot, instanceId: this.sandbox.instanceId } : undefined;
+    }
+
+    state(): LaneState {
+        const s = this.sandbox;
+        const b = this.booted;
+        return {
+            arch: this.arch,
+            sshPort: this.sshPort,
+            rootfs: this.rootfs,
+            sandbox: s
+                ? { kind: "build", slot: s.slot, unsharePid: s.child.pid!, nsPid: s.nsPid, instanceId: s.instanceId }
+                : b
+                  ? { kind: "boot", ...b.boot.record(), instanceId: b.instanceId }
+                  : null,
+        };
+    }
+}
+
 class Hostd {
     private readonly clients = new Map<string, EC2Client>();
-    private sandbox: Sandbox | undefined;
-    private booted: Booted | undefined;
+    private readonly lanes: Lane[];
     /** Instance id → the build slot its image came from ("" when it is no build's), decided once. */
     private readonly bootFrom = new Map<string, string>();
     private readonly served: Record<string, string> = {};
@@ -118,10 +184,12 @@ class Hostd {
     private stopping = false;
     private ready = false;
     private hostKeys = "";
-    private rootfs = "";
     private lastError = "";
 
-    constructor(private readonly o: HostdOptions) {}
+    constructor(private readonly o: HostdOptions) {
+        this.lanes = [new Lane("amd64", o.sshPort, o.rootfs ?? "")];
+        if (o.arm64SshPort !== undefined) this.lanes.push(new Lane("arm64", o.arm64SshPort, o.arm64Rootfs ?? ""));
+    }
 
     private client(region: string): EC2Client {
         let c = this.clients.get(region);
@@ -138,20 +206,16 @@ class Hostd {
     }
 
     private writeState(): void {
-        const s = this.sandbox;
-        const b = this.booted;
+        const lanes = this.lanes.map((l) => l.state());
         const state: HostdState = {
             pid: process.pid,
             ready: this.ready,
             endpoint: this.o.endpoint,
-            sshPort: this.o.sshPort,
+            sshPort: lanes[0].sshPort,
             regions: this.o.regions,
-            rootfs: this.rootfs,
-            sandbox: s
-                ? { kind: "build", slot: s.slot, unsharePid: s.child.pid!, nsPid: s.nsPid, instanceId: s.instanceId }
-                : b
-                  ? { kind: "boot", ...b.boot.record(), instanceId: b.instanceId }
-                  : null,
+            rootfs: lanes[0].rootfs,
+            sandbox: lanes[0].sandbox,
+            lanes,
             served: this.served,
         };
         const file = path.join(this.o.stateDir, "hostd.json");
@@ -165,28 +229,49 @@ class Hostd {
         fs.writeFileSync(path.join(this.o.stateDir, "hostd.pid"), `${process.pid}\n`);
         // Empty cgroups a booted instance of a hostd that died hard left behind.
         await removeBootCgroups(path.join(this.o.stateDir, "sandbox"), undefined, 0);
-        this.rootfs = this.o.rootfs ?? rootfsDir();
-        if (!fs.existsSync(path.join(this.rootfs, "usr/sbin/sshd"))) throw new Error(`${this.rootfs} has no usr/sbin/sshd`);
-        if (await portOpen(this.o.sshPort)) throw new Error(`127.0.0.1:${this.o.sshPort} is already taken (another hostd or sshd?)`);
+        for (const l of this.lanes) {
+            l.rootfs ||= rootfsDir({ arch: l.arch });
+            if (!fs.existsSync(path.join(l.rootfs, "usr/sbin/sshd"))) throw new Error(`${l.rootfs} (${l.arch}) has no usr/sbin/sshd`);
+            if (await portOpen(l.sshPort)) throw new Error(`127.0.0.1:${l.sshPort} (${l.arch}) is already taken (another hostd or sshd?)`);
+        }
         // Host keys made once per hostd run (what `ssh-keygen -A` does on a new instance), copied into
         // each sandbox: keeps key generation off the path between RunInstances and Packer's first SSH.
         this.hostKeys = path.join(this.o.stateDir, "hostkeys");
         fs.rmSync(this.hostKeys, { recursive: true, force: true });
         fs.mkdirSync(path.join(this.hostKeys, "etc", "ssh"), { recursive: true });
         execFileSync("ssh-keygen", ["-A", "-f", this.hostKeys], { stdio: "ignore" });
-        await this.apply([{ kind: "standby" }]);
+        await Promise.all(this.lanes.map((l) => this.apply(l, [{ kind: "standby" }])));
         this.ready = true;
         this.writeState();
-        log(`ready: sandbox sshd on 127.0.0.1:${this.o.sshPort}, watching ${this.o.endpoint} (${this.o.regions.join(",")})`);
+        log(`ready: ${this.lanes.map((l) => `${l.arch} sandbox sshd on 127.0.0.1:${l.sshPort}`).join(", ")}, watching ${this.o.endpoint} (${this.o.regions.join(",")})`);
     }
 
     async run(): Promise<void> {
+        const arches = this.lanes.map((l) => l.arch);
         while (!this.stopping) {
             try {
                 const instances = await this.withBootSources(await this.list());
                 this.recordTags(instances);
-                const actions = plan(this.current(), new Set(Object.keys(this.served)), instances);
-                if (actions.length > 0 && !this.stopping) await this.apply(actions);
+                const served = new Set(Object.keys(this.served));
+                const byLane = new Map<LaneArch, SeenInstance[]>(arches.map((a) => [a, []]));
+                for (const i of instances) {
+                    const a = laneOf(i, arches);
+                    if (a) byLane.get(a)!.push(i);
+                    else if (i.state === "running" && !served.has(i.id)) {
+                        this.served[i.id] = "";
+                        log(`${i.id}: no sandbox (hostd has no ${i.tags?.Architecture ?? i.architecture} lane; start it with --arm64-ssh-port)`);
+                        this.writeState();
+                    }
+                }
+                // Each lane on its own: one lane's slow boot never holds back another's build.
+                for (const l of this.lanes) {
+                    if (l.busy || this.stopping) continue;
+                    const actions = plan(l.current(), served, byLane.get(l.arch)!);
+                    if (actions.length === 0) continue;
+                    l.busy = this.apply(l, actions)
+                        .catch((e: Error) => log(`${l.arch} lane: ${e.message} (will retry)`))
+                        .finally(() => (l.busy = undefined));
+                }
                 this.lastError = "";
             } catch (e) {
                 const msg = (e as Error).message;
@@ -199,8 +284,13 @@ class Hostd {
 
     async shutdown(): Promise<void> {
         this.stopping = true;
-        await this.stopSandbox("hostd stopping");
-        await this.stopBooted("hostd stopping");
+        await Promise.all(this.lanes.map((l) => l.busy));
+        await Promise.all(
+            this.lanes.map(async (l) => {
+                await this.stopSandbox(l, "hostd stopping");
+                await this.stopBooted(l, "hostd stopping");
+            }),
+        );
         this.ready = false;
         this.writeState();
         fs.rmSync(path.join(this.o.stateDir, "hostd.pid"), { force: true });
@@ -209,13 +299,10 @@ class Hostd {
 
     /** Last-resort synchronous kill (process exit). */
     killNow(): void {
-        if (this.sandbox) killAll([this.sandbox.nsPid, this.sandbox.child.pid]);
-        this.booted?.boot.killNow();
-    }
-
-    private current(): CurrentSandbox | undefined {
-        if (this.booted) return { slot: this.booted.slot, instanceId: this.booted.instanceId };
-        return this.sandbox ? { slot: this.sandbox.slot, instanceId: this.sandbox.instanceId } : undefined;
+        for (const l of this.lanes) {
+            if (l.sandbox) killAll([l.sandbox.nsPid, l.sandbox.child.pid]);
+            l.booted?.boot.killNow();
+        }
     }
 
     /** The build sandboxes served so far (this run or an earlier one), from their instance.json. */
@@ -268,19 +355,21 @@ class Hostd {
         return out;
     }
 
-    /** Keeps the serving build sandbox's record of its instance's tags current (Packer may tag after launch). */
+    /** Keeps each serving build sandbox's record of its instance's tags current (Packer may tag after launch). */
     private recordTags(instances: SeenInstance[]): void {
-        const s = this.sandbox;
-        if (!s?.instanceId) return;
-        const i = instances.find((x) => x.id === s.instanceId);
-        if (!i?.tags) return;
-        const file = path.join(s.dir, "instance.json");
-        try {
-            const m = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-            if (JSON.stringify(m.tags ?? {}) === JSON.stringify(i.tags)) return;
-            writeJson(file, { ...m, tags: i.tags });
-        } catch {
-            /* not bound yet */
+        for (const l of this.lanes) {
+            const s = l.sandbox;
+            if (!s?.instanceId) continue;
+            const i = instances.find((x) => x.id === s.instanceId);
+            if (!i?.tags) continue;
+            const file = path.join(s.dir, "instance.json");
+            try {
+                const m = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+                if (JSON.stringify(m.tags ?? {}) === JSON.stringify(i.tags)) continue;
+                writeJson(file, { ...m, tags: i.tags });
+            } catch {
+                /* not bound yet */
+            }
         }
     }
 
@@ -330,22 +419,22 @@ class Hostd {
         }
     }
 
-    private async apply(actions: Action[]): Promise<void> {
+    private async apply(l: Lane, actions: Action[]): Promise<void> {
         for (const a of actions) {
             switch (a.kind) {
                 case "stop":
-                    await this.stopSandbox(a.reason);
-                    await this.stopBooted(a.reason);
+                    await this.stopSandbox(l, a.reason);
+                    await this.stopBooted(l, a.reason);
                     break;
                 case "boot":
-                    await this.boot(a.instance);
+                    await this.boot(l, a.instance);
                     break;
                 case "skip":
                     this.served[a.instance.id] = "";
                     log(`${a.instance.id}: no sandbox (a newer instance took it)`);
                     break;
                 case "assign": {
-                    const s = this.sandbox!;
+                    const s = l.sandbox!;
                     const key = await this.publicKey(a.instance);
                     if (key) writeAuthorizedKey(`/proc/${s.nsPid}/root`, key);
                     this.bind(s, a.instance, key !== undefined);
@@ -353,12 +442,12 @@ class Hostd {
                 }
                 case "start": {
                     const key = await this.publicKey(a.instance);
-                    const s = await this.startSandbox(key);
+                    const s = await this.startSandbox(l, key);
                     this.bind(s, a.instance, key !== undefined);
                     break;
                 }
                 case "standby":
-                    await this.startSandbox(undefined);
+                    await this.startSandbox(l, undefined);
                     break;
             }
             this.writeState();
@@ -377,13 +466,14 @@ class Hostd {
             keyName: instance.keyName ?? null,
             keyInjected: withKey,
             kind: "build",
+            arch: s.arch,
             tags: instance.tags ?? {},
             servedAt: new Date().toISOString(),
         });
-        log(`${instance.id}: sandbox ${s.slot} (key pair ${instance.keyName ?? "none"}${withKey ? ", key written" : ""})`);
+        log(`${instance.id}: ${s.arch} sandbox ${s.slot} (key pair ${instance.keyName ?? "none"}${withKey ? ", key written" : ""})`);
     }
 
-    private async startSandbox(publicKey: string | undefined): Promise<Sandbox> {
+    private async startSandbox(l: Lane, publicKey: string | undefined): Promise<Sandbox> {
         this.counter++;
         const slot = `sb-${Date.now().toString(36)}-${this.counter}`;
         const dir = path.join(this.o.stateDir, "sandbox", slot);
@@ -404,44 +494,47 @@ class Hostd {
         const logFd = fs.openSync(path.join(dir, "sshd.log"), "a");
         const child = spawn(
             "unshare",
-            ["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private", "--", "bash", SANDBOX_INIT, this.rootfs, upper, work, merged, String(this.o.sshPort)],
+            ["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private", "--", "bash", SANDBOX_INIT, l.rootfs, upper, work, merged, String(l.sshPort)],
             { stdio: ["ignore", logFd, logFd] },
         );
         fs.closeSync(logFd);
         const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
         child.once("error", (e) => log(`${slot}: cannot start unshare: ${e.message}`));
-        const s: Sandbox = { slot, dir, child, exited };
-        this.sandbox = s;
-        const until = Date.now() + 15_000;
-        while (!(await portOpen(this.o.sshPort))) {
+        const s: Sandbox = { slot, dir, child, exited, arch: l.arch };
+        l.sandbox = s;
+        // sshd of an emulated architecture starts under qemu: slower.
+        const limit = l.arch === "amd64" ? 15 : 60;
+        const until = Date.now() + limit * 1000;
+        while (!(await portOpen(l.sshPort))) {
             if (child.exitCode !== null || child.signalCode !== null) {
-                this.sandbox = undefined;
+                l.sandbox = undefined;
                 throw new Error(`sandbox ${slot} exited before sshd listened; see ${path.join(dir, "sshd.log")}`);
             }
             if (Date.now() > until) {
-                await this.stopSandbox("sshd not listening after 15 s");
-                throw new Error(`sandbox ${slot}: sshd not listening after 15 s; see ${path.join(dir, "sshd.log")}`);
+                await this.stopSandbox(l, `sshd not listening after ${limit} s`);
+                throw new Error(`sandbox ${slot}: sshd not listening after ${limit} s; see ${path.join(dir, "sshd.log")}`);
             }
             await sleep(10);
         }
         s.nsPid = childrenOf(child.pid!)[0];
         writeJson(path.join(dir, "sandbox.json"), {
             slot,
-            sshPort: this.o.sshPort,
-            rootfs: this.rootfs,
+            arch: l.arch,
+            sshPort: l.sshPort,
+            rootfs: l.rootfs,
             unsharePid: child.pid,
             nsPid: s.nsPid,
             startedAt: new Date().toISOString(),
         });
-        log(`${slot}: sandbox sshd listening (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`);
+        log(`${slot}: ${l.arch} sandbox sshd listening on 127.0.0.1:${l.sshPort} (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`);
         return s;
     }
 
     /** Boots the image of build `instance.bootFrom` for `instance` (the plan stopped any sandbox first). */
-    private async boot(instance: SeenInstance): Promise<void> {
+    private async boot(l: Lane, instance: SeenInstance): Promise<void> {
         const from = instance.bootFrom!;
         const sandboxDir = path.join(this.o.stateDir, "sandbox");
-        let rootfs = this.rootfs;
+        let rootfs = l.rootfs;
         try {
             rootfs = (JSON.parse(fs.readFileSync(path.join(sandboxDir, from, "sandbox.json"), "utf8")) as { rootfs?: string }).rootfs ?? rootfs;
         } catch {
@@ -458,7 +551,7 @@ class Hostd {
             imageId: instance.imageId ?? "",
             privateIp: instance.privateIp ?? "10.0.0.10",
             accountId: instance.accountId ?? "123456789012",
-            architecture: instance.architecture ?? "x86_64",
+            architecture: instance.architecture ?? (l.arch === "arm64" ? "arm64" : "x86_64"),
             pendingTime: new Date(instance.launchedAt || Date.now()).toISOString(),
             ...(key && instance.keyName ? { key: { name: instance.keyName, publicKey: key } } : {}),
         };
@@ -474,39 +567,40 @@ class Hostd {
             keyName: instance.keyName ?? null,
             keyInjected: key !== undefined,
             kind: "boot",
+            arch: l.arch,
             bootFrom: from,
             imageId: instance.imageId ?? null,
             tags: instance.tags ?? {},
             servedAt: new Date().toISOString(),
         });
-        log(`${instance.id}: booting image ${instance.imageId} (build ${from}) in ${slot} (key pair ${instance.keyName ?? "none"}${key ? ", key written" : ""})`);
+        log(`${instance.id}: booting ${l.arch} image ${instance.imageId} (build ${from}) in ${slot} on 127.0.0.1:${l.sshPort} (key pair ${instance.keyName ?? "none"}${key ? ", key written" : ""})`);
         try {
-            const boot = await BootInstance.start({ sandboxDir, slot, layers: [path.join(sandboxDir, from, "upper"), rootfs], sshPort: this.o.sshPort, identity, log }, key);
-            this.booted = { slot, instanceId: instance.id, boot };
+            const boot = await BootInstance.start({ sandboxDir, slot, layers: [path.join(sandboxDir, from, "upper"), rootfs], sshPort: l.sshPort, identity, log }, key);
+            l.booted = { slot, instanceId: instance.id, boot };
         } catch (e) {
             log(`${instance.id}: boot failed: ${(e as Error).message}`);
         }
     }
 
     /** Stops the booted instance, if any, and forgets it. */
-    private async stopBooted(reason: string): Promise<void> {
-        const b = this.booted;
+    private async stopBooted(l: Lane, reason: string): Promise<void> {
+        const b = l.booted;
         if (!b) return;
-        this.booted = undefined;
+        l.booted = undefined;
         await b.boot.stop(reason);
         const until = Date.now() + 5000;
-        while ((await portOpen(this.o.sshPort)) && Date.now() < until) await sleep(10);
+        while ((await portOpen(l.sshPort)) && Date.now() < until) await sleep(10);
     }
 
     /** Stops the running sandbox, if any, and forgets it. */
-    private async stopSandbox(reason: string): Promise<void> {
-        const s = this.sandbox;
+    private async stopSandbox(l: Lane, reason: string): Promise<void> {
+        const s = l.sandbox;
         if (!s) return;
         // The namespace's PID 1 takes every process of the sandbox (and its mounts) with it.
         killAll([s.nsPid, s.child.pid]);
         await Promise.race([s.exited, sleep(5000)]);
         const until = Date.now() + 5000;
-        while ((await portOpen(this.o.sshPort)) && Date.now() < until) await sleep(10);
+        while ((await portOpen(l.sshPort)) && Date.now() < until) await sleep(10);
         const meta = path.join(s.dir, "sandbox.json");
         try {
             const m = JSON.parse(fs.readFileSync(meta, "utf8")) as Record<string, unknown>;
@@ -516,7 +610,7 @@ class Hostd {
         }
         log(`${s.slot}: sandbox stopped (${reason})${s.instanceId ? `; upper dir kept for ${s.instanceId}` : ""}`);
         if (!s.instanceId) fs.rmSync(s.dir, { recursive: true, force: true });
-        this.sandbox = undefined;
+        l.sandbox = undefined;
     }
 }
 
@@ -566,6 +660,9 @@ export interface SpawnHostdOptions {
     stateDir: string;
     regions?: string[];
     rootfs?: string;
+    /** arm64's lane: its sandbox sshd's port (none when unset) and its Debian root (default rootfs.sh --arch arm64). */
+    arm64SshPort?: number;
+    arm64Rootfs?: string;
     /** Where hostd's output goes; <stateDir>/hostd.log when omitted. */
     logFile?: string;
     /**
@@ -597,6 +694,8 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
     const args = ["-r", "ts-node/register/transpile-only", path.join(__dirname, "hostd.ts"), "--endpoint", opts.endpoint, "--ssh-port", String(opts.sshPort), "--state-dir", opts.stateDir];
     if (opts.regions) args.push("--regions", opts.regions.join(","));
     if (opts.rootfs) args.push("--rootfs", opts.rootfs);
+    if (opts.arm64SshPort !== undefined) args.push("--arm64-ssh-port", String(opts.arm64SshPort));
+    if (opts.arm64Rootfs) args.push("--arm64-rootfs", opts.arm64Rootfs);
     const logFile = opts.logFile ?? path.join(opts.stateDir, "hostd.log");
     const out = fs.openSync(logFile, "a");
     const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ["ignore", out, out], detached: opts.detached ?? false });
@@ -638,9 +737,11 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
 export async function stopHostd(stateDir: string, pid = runningHostd(stateDir)): Promise<"gone" | "stopped" | "killed"> {
     const how = pid === undefined ? "gone" : await stopProcess(pid, 10_000);
     try {
-        const s = readHostdState(stateDir).sandbox;
+        const st = readHostdState(stateDir);
+        const sandboxes = st.lanes ? st.lanes.map((l) => l.sandbox) : [st.sandbox];
         // Only pids that are still the sandbox's: a recorded pid of a process long gone may be reused.
-        killAll([s?.nsPid, s?.unsharePid].filter((p) => p !== undefined && findLeftovers(stateDir).pids.includes(p)));
+        const live = findLeftovers(stateDir).pids;
+        killAll(sandboxes.flatMap((s) => [s?.nsPid, s?.unsharePid]).filter((p): p is number => p !== undefined && live.includes(p)));
     } catch {
         /* no state */
     }

@@ -19,6 +19,7 @@ import { inventory, type Inventory } from "../../providers/ec2/inventory";
 import { PROJECT } from "../../providers/ec2/tags";
 import { isLocalStack, recordsResources, stackCheckpoint } from "../localStacks";
 import { stackConfigValues, stackEnv } from "../stack";
+import { emulatorSshPort } from "../../pipeline/architectures";
 import { readHostdState, runningHostd, spawnHostd, stopHostd, type HostdState } from "./hostd";
 import { removeBootCgroups } from "./boot";
 import { BASE_IMAGES_FILE, endpointPort, motoEnv, portOpen, startMoto } from "./moto";
@@ -55,6 +56,8 @@ export interface LocalSettings {
     /** The stand-in package's version: `couchbaseVersion` without a `-build` suffix. */
     couchbaseVersion: string;
     couchbaseEdition: string;
+    /** `architectures` (default amd64 alone): hostd gets a lane for each, arm64's on sshPort + 1. */
+    architectures: string[];
 }
 
 /**
@@ -77,7 +80,17 @@ export function localSettings(stack: string, values: Readonly<Record<string, unk
         throw new LocalError(`${project}:ec2Endpoint "${endpoint}" is not a URL like http://127.0.0.1:5000`);
     }
     const sshPort = Number(get("sshPort"));
+    let arches: unknown = values[`${project}:architectures`] ?? values.architectures;
+    if (typeof arches === "string") {
+        try {
+            arches = arches.trim() === "" ? undefined : JSON.parse(arches);
+        } catch {
+            arches = [arches];
+        }
+    }
+    const architectures = Array.isArray(arches) && arches.length > 0 ? arches.map(String) : ["amd64"];
     return {
+        architectures,
         endpoint,
         motoPort,
         sshPort: Number.isInteger(sshPort) && sshPort > 0 && sshPort < 65536 ? sshPort : 0,
@@ -171,7 +184,15 @@ export async function ensureMoto(s: LocalSettings, onStart: string): Promise<{ p
 
 /** hostd's state when it serves exactly these settings and is ready. */
 function hostdServes(state: HostdState | undefined, s: LocalSettings): boolean {
-    return !!state && state.ready && state.endpoint === s.endpoint && state.sshPort === s.sshPort && state.regions.join(",") === s.region;
+    const lanes = (state?.lanes ?? []).map((l) => `${l.arch}:${l.sshPort}`).join(",");
+    return !!state && state.ready && state.endpoint === s.endpoint && state.sshPort === s.sshPort && state.regions.join(",") === s.region && lanes === hostdLanes(s).join(",");
+}
+
+/** The lanes hostd runs for these settings, `arch:port`: amd64 on sshPort, arm64 (when built) on sshPort + 1. */
+export function hostdLanes(s: LocalSettings): string[] {
+    const out = [`amd64:${s.sshPort}`];
+    if (s.architectures.includes("arm64")) out.push(`arm64:${emulatorSshPort(s.sshPort, "arm64")}`);
+    return out;
 }
 
 /**
@@ -179,7 +200,8 @@ function hostdServes(state: HostdState | undefined, s: LocalSettings): boolean {
  * names when it serves them, else stops it and starts a new one (resolves once its standby sandbox
  * listens). Returns its pid.
  */
-export async function ensureHostd(s: LocalSettings, rootfs: string): Promise<number> {
+export async function ensureHostd(s: LocalSettings, rootfs: string, arm64Rootfs?: string): Promise<number> {
+    const shown = hostdLanes(s).map((l) => `${l.split(":")[0]} sandbox sshd on 127.0.0.1:${l.split(":")[1]}`).join(", ");
     const pid = runningHostd(LOCAL_DIR);
     if (pid !== undefined) {
         let state: HostdState | undefined;
@@ -189,13 +211,14 @@ export async function ensureHostd(s: LocalSettings, rootfs: string): Promise<num
             state = undefined;
         }
         if (hostdServes(state, s)) {
-            log(`hostd: reusing pid ${pid} (sandbox sshd on 127.0.0.1:${s.sshPort})`);
+            log(`hostd: reusing pid ${pid} (${shown})`);
             return pid;
         }
         logStop("hostd (other settings)", pid, await stopHostd(LOCAL_DIR, pid));
     }
-    log(`hostd: starting (sandbox sshd on 127.0.0.1:${s.sshPort})`);
-    const hostd = await spawnHostd({ endpoint: s.endpoint, sshPort: s.sshPort, stateDir: LOCAL_DIR, regions: [s.region], rootfs, detached: true });
+    log(`hostd: starting (${shown})`);
+    const arm64 = s.architectures.includes("arm64") ? { arm64SshPort: emulatorSshPort(s.sshPort, "arm64"), arm64Rootfs } : {};
+    const hostd = await spawnHostd({ endpoint: s.endpoint, sshPort: s.sshPort, stateDir: LOCAL_DIR, regions: [s.region], rootfs, detached: true, ...arm64 });
     return hostd.pid;
 }
 

@@ -15,6 +15,7 @@
  * (Pulumi.local.yaml): ec2Endpoint (moto) and sshPort (sandbox sshd). LOCAL_STARTED_MS: when the
  * command started (up.sh sets it before the bootstrap), for the total time printed at the end.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runCommand } from "../stack";
@@ -40,11 +41,31 @@ async function main(argv: readonly string[]): Promise<number> {
     local.log(`agent: .build/agent/dp-agent.gz sha256 ${agentSha}`);
     const deb = buildStandin(path.join(local.PROJECT_ROOT, ".build", "standin"), s.couchbaseVersion, s.couchbaseEdition);
     local.log(`stand-in package: ${rel(deb)} (a STAND-IN, not Couchbase Server)`);
+    // arm64 (architectures lists it): its own Debian root and agent; both run under qemu-aarch64,
+    // which scripts/bootstrap.sh registers (rootfs.sh names the fix when it is not).
+    let arm64Rootfs: string | undefined;
+    if (s.architectures.includes("arm64")) {
+        if (!fs.existsSync("/proc/sys/fs/binfmt_misc/qemu-aarch64")) {
+            throw new local.LocalError(`Pulumi.${stack}.yaml builds arm64, but qemu-aarch64 is not registered in binfmt_misc: run scripts/bootstrap.sh (or remove arm64 from couchbase-images:architectures)`);
+        }
+        local.log("rootfs: cached arm64 Debian root for the arm64 sandbox (qemu-aarch64)");
+        arm64Rootfs = rootfsDir({ arch: "arm64" });
+        local.log("agent: agent/build.sh --arch arm64 --out .build/agent-arm64");
+        const arm64Sha = execFileSync("bash", [path.join(local.PROJECT_ROOT, "agent", "build.sh"), "--out", path.join(local.PROJECT_ROOT, ".build", "agent-arm64"), "--arch", "arm64"], {
+            cwd: local.PROJECT_ROOT,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+        })
+            .trim()
+            .split("\n")
+            .pop();
+        local.log(`agent: .build/agent-arm64/dp-agent.gz sha256 ${arm64Sha}`);
+    }
 
     // --- moto and hostd --------------------------------------------------------------------------
     const moto = await local.ensureMoto(s, `moto: starting on ${s.endpoint} (base images: scripts/local/amis.json)`);
     if (!moto.fresh) local.log(`moto: reusing pid ${moto.pid} on ${s.endpoint}`);
-    await local.ensureHostd(s, rootfs);
+    await local.ensureHostd(s, rootfs, arm64Rootfs);
 
     // --- the stack -------------------------------------------------------------------------------
     if (moto.fresh && local.stackRecordsResources(stack)) {
@@ -65,7 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
         `  image id:       ${imageId || "(see the outputs above)"}`,
         `  boot test:      ${local.bootTestLine(outputs)}`,
         `  versions file:  ${versionsFile}`,
-        `  emulator:       moto on ${s.endpoint} (pid ${moto.pid}), sandbox sshd on 127.0.0.1:${s.sshPort}`,
+        `  emulator:       moto on ${s.endpoint} (pid ${moto.pid}), sandbox sshd ${local.hostdLanes(s).join(", ")} (arch:port on 127.0.0.1)`,
         "  sandbox files:  .local/sandbox/<instance-id>/upper (what the provisioning wrote)",
         "  tear down:      npm run local:destroy",
     ];

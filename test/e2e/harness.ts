@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as crypto from "node:crypto";
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import { BASE_IMAGES_FILE, freePort, motoEnv, MotoServer, startMoto } from "../../scripts/local/moto";
+import { BASE_IMAGES_FILE, freePort, motoEnv, MotoServer, portOpen, startMoto } from "../../scripts/local/moto";
 import { HostdProcess, spawnHostd } from "../../scripts/local/hostd";
 import { buildAgent, buildStandin, rootfsDir } from "../../scripts/local/inputs";
 import { findLeftovers, isAlive, sleep } from "../../scripts/local/processes";
@@ -39,6 +39,9 @@ export interface World {
     buildDir: string;
     agentArtifact: string;
     agentSha256: string;
+    /** With `arm64` (WorldOptions): the arm64 agent (project-relative) and hostd's arm64 root. */
+    arm64AgentArtifact?: string;
+    arm64Rootfs?: string;
     standinDir: string;
     couchbaseVersion: string;
     ec2: EC2Client;
@@ -53,7 +56,16 @@ export { isAlive, sleep };
 /** The version the stand-in package and the stack config agree on. */
 export const STANDIN_VERSION = "7.6.3";
 
-export async function startWorld(label: string): Promise<World> {
+/**
+ * `arm64`: hostd gets an arm64 lane too (the arm64 Debian root under qemu-aarch64, on sshPort + 1,
+ * as pipeline/architectures.ts `emulatorSshPort` has it) and an arm64 agent is built
+ * (`arm64AgentArtifact`). Needs qemu-aarch64 registered (scripts/bootstrap.sh).
+ */
+export interface WorldOptions {
+    arm64?: boolean;
+}
+
+export async function startWorld(label: string, opts: WorldOptions = {}): Promise<World> {
     const id = `${label}-${crypto.randomBytes(3).toString("hex")}`;
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `cbimg-${id}-`));
     const buildDir = path.join(".build", `e2e-${id}`);
@@ -63,10 +75,21 @@ export async function startWorld(label: string): Promise<World> {
     const agentSha256 = buildAgent(path.join(absBuild, "agent"), { quiet: true });
     buildStandin(path.join(absBuild, "standin"), STANDIN_VERSION, "enterprise", { quiet: true });
     const moto = await startMoto({ amisPath: BASE_IMAGES_FILE, logFile: path.join(tmp, "moto.log") });
-    const sshPort = await freePort();
+    let sshPort = await freePort();
+    // arm64's lane listens on sshPort + 1: find a port whose next one is free too.
+    while (opts.arm64 && (await portOpen(sshPort + 1))) sshPort = await freePort();
+    const arm64Rootfs = opts.arm64 ? rootfsDir({ arch: "arm64", quiet: true }) : undefined;
+    if (opts.arm64) execFileSync("bash", [path.join(ROOT, "agent", "build.sh"), "--out", path.join(absBuild, "agent-arm64"), "--arch", "arm64"], { stdio: "ignore" });
     let hostd: HostdProcess;
     try {
-        hostd = await spawnHostd({ endpoint: moto.endpoint, sshPort, stateDir: path.join(tmp, "local"), regions: [REGION], rootfs });
+        hostd = await spawnHostd({
+            endpoint: moto.endpoint,
+            sshPort,
+            stateDir: path.join(tmp, "local"),
+            regions: [REGION],
+            rootfs,
+            ...(opts.arm64 ? { arm64SshPort: sshPort + 1, arm64Rootfs } : {}),
+        });
     } catch (e) {
         await moto.stop();
         throw e;
@@ -97,6 +120,7 @@ export async function startWorld(label: string): Promise<World> {
             backendDir: path.join(tmp, "state"),
             buildDir,
             agentArtifact: path.join(buildDir, "agent", "dp-agent.gz"),
+            ...(opts.arm64 ? { arm64AgentArtifact: path.join(buildDir, "agent-arm64", "dp-agent.gz"), arm64Rootfs } : {}),
             agentSha256,
             standinDir: path.join(buildDir, "standin"),
             couchbaseVersion: STANDIN_VERSION,

@@ -3,7 +3,8 @@
  * namespaces. Lives beside the end-to-end tests that exercise the daemon for real.
  */
 import { strict as assert } from "node:assert";
-import { Action, CurrentSandbox, plan, SeenInstance } from "../../scripts/local/hostd-plan";
+import { Action, CurrentSandbox, LaneArch, laneOf, plan, SeenInstance } from "../../scripts/local/hostd-plan";
+import { emulatorSshPort } from "../../pipeline/architectures";
 
 const inst = (id: string, state: string, launchedAt = 1): SeenInstance => ({ id, state, keyName: `key-${id}`, region: "us-east-1", launchedAt });
 /** An instance launched from an image that build slot `from` made. */
@@ -121,4 +122,21 @@ describe("hostd plan", () => {
             assert.deepEqual(kinds(plan(c.current, new Set(c.served ?? []), c.instances)), c.want);
         });
     }
+});
+
+describe("hostd lanes", () => {
+    const i = (tags?: Record<string, string>, architecture?: string): SeenInstance => ({ id: "i-1", state: "running", region: "us-east-1", launchedAt: 1, tags, architecture });
+    const cases: { name: string; instance: SeenInstance; lanes: LaneArch[]; want: LaneArch | undefined }[] = [
+        { name: "Architecture tag arm64 → arm64 lane", instance: i({ Architecture: "arm64" }, "x86_64"), lanes: ["amd64", "arm64"], want: "arm64" },
+        { name: "Architecture tag amd64 → amd64 lane", instance: i({ Architecture: "amd64" }, "arm64"), lanes: ["amd64", "arm64"], want: "amd64" },
+        { name: "no tag: EC2's arm64 → arm64 lane", instance: i({}, "arm64"), lanes: ["amd64", "arm64"], want: "arm64" },
+        { name: "no tag, x86_64 → amd64", instance: i(undefined, "x86_64"), lanes: ["amd64", "arm64"], want: "amd64" },
+        { name: "nothing known → amd64 (as before lanes)", instance: i(), lanes: ["amd64"], want: "amd64" },
+        { name: "arm64 without an arm64 lane → none", instance: i({ Architecture: "arm64" }), lanes: ["amd64"], want: undefined },
+    ];
+    for (const c of cases) it(c.name, () => assert.equal(laneOf(c.instance, c.lanes), c.want));
+    it("emulator ports: amd64 on sshPort, arm64 on sshPort + 1", () => {
+        assert.equal(emulatorSshPort(2222, "amd64"), 2222);
+        assert.equal(emulatorSshPort(2222, "arm64"), 2223);
+    });
 });

@@ -37,7 +37,13 @@ describe("local stack: settings from the stack's config", () => {
             region: "us-east-1",
             couchbaseVersion: "7.6.3",
             couchbaseEdition: "enterprise",
+            architectures: ["amd64"],
         });
+    });
+    it("architectures: a list, or the JSON text of one (hostd gets a lane per architecture)", () => {
+        assert.deepEqual(localSettings("local", { ...local, "couchbase-images:architectures": ["amd64", "arm64"] }).architectures, ["amd64", "arm64"]);
+        assert.deepEqual(localSettings("local", { ...local, "couchbase-images:architectures": '["amd64","arm64"]' }).architectures, ["amd64", "arm64"]);
+        assert.deepEqual(localSettings("local", { ...local, "couchbase-images:architectures": "" }).architectures, ["amd64"]);
     });
     it("absent or empty keys take the program's defaults (pipeline/config.ts), not a default of its own", () => {
         const s = localSettings("local-x", { "couchbase-images:ec2Endpoint": "http://127.0.0.1:5001", "couchbase-images:buildRegion": "" });
