@@ -334,7 +334,9 @@ async function createImage(inputs: Inputs, engine: EngineWatchdog | undefined): 
         { imageName: name, tags, manifestPath, temporaryKeyPairName: `packer-${buildId(i.stack, fp.fingerprint)}-${ts}` },
         templateVariables(src.templateFiles),
     );
-    fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
+    // The variables may hold values set as secrets (tags): readable by the owner only, and gone
+    // once Packer has read them (the finally below), so they never outlive the build.
+    fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n", { mode: 0o600 });
     const log = fs.openSync(logPath, "a");
     const watched = engine?.config.ancestor ? `engine process ${engine.config.ancestor.pid}` : engine?.config.address ? `engine at ${engine.config.address}` : undefined;
     fs.writeSync(log, `packer-image: ${watched ? `watching ${watched}: the build stops if it goes away` : "not inside a provider host: no engine watch"}\n`);
@@ -462,6 +464,7 @@ async function createImage(inputs: Inputs, engine: EngineWatchdog | undefined): 
         throw e;
     } finally {
         unwatch?.();
+        fs.rmSync(varFile, { force: true });
         fs.closeSync(log);
         await progress.flush();
     }
