@@ -135,10 +135,14 @@ export function cliStacks(backendUrl: string, project: string, cwd: string): str
 /**
  * What a checkpoint (`<stack>.json` of a file backend) and the stack's lock folder say, for the
  * planner (plan.ts `StackState`). Pure: `checkpoint` is the parsed file, `locked` whether a lock
- * file exists, `writtenAt` the file's modification time.
+ * file exists, `writtenAt` the file's modification time. Undefined for a file that holds no
+ * `checkpoint` object (then the stack keeps the protection of a live stack).
  */
-export function stackStateOf(checkpoint: unknown, locked: boolean, writtenAt: Date): StackState {
-    const latest = ((checkpoint as { checkpoint?: { latest?: Record<string, unknown> } })?.checkpoint?.latest ?? {}) as {
+export function stackStateOf(checkpoint: unknown, locked: boolean, writtenAt: Date): StackState | undefined {
+    // A file without a checkpoint object is not a state we understand: it grants no deletion.
+    const cp = (checkpoint as { checkpoint?: unknown } | undefined)?.checkpoint;
+    if (!cp || typeof cp !== "object") return undefined;
+    const latest = ((cp as { latest?: Record<string, unknown> }).latest ?? {}) as {
         resources?: unknown[];
         pending_operations?: unknown[];
         manifest?: { time?: string };
@@ -170,7 +174,8 @@ export function fileBackendStackStates(dir: string, project: string): Map<string
         }
         const lockDirs = [path.join(dir, ".pulumi", "locks", "organization", project, m[1]), path.join(dir, ".pulumi", "locks", project, m[1])];
         const locked = lockDirs.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => f.endsWith(".json")));
-        out.set(m[1], stackStateOf(doc, locked, fs.statSync(file).mtime));
+        const state = stackStateOf(doc, locked, fs.statSync(file).mtime);
+        if (state) out.set(m[1], state);
     }
     return out;
 }

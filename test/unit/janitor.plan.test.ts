@@ -319,17 +319,22 @@ describe("janitor/sources: stackStateOf", () => {
             false,
             written,
         );
+        assert.ok(s);
         assert.deepEqual([...s.recordedImages].sort(), ["ami-0aaaaaaa", "ami-0bbbbbbb"]);
         assert.equal(s.settledAt?.toISOString(), "2026-11-25T11:59:00.000Z");
-        assert.equal(stackStateOf(cp({ manifest: { time: "2026-11-25T13:00:00Z" } }), false, written).settledAt?.toISOString(), written.toISOString());
-        assert.equal(stackStateOf(cp({}), false, written).settledAt?.toISOString(), written.toISOString());
+        assert.equal(stackStateOf(cp({ manifest: { time: "2026-11-25T13:00:00Z" } }), false, written)?.settledAt?.toISOString(), written.toISOString());
+        assert.equal(stackStateOf(cp({}), false, written)?.settledAt?.toISOString(), written.toISOString());
+    });
+    it("a file with no checkpoint object is no state: it grants no deletion", () => {
+        assert.equal(stackStateOf({}, false, written), undefined);
+        assert.equal(stackStateOf({ checkpoint: "x" }, false, written), undefined);
     });
     it("locked or with pending operations: not settled, and says why", () => {
         const locked = stackStateOf(cp({ resources: [] }), true, written);
-        assert.equal(locked.settledAt, undefined);
-        assert.match(locked.busy ?? "", /locked/);
+        assert.equal(locked?.settledAt, undefined);
+        assert.match(locked?.busy ?? "", /locked/);
         const pending = stackStateOf(cp({ pending_operations: [{ type: "creating", resource: { urn: "u", id: "ami-0ccccccc" } }] }), false, written);
-        assert.equal(pending.settledAt, undefined);
-        assert.match(pending.busy ?? "", /1 pending/);
+        assert.equal(pending?.settledAt, undefined);
+        assert.match(pending?.busy ?? "", /1 pending/);
     });
 });
