@@ -49,7 +49,10 @@ export function buildAgent(outDir: string, opts: BuildOptions = {}): string {
     return lastLine("agent/build.sh", ["--out", outDir], opts);
 }
 
-/** Builds the stand-in couchbase-server .deb in `outDir`; returns its path. `version` is X.Y.Z. */
-export function buildStandin(outDir: string, version: string, edition = "enterprise", opts: BuildOptions = {}): string {
-    return lastLine("scripts/local/standin-couchbase.sh", ["--out", outDir, "--version", version, "--edition", edition], opts);
+/**
+ * Builds the stand-in couchbase-server .deb in `outDir`; returns its path. `version` is X.Y.Z;
+ * `opts.arch` the package's architecture (default amd64; the arm64 one sits beside it in `outDir`).
+ */
+export function buildStandin(outDir: string, version: string, edition = "enterprise", opts: RootfsOptions = {}): string {
+    return lastLine("scripts/local/standin-couchbase.sh", ["--out", outDir, "--version", version, "--edition", edition, ...(opts.arch ? ["--arch", opts.arch] : [])], opts);
 }

@@ -60,6 +60,8 @@ async function main(argv: readonly string[]): Promise<number> {
             .split("\n")
             .pop();
         local.log(`agent: .build/agent-arm64/dp-agent.gz sha256 ${arm64Sha}`);
+        const arm64Deb = buildStandin(path.join(local.PROJECT_ROOT, ".build", "standin"), s.couchbaseVersion, s.couchbaseEdition, { arch: "arm64" });
+        local.log(`stand-in package: ${rel(arm64Deb)} (arm64, a STAND-IN)`);
     }
 
     // --- moto and hostd --------------------------------------------------------------------------

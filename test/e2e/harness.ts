@@ -74,6 +74,7 @@ export async function startWorld(label: string, opts: WorldOptions = {}): Promis
     const rootfs = rootfsDir();
     const agentSha256 = buildAgent(path.join(absBuild, "agent"), { quiet: true });
     buildStandin(path.join(absBuild, "standin"), STANDIN_VERSION, "enterprise", { quiet: true });
+    if (opts.arm64) buildStandin(path.join(absBuild, "standin"), STANDIN_VERSION, "enterprise", { quiet: true, arch: "arm64" });
     const moto = await startMoto({ amisPath: BASE_IMAGES_FILE, logFile: path.join(tmp, "moto.log") });
     let sshPort = await freePort();
     // arm64's lane listens on sshPort + 1: find a port whose next one is free too.
