@@ -82,10 +82,12 @@ export function emulatorSshPort(sshPort: number, arch: Arch): number {
 /**
  * Units that fail on the local emulator only because `arch` runs under qemu user-mode emulation
  * (verified by test/images/boot-arm64.sh: each fails "at step CREDENTIALS" under qemu-user, and
- * none in the amd64 boot); the local boot test names them as emulation limits. Never used on AWS,
+ * none in the amd64 boot); the local boot test names them as emulation limits. systemd-sysctl
+ * too: the booted instance's network namespace lets its condition pass, and it fails the same way
+ * (seen in test/e2e/parallel-architectures.test.ts, where amd64's passes). Never used on AWS,
  * where arm64 runs on real Graviton hardware.
  */
 export const EMULATOR_EMULATION_LIMITS: Readonly<Record<Arch, readonly string[]>> = {
     amd64: [],
-    arm64: ["systemd-sysusers.service", "systemd-tmpfiles-setup.service", "systemd-tmpfiles-setup-dev.service"],
+    arm64: ["systemd-sysctl.service", "systemd-sysusers.service", "systemd-tmpfiles-setup.service", "systemd-tmpfiles-setup-dev.service"],
 };
