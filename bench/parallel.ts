@@ -17,11 +17,14 @@
 import { baseConfig, driverOk, startWorld, stopWorld, World, writeStackConfig } from "../test/e2e/harness";
 
 async function timedUp(w: World, stack: string, arches: string[]): Promise<number> {
-    writeStackConfig(w, stack, {
+    const config: Record<string, unknown> = {
         ...baseConfig(w),
         architectures: arches,
         ...(arches.includes("arm64") ? { arm64BaseImageNameFilter: "debian-12-arm64-*", arm64AgentArtifact: w.arm64AgentArtifact } : {}),
-    });
+    };
+    // amd64's own keys are refused in a stack that does not build amd64.
+    if (!arches.includes("amd64")) for (const k of ["baseImageNameFilter", "agentArtifact"]) delete config[k];
+    writeStackConfig(w, stack, config);
     const t0 = Date.now();
     await driverOk(w, "up", stack);
     return (Date.now() - t0) / 1000;
