@@ -149,6 +149,13 @@ export interface ImagePipelineArgs {
     ttlHours: pulumi.Input<number>;
     /** Extra tags on the image, snapshots and copies. Tags only. */
     extraTags: Record<string, string>;
+    /**
+     * Literal values of config keys set as secrets (program.ts `readConfig`). When any: the
+     * image's and boot test's extraTags and these values reach their resources as secrets
+     * (encrypted in state, the image's `tags` output secret too), and the providers mask them in
+     * every line they print or log. Default none. No rebuild.
+     */
+    secretValues?: string[];
     /** Region → KMS key for that region's encrypted image. Rebuild (build region) / new copy (copy region). */
     kmsKeyIds: Record<string, string>;
     /** Builder subnet; default VPC's when unset. No rebuild. */
@@ -320,6 +327,12 @@ export class ImagePipeline extends pulumi.ComponentResource {
         // The Architecture tag reaches the image, its snapshots, the builder, the boot test's
         // instance and (through the image's tags) the copies.
         const extraTags = { ...args.extraTags, [ARCHITECTURE_TAG]: a.arch };
+        // Values set as secrets: the tags that may hold them and the values themselves go in as
+        // secrets, and the image's tags output (which echoes them) stays secret.
+        const secretValues = args.secretValues ?? [];
+        const secret = secretValues.length > 0;
+        const resourceTags = secret ? pulumi.secret(extraTags) : extraTags;
+        const secretInputs = secret ? { secretValues: pulumi.secret(secretValues) } : {};
         // On the emulator each architecture's builds reach their own lane of the local sandbox build
         // host (arm64 on sshPort + 1), so both build at once; on AWS every instance listens on sshPort.
         const sshPort = args.emulator ? pulumi.output(args.sshPort).apply((p) => emulatorSshPort(p, a.arch)) : args.sshPort;
@@ -371,7 +384,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 environment: args.environment,
                 owner: args.owner,
                 ttlHours: args.ttlHours,
-                extraTags,
+                extraTags: resourceTags,
+                ...secretInputs,
                 kmsKeyId: args.kmsKeyIds[args.buildRegion],
                 subnetId: args.subnetId,
                 vpcId: args.vpcId,
@@ -385,7 +399,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 sshUsername: args.sshUsername,
                 buildTimeoutMinutes: args.buildTimeoutMinutes,
             },
-            { parent: this, dependsOn: agentDeps },
+            { parent: this, dependsOn: agentDeps, ...(secret ? { additionalSecretOutputs: ["tags"] } : {}) },
         );
 
         // 3. The boot test: an instance launched from exactly this image, checked once booted, then
@@ -407,7 +421,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
                     owner: args.owner,
                     environment: args.environment,
                     release: args.release,
-                    extraTags,
+                    extraTags: resourceTags,
+                    ...secretInputs,
                     subnetId: args.subnetId,
                     vpcId: args.vpcId,
                     associatePublicIpAddress: args.associatePublicIpAddress,

@@ -16,12 +16,56 @@ import { ConfigError, parseConfig, PipelineConfig, type AgentSource } from "./co
 /** The agent's folder, relative to the project root (the working directory of both drivers). */
 const AGENT_DIR = "agent";
 
-/** Reads the stack configuration of this project's namespace into a validated object. */
-export function readConfig(): PipelineConfig {
+/**
+ * The literal strings a secret config value holds: the value itself and, when it is JSON (an
+ * object or array such as `extraTags` set with `--path`), every string and number inside it. A
+ * key is secret as a whole (Pulumi marks the top-level key), so every value under it counts.
+ */
+export function secretLiterals(value: string): string[] {
+    const out = new Set<string>([value]);
+    const walk = (v: unknown): void => {
+        if (typeof v === "string") out.add(v);
+        else if (typeof v === "number") out.add(String(v));
+        else if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === "object") Object.values(v).forEach(walk);
+    };
+    try {
+        walk(JSON.parse(value));
+    } catch {
+        // not JSON: the value itself
+    }
+    return [...out].filter((s) => s !== "");
+}
+
+/**
+ * Whether the engine marked a config key (`project:key`) as secret. The SDK keeps the list it got
+ * from the language host (`PULUMI_CONFIG_SECRET_KEYS`) behind an internal function; read it there,
+ * else from that variable.
+ */
+function isSecretKey(key: string): boolean {
+    const rc = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+    if (typeof rc.isConfigSecret === "function") return rc.isConfigSecret(key) || rc.isConfigSecret(key.replace(":", ":config:"));
+    try {
+        const keys: unknown = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+        return Array.isArray(keys) && (keys.includes(key) || keys.includes(key.replace(":", ":config:")));
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * Reads the stack configuration of this project's namespace into a validated object, with the
+ * literal values of the keys set as secrets (`secretValues`, sorted), which the component keeps
+ * secret and the providers mask.
+ */
+export function readConfig(): PipelineConfig & { secretValues: string[] } {
     const project = pulumi.getProject();
     const raw: Record<string, unknown> = {};
+    const secretValues = new Set<string>();
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(`${project}:`)) raw[key] = value;
+        if (!key.startsWith(`${project}:`)) continue;
+        raw[key] = value;
+        if (isSecretKey(key)) for (const s of secretLiterals(value)) secretValues.add(s);
     }
     let user: string | undefined;
     try {
@@ -30,7 +74,7 @@ export function readConfig(): PipelineConfig {
         user = process.env.USER;
     }
     try {
-        return parseConfig(raw, { stack: pulumi.getStack(), project, user });
+        return { ...parseConfig(raw, { stack: pulumi.getStack(), project, user }), secretValues: [...secretValues].sort() };
     } catch (e) {
         // A clean message without a stack trace: the error is the user's config, not the program.
         if (e instanceof ConfigError) throw new pulumi.RunError(e.message);

@@ -51,6 +51,12 @@ export interface BootTestArgs {
     release?: pulumi.Input<string>;
     /** Extra tags on the test instance, its volumes, key pair and security group. Defaults to none. Update. */
     extraTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * Literal values of config keys set as secrets, to be masked in every line the provider
+     * prints or logs; pass them as `pulumi.secret(...)` so state holds them encrypted. Defaults
+     * to none. No change (neither rebuild nor update).
+     */
+    secretValues?: pulumi.Input<pulumi.Input<string>[]>;
     /** Subnet for the test instance, as for the builder. Defaults to the default VPC's. Update. */
     subnetId?: pulumi.Input<string>;
     /** VPC for the test instance, as for the builder. Defaults to the default VPC. Update. */

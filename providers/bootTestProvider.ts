@@ -53,6 +53,11 @@ import { failureMessage, parseReport, reportLines, verdict, type BootCheck } fro
 interface Inputs extends BootTestInputs {
     /** Set by the engine: the serialized provider. */
     __provider?: string;
+    /**
+     * Literal values of config keys set as secrets (`pulumi config set --secret`), a secret
+     * input (encrypted in state): masked in every line this provider prints or logs.
+     */
+    secretValues?: string[];
 }
 
 /** Outputs: the inputs plus the test's result. @internal */
@@ -68,7 +73,7 @@ interface Outputs extends Inputs {
 /** Output fields the provider computes (never compared as inputs). */
 const COMPUTED_FIELDS: readonly string[] = ["passed", "testedAt", "checks", "instanceId", "testLog"];
 /** Inputs that are no part of the test: where progress is logged. */
-const NO_CHANGE_FIELDS: readonly string[] = ["resourceUrn"];
+const NO_CHANGE_FIELDS: readonly string[] = ["resourceUrn", "secretValues"];
 
 /** An image id that stands in for one not known yet, for `packer validate` only. */
 const PLACEHOLDER_IMAGE = "ami-00000000000000000";
@@ -78,9 +83,16 @@ function load<T>(name: string): T {
     return require(name) as T;
 }
 
-/** Literal secret values from the environment that must never be printed. */
-function envSecrets(): string[] {
-    return ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"].map((k) => process.env[k] ?? "").filter((v) => v !== "");
+/**
+ * Literal secret values that must never be printed: the environment's credentials and the
+ * values of config keys set as secrets (`secretValues`, when the inputs carry them).
+ */
+function envSecrets(secretValues?: unknown): string[] {
+    const fromConfig = Array.isArray(secretValues) ? secretValues.filter((v): v is string => typeof v === "string") : [];
+    return ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"]
+        .map((k) => process.env[k] ?? "")
+        .concat(fromConfig)
+        .filter((v) => v !== "");
 }
 
 /** `2026-11-25T12:00:00.123Z` → `20261125T120000Z` (for file names). */
@@ -108,6 +120,8 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         const fs = load<typeof import("node:fs")>("node:fs");
         const i: Inputs = bootTestDefaults(news as unknown as Record<string, unknown>);
         if (news.__provider !== undefined) i.__provider = news.__provider;
+        // Kept through check (the engine keeps it secret: same name as the secret input).
+        if (news.secretValues !== undefined) i.secretValues = news.secretValues;
         delete i.checksHash;
         const failures: Failure[] = validateBootTest(i);
         const dirFailed = failures.some((f) => f.property === "templateDir");
@@ -138,16 +152,20 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, "utf8") === validKey) return { inputs: i, failures };
         fs.mkdirSync(dir, { recursive: true });
         const varFile = `${dir}/vars.pkrvars.json`;
-        fs.writeFileSync(varFile, varText);
+        // The variables may hold values set as secrets (tags): the owner's only, and only while
+        // `packer validate` reads them.
+        fs.writeFileSync(varFile, varText, { mode: 0o600 });
         const cp = load<typeof import("node:child_process")>("node:child_process");
         let v: { code: number | null; stdout: string; stderr: string };
         try {
             v = await capturePacker(cp, validateArgv(varFile, i.templateDir), packerEnv(process.env, i));
         } catch (e) {
             return { inputs: i, failures: [{ property: "templateDir", reason: (e as Error).message }] };
+        } finally {
+            fs.rmSync(varFile, { force: true });
         }
         if (v.code !== 0) {
-            const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets()).trim().split("\n").slice(-30).join("\n");
+            const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets(i.secretValues)).trim().split("\n").slice(-30).join("\n");
             failures.push({ property: "templateDir", reason: `packer validate of "${i.templateDir}" failed (exit ${v.code}):\n${text}` });
         } else fs.writeFileSync(stampFile, validKey);
         return { inputs: i, failures };
@@ -187,13 +205,15 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         const tags = bootTestTags(i, started);
         const varFile = `${workDir}/vars.pkrvars.json`;
         const vars = bootTestVariables(i, { reportPath, tags, temporaryKeyPairName: `packer-boot-test-${id}-${ts}` }, templateVariables(fs, i.templateDir));
-        fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n");
+        // The variables may hold values set as secrets (tags): the owner's only, removed when the test ends.
+        fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n", { mode: 0o600 });
 
         const log = fs.openSync(logPath, "a");
         const progress = progressFor(i.resourceUrn, (m) => console.log(m));
         const note = (m: string) => progress.note(`boot-test: ${m}`);
-        const redactRaw = createRedactor(envSecrets());
-        const redact = createRedactor(envSecrets());
+        const secrets = envSecrets(inputs.secretValues);
+        const redactRaw = createRedactor(secrets);
+        const redact = createRedactor(secrets);
         const tail: string[] = [];
         const onLine = (raw: string, stream: "stdout" | "stderr") => {
             const parsed = parseMachineLine(raw);
@@ -236,7 +256,7 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             }
             const report = parsed.report;
             const lines = reportLines(report);
-            fs.writeSync(log, `boot-test: report ${reportPath}\n${lines.map((l) => `boot-test: ${l}`).join("\n")}\n${JSON.stringify(report, null, 2)}\n`);
+            fs.writeSync(log, redactText(`boot-test: report ${reportPath}\n${lines.map((l) => `boot-test: ${l}`).join("\n")}\n${JSON.stringify(report, null, 2)}`, secrets) + "\n");
             const v = verdict(report);
             if (!v.passed) {
                 const msg = failureMessage(i.imageId, report, { report: reportPath, log: logPath });
@@ -257,6 +277,7 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             if (inputs.__provider !== undefined) outs.__provider = inputs.__provider;
             return { id: `${i.imageId}-${hash.slice(0, 12)}`, outs };
         } finally {
+            fs.rmSync(varFile, { force: true });
             fs.closeSync(log);
             await progress.flush();
         }

@@ -128,6 +128,12 @@ export interface PackerImageArgs {
     ttlHours?: pulumi.Input<number>;
     /** Extra tags on the image, its snapshots and the builder. Defaults to none. Tags only, no rebuild. */
     extraTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * Literal values of config keys set as secrets, to be masked in every line the provider
+     * prints or logs; pass them as `pulumi.secret(...)` so state holds them encrypted. Defaults
+     * to none. No change (neither rebuild nor update).
+     */
+    secretValues?: pulumi.Input<pulumi.Input<string>[]>;
     /** KMS key (id or ARN) for the build region's encrypted image. Defaults to the account's EBS key. Forces a rebuild. */
     kmsKeyId?: pulumi.Input<string>;
     /** Subnet for the builder. Defaults to the default VPC. Build-time only, no rebuild. */

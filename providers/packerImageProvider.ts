@@ -54,6 +54,12 @@ interface Inputs extends ResolvedImageInputs {
     fingerprintParts?: Record<string, string>;
     /** Set by the engine: the serialized provider. */
     __provider?: string;
+    /**
+     * Literal values of config keys set as secrets (`pulumi config set --secret`), a secret
+     * input (encrypted in state): masked in every line this provider prints or logs. Not part
+     * of the image.
+     */
+    secretValues?: string[];
 }
 
 /** Outputs: the inputs plus what the build produced. @internal */
@@ -107,7 +113,7 @@ const TAG_FIELDS: readonly string[] = ["owner", "environment", "ttlHours", "extr
  * only by `check`, validated against the build region; the copies are the program's AmiCopy
  * resources) and the resource's own URN (where build progress is logged).
  */
-const NO_CHANGE_FIELDS: readonly string[] = ["copyRegions", "resourceUrn"];
+const NO_CHANGE_FIELDS: readonly string[] = ["copyRegions", "resourceUrn", "secretValues"];
 
 /**
  * Everything the fingerprint needs from disk and from Packer itself. Of the template folder, only
@@ -208,10 +214,15 @@ function templateVariables(templateFiles: readonly FileEntry[]): string[] {
     return declaredVariables(templateFiles.filter((f) => !f.path.includes("/") && f.path.endsWith(".pkr.hcl")).map((f) => f.content.toString()));
 }
 
-/** Literal secret values from the environment that must never be printed. */
-function envSecrets(): string[] {
+/**
+ * Literal secret values that must never be printed: the environment's credentials and the
+ * values of config keys set as secrets (`secretValues`, when the inputs carry them).
+ */
+function envSecrets(secretValues?: unknown): string[] {
+    const fromConfig = Array.isArray(secretValues) ? secretValues.filter((v): v is string => typeof v === "string") : [];
     return ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "PKR_VAR_ssh_password"]
         .map((k) => process.env[k] ?? "")
+        .concat(fromConfig)
         .filter((v) => v !== "");
 }
 
@@ -353,8 +364,8 @@ async function createImage(inputs: Inputs, engine: EngineWatchdog | undefined): 
         }
     };
     // Two redactors: the raw line (log file) and its readable form (console) are separate streams.
-    const redactRaw = createRedactor(envSecrets());
-    const redact = createRedactor(envSecrets());
+    const redactRaw = createRedactor(envSecrets(inputs.secretValues));
+    const redact = createRedactor(envSecrets(inputs.secretValues));
     const tail: string[] = [];
     let artifactId: string | undefined;
     // Images Packer said it made (the intermediate one while pending, the encrypted copy): on the
@@ -480,6 +491,8 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         // Download mode without a pin: the sha256 from the project's table (before the rules, which
         // then find a value, or say that neither the table nor the stack has one).
         const i: Inputs = resolvePackageSha256(applyDefaults(news as unknown as Record<string, unknown>));
+        // Kept through check (the engine keeps it secret: same name as the secret input).
+        if (news.secretValues !== undefined) i.secretValues = news.secretValues;
         const failures: Failure[] = validateInputs(i);
         const failed = (p: string) => failures.some((f) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`));
         const known = (p: keyof ResolvedImageInputs) => !containsUnknown(i[p]) && !failed(p);
@@ -546,11 +559,18 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         const stamp = `${dir}/validated`;
         if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === validKey) return { inputs: i, failures };
         fs.mkdirSync(dir, { recursive: true });
-        fs.writeFileSync(varFile, varText);
+        // As the build's: the variables may hold values set as secrets (tags), so the file is the
+        // owner's only and lives only while `packer validate` reads it.
+        fs.writeFileSync(varFile, varText, { mode: 0o600 });
         const cp = load<typeof import("node:child_process")>("node:child_process");
-        const v = await capturePacker(cp, validateArgv(varFile, i.templateDir), env);
+        let v: { code: number | null; stdout: string; stderr: string };
+        try {
+            v = await capturePacker(cp, validateArgv(varFile, i.templateDir), env);
+        } finally {
+            fs.rmSync(varFile, { force: true });
+        }
         if (v.code !== 0) {
-            const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets()).trim().split("\n").slice(-30).join("\n");
+            const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets(i.secretValues)).trim().split("\n").slice(-30).join("\n");
             failures.push({ property: "templateDir", reason: `packer validate of "${i.templateDir}" failed (exit ${v.code}):\n${text}` });
         } else {
             fs.writeFileSync(stamp, validKey);

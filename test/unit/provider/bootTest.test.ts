@@ -101,7 +101,9 @@ describe("BootTestProvider", function () {
             const v = events().filter((e) => e.cmd === "validate");
             assert.equal(v.length, 1);
             const varFile = (v[0].argv as string[]).find((a) => a.startsWith("-var-file="))!.slice("-var-file=".length);
-            const vars = JSON.parse(fs.readFileSync(varFile, "utf8")) as Record<string, unknown>;
+            const vars = v[0].vars as Record<string, unknown>;
+            assert.equal(v[0].mode, "600");
+            assert.equal(fs.existsSync(varFile), false, "the check's var file outlives packer validate");
             assert.equal(vars.image_id, IMAGE);
             assert.deepEqual(vars.ssh_cidrs, ["203.0.113.4/32"]);
             assert.equal((vars.tags as Record<string, string>).Purpose, "boot-test");
@@ -114,7 +116,8 @@ describe("BootTestProvider", function () {
             assert.match(i.checksHash ?? "", /^[0-9a-f]{64}$/);
             const [v] = events().filter((e) => e.cmd === "validate");
             const varFile = (v.argv as string[]).find((a) => a.startsWith("-var-file="))!.slice("-var-file=".length);
-            assert.equal(JSON.parse(fs.readFileSync(varFile, "utf8")).image_id, "ami-00000000000000000");
+            assert.equal((v.vars as Record<string, unknown>).image_id, "ami-00000000000000000");
+            assert.equal(fs.existsSync(varFile), false);
         });
 
         it("a passing packer validate is remembered: the next check runs no Packer", async () => {
