@@ -16,9 +16,17 @@ describe("local stack config (Automation API reader)", () => {
     before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-config-"))));
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("the repository's Pulumi.local.yaml: moto on 5000, the sandbox sshd on 2222, us-east-1, the stand-in's version", async () => {
+    it("the repository's Pulumi.local.yaml: moto on 5000, the sandbox sshd on 2222 (arm64's lane on 2223), us-east-1, the stand-in's version, both architectures", async () => {
         const s = localSettings("local", await stackConfigValues("local"));
-        assert.deepEqual(s, { endpoint: "http://127.0.0.1:5000", motoPort: 5000, sshPort: 2222, region: "us-east-1", couchbaseVersion: "7.6.3", couchbaseEdition: "enterprise" });
+        assert.deepEqual(s, {
+            endpoint: "http://127.0.0.1:5000",
+            motoPort: 5000,
+            sshPort: 2222,
+            region: "us-east-1",
+            couchbaseVersion: "7.6.3",
+            couchbaseEdition: "enterprise",
+            architectures: ["amd64", "arm64"],
+        });
     });
     it("a new local-<name> stack is seeded from Pulumi.local.yaml; typed values keep their type; secrets are left out", async () => {
         fs.writeFileSync(
