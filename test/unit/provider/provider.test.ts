@@ -354,6 +354,21 @@ describe("PackerImageProvider", function () {
             }
         });
 
+        it("values of config set as secret (secretValues) are masked on the console and in the log; the var file is gone", async () => {
+            p.knobs({ FAKE_PACKER_ECHO_SECRET: "1" });
+            const tagSecret = "team-s3cr3t-9d2e";
+            const { result, error, lines } = await captureConsole(() => provider.create(inputs(p, { ec2Endpoint: "http://127.0.0.1:5999", extraTags: { Team: tagSecret }, secretValues: [tagSecret] })));
+            assert.equal(error, undefined, error?.message);
+            const outs = result!.outs!;
+            const log = fs.readFileSync(outs.buildLog, "utf8");
+            assert.match(log, /Adding tag: "Team": "\[REDACTED\]"/, "Packer printed the tag, masked");
+            assert.equal((lines.join("\n") + log).includes(tagSecret), false, "secret tag value leaked");
+            const b = buildEvents();
+            assert.equal((b[0].vars as { tags: Record<string, string> }).tags.Team, tagSecret, "Packer still got the value itself");
+            const varFile = (b[0].argv as string[]).find((a) => a.startsWith("-var-file="))!.slice("-var-file=".length);
+            assert.equal(fs.existsSync(varFile), false, "the build's var file outlives the build");
+        });
+
         it("adopts an available image with the same fingerprint and stack instead of building", async () => {
             ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
                 const f = Object.fromEntries((input.Filters ?? []).map((x) => [x.Name, x.Values?.[0]]));
