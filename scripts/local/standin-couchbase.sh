@@ -89,6 +89,9 @@ deb_version="$version-standin"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 deb="$out/${package}_${deb_version}_${arch}.deb"
+# Earlier stand-ins were Architecture: all; one left in the folder would match beside this one and
+# make the folder install refuse two packages, so a checkout that built one before drops it here.
+rm -f "$out/${package}_${deb_version}_all.deb"
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/standin-couchbase" && pwd)"
 
 work="$(mktemp -d)"
