@@ -6,7 +6,8 @@
  * Roles (docs/iam/README.md):
  * - `build`: whoever runs preview/up/destroy: Packer in the build region, the image resource's
  *   provider (read, adopt, re-tag, delete) and the preflight's read-only checks.
- * - `copies`: the same principal in each copy region: the AmiCopy resources, created and destroyed.
+ * - `copies`: the same principal in each copy region: the AmiCopy resources, created and destroyed,
+ *   and the CopySnapshotTags resources (providers/copySnapshotTagsProvider.ts) that tag their snapshots.
  * - `janitor`: the sweeper (scripts/janitor.ts); dry runs need only its Describe actions.
  */
 
@@ -72,8 +73,8 @@ export const ACTIONS: readonly ActionUse[] = [
 
     // ---- copies: AmiCopy in each copy region (docs/iam/pulumi-aws-amicopy.json)
     { role: "copies", action: "ec2:CopyImage", why: "AmiCopy create; also authorized against the source image in the build region" },
-    { role: "copies", action: "ec2:DescribeImages", why: "AmiCopy waits, read and refresh" },
-    { role: "copies", action: "ec2:CreateTags", why: "AmiCopy tags the copy" },
+    { role: "copies", action: "ec2:DescribeImages", why: "AmiCopy waits, read and refresh; CopySnapshotTags finds the copy's snapshots" },
+    { role: "copies", action: "ec2:CreateTags", why: "AmiCopy tags the copy; CopySnapshotTags tags its snapshots the same" },
     { role: "copies", action: "ec2:DeleteTags", why: "AmiCopy tag updates" },
     { role: "copies", action: "ec2:ModifyImageAttribute", why: "AmiCopy description updates" },
     { role: "copies", action: "ec2:DeregisterImage", why: "AmiCopy delete" },
