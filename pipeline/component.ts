@@ -11,6 +11,8 @@
  *                        booted and checked; its copies and the versions file depend on it (absent
  *                        with `bootTest: false`)
  * - `<a>-copy-<region>`  aws:ec2/amiCopy:AmiCopy, one per copy region, all in parallel
+ * - `<a>-copy-<region>-snapshot-tags`  pulumi-nodejs:dynamic/copy:SnapshotTags
+ *                        (providers/copySnapshotTags.ts): the copy's tags on its snapshots
  * Once per stack:
  * - `<name>-aws`         pulumi:providers:aws, build region (only with copy regions)
  * - `<name>-versions`    pulumi-nodejs:dynamic/versions:File, versions/<stack>.json
@@ -29,6 +31,7 @@ import { stackPin } from "../providers/packer/couchbasePackages";
 import { TAG } from "../providers/ec2/tags";
 import { PackerImage } from "../providers/packerImage";
 import { BootTest } from "../providers/bootTest";
+import { CopySnapshotTags } from "../providers/copySnapshotTags";
 import { lastSha256Line } from "./agentSources";
 import { agentOutDir, ARCHITECTURE_TAG, childName, emulatorSshPort, EMULATOR_EMULATION_LIMITS, imageNamePrefix, type Arch } from "./architectures";
 import { buildVersionsDoc, versionsPath, versionsProblems, versionsText, type ArchVersionsInput, type BootTestRecord } from "./versions";
@@ -453,6 +456,12 @@ export class ImagePipeline extends pulumi.ComponentResource {
         if (aws && provider) {
             const timeout = `${args.copyTimeoutMinutes}m`;
             for (const region of args.copyRegions) {
+                const copyTags = pulumi.all([image.tags, image.imageId]).apply(([tags, id]) => ({
+                    ...tags,
+                    [ARCHITECTURE_TAG]: a.arch,
+                    [TAG.sourceRegion]: args.buildRegion,
+                    [TAG.sourceImage]: id,
+                }));
                 const copy = new aws.ec2.AmiCopy(
                     childName(name, a.arch, `copy-${region}`),
                     {
@@ -465,23 +474,31 @@ export class ImagePipeline extends pulumi.ComponentResource {
                         sourceAmiRegion: args.buildRegion,
                         encrypted: true,
                         kmsKeyId: args.kmsKeyIds[region],
-                        tags: pulumi.all([image.tags, image.imageId]).apply(([tags, id]) => ({
-                            ...tags,
-                            [ARCHITECTURE_TAG]: a.arch,
-                            [TAG.sourceRegion]: args.buildRegion,
-                            [TAG.sourceImage]: id,
-                        })),
+                        tags: copyTags,
                     },
                     {
                         parent: this,
                         provider,
                         // Only an image that passed its boot test is copied.
                         dependsOn: tested,
+                        // A replacement (e.g. a new KMS key) keeps the name, and AMI names are unique
+                        // per region: a new copy made while the old one exists fails with
+                        // InvalidAMIName.Duplicate. So the old copy goes first.
+                        deleteBeforeReplace: true,
                         customTimeouts: { create: timeout, update: timeout, delete: `${2 * args.copyTimeoutMinutes}m` },
                     },
                 );
+                // AmiCopy tags only the image: the copy's snapshots get the same tags, so the
+                // janitor can find one that leaks. Deleting this does nothing (the copy's delete
+                // removes its snapshots).
+                const snapshotTags = new CopySnapshotTags(
+                    childName(name, a.arch, `copy-${region}-snapshot-tags`),
+                    { region, imageId: copy.id, tags: copyTags, ec2Endpoint: args.ec2Endpoint ?? "" },
+                    { parent: this, dependsOn: [copy] },
+                );
                 copyIds[region] = copy.id;
-                copies.push(copy);
+                // The versions file waits for both: a listed copy is tagged all the way down.
+                copies.push(copy, snapshotTags);
             }
         }
 

@@ -89,6 +89,7 @@ async function build(name: string, a: ImagePipelineArgs): Promise<ImagePipeline>
 const IMAGE = "pulumi-nodejs:dynamic/packer:Image";
 const COMMAND = "command:local:Command";
 const COPY = "aws:ec2/amiCopy:AmiCopy";
+const SNAPTAGS = "pulumi-nodejs:dynamic/copy:SnapshotTags";
 const FILE = "pulumi-nodejs:dynamic/versions:File";
 const BOOT = "pulumi-nodejs:dynamic/packer:BootTest";
 const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:BootTest::couchbase-boot-test";
@@ -106,13 +107,15 @@ describe("ImagePipeline (mocks)", function () {
             p = await build("couchbase", args({ copyRegions: ["eu-west-1", "us-west-2"], kmsKeyIds: { "eu-west-1": "alias/images" } }));
         });
 
-        it("registers exactly: component, command, image, boot test, aws provider, two copies, versions file", () => {
+        it("registers exactly: component, command, image, boot test, aws provider, two copies and their snapshot tags, versions file", () => {
             assert.deepEqual(
                 recorded.map((r) => `${r.type}::${r.name}`).sort(),
                 [
                     `${BOOT}::couchbase-boot-test`,
                     `${COPY}::couchbase-copy-eu-west-1`,
                     `${COPY}::couchbase-copy-us-west-2`,
+                    `${SNAPTAGS}::couchbase-copy-eu-west-1-snapshot-tags`,
+                    `${SNAPTAGS}::couchbase-copy-us-west-2-snapshot-tags`,
                     `${COMMAND}::couchbase-agent`,
                     "couchbase-images:index:ImagePipeline::couchbase",
                     `${FILE}::couchbase-versions`,
@@ -183,6 +186,25 @@ describe("ImagePipeline (mocks)", function () {
                 tags: expectTags,
             });
             for (const c of copies) assert.match(String(c.provider), /::couchbase-aws::/, "explicit aws provider");
+            // A replacement (new KMS key) keeps the name: the old copy must go first (InvalidAMIName.Duplicate).
+            for (const c of copies) assert.equal(c.deleteBeforeReplace, true, `${c.name} deleteBeforeReplace`);
+        });
+
+        it("one snapshot-tags resource per copy: the copy's region, id and tags, after the copy", () => {
+            const copies = Object.fromEntries(ofType(COPY).map((c) => [c.name, c]));
+            const tagged = ofType(SNAPTAGS);
+            assert.equal(tagged.length, 2);
+            for (const t of tagged) {
+                const copy = copies[t.name.replace(/-snapshot-tags$/, "")];
+                assert.ok(copy, t.name);
+                assert.equal(t.inputs.region, copy.inputs.region);
+                assert.equal(t.inputs.imageId, copyIdFor(String(copy.inputs.region)));
+                assert.deepEqual(t.inputs.tags, copy.inputs.tags);
+                assert.equal(t.inputs.ec2Endpoint, "");
+                assert.equal(typeof t.inputs.__provider, "string");
+                assert.ok(t.dependencies.includes(`urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$${COPY}::${copy.name}`), `${t.name} waits for its copy`);
+                assert.equal(t.deleteBeforeReplace, false);
+            }
         });
 
         it("boot tests exactly the new image in the build region, launched like the builder", () => {
@@ -332,6 +354,7 @@ describe("ImagePipeline (mocks)", function () {
             assert.deepEqual(prov.inputs.endpoints, JSON.stringify([{ ec2: "http://127.0.0.1:5000" }]));
             assert.equal(prov.inputs.skipCredentialsValidation, "true");
             assert.equal(ofType(COPY).length, 1);
+            assert.equal(ofType(SNAPTAGS)[0].inputs.ec2Endpoint, "http://127.0.0.1:5000", "the snapshot tagger reaches the emulator too");
         });
     });
 
@@ -347,6 +370,7 @@ describe("ImagePipeline (mocks)", function () {
             assert.deepEqual(urns.sort(), [
                 "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$aws:ec2/amiCopy:AmiCopy::couchbase-copy-eu-west-1",
                 "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$command:local:Command::couchbase-agent",
+                "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/copy:SnapshotTags::couchbase-copy-eu-west-1-snapshot-tags",
                 "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:BootTest::couchbase-boot-test",
                 "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:Image::couchbase-image",
                 "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/versions:File::couchbase-versions",
@@ -391,6 +415,10 @@ describe("ImagePipeline (mocks)", function () {
                     `${COPY}::couchbase-copy-us-west-2`,
                     `${COPY}::couchbase-arm64-copy-eu-west-1`,
                     `${COPY}::couchbase-arm64-copy-us-west-2`,
+                    `${SNAPTAGS}::couchbase-copy-eu-west-1-snapshot-tags`,
+                    `${SNAPTAGS}::couchbase-copy-us-west-2-snapshot-tags`,
+                    `${SNAPTAGS}::couchbase-arm64-copy-eu-west-1-snapshot-tags`,
+                    `${SNAPTAGS}::couchbase-arm64-copy-us-west-2-snapshot-tags`,
                     `${COMMAND}::couchbase-agent`,
                     `${COMMAND}::couchbase-arm64-agent`,
                     "couchbase-images:index:ImagePipeline::couchbase",
@@ -456,6 +484,13 @@ describe("ImagePipeline (mocks)", function () {
                 assert.ok(c.dependencies.includes(urnOf({ type: BOOT, name: arch === "arm64" ? "couchbase-arm64-boot-test" : "couchbase-boot-test" })), `${c.name} waits for its boot test`);
             }
             assert.equal(copies.length, 4);
+            for (const t of ofType(SNAPTAGS)) {
+                const arch = archOf(t.name);
+                const region = t.name.replace(/^couchbase-(arm64-)?copy-/, "").replace(/-snapshot-tags$/, "");
+                assert.equal(t.inputs.imageId, copyIdFor(region, arch === "arm64" ? FAKE_ARM64_IMAGE_ID : FAKE_IMAGE_ID), t.name);
+                assert.equal((t.inputs.tags as Record<string, string>).Architecture, arch);
+            }
+            assert.equal(ofType(SNAPTAGS).length, 4);
         });
 
         it("no resource of one architecture depends on one of the other (they build, test and copy in parallel)", () => {

@@ -28,11 +28,14 @@ export interface Recorded {
     custom: boolean;
     /** URNs of the resources it depends on (`dependsOn` and its inputs' resources), as the engine gets them. */
     dependencies: string[];
+    /** The `deleteBeforeReplace` option of its registration. */
+    deleteBeforeReplace: boolean;
 }
 
 export const recorded: Recorded[] = [];
 /** The dependencies of the registration being mocked right now (see installMocks). */
 let pendingDependencies: string[] = [];
+let pendingDeleteBeforeReplace = false;
 export const calls: string[] = [];
 
 /** Deterministic fake copy id per region (and source image, when not the amd64 one): `ami-` + 17 hex digits. */
@@ -47,7 +50,7 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-                recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true, dependencies: pendingDependencies });
+                recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true, dependencies: pendingDependencies, deleteBeforeReplace: pendingDeleteBeforeReplace });
                 switch (args.type) {
                     case "pulumi-nodejs:dynamic/packer:Image": {
                         const arm = args.inputs.architecture === "arm64";
@@ -105,14 +108,16 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
     );
     // The mocks' newResource is not told a registration's dependencies: read them off the request
     // (the mock monitor calls newResource synchronously at the start of registerResource).
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: { getDependenciesList(): string[] }, cb: unknown): unknown };
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: { getDependenciesList(): string[]; getDeletebeforereplace(): boolean }, cb: unknown): unknown };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
         pendingDependencies = req.getDependenciesList();
+        pendingDeleteBeforeReplace = req.getDeletebeforereplace();
         try {
             return register(req, cb);
         } finally {
             pendingDependencies = [];
+            pendingDeleteBeforeReplace = false;
         }
     };
 }
