@@ -134,6 +134,18 @@ export function bootTestLine(outputs: Record<string, unknown>): string {
     return `${b.passed ? "passed" : "NOT passed"} (${checks.length - skipped} checks passed${skipped ? `, ${skipped} skipped` : ""}) at ${b.at ?? "?"}`;
 }
 
+/**
+ * One summary line per architecture the outputs name (`amiIdsByArch`, `imagesByArch`):
+ * `amd64: ami-... boot test passed (...)`; empty when the outputs have no per-architecture entries.
+ */
+export function architectureLines(outputs: Record<string, unknown>, region: string): string[] {
+    const ids = (outputs.amiIdsByArch ?? {}) as Record<string, Record<string, unknown> | undefined>;
+    const images = (outputs.imagesByArch ?? {}) as Record<string, { bootTest?: unknown } | undefined>;
+    return Object.keys(ids)
+        .sort()
+        .map((arch) => `${arch}: ${String(ids[arch]?.[region] ?? "(no image)")}, boot test ${bootTestLine({ bootTest: images[arch]?.bootTest })}`);
+}
+
 /** Logs how a background process went: `stopped NAME (pid N)`, or `killed ... after 10 s`. */
 function logStop(name: string, pid: number, how: "gone" | "stopped" | "killed"): void {
     if (how === "stopped") log(`stopped ${name} (pid ${pid})`);

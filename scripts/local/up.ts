@@ -82,11 +82,13 @@ async function main(argv: readonly string[]): Promise<number> {
     fs.writeFileSync(path.join(local.LOCAL_DIR, `outputs-${stack}.json`), `${JSON.stringify(outputs, null, 2)}\n`);
 
     const { imageId, versionsFile } = local.summaryOf(outputs, s.region, stack);
+    const archLines = local.architectureLines(outputs, s.region);
     const lines = [
         "",
         `local: done in ${Math.floor((Date.now() - t0) / 1000)}s`,
-        `  image id:       ${imageId || "(see the outputs above)"}`,
-        `  boot test:      ${local.bootTestLine(outputs)}`,
+        ...(archLines.length > 1
+            ? archLines.map((l, i) => `  ${i === 0 ? "images:        " : "               "} ${l}`)
+            : [`  image id:       ${imageId || "(see the outputs above)"}`, `  boot test:      ${local.bootTestLine(outputs)}`]),
         `  versions file:  ${versionsFile}`,
         `  emulator:       moto on ${s.endpoint} (pid ${moto.pid}), sandbox sshd ${local.hostdLanes(s).join(", ")} (arch:port on 127.0.0.1)`,
         "  sandbox files:  .local/sandbox/<instance-id>/upper (what the provisioning wrote)",

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describeInventory, localSettings, localStackName, LocalError, summaryOf } from "../../scripts/local/localStack";
+import { architectureLines, describeInventory, localSettings, localStackName, LocalError, summaryOf } from "../../scripts/local/localStack";
 import { findLeftovers, isAlive, pidFromFile, stopProcess } from "../../scripts/local/processes";
 import { recordsResources, stackCheckpoint } from "../../scripts/localStacks";
 
@@ -68,6 +68,22 @@ describe("local stack: the summary of an up", () => {
             versionsFile: ".build/v/local.json",
         });
         assert.deepEqual(summaryOf({}, "us-east-1", "local-a"), { imageId: "", versionsFile: "versions/local-a.json" });
+    });
+    it("the summary names every architecture's image and boot test", () => {
+        const passed = { enabled: true, passed: true, at: "T", checks: [{ status: "passed" }, { status: "skipped" }] };
+        const cases: [string, Record<string, unknown>, string[]][] = [
+            ["no per-architecture outputs", { amiIds: { "us-east-1": "ami-1" } }, []],
+            [
+                "two architectures, sorted",
+                {
+                    amiIdsByArch: { arm64: { "us-east-1": "ami-2" }, amd64: { "us-east-1": "ami-1" } },
+                    imagesByArch: { amd64: { bootTest: passed }, arm64: { bootTest: { enabled: false } } },
+                },
+                ["amd64: ami-1, boot test passed (1 checks passed, 1 skipped) at T", "arm64: ami-2, boot test off (bootTest: false in the stack's config)"],
+            ],
+            ["an architecture without an image in the region", { amiIdsByArch: { arm64: {} }, imagesByArch: {} }, ["arm64: (no image), boot test (none recorded)"]],
+        ];
+        for (const [name, outputs, want] of cases) assert.deepEqual(architectureLines(outputs, "us-east-1"), want, name);
     });
     it("an inventory in one line", () => {
         const none = { images: [], snapshots: [], instances: [], keyPairs: [], securityGroups: [] };
