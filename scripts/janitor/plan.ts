@@ -69,11 +69,17 @@ export interface StackState {
     busy?: string;
 }
 
+/**
+ * EC2 gives creation times in whole seconds (`…:05.000Z`): an object made 0.9 s after the state's
+ * last write can carry a time before it. Only an object whose whole second lies before counts.
+ */
+export const CREATION_TIME_PRECISION_MS = 1000;
+
 /** The stack's state, when it is settled and `created` (ISO time) is before it settled. Pure. */
 function settledBefore(p: Policy, stack: string, created: number | undefined): StackState | undefined {
     const st = stack ? p.stackStates?.get(stack) : undefined;
     if (!st?.settledAt || created === undefined || Number.isNaN(created)) return undefined;
-    return created < st.settledAt.getTime() ? st : undefined;
+    return created + CREATION_TIME_PRECISION_MS <= st.settledAt.getTime() ? st : undefined;
 }
 
 export interface Row {

@@ -256,6 +256,9 @@ describe("janitor/plan: a live stack whose state is readable", () => {
         { name: "the same, scoped by --stack", tags: live(), created: ago(2), p: { stack: "local-live", stackStates: settled() }, want: ["delete", /^orphan/] },
         { name: "recorded in the state: kept even when expired and named by --stack", id: "ami-0recorded0", tags: live({ ExpiresAt: ago(5) }), p: { stack: "local-live", stackStates: settled() }, want: ["keep", /^recorded in stack local-live's state$/] },
         { name: "made after the state settled: a build may be running", tags: live(), created: ago(0.5), p: { stackStates: settled() }, want: ["keep", /still exists/] },
+        // EC2's creation times are whole seconds: an image registered 0.7 s after the state's write shows a time 0.3 s before it.
+        { name: "made in the same second as the state's last write: kept (creation times are whole seconds)", tags: live(), created: "2026-11-25T12:00:00.000Z", p: { stackStates: settled({ settledAt: new Date("2026-11-25T12:00:00.300Z") }) }, want: ["keep", /still exists/] },
+        { name: "made in the second before it: an orphan", tags: live(), created: "2026-11-25T11:59:59.000Z", p: { stackStates: settled({ settledAt: new Date("2026-11-25T12:00:00.300Z") }) }, want: ["delete", /^orphan/] },
         { name: "stack locked: a build may be running", tags: live(), created: ago(2), p: { stackStates: settled({ settledAt: undefined, busy: "locked" }) }, want: ["keep", /still exists/] },
         { name: "pending operations, scoped by --stack: the expiry rule as before", tags: live(), created: ago(2), p: { stack: "local-live", stackStates: settled({ settledAt: undefined, busy: "1 pending operation(s)" }) }, want: ["keep", /^expires /] },
         { name: "production: never", tags: live({ Environment: "prod" }), created: ago(2), p: { stackStates: settled() }, want: ["keep", /production/] },
