@@ -339,6 +339,20 @@ export class ImagePipeline extends pulumi.ComponentResource {
         // On the emulator each architecture's builds reach their own lane of the local sandbox build
         // host (arm64 on sshPort + 1), so both build at once; on AWS every instance listens on sshPort.
         const sshPort = args.emulator ? pulumi.output(args.sshPort).apply((p) => emulatorSshPort(p, a.arch)) : args.sshPort;
+        // How the builder and its boot test are launched and reached: one set for both, so the test
+        // instance always lands where the builder did (same network rules, same SSH route).
+        const launch = {
+            subnetId: args.subnetId,
+            vpcId: args.vpcId,
+            associatePublicIpAddress: args.associatePublicIpAddress,
+            sshInterface: args.sshInterface,
+            sshCidrs: args.sshCidrs,
+            ec2Endpoint: args.ec2Endpoint,
+            emulator: args.emulator,
+            sshHost: args.sshHost,
+            sshPort,
+            sshUsername: args.sshUsername,
+        };
 
         // 1. The agent: built here by the agent's own build script for this architecture, or verified earlier.
         let agentSha256: pulumi.Output<string>;
@@ -390,16 +404,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 extraTags: resourceTags,
                 ...secretInputs,
                 kmsKeyId: args.kmsKeyIds[args.buildRegion],
-                subnetId: args.subnetId,
-                vpcId: args.vpcId,
-                associatePublicIpAddress: args.associatePublicIpAddress,
-                sshInterface: args.sshInterface,
-                sshCidrs: args.sshCidrs,
-                ec2Endpoint: args.ec2Endpoint,
-                emulator: args.emulator,
-                sshHost: args.sshHost,
-                sshPort,
-                sshUsername: args.sshUsername,
+                ...launch,
                 buildTimeoutMinutes: args.buildTimeoutMinutes,
             },
             { parent: this, dependsOn: agentDeps, ...(secret ? { additionalSecretOutputs: ["tags"] } : {}) },
@@ -426,16 +431,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
                     release: args.release,
                     extraTags: resourceTags,
                     ...secretInputs,
-                    subnetId: args.subnetId,
-                    vpcId: args.vpcId,
-                    associatePublicIpAddress: args.associatePublicIpAddress,
-                    sshInterface: args.sshInterface,
-                    sshCidrs: args.sshCidrs,
-                    ec2Endpoint: args.ec2Endpoint,
-                    emulator: args.emulator,
-                    sshHost: args.sshHost,
-                    sshPort,
-                    sshUsername: args.sshUsername,
+                    ...launch,
                     // Units that fail under qemu user-mode emulation, named as such: the local
                     // emulator only (arm64 runs on real Graviton hardware on AWS).
                     ...(args.emulator && EMULATOR_EMULATION_LIMITS[a.arch].length > 0 ? { emulationLimits: [...EMULATOR_EMULATION_LIMITS[a.arch]] } : {}),
