@@ -9,6 +9,7 @@
  */
 import { TAG, PROJECT, type Tags } from "../ec2/tags";
 import { canonicalJson, sha256Hex, type FileEntry } from "../packer/fingerprint";
+import type { LaunchSettings } from "../packer/types";
 import { applyDefaults, containsUnknown, relativePathProblem, UNKNOWN, validateInputs, type Failure } from "../packer/validate";
 
 /** The template file in the boot test folder. */
@@ -22,7 +23,8 @@ export const PURPOSE_TAG = "Purpose";
 export const PURPOSE = "boot-test";
 
 /** Inputs after defaults (what `check` returns and every other method receives). */
-export interface BootTestInputs {
+/** The launch settings ({@link LaunchSettings}) are the builder's, so the test instance lands where the builder did. */
+export interface BootTestInputs extends LaunchSettings {
     /** Folder with boot-test.pkr.hcl and boot-check.sh, project-relative. */
     templateDir: string;
     /** The image under test (`ami-…`); unknown at a preview that builds the image. */
@@ -36,18 +38,6 @@ export interface BootTestInputs {
     environment: string;
     release: string;
     extraTags: Record<string, string>;
-    subnetId: string;
-    vpcId: string;
-    /** As the builder's: a public IP even where the subnet maps none. */
-    associatePublicIpAddress: boolean;
-    /** As the builder's: which address SSH goes to ("" = public IP, else private). */
-    sshInterface: string;
-    sshCidrs: string[];
-    ec2Endpoint: string;
-    emulator: boolean;
-    sshHost: string;
-    sshPort: number;
-    sshUsername: string;
     /** The provider's own deadline for the whole test (launch, boot, checks, cleanup), minutes. */
     timeoutMinutes: number;
     /** Units that fail only under the platform's emulation, named to the check as such. */

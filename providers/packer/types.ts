@@ -14,7 +14,23 @@ export interface BaseImage {
 }
 
 /** Every input after defaults were applied (what `check` returns). */
-export interface ResolvedImageInputs {
+/** How an instance Packer launches (the builder, its boot test) is placed and reached: the same for both. */
+export interface LaunchSettings {
+    subnetId: string;
+    vpcId: string;
+    /** Ask for a public IP on the instance even where the subnet maps none (Packer's associate_public_ip_address). */
+    associatePublicIpAddress: boolean;
+    /** How Packer reaches the instance: one of {@link SSH_INTERFACES}, or "" for its default (public IP, else private). */
+    sshInterface: string;
+    sshCidrs: string[];
+    ec2Endpoint: string;
+    emulator: boolean;
+    sshHost: string;
+    sshPort: number;
+    sshUsername: string;
+}
+
+export interface ResolvedImageInputs extends LaunchSettings {
     templateDir: string;
     region: string;
     copyRegions: string[];
@@ -50,18 +66,6 @@ export interface ResolvedImageInputs {
     ttlHours: number;
     extraTags: Record<string, string>;
     kmsKeyId: string;
-    subnetId: string;
-    vpcId: string;
-    /** Ask for a public IP on the builder even where the subnet maps none (Packer's associate_public_ip_address). */
-    associatePublicIpAddress: boolean;
-    /** How Packer reaches the builder: one of {@link SSH_INTERFACES}, or "" for its default (public IP, else private). */
-    sshInterface: string;
-    sshCidrs: string[];
-    ec2Endpoint: string;
-    emulator: boolean;
-    sshHost: string;
-    sshPort: number;
-    sshUsername: string;
     buildTimeoutMinutes: number;
     providerVersion: string;
     /** The resource's own URN (set by the PackerImage class): where build progress is logged. Optional. */
