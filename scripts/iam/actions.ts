@@ -8,7 +8,7 @@
  *   provider (read, adopt, re-tag, delete) and the preflight's read-only checks.
  * - `copies`: the same principal in each copy region: the AmiCopy resources, created and destroyed,
  *   and the CopySnapshotTags resources (providers/copySnapshotTagsProvider.ts) that tag their snapshots.
- * - `janitor`: the sweeper (scripts/janitor.ts); dry runs need only its Describe actions.
+ * - `janitor`: the sweeper (janitor/cli.ts); dry runs need only its Describe actions.
  */
 
 /** Who needs an action. */
@@ -86,7 +86,7 @@ export const ACTIONS: readonly ActionUse[] = [
         why: "the encrypted copy: the copy region's kmsKeyIds key, and the source image's key",
     })),
 
-    // ---- janitor: scripts/janitor.ts
+    // ---- janitor: janitor/cli.ts
     { role: "janitor", action: "ec2:DescribeRegions", why: "--all-regions lists the enabled regions" },
     { role: "janitor", action: "ec2:DescribeImages", why: "finds the project's images" },
     { role: "janitor", action: "ec2:DescribeSnapshots", why: "finds tagged and mapped snapshots" },

@@ -33,7 +33,7 @@ import {
 
 /** `npm run janitor -- --stack S --delete` against this world's moto and backend. */
 async function janitor(w: World, stack: string): Promise<string> {
-    const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts/janitor.ts")];
+    const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "janitor/cli.ts")];
     args.push("--regions", REGION, "--endpoint", w.moto.endpoint, "--stack", stack, "--backend-url", `file://${w.backendDir}`, "--delete");
     return new Promise((resolve, reject) => {
         let out = "";

@@ -32,8 +32,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { inventory, type Inventory } from "../../providers/ec2/inventory";
 import { PROJECT, TAG, tagList } from "../../providers/ec2/tags";
-import { parseArgs } from "../../scripts/janitor/args";
-import { runJanitor, type JanitorResult } from "../../scripts/janitor";
+import { parseArgs } from "../../janitor/args";
+import { runJanitor, type JanitorResult } from "../../janitor/cli";
 import {
     baseConfig,
     createdSinceStart,

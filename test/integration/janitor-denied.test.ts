@@ -15,8 +15,8 @@ import { CreateImageCommand, DescribeImagesCommand, RunInstancesCommand, Termina
 import { startMoto, motoEnv, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { PROJECT, tagList } from "../../providers/ec2/tags";
-import { parseArgs } from "../../scripts/janitor/args";
-import { runJanitor } from "../../scripts/janitor";
+import { parseArgs } from "../../janitor/args";
+import { runJanitor } from "../../janitor/cli";
 import { setEnv } from "../fixtures/env";
 
 const DENIED = "eu-west-3";

@@ -20,8 +20,8 @@ import { ec2Client } from "../../providers/ec2/client";
 import { describeImage } from "../../providers/ec2/images";
 import { inventory, type Inventory } from "../../providers/ec2/inventory";
 import { PROJECT, tagList } from "../../providers/ec2/tags";
-import { parseArgs } from "../../scripts/janitor/args";
-import { runJanitor, type JanitorResult } from "../../scripts/janitor";
+import { parseArgs } from "../../janitor/args";
+import { runJanitor, type JanitorResult } from "../../janitor/cli";
 import { setEnv } from "../fixtures/env";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -255,7 +255,7 @@ describe("janitor against moto", function () {
             new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
                 execFile(
                     path.join(ROOT, "node_modules", ".bin", "ts-node"),
-                    [path.join(ROOT, "scripts", "janitor.ts"), ...args],
+                    [path.join(ROOT, "janitor", "cli.ts"), ...args],
                     { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } },
                     (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
                 );

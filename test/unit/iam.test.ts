@@ -1,6 +1,6 @@
 /**
  * The IAM policies of docs/iam/ cover, exactly, what the project calls:
- * - every SDK command class the TypeScript under providers/ and scripts/ uses, attributed to a role
+ * - every SDK command class the TypeScript under providers/, scripts/ and janitor/ uses, attributed to a role
  *   by the entry point that reaches it, declaration by declaration, through its imports (the image
  *   provider and the preflight: build; the janitor: janitor);
  * - every action packer-plugin-amazon 1.8.2's amazon-ebs makes for the settings the template's
@@ -23,7 +23,7 @@ const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), "utf8");
 const ENTRIES: Record<Role, string[]> = {
     build: ["providers/packerImageProvider.ts", "scripts/preflight.ts"],
     copies: ["providers/copySnapshotTagsProvider.ts"],
-    janitor: ["scripts/janitor.ts"],
+    janitor: ["janitor/cli.ts"],
 };
 /** Code that calls the SDK but never against AWS. */
 const EMULATOR_ONLY = ["scripts/local/"];
@@ -274,7 +274,7 @@ describe("IAM policies (docs/iam/)", () => {
 
     it("every file that makes SDK calls is reached from an entry point of a role (or is emulator-only)", () => {
         const covered = new Set([...reach(ENTRIES.build).files, ...reach(ENTRIES.copies).files, ...reach(ENTRIES.janitor).files]);
-        for (const f of [...tsFiles("providers"), ...tsFiles("scripts")]) {
+        for (const f of [...tsFiles("providers"), ...tsFiles("scripts"), ...tsFiles("janitor")]) {
             if (commandActions(read(f)).length === 0 || covered.has(f) || EMULATOR_ONLY.some((p) => f.startsWith(p))) continue;
             assert.fail(`${f} makes SDK calls but no role's entry point (test/unit/iam.test.ts ENTRIES) reaches it`);
         }

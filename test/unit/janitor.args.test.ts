@@ -2,9 +2,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "../../scripts/janitor/args";
-import { amiIdsInJson, fileBackendDir, fileBackendStacks, protectedImages } from "../../scripts/janitor/sources";
-import { resolveLiveStacks } from "../../scripts/janitor";
+import { parseArgs } from "../../janitor/args";
+import { amiIdsInJson, fileBackendDir, fileBackendStacks, protectedImages } from "../../janitor/sources";
+import { resolveLiveStacks } from "../../janitor/cli";
 import { setEnv } from "../fixtures/env";
 
 describe("janitor/args", () => {

@@ -11,8 +11,8 @@ import {
     type Policy,
     type RegionScan,
     type StackState,
-} from "../../scripts/janitor/plan";
-import { stackStateOf } from "../../scripts/janitor/sources";
+} from "../../janitor/plan";
+import { stackStateOf } from "../../janitor/sources";
 import type { ImageSummary } from "../../providers/ec2/images";
 
 const NOW = new Date("2026-11-25T12:00:00Z");

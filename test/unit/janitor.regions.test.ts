@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import { parseArgs } from "../../scripts/janitor/args";
-import { runJanitor, type JanitorIO } from "../../scripts/janitor";
+import { parseArgs } from "../../janitor/args";
+import { runJanitor, type JanitorIO } from "../../janitor/cli";
 import { awsError } from "./ec2/awsError";
 
 const expired = (id: string, snap: string) => ({

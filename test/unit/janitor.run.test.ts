@@ -13,8 +13,8 @@ import {
     DescribeSnapshotsCommand,
     EC2Client,
 } from "@aws-sdk/client-ec2";
-import { parseArgs } from "../../scripts/janitor/args";
-import { runJanitor } from "../../scripts/janitor";
+import { parseArgs } from "../../janitor/args";
+import { runJanitor } from "../../janitor/cli";
 import { awsError } from "./ec2/awsError";
 import { setEnv } from "../fixtures/env";
 

@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { stackConfigFileNames, versionsDirs, type ConfigFile } from "../../scripts/janitor/configFiles";
-import { protectedImages, versionsFolders } from "../../scripts/janitor/sources";
+import { stackConfigFileNames, versionsDirs, type ConfigFile } from "../../janitor/configFiles";
+import { protectedImages, versionsFolders } from "../../janitor/sources";
 
 const ROOT = path.resolve(__dirname, "../..");
 const P = "couchbase-images";

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT } from "../../providers/ec2/tags";
+import { PROJECT } from "../providers/ec2/tags";
 import { stackConfigFileNames, versionsDirs, type ConfigFile, type VersionsDir } from "./configFiles";
 import type { StackState } from "./plan";
 

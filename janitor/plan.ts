@@ -1,11 +1,11 @@
 /**
  * The janitor's brain: given what one region holds, decide what to delete and why. Pure (no I/O,
- * the clock is an input) so every rule is table-tested; scripts/janitor.ts only scans and executes.
+ * the clock is an input) so every rule is table-tested; janitor/cli.ts only scans and executes.
  */
-import { TAG, isOurs, isProduction, type Tags } from "../../providers/ec2/tags";
-import type { ImageSummary } from "../../providers/ec2/images";
-import type { InstanceSummary, KeyPairSummary, SecurityGroupSummary, SnapshotSummary } from "../../providers/ec2/inventory";
-import { isLocalStack } from "../localStacks";
+import { TAG, isOurs, isProduction, type Tags } from "../providers/ec2/tags";
+import type { ImageSummary } from "../providers/ec2/images";
+import type { InstanceSummary, KeyPairSummary, SecurityGroupSummary, SnapshotSummary } from "../providers/ec2/inventory";
+import { isLocalStack } from "../scripts/localStacks";
 
 export type Kind = "instance" | "image" | "snapshot" | "security-group" | "key-pair";
 /** Execution order: terminate instances before deleting their groups; deregister before snapshots. */

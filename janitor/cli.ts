@@ -5,7 +5,7 @@
  *
  *   npm run janitor -- [--regions r1,r2 | --all-regions] [--older-than 24h] [--stack NAME] [--delete]
  *
- * What to delete and why is decided by the pure planner (scripts/janitor/plan.ts); this file only
+ * What to delete and why is decided by the pure planner (janitor/plan.ts); this file only
  * scans, prints and executes. See docs/janitor.md.
  */
 import * as path from "node:path";
@@ -16,10 +16,10 @@ import { deleteImageAndSnapshots, deleteSnapshot, listImages, type DeleteImageRe
 import { listInstances, listKeyPairs, listSecurityGroups, listSnapshots } from "../providers/ec2/inventory";
 import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../providers/ec2/leftovers";
 import { errorCode, hasCode, withRetry, type RetryOptions } from "../providers/ec2/retry";
-import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row, type StackState } from "./janitor/plan";
-import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./janitor/args";
-import { cliStacks, fileBackendDir, fileBackendStackStates, fileBackendStacks, protectedImages, versionsFolders } from "./janitor/sources";
-import { LOCAL_STATE_DIR } from "./localStacks";
+import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row, type StackState } from "./plan";
+import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./args";
+import { cliStacks, fileBackendDir, fileBackendStackStates, fileBackendStacks, protectedImages, versionsFolders } from "./sources";
+import { LOCAL_STATE_DIR } from "../scripts/localStacks";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 

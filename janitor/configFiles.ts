@@ -15,7 +15,7 @@
  * sweep that missed a pin.
  */
 import * as path from "node:path";
-import { relativePathProblem } from "../../providers/packer/validate";
+import { relativePathProblem } from "../providers/packer/validate";
 
 /** Where the program writes versions files unless a stack says otherwise; always read. */
 export const DEFAULT_VERSIONS_DIR = "versions";
@@ -190,7 +190,7 @@ function configEntries(f: ConfigFile, projectFile: boolean): { name?: string; en
     let entries: Entry[] = [];
     for (const t of top) {
         if (t.key === "stackConfigDir")
-            fail(f.name, t.line, "stackConfigDir moves the stack files, which the janitor reads at the project root only: keep them there, or teach scripts/janitor/sources.ts the folder");
+            fail(f.name, t.line, "stackConfigDir moves the stack files, which the janitor reads at the project root only: keep them there, or teach janitor/sources.ts the folder");
         if (!projectFile && t.key === "environment")
             fail(f.name, t.line, "imports Pulumi ESC environments, whose values (a versionsDir among them) the janitor cannot read: set versionsDir in this file");
         if (projectFile && t.key === "name") {
