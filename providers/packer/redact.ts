@@ -22,11 +22,16 @@ const PATTERNS: readonly [RegExp, string][] = [
 
 /**
  * Returns a function that redacts one line at a time. `secrets` are literal values to mask
- * wherever they appear (e.g. the current `AWS_SECRET_ACCESS_KEY`; values shorter than 6
- * characters are ignored to avoid masking common words).
+ * wherever they appear (e.g. the current `AWS_SECRET_ACCESS_KEY`, a config value set as secret),
+ * whatever their length, as Pulumi masks every secret value in its own output. A short secret
+ * ("abc") then also masks that text where it is not the secret (inside a word, a path or an id):
+ * a log that hides a little too much is readable still, while a log that shows the secret has
+ * leaked it, and a value someone marked secret is never ours to judge too short to matter. Only
+ * the empty string is skipped (it is in every line and masks nothing). Longer values are masked
+ * first, so a secret that contains another is masked whole.
  */
 export function createRedactor(secrets: readonly string[] = []): (line: string) => string {
-    const literals = secrets.filter((s) => s.length >= 6).sort((a, b) => b.length - a.length);
+    const literals = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
     let inKey = false;
     return (line: string): string => {
         if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(line)) {

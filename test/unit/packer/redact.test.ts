@@ -19,9 +19,14 @@ describe("redact", () => {
             if (want) assert.match(out, want);
         });
     }
-    it("masks literal secrets given by the caller, and ignores very short ones", () => {
-        const r = createRedactor(["s3cr3t-value-123", "abc"]);
-        assert.equal(r("token is s3cr3t-value-123 and abc"), "token is [REDACTED] and abc");
+    it("masks literal secrets given by the caller, short ones too (as Pulumi does); the empty string masks nothing", () => {
+        const r = createRedactor(["s3cr3t-value-123", "abc", "Zq@x:", "x", ""]);
+        assert.equal(r("token is s3cr3t-value-123 and abc, tag Zq@x:"), "token is [REDACTED] and [REDACTED], tag [REDACTED]");
+        assert.equal(r("a tag wxy"), "a tag w[REDACTED]y", "a one-character secret is masked wherever it occurs");
+        assert.equal(createRedactor([""])("nothing to mask"), "nothing to mask");
+    });
+    it("masks a secret containing another secret whole", () => {
+        assert.equal(createRedactor(["ab", "xxabyy"])("v=xxabyy w=ab"), "v=[REDACTED] w=[REDACTED]");
     });
     it("masks a whole private key block across lines", () => {
         const r = createRedactor();
