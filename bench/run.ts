@@ -35,7 +35,7 @@ import { runPacker } from "../providers/packer/run";
 import { baseConfig, REGION, ROOT, startWorld, stopWorld, tsScript, World, writeStackConfig } from "../test/e2e/harness";
 import { shapeProgram, smokeProgram } from "../test/fixtures/smokeProgram";
 import * as pulumi from "@pulumi/pulumi";
-import { PackerImageProvider } from "../providers/packerImageProvider";
+import { PackerImageProvider } from "../providers/packer/provider";
 import { programStartRows } from "./programStart";
 
 /** The mission's figure for one amazon-ebs build of this image on AWS (README "Purpose"). */

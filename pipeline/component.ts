@@ -6,7 +6,7 @@
  * `<a>` = `<name>` for amd64 (the names of one-architecture stacks, unchanged) and `<name>-arm64`
  * for arm64 (pipeline/architectures.ts `childName`):
  * - `<a>-agent`          command:local:Command running agent/build.sh for the architecture (absent with a prebuilt artifact)
- * - `<a>-image`          pulumi-nodejs:dynamic/packer:Image (providers/packerImage.ts)
+ * - `<a>-image`          pulumi-nodejs:dynamic/packer:Image (providers/packer/index.ts)
  * - `<a>-boot-test`      pulumi-nodejs:dynamic/packer:BootTest (providers/bootTest.ts): the new image
  *                        booted and checked; its copies and the versions file depend on it (absent
  *                        with `bootTest: false`)
@@ -29,7 +29,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { stackPin } from "../providers/packer/couchbasePackages";
 import { TAG } from "../providers/ec2/tags";
-import { PackerImage } from "../providers/packerImage";
+import { PackerImage } from "../providers/packer";
 import { BootTest } from "../providers/bootTest";
 import { CopySnapshotTags } from "../providers/copySnapshotTags";
 import { lastSha256Line } from "./agentSources";

@@ -9,7 +9,7 @@
  * change. Like PackerImage, its provider text is remembered on disk (providers/providerText.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ownUrn } from "./packerImage";
+import { ownUrn } from "./packer";
 import { providerText } from "./providerText";
 import type { BootCheck } from "./bootTest/report";
 

@@ -1,5 +1,5 @@
 /**
- * The image resource's resolved input shape, shared by the provider (providers/packerImage.ts) and
+ * The image resource's resolved input shape, shared by the provider (providers/packer/index.ts) and
  * its pure helpers. Plain data only: every value is JSON, paths are relative to the project root.
  */
 
@@ -168,4 +168,40 @@ export function buildFields(couchbasePackageSource: unknown): readonly (keyof Re
         ...(couchbasePackageSource === "download" ? [] : DOWNLOAD_FIELDS),
     ];
     return BUILD_FIELDS.filter((f) => !unused.includes(f));
+}
+
+/** Resolved inputs as the image provider sees them (after `check`): providers/packer/provider.ts. */
+export interface ImageProviderInputs extends ResolvedImageInputs {
+    /** Computed by `check`: sha256 of the whole build-defining input set. */
+    fingerprint?: string;
+    /** Computed by `check`: part name → sha256, so a diff can name what changed. */
+    fingerprintParts?: Record<string, string>;
+    /** Set by the engine: the serialized provider. */
+    __provider?: string;
+    /**
+     * Literal values of config keys set as secrets (`pulumi config set --secret`), a secret
+     * input (encrypted in state): masked in every line this provider prints or logs. Not part
+     * of the image.
+     */
+    secretValues?: string[];
+}
+
+/** Outputs: the inputs plus what the build produced.  */
+export interface ImageProviderOutputs extends ImageProviderInputs {
+    imageId: string;
+    imageName: string;
+    snapshotIds: string[];
+    fingerprint: string;
+    fingerprintParts: Record<string, string>;
+    packerVersion: string;
+    pluginVersion: string;
+    createdAt: string;
+    tags: Record<string, string>;
+    /** Project-relative path of the build log (empty when the image was adopted). */
+    buildLog: string;
+    /**
+     * Set by `read` (refresh) when the image was deregistered out of band but snapshots of it
+     * remain: the resource stays in state so the next `up` (a rebuild) or `destroy` deletes them.
+     */
+    deregistered?: boolean;
 }

@@ -58,7 +58,7 @@ export const ACTIONS: readonly ActionUse[] = [
     { role: "build", action: "ec2:CreateImage", why: "Packer makes the image" },
     { role: "build", action: "ec2:ModifyImageAttribute", why: "Packer sets the description and ImdsSupport v2.0 on the image" },
     { role: "build", action: "ec2:CreateTags", why: "Packer tags the builder, key pair, security group, volumes, image and snapshots (also at creation); the provider re-tags on update" },
-    { role: "build", action: "ec2:DeleteTags", why: "the provider removes tags on update (providers/packerImageProvider.ts)" },
+    { role: "build", action: "ec2:DeleteTags", why: "the provider removes tags on update (providers/packer/provider.ts)" },
     { role: "build", action: "ec2:DeregisterImage", why: "Packer removes its temporary or half-made image; the provider deletes the image (destroy, failed build)" },
     { role: "build", action: "ec2:DeleteSnapshot", why: "Packer and the provider delete the image's snapshots" },
     { role: "build", action: "ec2:DescribeSnapshots", why: "the provider lists the image's snapshots (refresh after an out-of-band deregistration) and a dead build's leftovers" },

@@ -17,7 +17,7 @@ import { runStack, PROJECT_ROOT } from "../../scripts/stack";
 import { startMoto, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { inventory } from "../../providers/ec2/inventory";
-import { PackerImage } from "../../providers/packerImage";
+import { PackerImage } from "../../providers/packer";
 import { AGENT_BUILD_SCRIPT, agentBuildEnvironment } from "../../pipeline/component";
 import { lastSha256Line } from "../../pipeline/agentSources";
 import { agentBuildTriggers } from "../../pipeline/program";

@@ -31,7 +31,7 @@ import { program } from "../../pipeline/program";
 import { packerVariables } from "../../providers/packer/argv";
 import { tableSha256 } from "../../providers/packer/couchbasePackages";
 import { UNKNOWN } from "../../providers/packer/validate";
-import { PackerImageProvider } from "../../providers/packerImageProvider";
+import { PackerImageProvider } from "../../providers/packer/provider";
 import { stackConfigValues } from "../../scripts/stack";
 import { installMocks, ofType, resetRecorder, settle } from "../unit/program/mocks";
 

@@ -14,7 +14,7 @@ import { startMoto, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { describeImage } from "../../providers/ec2/images";
 import { inventory } from "../../providers/ec2/inventory";
-import { PackerImage, type PackerImageArgs } from "../../providers/packerImage";
+import { PackerImage, type PackerImageArgs } from "../../providers/packer";
 import { engineImageArgs, engineTeardown, fakePackerWork } from "../fixtures/engineImage";
 import { setEnv } from "../fixtures/env";
 

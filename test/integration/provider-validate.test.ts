@@ -8,8 +8,8 @@ import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PackerImageProvider } from "../../providers/packerImageProvider";
-import { PROVIDER_VERSION } from "../../providers/packerImage";
+import { PackerImageProvider } from "../../providers/packer/provider";
+import { PROVIDER_VERSION } from "../../providers/packer";
 import { TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, type ProviderInputs } from "../unit/provider/harness";
 
 const ROOT = path.resolve(__dirname, "../..");

@@ -9,7 +9,7 @@ import { startMoto, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { describeImage } from "../../providers/ec2/images";
 import { inventory, inventorySize } from "../../providers/ec2/inventory";
-import { PackerImageProvider } from "../../providers/packerImageProvider";
+import { PackerImageProvider } from "../../providers/packer/provider";
 import { captureConsole, inputs, makeProject, type Project, type ProviderInputs } from "../unit/provider/harness";
 import { setEnv } from "../fixtures/env";
 

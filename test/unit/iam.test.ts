@@ -21,7 +21,7 @@ const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), "utf8");
 
 /** The code a role runs: entry points, followed through their relative imports. */
 const ENTRIES: Record<Role, string[]> = {
-    build: ["providers/packerImageProvider.ts", "scripts/preflight.ts"],
+    build: ["providers/packer/provider.ts", "scripts/preflight.ts"],
     copies: ["providers/copySnapshotTagsProvider.ts"],
     janitor: ["janitor/cli.ts"],
 };

@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { mockClient } from "aws-sdk-client-mock";
 import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, type DescribeSnapshotsCommandInput } from "@aws-sdk/client-ec2";
-import { PackerImageProvider } from "../../../providers/packerImageProvider";
+import { PackerImageProvider } from "../../../providers/packer/provider";
 import { awsError } from "../ec2/awsError";
 import { captureConsole, inputs, makeProject, type Project, type ProviderOutputs } from "./harness";
 

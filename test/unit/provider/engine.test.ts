@@ -22,7 +22,8 @@ import {
     type ProcStat,
 } from "../../../providers/packer/engine";
 import { runPacker } from "../../../providers/packer/run";
-import { madeImageIds, PackerImageProvider } from "../../../providers/packerImageProvider";
+import { madeImageIds } from "../../../providers/packer/build";
+import { PackerImageProvider } from "../../../providers/packer/provider";
 import { captureConsole, FAKE_PACKER, inputs, makeProject, waitFor, type Project } from "./harness";
 
 const HOST = "/x/node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js";

@@ -6,8 +6,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PackerImageProvider } from "../../../providers/packerImageProvider";
-import { PROVIDER_VERSION } from "../../../providers/packerImage";
+import { PackerImageProvider } from "../../../providers/packer/provider";
+import { PROVIDER_VERSION } from "../../../providers/packer";
 import { TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "../packer/fixtures";
 
 export { TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 };

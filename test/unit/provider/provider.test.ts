@@ -17,8 +17,8 @@ import {
     type DescribeImagesCommandInput,
     type Image,
 } from "@aws-sdk/client-ec2";
-import { PackerImageProvider } from "../../../providers/packerImageProvider";
-import { PROVIDER_VERSION } from "../../../providers/packerImage";
+import { PackerImageProvider } from "../../../providers/packer/provider";
+import { PROVIDER_VERSION } from "../../../providers/packer";
 import { applyDefaults } from "../../../providers/packer/validate";
 import { imageName } from "../../../providers/packer/naming";
 import { captureConsole, inputs, makeProject, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, waitFor, type Project, type ProviderInputs, type ProviderOutputs } from "./harness";

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { PackerImageProvider } from "../../../providers/packerImageProvider";
+import { PackerImageProvider } from "../../../providers/packer/provider";
 import { providerText, providerTextKey, providerTextSources, PROVIDER_TEXT_DIR } from "../../../providers/providerText";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -62,7 +62,7 @@ describe("providerText", function () {
 
     it("covers every file under providers/ and the build settings", () => {
         const paths = providerTextSources(ROOT).map((f) => f.path);
-        assert.ok(paths.includes("providers/packerImage.ts"));
+        assert.ok(paths.includes("providers/packer/index.ts"));
         assert.ok(paths.includes("providers/packer/progress.ts"));
         for (const f of ["tsconfig.json", "tsconfig.pulumi.json", "package-lock.json"]) assert.ok(paths.includes(f), f);
     });

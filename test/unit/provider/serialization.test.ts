@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { PackerImageProvider } from "../../../providers/packerImageProvider";
+import { PackerImageProvider } from "../../../providers/packer/provider";
 
 describe("PackerImageProvider serialization", function () {
     this.timeout(120_000);

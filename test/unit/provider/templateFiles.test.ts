@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { PackerImageProvider } from "../../../providers/packerImageProvider";
+import { PackerImageProvider } from "../../../providers/packer/provider";
 import { captureConsole, inputs, makeProject, type Project, type ProviderOutputs } from "./harness";
 
 const IMAGE = "ami-0fa4e000000000001";

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { mockClient } from "aws-sdk-client-mock";
 import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type DescribeImagesCommandInput } from "@aws-sdk/client-ec2";
-import { PackerImageProvider } from "../../../providers/packerImageProvider";
+import { PackerImageProvider } from "../../../providers/packer/provider";
 import { captureConsole, inputs, makeProject, waitFor, type Project } from "./harness";
 
 describe("PackerImageProvider: the build's variable file", function () {

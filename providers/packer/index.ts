@@ -1,13 +1,13 @@
 /**
  * The Couchbase Server image as a Pulumi resource (`pulumi-nodejs:dynamic/packer:Image`): a
- * dynamic resource whose provider (providers/packerImageProvider.ts) wraps `packer build`. This
+ * dynamic resource whose provider (providers/packer/provider.ts) wraps `packer build`. This
  * module is what programs import: the arguments, the resource class and its outputs. The
  * provider's code is loaded only when its serialized text is not remembered yet
  * (providers/providerText.ts), so a no-change run does not load the build machinery at all.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { BaseImage } from "./packer/types";
-import { providerText } from "./providerText";
+import type { BaseImage } from "./types";
+import { providerText } from "../providerText";
 
 /**
  * Version of this provider's behaviour, stored in every image's inputs and outputs. Bump it
@@ -224,7 +224,7 @@ export class PackerImage extends pulumi.CustomResource {
             name,
             {
                 ...args,
-                __provider: providerText("packer-image", () => (require("./packerImageProvider") as typeof import("./packerImageProvider")).PROVIDER),
+                __provider: providerText("packer-image", () => (require("./provider") as typeof import("./provider")).PROVIDER),
                 providerVersion: PROVIDER_VERSION,
                 // Build progress is logged on this resource's row (providers/packer/progress.ts).
                 resourceUrn: ownUrn(name, "pulumi-nodejs:dynamic/packer:Image", opts?.parent),
