@@ -13,10 +13,10 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ec2Client, ec2Sdk } from "../providers/ec2/client";
 import { PROJECT, TAG, isOurs, tagFilters } from "../providers/ec2/tags";
 import { deleteImageAndSnapshots, deleteSnapshot, listImages, type DeleteImageResult } from "../providers/ec2/images";
-import { listInstances, listKeyPairs, listSecurityGroups, listSnapshots } from "../providers/ec2/inventory";
+import { listInstances, listKeyPairs, listSecurityGroups, listSnapshots, type SnapshotSummary } from "../providers/ec2/inventory";
 import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../providers/ec2/leftovers";
 import { errorCode, hasCode, withRetry, type RetryOptions } from "../providers/ec2/retry";
-import { KIND_ORDER, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row, type StackState } from "./plan";
+import { KIND_ORDER, createImageDescriptionFilter, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row, type StackState } from "./plan";
 import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./args";
 import { cliStacks, fileBackendDir, fileBackendStackStates, fileBackendStacks, protectedImages, versionsFolders } from "./sources";
 import { LOCAL_STATE_DIR } from "../scripts/localStacks";
@@ -63,14 +63,24 @@ export interface JanitorIO {
     client?: (region: string) => Promise<EC2Client>;
 }
 
-/** Everything in one region the planner needs. Snapshots are selected by tag or by our images' mappings, never by owner alone. */
+/**
+ * Everything in one region the planner needs. Snapshots are selected by tag, by our images'
+ * mappings, or by a description naming one of our builder instances, never by owner alone.
+ */
 export async function scanRegion(ec2: EC2Client, region: string, retry?: RetryOptions): Promise<RegionScan> {
     const images = await listImages(ec2, {}, retry);
     const tagged = await listSnapshots(ec2, { filters: tagFilters({ [TAG.project]: PROJECT }) }, retry);
     const have = new Set(tagged.map((s) => s.id));
     const mapped = [...new Set(images.filter((i) => isOurs(i.tags)).flatMap((i) => i.snapshotIds))].filter((id) => !have.has(id));
-    const snapshots = [...tagged, ...(await listSnapshots(ec2, { ids: mapped }, retry))];
     const instances = await listInstances(ec2, {}, retry);
+    // What CreateImage made from our builders, tagged or not (planRegion: builderLineage).
+    const builders = instances.filter((i) => isOurs(i.tags)).map((i) => createImageDescriptionFilter(i.id));
+    const fromBuilders: SnapshotSummary[] = [];
+    for (let k = 0; k < builders.length; k += 100) {
+        fromBuilders.push(...(await listSnapshots(ec2, { filters: [{ Name: "description", Values: builders.slice(k, k + 100) }] }, retry)));
+    }
+    const snapshots = [...tagged, ...(await listSnapshots(ec2, { ids: mapped }, retry))];
+    for (const s of fromBuilders) if (!snapshots.some((x) => x.id === s.id)) snapshots.push(s);
     const keyPairs = await listKeyPairs(ec2, retry);
     const securityGroups = await listSecurityGroups(ec2, retry);
     return { region, images, snapshots, instances, keyPairs, securityGroups };

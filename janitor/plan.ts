@@ -16,7 +16,10 @@ export interface RegionScan {
     region: string;
     /** Every self-owned image (any tags, any state): needed to see who still uses a snapshot. */
     images: ImageSummary[];
-    /** Project-tagged snapshots plus the snapshots our images map. */
+    /**
+     * Project-tagged snapshots, the snapshots our images map, and the snapshots CreateImage made
+     * from one of our builder instances (tagged or not: {@link builderLineage}).
+     */
     snapshots: SnapshotSummary[];
     /** Every non-terminated instance (ours are picked by tag; the rest show who uses a group). */
     instances: InstanceSummary[];
@@ -137,6 +140,38 @@ export function packerNameTime(name: string): Date | undefined {
     return m ? new Date(parseInt(m[1], 16) * 1000) : undefined;
 }
 
+/** `Created by CreateImage(i-…) for ami-…`: the description EC2 (and moto) give an image's snapshot. */
+const CREATE_IMAGE_DESCRIPTION = /^Created by CreateImage\((i-[0-9a-f]+)\) for (ami-[0-9a-f]+)/;
+
+/** The description filter value that finds the snapshots CreateImage made from `instanceId`. */
+export function createImageDescriptionFilter(instanceId: string): string {
+    return `Created by CreateImage(${instanceId}) for *`;
+}
+
+/**
+ * Images and snapshots that carry none of our tags but were made by CreateImage from one of our
+ * builder instances (the snapshot's description names both): id → the builder's id and tags. On AWS
+ * Packer tags the image and its snapshot in CreateImage itself (run tags); the local emulator takes
+ * no snapshot tags there (`skip_ami_run_tags`), so its image carries no tag until Packer's wait for
+ * it ends. A build whose whole process tree was killed while that image was pending leaves it
+ * untagged: found by no tag, it is found through its builder. Pure.
+ */
+export function builderLineage(snapshots: readonly SnapshotSummary[], instances: readonly InstanceSummary[]): Map<string, { instanceId: string; tags: Tags }> {
+    const builders = new Map(instances.filter((i) => isOurs(i.tags)).map((i) => [i.id, i]));
+    const out = new Map<string, { instanceId: string; tags: Tags }>();
+    for (const s of snapshots) {
+        const m = CREATE_IMAGE_DESCRIPTION.exec(s.description);
+        const b = m ? builders.get(m[1]) : undefined;
+        if (!m || !b) continue;
+        const tags: Tags = { ...b.tags };
+        delete tags.Name; // the builder's own name, not the image's
+        const from = { instanceId: b.id, tags };
+        if (!isOurs(s.tags)) out.set(s.id, from);
+        out.set(m[2], from);
+    }
+    return out;
+}
+
 /** AMI ids a snapshot description names (`Created by CreateImage(i-…) for ami-…`, `Copied for DestinationAmi ami-…`). */
 export function amisInDescription(description: string): string[] {
     return description.match(/\bami-[0-9a-f]{8,17}\b/g) ?? [];
@@ -182,8 +217,20 @@ export function judgeImage(img: ImageSummary, p: Policy): { action: "delete" | "
 }
 
 /** Plans one region. Rows come in execution order ({@link KIND_ORDER}), then by id. */
-export function planRegion(scan: RegionScan, p: Policy): Row[] {
-    const base = { region: scan.region };
+export function planRegion(found: RegionScan, p: Policy): Row[] {
+    const base = { region: found.region };
+    // Untagged images and snapshots made from our builders count as the builder's (its tags).
+    const lineage = builderLineage(found.snapshots, found.instances);
+    /** Ids that count as ours only through their builder → that builder. */
+    const viaBuilder = new Map<string, string>();
+    const adopted = <T extends { id: string; tags: Tags }>(x: T): T => {
+        const from = isOurs(x.tags) ? undefined : lineage.get(x.id);
+        if (!from) return x;
+        viaBuilder.set(x.id, from.instanceId);
+        return { ...x, tags: { ...from.tags, ...x.tags } };
+    };
+    const scan: RegionScan = { ...found, images: found.images.map(adopted), snapshots: found.snapshots.map(adopted) };
+    const untaggedNote = (id: string): string => (viaBuilder.has(id) ? `untagged, made from builder ${viaBuilder.get(id)}: ` : "");
     const imagesById = new Map(scan.images.map((i) => [i.id, i]));
 
     // Images.
@@ -195,7 +242,7 @@ export function planRegion(scan: RegionScan, p: Policy): Row[] {
     for (const img of ourImages) {
         const j = judgeImage(img, p);
         if (j.action === "delete") deletedImages.add(img.id);
-        imageRows.push({ ...base, kind: "image", id: img.id, name: img.name, stack: stackOf(img.tags), ageMs: ageOf(p.now, img.creationDate), ...j });
+        imageRows.push({ ...base, kind: "image", id: img.id, name: img.name, stack: stackOf(img.tags), ageMs: ageOf(p.now, img.creationDate), ...j, reason: `${untaggedNote(img.id)}${j.reason}` });
     }
     // Who uses each snapshot after the deletions?
     const usersAfter = new Map<string, string[]>();

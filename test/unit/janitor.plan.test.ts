@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import {
     amisInDescription,
+    builderLineage,
+    createImageDescriptionFilter,
     formatAge,
     judgeImage,
     packerNameTime,
@@ -310,6 +312,67 @@ describe("janitor/plan: a live stack whose state is readable", () => {
                 "key-pair key-n keep: in use by i-new",
             ],
         );
+    });
+});
+
+describe("janitor/plan: an untagged image made from one of our builders (builderLineage)", () => {
+    // The emulator's CreateImage takes no snapshot tags (skip_ami_run_tags): a build whose whole tree
+    // was killed while its image was pending leaves the image and its snapshot untagged; only the
+    // snapshot's description ties them to the builder, which is tagged.
+    const settled = new Map([["local-live", { recordedImages: new Set<string>(), settledAt: new Date(ago(0.5)) }]]);
+    const live = ours({ Stack: "local-live", Environment: "local", ExpiresAt: ago(-20), Name: "Packer Builder" });
+    const scanOf = (builderTags: Record<string, string>, imageTags: Record<string, string> = {}): RegionScan => ({
+        region: "us-east-1",
+        images: [image("ami-0abc1230", imageTags, { state: "pending", creationDate: ago(1), snapshotIds: ["snap-p"] })],
+        snapshots: [{ id: "snap-p", volumeSize: 8, state: "completed", startTime: ago(1), description: "Created by CreateImage(i-0b1d) for ami-0abc1230", tags: {} }],
+        instances: [{ id: "i-0b1d", state: "running", launchTime: ago(1.1), securityGroupIds: [], tags: builderTags }],
+        keyPairs: [],
+        securityGroups: [],
+    });
+    const view = (rows: ReturnType<typeof planRegion>) => rows.map((r) => `${r.kind} ${r.id} ${r.stack} ${r.action}: ${r.reason}`);
+    const cases: { name: string; scan: RegionScan; p: Partial<Policy>; want: string[] }[] = [
+        {
+            name: "settled stack: the builder, the image and its snapshot go",
+            scan: scanOf(live),
+            p: { stack: "local-live", stackStates: settled },
+            want: [
+                "instance i-0b1d local-live delete: builder of stack local-live, which has no build running",
+                "image ami-0abc1230 local-live delete: untagged, made from builder i-0b1d: orphan: not in stack local-live's state, and no build of it is running",
+                "snapshot snap-p local-live delete: snapshot of ami-0abc1230",
+            ],
+        },
+        {
+            name: "a build may be running (no readable state, young builder): all kept, the image by the builder's ExpiresAt",
+            scan: scanOf(live),
+            p: { stack: "local-live" },
+            want: [
+                "instance i-0b1d local-live keep: younger than 2h (build may be running)",
+                `image ami-0abc1230 local-live keep: untagged, made from builder i-0b1d: expires ${live.ExpiresAt}`,
+                "snapshot snap-p local-live keep: in use by ami-0abc1230",
+            ],
+        },
+        { name: "a foreign builder (no Project tag): nothing is ours", scan: scanOf({ Stack: "local-live" }), p: { stackStates: settled }, want: [] },
+        { name: "another stack's builder, with --stack: out of scope", scan: scanOf({ ...live, Stack: "local-other" }), p: { stack: "local-live", stackStates: settled }, want: [] },
+        {
+            name: "an image with tags of its own keeps them (never re-labelled by its builder)",
+            scan: scanOf(live, ours({ Stack: "local-live", Environment: "prod" })),
+            p: { stack: "local-live", stackStates: settled },
+            want: [
+                "instance i-0b1d local-live delete: builder of stack local-live, which has no build running",
+                "image ami-0abc1230 local-live keep: production (Environment=prod)",
+                "snapshot snap-p local-live keep: in use by ami-0abc1230",
+            ],
+        },
+    ];
+    for (const c of cases) it(c.name, () => assert.deepEqual(view(planRegion(c.scan, policy(c.p))), c.want));
+
+    it("builderLineage maps the image and the untagged snapshot to the builder, without its Name", () => {
+        const m = builderLineage(scanOf(live).snapshots, scanOf(live).instances);
+        assert.deepEqual([...m.keys()].sort(), ["ami-0abc1230", "snap-p"]);
+        assert.equal(m.get("ami-0abc1230")?.instanceId, "i-0b1d");
+        assert.equal(m.get("ami-0abc1230")?.tags.Name, undefined);
+        assert.equal(m.get("ami-0abc1230")?.tags.Stack, "local-live");
+        assert.equal(createImageDescriptionFilter("i-0b1d"), "Created by CreateImage(i-0b1d) for *");
     });
 });
 
