@@ -29,7 +29,9 @@ export type { BootCheck };
 export interface BootTestArgs {
     /**
      * Folder with `boot-test.pkr.hcl` and `boot-check.sh`. Defaults to `images/aws/boot-test`.
-     * Its files are hashed (`checksHash`): an edit, a new file or a mode change re-tests the
+     * It sits in the image template's folder, whose template declares the launch variables the
+     * test shares with the builder (providers/bootTest/launchVariables.ts). Its files and those
+     * declarations are hashed (`checksHash`): an edit, a new file or a mode change re-tests the
      * image (the image itself is not rebuilt: the folder is not part of its fingerprint).
      */
     templateDir?: pulumi.Input<string>;

@@ -7,12 +7,16 @@
  * Verbs → actions:
  * - `check`  validates every input (providers/bootTest/inputs.ts; the launch settings by the image
  *            builder's own rules) and collects every failure naming its property; checks that the
- *            folder holds the template and the check script; hashes the folder (`checksHash`);
- *            runs `packer validate` on the template (remembered per checks hash and variables).
+ *            folder holds the template and the check script; hashes the run's files (`checksHash`):
+ *            the folder's and the launch variables generated from the image template's own
+ *            declarations (providers/bootTest/launchVariables.ts: declared once, there); runs
+ *            `packer validate` on a folder assembled from them (remembered per checks hash and
+ *            variables).
  *            An image id not known yet (a preview that builds the image) is no failure.
  * - `diff`   replace (test again) when the image, the checks hash, the region or the emulation
  *            limits change or are not known yet; other changes are updates that test nothing.
- * - `create` runs `packer build` of the template (argv array, no shell, the same runner, progress
+ * - `create` runs `packer build` of the run's folder, assembled as for check under the test's own
+ *            `.build/boot-test/<run>/template` (argv array, no shell, the same runner, progress
  *            and redaction as the image build), reads the downloaded report, appends it to the
  *            test's log under .build/logs/, and fails listing every failed check and what it saw.
  * - `read`   the stored record (the test leaves nothing in the cloud to read).
@@ -47,6 +51,7 @@ import {
     validateBootTest,
     type BootTestInputs,
 } from "./bootTest/inputs";
+import { imageTemplateDir, LAUNCH_VARIABLES, launchVariablesFile, runFiles, type RunFile } from "./bootTest/launchVariables";
 import { failureMessage, parseReport, reportLines, verdict, type BootCheck } from "./bootTest/report";
 
 /** Inputs as the provider sees them (after `check`). */
@@ -104,14 +109,41 @@ function say(msg: string): void {
     console.log(`boot-test: ${msg}`);
 }
 
-/** The variables the folder's top-level template declares. */
-function templateVariables(fs: typeof import("node:fs"), dir: string): string[] {
-    return declaredVariables(
-        fs
-            .readdirSync(dir)
-            .filter((f) => f.endsWith(".pkr.hcl"))
-            .map((f) => fs.readFileSync(`${dir}/${f}`, "utf8")),
+/** The variables the run's top-level templates declare (its own and the generated launch variables). */
+function templateVariables(files: readonly RunFile[]): string[] {
+    return declaredVariables(files.filter((f) => !f.path.includes("/") && f.path.endsWith(".pkr.hcl")).map((f) => f.content.toString()));
+}
+
+/**
+ * What one run of the boot test folder is: its files plus `launch-variables.pkr.hcl`, generated
+ * from the image template's declarations in the folder above it (providers/bootTest/
+ * launchVariables.ts), and their hash; or why it cannot be assembled (a failure of templateDir).
+ */
+function runSource(fs: typeof import("node:fs"), templateDir: string): { files: RunFile[]; hash: string; reason?: undefined } | { reason: string } {
+    const imageDir = imageTemplateDir(templateDir);
+    const names = fs.existsSync(imageDir) ? fs.readdirSync(imageDir).filter((f) => f.endsWith(".pkr.hcl")).sort() : [];
+    const launch = launchVariablesFile(
+        names.map((f) => fs.readFileSync(`${imageDir}/${f}`, "utf8")),
+        names.map((f) => `../${f}`).join(", ") || "..",
     );
+    if (launch.text === undefined)
+        return {
+            reason: `the image template's folder above it ("${imageDir}") declares no variable ${launch.missing.map((v) => `"${v}"`).join(", ")}: the boot test launches with the builder's own declarations of ${LAUNCH_VARIABLES.join(", ")}; keep the boot test folder inside the image template's folder (<templateDir>/boot-test)`,
+        };
+    const files = runFiles(readTree(fs, templateDir), launch.text);
+    return { files, hash: checksHash(files) };
+}
+
+/** Writes a run's folder afresh from its files; returns it (what Packer builds or validates). */
+function writeRunDir(fs: typeof import("node:fs"), dir: string, files: readonly RunFile[]): string {
+    fs.rmSync(dir, { recursive: true, force: true });
+    for (const f of files) {
+        const p = `${dir}/${f.path}`;
+        fs.mkdirSync(p.slice(0, p.lastIndexOf("/")), { recursive: true });
+        const c = f.content;
+        fs.writeFileSync(p, typeof c === "string" ? c : new Uint8Array(c.buffer, c.byteOffset, c.byteLength), { mode: f.executable ? 0o755 : 0o644 });
+    }
+    return dir;
 }
 
 export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs, Outputs> {
@@ -125,16 +157,24 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         delete i.checksHash;
         const failures: Failure[] = validateBootTest(i);
         const dirFailed = failures.some((f) => f.property === "templateDir");
+        let files: RunFile[] | undefined;
         if (!containsUnknown(i.templateDir) && !dirFailed) {
             if (!fs.existsSync(i.templateDir) || !fs.statSync(i.templateDir).isDirectory())
                 failures.push({ property: "templateDir", reason: `"${i.templateDir}" is not a folder under the project root: point at the boot test folder (images/aws/boot-test)` });
             else {
                 const missing = missingTemplateFiles(fs.readdirSync(i.templateDir));
                 if (missing.length > 0) failures.push({ property: "templateDir", reason: `"${i.templateDir}" has no ${missing.join(" and no ")}: point at the boot test folder (images/aws/boot-test)` });
-                else i.checksHash = checksHash(readTree(fs, i.templateDir));
+                else {
+                    const run = runSource(fs, i.templateDir);
+                    if (run.reason !== undefined) failures.push({ property: "templateDir", reason: `"${i.templateDir}": ${run.reason}` });
+                    else {
+                        i.checksHash = run.hash;
+                        files = run.files;
+                    }
+                }
             }
         }
-        if (failures.length > 0 || i.checksHash === undefined) return { inputs: i, failures };
+        if (failures.length > 0 || i.checksHash === undefined || files === undefined) return { inputs: i, failures };
 
         // Everything but the image known: let Packer check the template with a run's variables.
         const { imageId, imageName } = i;
@@ -144,7 +184,7 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         const vars = bootTestVariables(
             probe,
             { reportPath: `${dir}/report.json`, tags: bootTestTags(probe, new Date(0)), temporaryKeyPairName: "packer-boot-test-validate" },
-            templateVariables(fs, i.templateDir),
+            templateVariables(files),
         );
         const varText = JSON.stringify(vars, null, 2) + "\n";
         const validKey = sha256Hex(`${i.checksHash}\n${canonicalJson({ ...vars, image_id: "", image_name: "", tags: {} })}`);
@@ -158,7 +198,7 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         const cp = load<typeof import("node:child_process")>("node:child_process");
         let v: { code: number | null; stdout: string; stderr: string };
         try {
-            v = await capturePacker(cp, validateArgv(varFile, i.templateDir), packerEnv(process.env, i));
+            v = await capturePacker(cp, validateArgv(varFile, writeRunDir(fs, `${dir}/template`, files)), packerEnv(process.env, i));
         } catch (e) {
             return { inputs: i, failures: [{ property: "templateDir", reason: (e as Error).message }] };
         } finally {
@@ -191,7 +231,9 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         const fs = load<typeof import("node:fs")>("node:fs");
         const cp = load<typeof import("node:child_process")>("node:child_process");
         const i: Inputs = bootTestDefaults(inputs as unknown as Record<string, unknown>);
-        const hash = checksHash(readTree(fs, i.templateDir));
+        const run = runSource(fs, i.templateDir);
+        if (run.reason !== undefined) throw new Error(`boot test of ${i.imageId}: templateDir "${i.templateDir}": ${run.reason}`);
+        const hash = run.hash;
         const started = new Date();
         const ts = stamp(started);
         const id = testId(i.stack, i.imageId, hash);
@@ -204,7 +246,9 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         fs.rmSync(reportPath, { force: true });
         const tags = bootTestTags(i, started);
         const varFile = `${workDir}/vars.pkrvars.json`;
-        const vars = bootTestVariables(i, { reportPath, tags, temporaryKeyPairName: `packer-boot-test-${id}-${ts}` }, templateVariables(fs, i.templateDir));
+        const vars = bootTestVariables(i, { reportPath, tags, temporaryKeyPairName: `packer-boot-test-${id}-${ts}` }, templateVariables(run.files));
+        // Packer reads one folder: the boot test's files and the builder's launch variables, as hashed.
+        const runDir = writeRunDir(fs, `${workDir}/template`, run.files);
         // The variables may hold values set as secrets (tags): the owner's only, removed when the test ends.
         fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n", { mode: 0o600 });
 
@@ -232,7 +276,7 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             const timeoutMs = i.timeoutMinutes * 60_000;
             const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
             const env = packerEnv(process.env, i);
-            const res = await runPacker({ cp, argv: buildArgv(varFile, i.templateDir), env, timeoutMs, graceMs, onLine });
+            const res = await runPacker({ cp, argv: buildArgv(varFile, runDir), env, timeoutMs, graceMs, onLine });
             // engineGone: set by the runner (providers/packer/run.ts) when the engine that asked for
             // this test died; Packer was interrupted and cleaned up.
             const engineGone = (res as { engineGone?: string }).engineGone;

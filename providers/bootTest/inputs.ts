@@ -45,7 +45,7 @@ export interface BootTestInputs extends LaunchSettings {
     providerVersion: string;
     /** Where progress is logged (the resource's own URN). */
     resourceUrn: string;
-    /** Computed by `check`: sha256 over the boot test folder's files. */
+    /** Computed by `check`: sha256 over the boot test folder's files and the launch variables it runs with. */
     checksHash?: string;
 }
 
@@ -180,7 +180,10 @@ export function validateBootTest(i: BootTestInputs, opts: { extraRegions?: reado
     return out;
 }
 
-/** sha256 over the boot test folder's files (path, content, executable bit): a change re-tests the image. */
+/**
+ * sha256 over a run's files (path, content, executable bit): the boot test folder's and the
+ * generated launch variables (providers/bootTest/launchVariables.ts). A change re-tests the image.
+ */
 export function checksHash(files: readonly FileEntry[]): string {
     const entries: Record<string, string> = {};
     for (const f of files) entries[f.path] = sha256Hex(canonicalJson({ content: sha256Hex(f.content), executable: f.executable }));

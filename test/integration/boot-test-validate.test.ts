@@ -1,8 +1,9 @@
 /**
  * The boot test provider's `check` with the real Packer and the real boot test folder
- * (images/aws/boot-test): sound inputs validate (an image id not known yet too: a placeholder
- * stands in), and a broken copy of the template fails at preview naming templateDir with Packer's
- * words. Proof limit: `packer validate` only (no instance); skipped when packer is not on PATH.
+ * (images/aws/boot-test, run with the launch variables the image template declares): sound inputs
+ * validate (an image id not known yet too: a placeholder stands in), a broken copy of the template
+ * fails at preview naming templateDir with Packer's words, and a folder with no image template
+ * above it fails naming the launch variables nothing declares. Proof limit: `packer validate` only (no instance); skipped when packer is not on PATH.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -11,6 +12,7 @@ import * as path from "node:path";
 import { BootTestProvider } from "../../providers/bootTestProvider";
 import { BOOT_TEST_PROVIDER_VERSION } from "../../providers/bootTest";
 import { UNKNOWN } from "../../providers/packer/validate";
+import { LAUNCH_VARIABLES } from "../../providers/bootTest/launchVariables";
 
 type Inputs = Parameters<BootTestProvider["check"]>[1];
 
@@ -49,8 +51,13 @@ describe("BootTestProvider.check with the real Packer and template", function ()
         process.chdir(ROOT);
         fs.rmSync(WORK, { recursive: true, force: true });
         fs.mkdirSync(WORK, { recursive: true });
-        fs.cpSync("images/aws/boot-test", `${WORK}/broken`, { recursive: true });
-        fs.appendFileSync(`${WORK}/broken/boot-test.pkr.hcl`, '\nlocals {\n  broken = var.not_an_argument\n}\n');
+        // A broken copy inside a copy of the image template's folder (its launch variables are the builder's).
+        fs.mkdirSync(`${WORK}/aws`, { recursive: true });
+        fs.copyFileSync("images/aws/couchbase-cloud.pkr.hcl", `${WORK}/aws/couchbase-cloud.pkr.hcl`);
+        fs.cpSync("images/aws/boot-test", `${WORK}/aws/broken`, { recursive: true });
+        fs.appendFileSync(`${WORK}/aws/broken/boot-test.pkr.hcl`, '\nlocals {\n  broken = var.not_an_argument\n}\n');
+        // A copy with no image template above it: nothing declares the launch variables.
+        fs.cpSync("images/aws/boot-test", `${WORK}/alone/boot-test`, { recursive: true });
     });
     after(() => {
         if (oldCwd) {
@@ -71,8 +78,27 @@ describe("BootTestProvider.check with the real Packer and template", function ()
     });
 
     it("a broken template fails naming templateDir with Packer's message", async () => {
-        const r = await provider.check({} as Inputs, inputs({ templateDir: `${WORK}/broken` }));
+        const r = await provider.check({} as Inputs, inputs({ templateDir: `${WORK}/aws/broken` }));
         assert.equal(r.failures?.[0]?.property, "templateDir");
         assert.match(r.failures?.[0]?.reason ?? "", /packer validate of ".*broken" failed[\s\S]*not_an_argument/);
+    });
+
+    it("the folder Packer validated holds the boot test's files and the builder's launch variables, declared nowhere else", async () => {
+        const r = await provider.check({} as Inputs, inputs());
+        assert.deepEqual(r.failures, []);
+        const dir = `.build/check/boot-test-${(r.inputs?.checksHash ?? "").slice(0, 12)}/template`;
+        assert.deepEqual(fs.readdirSync(dir).sort(), ["boot-check.sh", "boot-test.pkr.hcl", "launch-key.sh", "launch-variables.pkr.hcl"]);
+        const own = fs.readFileSync("images/aws/boot-test/boot-test.pkr.hcl", "utf8");
+        const launch = fs.readFileSync(`${dir}/launch-variables.pkr.hcl`, "utf8");
+        for (const v of LAUNCH_VARIABLES) {
+            assert.doesNotMatch(own, new RegExp(`^variable "${v}"`, "m"), `boot-test.pkr.hcl declares ${v} again`);
+            assert.match(launch, new RegExp(`^variable "${v}"`, "m"));
+        }
+    });
+
+    it("a boot test folder with no image template above it fails naming templateDir and the variables it lacks", async () => {
+        const r = await provider.check({} as Inputs, inputs({ templateDir: `${WORK}/alone/boot-test` }));
+        assert.equal(r.failures?.[0]?.property, "templateDir");
+        assert.match(r.failures?.[0]?.reason ?? "", /declares no variable "region", "instance_type", .*"ssh_port": the boot test launches with the builder's own declarations/);
     });
 });

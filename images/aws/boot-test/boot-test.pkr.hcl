@@ -10,6 +10,12 @@
 # find what a killed test leaves. Packer's own temporary key pair and security group, as for the
 # build; an interrupt (SIGINT) runs Packer's cleanup.
 #
+# The launch settings the test instance shares with the builder (region, instance type, network,
+# SSH, the temporary key pair's name, the local emulator's settings) are declared once, in
+# ../couchbase-cloud.pkr.hcl: the provider runs Packer on a folder it assembles from this folder
+# and a launch-variables.pkr.hcl generated from those declarations (providers/bootTest/
+# launchVariables.ts). Only the test's own variables are declared here.
+#
 # This folder is not part of the image's fingerprint (../.imageignore): changing the checks
 # re-tests the same image without rebuilding it.
 
@@ -20,15 +26,6 @@ packer {
       source  = "github.com/hashicorp/amazon"
       version = "= 1.8.2"
     }
-  }
-}
-
-variable "region" {
-  type        = string
-  description = "Region of the image under test (the build region)."
-  validation {
-    condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", var.region))
-    error_message = "The region must be an AWS region name such as \"us-east-1\"."
   }
 }
 
@@ -50,82 +47,10 @@ variable "image_name" {
   }
 }
 
-variable "instance_type" {
-  type        = string
-  description = "Instance type of the test instance."
-  default     = "t3.medium"
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.instance_type))
-    error_message = "The instance_type must look like \"t3.medium\"."
-  }
-}
-
 variable "tags" {
   type        = map(string)
   description = "Tags for the test instance, its volumes, the temporary key pair and security group (the stack's tags, ExpiresAt, Purpose=boot-test)."
   default     = {}
-}
-
-variable "vpc_id" {
-  type        = string
-  description = "VPC for the test instance. Empty: the default VPC (or the subnet's)."
-  default     = ""
-  validation {
-    condition     = var.vpc_id == "" || can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
-    error_message = "The vpc_id must be empty or a VPC id (vpc-...)."
-  }
-}
-
-variable "subnet_id" {
-  type        = string
-  description = "Subnet for the test instance. Empty: chosen by EC2 in the VPC."
-  default     = ""
-  validation {
-    condition     = var.subnet_id == "" || can(regex("^subnet-[0-9a-f]+$", var.subnet_id))
-    error_message = "The subnet_id must be empty or a subnet id (subnet-...)."
-  }
-}
-
-variable "associate_public_ip_address" {
-  type        = bool
-  description = "Give the test instance a public IP even where its subnet maps none on launch (as the builder). False: the subnet decides."
-  default     = false
-}
-
-variable "ssh_interface" {
-  type        = string
-  description = "Instance address SSH goes to (as the builder): public_ip, private_ip, public_dns or private_dns. Empty: the public IP if there is one, else the private IP."
-  default     = ""
-  validation {
-    condition     = contains(["", "public_ip", "private_ip", "public_dns", "private_dns"], var.ssh_interface)
-    error_message = "The ssh_interface must be empty, public_ip, private_ip, public_dns or private_dns."
-  }
-}
-
-variable "ssh_cidrs" {
-  type        = list(string)
-  description = "CIDRs allowed to SSH to the test instance through its temporary security group. Empty: only the public IP of the machine running Packer. Never 0.0.0.0/0."
-  default     = []
-  validation {
-    condition     = alltrue([for c in var.ssh_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
-    error_message = "Each ssh_cidrs entry must be a CIDR and none may be 0.0.0.0/0 or ::/0."
-  }
-}
-
-variable "ssh_username" {
-  type        = string
-  description = "SSH user of the image (the base image's: ubuntu on Ubuntu; root in the local sandbox)."
-  default     = "ubuntu"
-  validation {
-    condition     = can(regex("^[a-z_][a-z0-9_-]*$", var.ssh_username))
-    error_message = "The ssh_username must be a user name."
-  }
-}
-
-variable "temporary_key_pair_name" {
-  type        = string
-  description = "Name of Packer's temporary key pair (packer-... lets the janitor find it). Empty: Packer's default packer_<uuid>."
-  default     = ""
 }
 
 variable "report_path" {
@@ -144,38 +69,6 @@ variable "emulation_limits" {
   validation {
     condition     = alltrue([for u in var.emulation_limits : can(regex("^[A-Za-z0-9@_.:-]+$", u))])
     error_message = "Each emulation_limits entry must be a systemd unit name."
-  }
-}
-
-variable "ec2_endpoint" {
-  type        = string
-  description = "EC2 endpoint override (local emulator). Empty: AWS."
-  default     = ""
-  validation {
-    condition     = var.ec2_endpoint == "" || can(regex("^https?://", var.ec2_endpoint))
-    error_message = "The ec2_endpoint must be empty or an http(s) URL."
-  }
-}
-
-variable "emulator" {
-  type        = bool
-  description = "True against a local EC2 emulator: skip credential, region and metadata-API validation."
-  default     = false
-}
-
-variable "ssh_host" {
-  type        = string
-  description = "Connect to this host instead of the instance's address (local emulator). Empty: off."
-  default     = ""
-}
-
-variable "ssh_port" {
-  type        = number
-  description = "SSH port override (local emulator). 0: off (22)."
-  default     = 0
-  validation {
-    condition     = var.ssh_port >= 0 && var.ssh_port <= 65535
-    error_message = "The ssh_port must be 0 (off) or a TCP port."
   }
 }
 

@@ -70,6 +70,8 @@ describe("BootTestProvider", function () {
         fs.copyFileSync(path.join(ROOT, "images/aws/boot-test/boot-test.pkr.hcl"), path.join(dir, "boot-test.pkr.hcl"));
         fs.copyFileSync(path.join(ROOT, "test/fixtures/boot-check-stub.sh"), path.join(dir, "boot-check.sh"));
         fs.copyFileSync(path.join(ROOT, "images/aws/boot-test/launch-key.sh"), path.join(dir, "launch-key.sh"));
+        // The launch variables the boot test runs with are the image template's declarations.
+        fs.copyFileSync(path.join(ROOT, "images/aws/couchbase-cloud.pkr.hcl"), path.join(root, "images/aws/couchbase-cloud.pkr.hcl"));
         const bin = path.join(root, ".fakebin");
         fs.mkdirSync(bin);
         fs.symlinkSync(FAKE_PACKER, path.join(bin, "packer"));
@@ -107,7 +109,8 @@ describe("BootTestProvider", function () {
             assert.equal(vars.image_id, IMAGE);
             assert.deepEqual(vars.ssh_cidrs, ["203.0.113.4/32"]);
             assert.equal((vars.tags as Record<string, string>).Purpose, "boot-test");
-            assert.equal((v[0].argv as string[]).at(-1), "images/aws/boot-test");
+            // Packer validates the run's folder: the boot test's files and the builder's launch variables.
+            assert.equal((v[0].argv as string[]).at(-1), `.build/check/boot-test-${i.checksHash!.slice(0, 12)}/template`);
         });
 
         it("an image id not known yet (preview of a new image) is no failure: validate runs with a placeholder", async () => {
@@ -223,7 +226,7 @@ describe("BootTestProvider", function () {
             assert.equal(result.id, `${IMAGE}-${i.checksHash!.slice(0, 12)}`);
             const [build] = events().filter((e) => e.cmd === "build");
             assert.deepEqual((build.argv as string[]).slice(0, 4), ["build", "-machine-readable", "-color=false", "-on-error=cleanup"]);
-            assert.equal((build.argv as string[]).at(-1), "images/aws/boot-test");
+            assert.match((build.argv as string[]).at(-1) ?? "", /^\.build\/boot-test\/dev-alice-[0-9a-f]{12}-\d{8}T\d{6}Z\/template$/);
             const vars = build.vars as Record<string, unknown>;
             assert.equal(vars.image_id, IMAGE);
             assert.equal(vars.region, "eu-west-1");
