@@ -36,6 +36,7 @@ import { lastSha256Line } from "./agentSources";
 import { agentOutDir, ARCHITECTURE_TAG, childName, emulatorSshPort, EMULATOR_EMULATION_LIMITS, imageNamePrefix, type Arch } from "./architectures";
 import { buildVersionsDoc, versionsPath, versionsProblems, versionsText, type ArchVersionsInput, type BootTestRecord } from "./versions";
 import { VersionsFile } from "./versionsFile";
+import type { ConfigArgs, PlainConfigArgs } from "./inputs";
 
 /** Where the command resource's build puts the amd64 agent (project-relative, git-ignored); arm64's: `agentOutDir`. */
 export const AGENT_OUT_DIR = agentOutDir("amd64");
@@ -98,16 +99,31 @@ export interface ArchitectureImage {
     agentSha256: pulumi.Output<string>;
 }
 
+/** Keys the component takes as parsed, as Inputs (pipeline/inputs.ts documents each). */
+type PassedKeys =
+    | "couchbasePackageSource"
+    | "couchbaseReleaseUrl"
+    | "couchbaseReleaseSha256"
+    | "owner"
+    | "ttlHours"
+    | "sshPort"
+    | "sshUsername"
+    | "buildTimeoutMinutes"
+    | "rootVolumeSize"
+    | "rootDeviceName";
+/** Keys the component takes as parsed plain values: they decide which resources exist, or are used while the program runs. */
+type PlainKeys = "buildRegion" | "couchbaseVersion" | "baseImageOwners" | "emulator" | "copyTimeoutMinutes" | "versionsDir";
+
 /**
- * Arguments of {@link ImagePipeline}. Plain values where they decide which resources exist (copy
- * regions, agent source); everything else may be an Input. "Rebuild" means a new image (and
- * new copies); "tags only" means an in-place update.
+ * Arguments of {@link ImagePipeline}. The keys passed on unchanged are typed from the config
+ * table (pipeline/inputs.ts, which documents them); the rest are shaped by the program (per
+ * architecture, agent source, optional values). Plain values where they decide which resources
+ * exist (copy regions, agent source); everything else may be an Input. "Rebuild" means a new
+ * image (and new copies); "tags only" means an in-place update.
  */
-export interface ImagePipelineArgs {
+export interface ImagePipelineArgs extends ConfigArgs<PassedKeys>, PlainConfigArgs<PlainKeys> {
     /** Pulumi stack name; part of the image name and the `Stack` tag. Rebuild. */
     stack: string;
-    /** Region where Packer builds the image. Rebuild. */
-    buildRegion: string;
     /** Regions to copy the image to: one encrypted AmiCopy each. Empty = no copies, no aws plugin needed. */
     copyRegions: string[];
     /**
@@ -119,24 +135,14 @@ export interface ImagePipelineArgs {
     agentVersion: string;
     /** `enterprise` or `community`. Rebuild. */
     couchbaseEdition: string;
-    /** Couchbase Server version, X.Y.Z. Rebuild. */
-    couchbaseVersion: string;
-    /** `download`, `repository` or a project-relative folder holding the `.deb`. Rebuild. */
-    couchbasePackageSource: pulumi.Input<string>;
     /**
      * The stack's pins of downloaded packages, version → architecture → sha256, for versions the
      * project's table lacks; the image gets the one of couchbaseVersion and `architecture`.
      * Rebuild in download mode when that one changes; unused otherwise.
      */
     couchbasePackageSha256: Record<string, Record<string, string>>;
-    /** URL of Couchbase's couchbase-release .deb. Rebuild in repository mode; unused otherwise. */
-    couchbaseReleaseUrl: pulumi.Input<string>;
-    /** Pinned sha256 of that .deb; required in repository mode. Rebuild in repository mode. */
-    couchbaseReleaseSha256: pulumi.Input<string>;
     /** Pinned fingerprints of the signing keys it ships; required in repository mode. Rebuild in repository mode. */
     couchbaseKeyFingerprints: pulumi.Input<string>[];
-    /** Owners of acceptable base images (when no id), every architecture's. Rebuild. */
-    baseImageOwners: string[];
     /**
      * Image name prefix; each image's name carries its architecture after it, except amd64's in a
      * stack that builds amd64 alone (pipeline/architectures.ts `imageNamePrefix`). Rebuild.
@@ -146,10 +152,6 @@ export interface ImagePipelineArgs {
     release?: string;
     /** `dev`, `stage`, `prod` or `local`. Tags only; `prod` keeps the versions file on destroy. */
     environment: string;
-    /** Owner tag. Tags only. */
-    owner: pulumi.Input<string>;
-    /** Hours until non-production images expire (0 = never). Tags only. */
-    ttlHours: pulumi.Input<number>;
     /** Extra tags on the image, snapshots and copies. Tags only. */
     extraTags: Record<string, string>;
     /**
@@ -173,20 +175,8 @@ export interface ImagePipelineArgs {
     sshCidrs: pulumi.Input<string>[];
     /** EC2 endpoint override (local emulator); also used by the copies' aws provider. No rebuild. */
     ec2Endpoint?: string;
-    /** Emulator mode (skip credential/region/metadata validation). No rebuild. */
-    emulator: boolean;
     /** SSH host override for the builder. No rebuild. */
     sshHost?: pulumi.Input<string>;
-    /** SSH port (0 = default). No rebuild. */
-    sshPort: pulumi.Input<number>;
-    /** SSH user on the base image. Rebuild. */
-    sshUsername: pulumi.Input<string>;
-    /** The image provider's own deadline for `packer build`, minutes. No rebuild. */
-    buildTimeoutMinutes: pulumi.Input<number>;
-    /** Create/update timeout of each AmiCopy, minutes; delete gets twice as long. No change to images. */
-    copyTimeoutMinutes: number;
-    /** Project-relative folder of the versions file. */
-    versionsDir: string;
     /**
      * Folder (relative to the project root) holding the Packer template and its scripts.
      * Default `images/aws`. Its content is part of the fingerprint: an edit forces a rebuild.
@@ -392,6 +382,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 couchbaseReleaseSha256: args.couchbaseReleaseSha256,
                 couchbaseKeyFingerprints: args.couchbaseKeyFingerprints,
                 baseImage: a.baseImageId ? { id: a.baseImageId } : { nameFilter: a.baseImageNameFilter, owners: args.baseImageOwners },
+                rootVolumeSize: args.rootVolumeSize,
+                rootDeviceName: args.rootDeviceName,
                 agentArtifact,
                 agentSha256,
                 agentVersion: args.agentVersion,

@@ -2,8 +2,9 @@
  * Stack configuration → one typed, validated object. Pure: no I/O, no Pulumi runtime.
  *
  * The raw input is what `pulumi.Config` holds: every value a string (arrays and objects as JSON,
- * numbers and booleans as text) — or, in tests, already-typed values. Every key is declared with a
- * default in `Pulumi.yaml`; an empty string means "unset". All problems are collected and thrown
+ * numbers and booleans as text) — or, in tests, already-typed values. Every key is declared once,
+ * with its type, default and description, in pipeline/inputs.ts (Pulumi.yaml is generated from it);
+ * an empty string means "unset". All problems are collected and thrown
  * together, each naming the fully qualified key and the fix, e.g.
  * `couchbase-images:copyRegions: "us-east-1" is the build region; remove it`.
  */
@@ -11,7 +12,8 @@ import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS, type ResolvedImageIn
 import { packageSha256Url, stackPin, type PackagePins } from "../providers/packer/couchbasePackages";
 import { EDITIONS, ENVIRONMENTS, UNKNOWN, kmsKeyProblem, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
 import { buildKmsKeyRegionProblem, copyKmsKeyProblem } from "./kmsKeys";
-import { ARCHES, ARCHITECTURE_TAG, ARM64_DEFAULTS, PER_ARCH_KEYS, archKey, imageNamePrefix, instanceTypeArch, type Arch, type PerArchKey } from "./architectures";
+import { CONFIG_KEYS, IMAGE_PROPERTY_KEYS, INPUTS, type ConfigKey, type ConfigValues } from "./inputs";
+import { ARCHES, ARCHITECTURE_TAG, PER_ARCH_KEYS, archKey, imageNamePrefix, instanceTypeArch, type Arch, type PerArchKey } from "./architectures";
 
 /** `prod` never expires and keeps its versions file on destroy. */
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -74,6 +76,9 @@ export interface PipelineConfig {
     baseImageId?: string;
     baseImageNameFilter: string;
     baseImageOwners: string[];
+    /** Root volume size (GiB) and the base image's root device; 0 / "" = the template's defaults. */
+    rootVolumeSize: ConfigValues["rootVolumeSize"];
+    rootDeviceName: ConfigValues["rootDeviceName"];
     namePrefix: string;
     release?: string;
     environment: Environment;
@@ -121,141 +126,18 @@ export interface ConfigContext {
     extraRegions?: readonly string[];
 }
 
-/** Every key the program reads (and `Pulumi.yaml` declares). Anything else in the namespace is a typo. */
-export const CONFIG_KEYS = [
-    "buildRegion",
-    "copyRegions",
-    "instanceType",
-    "couchbaseEdition",
-    "couchbaseVersion",
-    "couchbasePackageSource",
-    "couchbasePackageSha256",
-    "couchbaseReleaseUrl",
-    "couchbaseReleaseSha256",
-    "couchbaseKeyFingerprints",
-    "baseImageId",
-    "baseImageNameFilter",
-    "baseImageOwners",
-    "namePrefix",
-    "release",
-    "environment",
-    "owner",
-    "extraTags",
-    "kmsKeyIds",
-    "ttlHours",
-    "subnetId",
-    "vpcId",
-    "associatePublicIpAddress",
-    "sshInterface",
-    "ec2Endpoint",
-    "emulator",
-    "sshHost",
-    "sshPort",
-    "sshUsername",
-    "sshCidrs",
-    "agentArtifact",
-    "agentSha256File",
-    "agentArch",
-    "buildTimeoutMinutes",
-    "copyTimeoutMinutes",
-    "versionsDir",
-    "templateDir",
-    "bootTest",
-    "architectures",
-    "arm64InstanceType",
-    "arm64BaseImageId",
-    "arm64BaseImageNameFilter",
-    "arm64AgentArtifact",
-    "arm64AgentSha256File",
-] as const;
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
+/** Every key the program reads (and `Pulumi.yaml` declares): pipeline/inputs.ts. Anything else in the namespace is a typo. */
+export { CONFIG_KEYS, type ConfigKey };
 
-/** Defaults, identical to `Pulumi.yaml` (a test keeps them in step). Used when a key is absent. */
-export const DEFAULTS: Record<ConfigKey, unknown> = {
-    buildRegion: "us-east-1",
-    copyRegions: [],
-    instanceType: "t3.large",
-    couchbaseEdition: "enterprise",
-    couchbaseVersion: "8.0.0",
-    couchbasePackageSource: IMAGE_DEFAULTS.couchbasePackageSource,
-    couchbasePackageSha256: {},
-    couchbaseReleaseUrl: COUCHBASE_RELEASE_URL,
-    couchbaseReleaseSha256: "",
-    couchbaseKeyFingerprints: [],
-    baseImageId: "",
-    // Where the program and the image resource share a setting, the resource's default is the one.
-    baseImageNameFilter: IMAGE_DEFAULTS.baseImage.nameFilter,
-    baseImageOwners: [...(IMAGE_DEFAULTS.baseImage.owners ?? [])],
-    namePrefix: IMAGE_DEFAULTS.namePrefix,
-    release: IMAGE_DEFAULTS.release,
-    environment: "dev",
-    owner: "",
-    extraTags: {},
-    kmsKeyIds: {},
-    ttlHours: IMAGE_DEFAULTS.ttlHours,
-    subnetId: IMAGE_DEFAULTS.subnetId,
-    vpcId: IMAGE_DEFAULTS.vpcId,
-    associatePublicIpAddress: IMAGE_DEFAULTS.associatePublicIpAddress,
-    sshInterface: IMAGE_DEFAULTS.sshInterface,
-    ec2Endpoint: IMAGE_DEFAULTS.ec2Endpoint,
-    emulator: IMAGE_DEFAULTS.emulator,
-    sshHost: IMAGE_DEFAULTS.sshHost,
-    sshPort: IMAGE_DEFAULTS.sshPort,
-    sshUsername: IMAGE_DEFAULTS.sshUsername,
-    sshCidrs: [],
-    agentArtifact: "",
-    agentSha256File: "",
-    agentArch: "amd64",
-    buildTimeoutMinutes: 90,
-    copyTimeoutMinutes: 60,
-    versionsDir: "versions",
-    templateDir: "images/aws",
-    bootTest: true,
-    architectures: ["amd64"],
-    ...ARM64_DEFAULTS,
-};
+/** Defaults, from pipeline/inputs.ts (Pulumi.yaml is generated from the same table). Used when a key is absent. */
+export const DEFAULTS: Readonly<Record<ConfigKey, unknown>> = Object.fromEntries(CONFIG_KEYS.map((k) => [k, INPUTS[k].default])) as Record<ConfigKey, unknown>;
 
 // ---- rules ------------------------------------------------------------------------------------
 // The image's input rules live once, in providers/packer/validate.ts (the provider's `check` runs
 // them too); this module adds only the rules about stack-level keys the image never sees.
 
-/** Image input property (as validate.ts names it) → config key. Index/map suffixes are kept. */
-const PROPERTY_TO_KEY: Record<string, ConfigKey> = {
-    region: "buildRegion",
-    copyRegions: "copyRegions",
-    instanceType: "instanceType",
-    couchbaseEdition: "couchbaseEdition",
-    couchbaseVersion: "couchbaseVersion",
-    couchbasePackageSource: "couchbasePackageSource",
-    couchbasePackageSha256: "couchbasePackageSha256",
-    architecture: "architectures",
-    couchbaseReleaseUrl: "couchbaseReleaseUrl",
-    couchbaseReleaseSha256: "couchbaseReleaseSha256",
-    couchbaseKeyFingerprints: "couchbaseKeyFingerprints",
-    "baseImage.id": "baseImageId",
-    baseImage: "baseImageNameFilter",
-    "baseImage.owners": "baseImageOwners",
-    agentArtifact: "agentArtifact",
-    namePrefix: "namePrefix",
-    release: "release",
-    environment: "environment",
-    owner: "owner",
-    ttlHours: "ttlHours",
-    extraTags: "extraTags",
-    kmsKeyId: "kmsKeyIds",
-    subnetId: "subnetId",
-    vpcId: "vpcId",
-    associatePublicIpAddress: "associatePublicIpAddress",
-    sshInterface: "sshInterface",
-    sshCidrs: "sshCidrs",
-    ec2Endpoint: "ec2Endpoint",
-    emulator: "emulator",
-    sshHost: "sshHost",
-    sshPort: "sshPort",
-    sshUsername: "sshUsername",
-    buildTimeoutMinutes: "buildTimeoutMinutes",
-    templateDir: "templateDir",
-};
+/** Image input property (as validate.ts names it) → config key (pipeline/inputs.ts `image`). Index/map suffixes are kept. */
+const PROPERTY_TO_KEY: Readonly<Record<string, ConfigKey>> = IMAGE_PROPERTY_KEYS;
 
 /** How to set a missing repository pin in the stack (appended to the validator's fix). */
 const PIN_COMMANDS: Record<string, (ns: string) => string> = {
@@ -485,6 +367,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     const couchbaseReleaseSha256 = normalizeSha256(str("couchbaseReleaseSha256"));
     const couchbaseKeyFingerprints = list("couchbaseKeyFingerprints").map(normalizeKeyFingerprint);
     const baseImageOwners = list("baseImageOwners");
+    const rootVolumeSize = int("rootVolumeSize", "GiB (0 = the template's default)");
+    const rootDeviceName = str("rootDeviceName");
     const namePrefix = str("namePrefix");
     const release = str("release");
     const environment = str("environment");
@@ -535,6 +419,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
             couchbaseReleaseSha256,
             couchbaseKeyFingerprints,
             baseImage: baseId ? { id: baseId } : { nameFilter: perArch("baseImageNameFilter", a), owners: baseImageOwners },
+            rootVolumeSize,
+            rootDeviceName,
             agentArtifact: perArch("agentArtifact", a) || UNKNOWN,
             agentSha256: UNKNOWN,
             agentVersion: "",
@@ -673,6 +559,8 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         baseImageId: architectures[0].baseImageId,
         baseImageNameFilter: architectures[0].baseImageNameFilter,
         baseImageOwners,
+        rootVolumeSize,
+        rootDeviceName,
         namePrefix,
         release: release || undefined,
         environment: environment as Environment,

@@ -7,6 +7,7 @@
  * module's checker mirrors it so the program needs no schema library at run time, and a unit test
  * validates every document it builds against the schema itself with ajv, keeping the two in step.
  */
+import { RULES } from "./inputs";
 
 /** The architectures a document can name (pipeline/architectures.ts). */
 export type VersionsArch = "amd64" | "arm64";
@@ -147,7 +148,8 @@ export function buildVersionsDoc(i: VersionsInput): VersionsDoc {
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const AMI = /^ami-[0-9a-f]{8,17}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-const VERSION = /^\d+\.\d+\.\d+(-\d+)?$/;
+/** The one Couchbase Server version rule (pipeline/inputs.ts): X.Y.Z. */
+const VERSION = RULES.couchbaseVersion.pattern;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** Every way the document breaks versions/schema.json, as `path: problem` lines; empty when valid. */

@@ -5,7 +5,8 @@
  * a fresh process, paid by every `npm run stack -- up` and by each of `pulumi up`'s two program
  * runs before the engine sees the resource. The text is a function of the provider's source, the
  * SDK's serializer and Node, so it is kept under a key made of exactly those:
- * every file under providers/, both tsconfigs, package-lock.json and the Node version.
+ * every file under providers/, pipeline/inputs.ts (the config table, whose defaults and rules the
+ * image provider's text holds), both tsconfigs, package-lock.json and the Node version.
  *
  * Side effect: the first process to serialize a given source writes the text; later ones read it.
  * So every driver stores the same text for the same code (no spurious `__provider` update when
@@ -43,7 +44,7 @@ export function providerTextSources(root: string): { path: string; content: Buff
         }
     };
     walk("providers");
-    for (const f of ["tsconfig.json", "tsconfig.pulumi.json", "package-lock.json"])
+    for (const f of ["pipeline/inputs.ts", "tsconfig.json", "tsconfig.pulumi.json", "package-lock.json"])
         if (fs.existsSync(path.join(root, f))) out.push({ path: f, content: fs.readFileSync(path.join(root, f)) });
     return out;
 }

@@ -28,6 +28,9 @@ export function packerVariables(i: ResolvedImageInputs, b: BuildValues, declared
         source_ami_name_filter: base.id ? "" : (base.nameFilter ?? ""),
         source_ami_owners: base.id ? [] : (base.owners ?? []),
         instance_type: i.instanceType,
+        // 0 / "" (unset) are left out below: the template's defaults (30 GiB, /dev/sda1) apply.
+        root_volume_size: i.rootVolumeSize,
+        root_device_name: i.rootDeviceName,
         couchbase_edition: i.couchbaseEdition,
         couchbase_version: i.couchbaseVersion,
         couchbase_package_source: i.couchbasePackageSource,

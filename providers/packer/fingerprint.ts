@@ -95,6 +95,10 @@ export function fingerprintVariables(i: ResolvedImageInputs): Record<string, unk
                 : undefined,
         kmsKeyId: i.kmsKeyId,
         sshUsername: i.sshUsername,
+        // Only when set (absent otherwise, as above): an image built before these inputs existed,
+        // with the template's default root volume, keeps its fingerprint.
+        rootVolumeSize: i.rootVolumeSize ? i.rootVolumeSize : undefined,
+        rootDeviceName: i.rootDeviceName ? i.rootDeviceName : undefined,
     };
 }
 

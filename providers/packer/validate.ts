@@ -7,6 +7,7 @@ import { PACKAGE_ARCHES, expectedSha256, packageSha256Url } from "./couchbasePac
 import { SSH_INTERFACES } from "./types";
 import { TAG } from "../ec2/tags";
 import { extraRegions, unknownRegionProblem } from "./awsRegions";
+import { RULES } from "../../pipeline/inputs";
 
 /** A failed rule: the input property and what is wrong with it, including the fix. */
 export interface Failure {
@@ -27,8 +28,11 @@ export function containsUnknown(v: unknown): boolean {
 
 // Two to four letters first: `eusc-de-east-1` (European Sovereign Cloud) has four.
 const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
-const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
-const COUCHBASE_VERSION = /^\d+\.\d+\.\d+$/;
+// The declared rules of pipeline/inputs.ts (taken one by one: the provider's text holds these, not the table).
+const INSTANCE_TYPE = RULES.instanceType.pattern;
+const COUCHBASE_VERSION = RULES.couchbaseVersion.pattern;
+const ROOT_VOLUME_SIZE = RULES.rootVolumeSize;
+const ROOT_DEVICE_NAME = RULES.rootDeviceName;
 const SHA256 = /^[0-9a-f]{64}$/;
 const KEY_FINGERPRINT = /^[0-9A-F]{40}$/;
 const HTTPS_URL = /^https:\/\/[^\s/]+\/\S+$/;
@@ -40,9 +44,9 @@ const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/;
 
 /** Environments; the janitor never touches `prod`. */
-export const ENVIRONMENTS = ["dev", "stage", "prod", "local"] as const;
+export const ENVIRONMENTS = RULES.environment.values;
 /** Couchbase editions. */
-export const EDITIONS = ["enterprise", "community"] as const;
+export const EDITIONS = RULES.couchbaseEdition.values;
 
 /**
  * A value as a message quotes it: JSON-quoted, and cut after 40 characters (a message about a
@@ -218,6 +222,8 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
             pick<unknown>("couchbaseKeyFingerprints", [...DEFAULTS.couchbaseKeyFingerprints]),
         ) as string[],
         baseImage: pick<BaseImage>("baseImage", { ...DEFAULTS.baseImage, owners: [...(DEFAULTS.baseImage.owners ?? [])] }),
+        rootVolumeSize: pick("rootVolumeSize", DEFAULTS.rootVolumeSize),
+        rootDeviceName: pick("rootDeviceName", DEFAULTS.rootDeviceName),
         agentArtifact: pick("agentArtifact", ""),
         agentSha256: pick("agentSha256", ""),
         agentVersion: pick("agentVersion", DEFAULTS.agentVersion),
@@ -316,6 +322,15 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
         else if (i.couchbaseVersion === "") fail("couchbaseVersion", "is empty: set the Couchbase Server version, e.g. 7.6.4");
         else if (!COUCHBASE_VERSION.test(i.couchbaseVersion))
             fail("couchbaseVersion", `"${i.couchbaseVersion}" is not a Couchbase Server version: use X.Y.Z (e.g. 7.6.4)`);
+    }
+    if (known(i.rootVolumeSize) && i.rootVolumeSize !== ROOT_VOLUME_SIZE.unset) {
+        const v = i.rootVolumeSize;
+        if (typeof v !== "number" || !Number.isInteger(v) || v < ROOT_VOLUME_SIZE.min || v > ROOT_VOLUME_SIZE.max)
+            fail("rootVolumeSize", `${JSON.stringify(v)} is not a root volume size: give whole ${ROOT_VOLUME_SIZE.unit} from ${ROOT_VOLUME_SIZE.min} to ${ROOT_VOLUME_SIZE.max}, or ${ROOT_VOLUME_SIZE.unset} for the template's default`);
+    }
+    if (known(i.rootDeviceName) && i.rootDeviceName !== "") {
+        if (typeof i.rootDeviceName !== "string" || !ROOT_DEVICE_NAME.pattern.test(i.rootDeviceName))
+            fail("rootDeviceName", `${JSON.stringify(i.rootDeviceName)} is not a device name: use ${ROOT_DEVICE_NAME.form}, e.g. ${ROOT_DEVICE_NAME.example} (the base image's root device), or "" for the template's default`);
     }
     if (known(i.couchbasePackageSource) && !(PACKAGE_SOURCE_MODES as readonly unknown[]).includes(i.couchbasePackageSource)) {
         const p = relativePathProblem(i.couchbasePackageSource);

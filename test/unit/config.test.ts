@@ -167,6 +167,8 @@ describe("parseConfig", () => {
             baseImageId: undefined,
             baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
             baseImageOwners: ["099720109477"],
+            rootVolumeSize: 0,
+            rootDeviceName: "",
             namePrefix: "couchbase-cloud-server",
             release: undefined,
             environment: "dev",

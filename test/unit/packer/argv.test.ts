@@ -51,7 +51,7 @@ describe("argv", () => {
             couchbase_version: "7.6.4",
             emulator: false,
             image_name: "cb-dev-alice-0123456789ab",
-            instance_type: "t3.medium",
+            instance_type: "t3.large",
             manifest_path: ".build/packer/x/manifest.json",
             region: "eu-west-1",
             source_ami_name_filter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",

@@ -252,3 +252,28 @@ describe("fingerprint", () => {
         assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: undefined } }), '{"a":{"d":[2,{"y":2,"z":1}]},"b":1}');
     });
 });
+
+describe("fingerprint: inputs added later leave existing images alone", () => {
+    // Pinned values: computed by the fingerprint code of before rootVolumeSize/rootDeviceName existed
+    // (commit f7a8849) for these exact inputs and sources. A new input left unset must not change
+    // them, or every stack's image would rebuild.
+    const src: FingerprintSources = {
+        templateFiles: [{ path: "a.pkr.hcl", content: Buffer.from("x"), executable: false }],
+        agentUnit: Buffer.from("u"),
+        packageFiles: [],
+        packerVersion: "1.16.0",
+        pluginVersion: "1.8.2",
+    };
+    it("unset root volume inputs: the fingerprint of before", () => {
+        assert.equal(computeFingerprint(downloadInputs({ instanceType: "t3.large" }), src).fingerprint, "06c5b5a491661ab0aa0349dd8775962aa359d3abf40c05eb500a49979d8c728b");
+        assert.equal(computeFingerprint(goodInputs({ instanceType: "t3.large" }), src).fingerprint, "c310afa0af397c7de17623a9a1f4bf05c128a7c48db36a0f078fec6fb499e601");
+    });
+    it("a set root volume size or device is part of the variables (a rebuild)", () => {
+        const base = computeFingerprint(downloadInputs({ instanceType: "t3.large" }), src);
+        for (const over of [{ rootVolumeSize: 64 }, { rootDeviceName: "/dev/xvda" }]) {
+            const fp = computeFingerprint(downloadInputs({ instanceType: "t3.large", ...over }), src);
+            assert.notEqual(fp.fingerprint, base.fingerprint, JSON.stringify(over));
+            assert.deepEqual(changedParts(base.parts, fp.parts), ["variables"]);
+        }
+    });
+});

@@ -13,7 +13,7 @@ describe("validate: applyDefaults", () => {
     it("fills every documented default", () => {
         const i = applyDefaults({});
         assert.equal(i.templateDir, "images/aws");
-        assert.equal(i.instanceType, "t3.medium");
+        assert.equal(i.instanceType, "t3.large");
         assert.equal(i.couchbaseEdition, "enterprise");
         assert.equal(i.couchbasePackageSource, "download");
         assert.equal(i.couchbasePackageSha256, "");

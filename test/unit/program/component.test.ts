@@ -61,6 +61,8 @@ function args(over: Partial<ImagePipelineArgs> & Partial<OneArch> = {}): ImagePi
         couchbaseReleaseSha256: TEST_SHA256,
         couchbaseKeyFingerprints: [TEST_FPR],
         baseImageOwners: ["136693071363"],
+        rootVolumeSize: 0,
+        rootDeviceName: "",
         namePrefix: "couchbase-server",
         environment: "dev",
         owner: "alice",

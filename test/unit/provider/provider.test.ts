@@ -68,7 +68,7 @@ describe("PackerImageProvider", function () {
         it("accepts sound inputs, applies defaults, fingerprints and runs packer validate", async () => {
             const r = await provider.check(inputs(p), inputs(p));
             assert.deepEqual(r.failures, []);
-            assert.equal(r.inputs?.instanceType, "t3.medium");
+            assert.equal(r.inputs?.instanceType, "t3.large");
             assert.match(r.inputs?.fingerprint ?? "", /^[0-9a-f]{64}$/);
             assert.ok(r.inputs?.fingerprintParts?.["template/scripts/install-couchbase.sh"]);
             const v = p.events().filter((e) => e.cmd === "validate");

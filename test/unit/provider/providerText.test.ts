@@ -64,6 +64,23 @@ describe("providerText", function () {
         const paths = providerTextSources(ROOT).map((f) => f.path);
         assert.ok(paths.includes("providers/packer/index.ts"));
         assert.ok(paths.includes("providers/packer/progress.ts"));
-        for (const f of ["tsconfig.json", "tsconfig.pulumi.json", "package-lock.json"]) assert.ok(paths.includes(f), f);
+        for (const f of ["pipeline/inputs.ts", "tsconfig.json", "tsconfig.pulumi.json", "package-lock.json"]) assert.ok(paths.includes(f), f);
+    });
+
+    it("covers every project file a provider module imports from outside providers/ (its values end up in the text)", () => {
+        const paths = new Set(providerTextSources(ROOT).map((f) => f.path));
+        const outside: string[] = [];
+        for (const f of paths) {
+            if (!f.startsWith("providers/") || !f.endsWith(".ts")) continue;
+            const text = fs.readFileSync(path.join(ROOT, f), "utf8");
+            for (const m of text.matchAll(/^import\s+(?!type\b)[^"']*["'](\.[^"']+)["']/gm)) {
+                const target = path.posix.normalize(path.posix.join(path.posix.dirname(f), m[1]));
+                if (target.startsWith("providers/")) continue;
+                const file = [`${target}.ts`, `${target}/index.ts`].find((c) => fs.existsSync(path.join(ROOT, c))) ?? target;
+                outside.push(`${f} → ${file}`);
+                assert.ok(paths.has(file), `${f} imports ${file}, which the provider text's key does not cover (providers/providerText.ts providerTextSources)`);
+            }
+        }
+        assert.ok(outside.some((o) => o.endsWith("pipeline/inputs.ts")), outside.join("\n"));
     });
 });
