@@ -1,18 +1,20 @@
 /**
- * Every repository path that docs/*.md and source comments cite exists (README.md is owned
- * elsewhere and not checked). A reference is a token with a slash whose first segment is a
+ * Every repository path that the Markdown pages (README.md, docs/, every folder's README) and
+ * source comments (TypeScript, shell, Go, HCL, YAML and the like) cite exists. A reference is a token with a slash whose first segment is a
  * top-level entry of the repository (or `./`, `../`), or a bare file name with a source extension
  * (`validate.ts`: some file of that name must exist). Notes kept outside the repository (a
  * `shared` folder beside it) are stale by definition: a reader of the repository cannot follow them.
  *
  * Not references: globs and placeholders (`scripts/*.sh`, `versions/<stack>.json`,
  * `tools/NAME`: only the literal folder before them must exist), URLs, and a stack's versions
- * file (`versions/dev-alice.json`), which is output.
+ * file (`versions/dev-alice.json`), which is output, and a file the code generates at run time
+ * (`GENERATED`, by the code's own constant).
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
+import { LAUNCH_VARIABLES_FILE } from "../../providers/bootTest/launchVariables";
 
 const ROOT = path.resolve(__dirname, "../..");
 /** Not the repository's content: dependencies, git, and what the tools and tests write (.gitignore). */
@@ -22,6 +24,8 @@ const HASH_COMMENTS = /(^|\/)(\.gitignore|\.imageignore|run|fake-packer)$|\.(sh|
 
 /** References in files owned by someone else that are known to be stale (file → tokens). */
 const KNOWN_STALE: Record<string, string[]> = {};
+/** Files the code writes at run time, never committed, so cited by name without existing (each named by its constant). */
+const GENERATED = new Set([LAUNCH_VARIABLES_FILE]);
 
 function walk(dir: string, out: string[] = []): string[] {
     for (const e of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
@@ -57,9 +61,9 @@ function tsComments(file: string, text: string): { line: number; text: string }[
     return out;
 }
 
-/** Comment text of other files: `//` and `/* *\/` in Go and HCL, `#` in shell, YAML, HCL and the like; all of Markdown. */
+/** Comment text of a file (TypeScript and JavaScript: the compiler's scanner; others: `//` and `/* *\/` in Go and HCL, `#` in shell, YAML, HCL and the like; all of Markdown. */
 function comments(file: string, text: string): { line: number; text: string }[] {
-    if (file.endsWith(".ts")) return tsComments(file, text);
+    if (/\.(ts|mjs|cjs|js)$/.test(file)) return tsComments(file, text);
     const lines = text.split("\n");
     if (file.endsWith(".md")) return lines.map((l, i) => ({ line: i + 1, text: l }));
     const out: { line: number; text: string }[] = [];
@@ -93,7 +97,7 @@ const FILE_TOKEN = /(?<![\w./@:*$~-])([A-Za-z0-9_][A-Za-z0-9_.-]*\.(?:ts|sh|md|g
 function stale(file: string, token: string, top: Set<string>, basenames: Set<string>): string | undefined {
     const t = token.replace(/[.,;:)]+$/, "");
     if (/(^|\/)\.\.\/shared\//.test(t) || t.startsWith("shared/")) return "a note outside the repository";
-    if (!t.includes("/")) return SOURCE_EXT.test(t) && !basenames.has(t) ? "no such file anywhere in the repository" : undefined;
+    if (!t.includes("/")) return SOURCE_EXT.test(t) && !basenames.has(t) && !GENERATED.has(t) ? "no such file anywhere in the repository" : undefined;
     const relative = t.startsWith("./") || t.startsWith("../");
     if (!relative && !top.has(t.split("/")[0])) return undefined; // not a repository path (a URL's path, a package, an S3 key)
     // Placeholders and globs: the literal folder in front of them must exist.
@@ -108,16 +112,16 @@ function stale(file: string, token: string, top: Set<string>, basenames: Set<str
     return found ? undefined : "does not exist";
 }
 
-describe("paths cited in docs/*.md and source comments exist", () => {
+describe("paths cited in the Markdown pages and source comments exist", () => {
     const files = walk("");
     const top = new Set(fs.readdirSync(ROOT).filter((n) => !SKIP_DIRS.has(n)));
     const basenames = new Set(files.map((f) => path.basename(f)));
     const checked = files.filter(
-        (f) => f !== "README.md" && (f.startsWith("docs/") ? f.endsWith(".md") : !f.endsWith(".md") && !f.endsWith(".json") && !f.endsWith(".sum") && !f.endsWith(".gz")),
+        (f) => f.endsWith(".md") || (!f.endsWith(".json") && !f.endsWith(".sum") && !f.endsWith(".gz")),
     );
 
     it("checks the docs and the sources (the scan finds them)", () => {
-        for (const f of ["docs/janitor.md", "janitor/cli.ts", "scripts/bootstrap.sh", "agent/cmd/dp-agent/main.go", "images/aws/couchbase-cloud.pkr.hcl"]) assert.ok(checked.includes(f), f);
+        for (const f of ["README.md", "docs/janitor.md", "versions/README.md", "janitor/cli.ts", "scripts/bootstrap.sh", "agent/cmd/dp-agent/main.go", "images/aws/couchbase-cloud.pkr.hcl"]) assert.ok(checked.includes(f), f);
     });
     it("no stale reference", () => {
         const problems: string[] = [];
@@ -151,5 +155,6 @@ describe("paths cited in docs/*.md and source comments exist", () => {
         assert.equal(stale("docs/x.md", "scripts/no-such-dir/*.sh", top, new Set()), "does not exist");
         assert.equal(stale("docs/x.md", "versions/dev-alice.json", new Set(["versions"]), new Set()), undefined);
         assert.equal(stale("docs/x.md", "github.com/pulumi/pulumi", top, new Set()), undefined);
+        assert.equal(stale("docs/x.md", LAUNCH_VARIABLES_FILE, top, new Set()), undefined, "a file the code generates");
     });
 });
