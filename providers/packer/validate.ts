@@ -203,53 +203,36 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
     return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/**
+ * Inputs without a default (required, or set by the PackerImage class): what stands in for one that
+ * is missing until the rules report it. With {@link DEFAULTS} they name every input exactly once
+ * (checked at compile time below), so a new input is one line in DEFAULTS or here.
+ */
+const NO_DEFAULT = {
+    region: "",
+    couchbaseVersion: "",
+    agentArtifact: "",
+    agentSha256: "",
+    stack: "",
+    environment: "",
+    owner: "",
+    sshCidrs: [] as string[],
+    providerVersion: "",
+    resourceUrn: "",
+};
+// Every input has exactly one stand-in: a default, or a required input's empty value.
+const EVERY_INPUT: Record<keyof ResolvedImageInputs, unknown> = { ...NO_DEFAULT, ...DEFAULTS };
+
 /** Applies the documented defaults to raw inputs (missing, null or undefined → default). */
 export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs {
-    const pick = <T>(key: string, d: T): T => (raw[key] === undefined || raw[key] === null ? d : (raw[key] as T));
-    return {
-        templateDir: pick("templateDir", DEFAULTS.templateDir),
-        region: pick("region", ""),
-        copyRegions: pick("copyRegions", [...DEFAULTS.copyRegions]),
-        instanceType: pick("instanceType", DEFAULTS.instanceType),
-        couchbaseEdition: pick("couchbaseEdition", DEFAULTS.couchbaseEdition),
-        couchbaseVersion: pick("couchbaseVersion", ""),
-        couchbasePackageSource: pick("couchbasePackageSource", DEFAULTS.couchbasePackageSource),
-        couchbasePackageSha256: normalizeSha256(pick("couchbasePackageSha256", DEFAULTS.couchbasePackageSha256)),
-        architecture: pick("architecture", DEFAULTS.architecture),
-        couchbaseReleaseUrl: pick("couchbaseReleaseUrl", DEFAULTS.couchbaseReleaseUrl),
-        couchbaseReleaseSha256: normalizeSha256(pick("couchbaseReleaseSha256", DEFAULTS.couchbaseReleaseSha256)),
-        couchbaseKeyFingerprints: ((v: unknown) => (Array.isArray(v) ? v.map(normalizeKeyFingerprint) : v))(
-            pick<unknown>("couchbaseKeyFingerprints", [...DEFAULTS.couchbaseKeyFingerprints]),
-        ) as string[],
-        baseImage: pick<BaseImage>("baseImage", { ...DEFAULTS.baseImage, owners: [...(DEFAULTS.baseImage.owners ?? [])] }),
-        rootVolumeSize: pick("rootVolumeSize", DEFAULTS.rootVolumeSize),
-        rootDeviceName: pick("rootDeviceName", DEFAULTS.rootDeviceName),
-        agentArtifact: pick("agentArtifact", ""),
-        agentSha256: pick("agentSha256", ""),
-        agentVersion: pick("agentVersion", DEFAULTS.agentVersion),
-        agentUnit: pick("agentUnit", DEFAULTS.agentUnit),
-        namePrefix: pick("namePrefix", DEFAULTS.namePrefix),
-        stack: pick("stack", ""),
-        release: pick("release", DEFAULTS.release),
-        environment: pick("environment", ""),
-        owner: pick("owner", ""),
-        ttlHours: pick("ttlHours", DEFAULTS.ttlHours),
-        extraTags: pick("extraTags", { ...DEFAULTS.extraTags }),
-        kmsKeyId: pick("kmsKeyId", DEFAULTS.kmsKeyId),
-        subnetId: pick("subnetId", DEFAULTS.subnetId),
-        vpcId: pick("vpcId", DEFAULTS.vpcId),
-        associatePublicIpAddress: pick("associatePublicIpAddress", DEFAULTS.associatePublicIpAddress),
-        sshInterface: pick("sshInterface", DEFAULTS.sshInterface),
-        sshCidrs: pick("sshCidrs", []),
-        ec2Endpoint: pick("ec2Endpoint", DEFAULTS.ec2Endpoint),
-        emulator: pick("emulator", DEFAULTS.emulator),
-        sshHost: pick("sshHost", DEFAULTS.sshHost),
-        sshPort: pick("sshPort", DEFAULTS.sshPort),
-        sshUsername: pick("sshUsername", DEFAULTS.sshUsername),
-        buildTimeoutMinutes: pick("buildTimeoutMinutes", DEFAULTS.buildTimeoutMinutes),
-        providerVersion: pick("providerVersion", ""),
-        resourceUrn: pick("resourceUrn", ""),
-    };
+    const out: Record<string, unknown> = {};
+    // A fresh copy of a default array or object, so no caller can change DEFAULTS.
+    for (const [k, d] of Object.entries(EVERY_INPUT)) out[k] = raw[k] === undefined || raw[k] === null ? (typeof d === "object" && d !== null ? JSON.parse(JSON.stringify(d)) : d) : raw[k];
+    const i = out as unknown as ResolvedImageInputs;
+    i.couchbasePackageSha256 = normalizeSha256(i.couchbasePackageSha256);
+    i.couchbaseReleaseSha256 = normalizeSha256(i.couchbaseReleaseSha256);
+    if (Array.isArray(i.couchbaseKeyFingerprints)) i.couchbaseKeyFingerprints = i.couchbaseKeyFingerprints.map(normalizeKeyFingerprint) as string[];
+    return i;
 }
 
 /**
