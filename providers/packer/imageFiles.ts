@@ -96,8 +96,3 @@ export function imageFileFilter(ignoreText: string): (relPath: string) => boolea
         return counts;
     };
 }
-
-/** Whether one relative path counts for the image's fingerprint under the given ignore file text. */
-export function countsForImage(relPath: string, ignoreText: string): boolean {
-    return imageFileFilter(ignoreText)(relPath);
-}

@@ -10,7 +10,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { changedParts, computeFingerprint, readTree, type FingerprintSources } from "../../../providers/packer/fingerprint";
-import { countsForImage, IMAGE_IGNORE_FILE, imageFileFilter, parseImageIgnore } from "../../../providers/packer/imageFiles";
+import { IMAGE_IGNORE_FILE, imageFileFilter, parseImageIgnore } from "../../../providers/packer/imageFiles";
+
+/** Whether one relative path counts for the image's fingerprint under the given ignore file text. */
+const countsForImage = (relPath: string, ignoreText: string): boolean => imageFileFilter(ignoreText)(relPath);
 import { goodInputs } from "./fixtures";
 
 const TEMPLATE_DIR = path.resolve(__dirname, "../../../images/aws");
