@@ -40,11 +40,39 @@ export interface ArchitectureConfig {
     agent: AgentSource;
 }
 
+/**
+ * Keys whose parsed value is the config value as the table types it (pipeline/inputs.ts documents
+ * each); PipelineConfig lists the rest, which parsing shapes (per architecture, optional, narrowed).
+ */
+type AsParsed =
+    | "buildRegion"
+    | "couchbaseVersion"
+    | "couchbasePackageSource"
+    | "couchbaseReleaseUrl"
+    | "couchbaseReleaseSha256"
+    | "couchbaseKeyFingerprints"
+    | "baseImageOwners"
+    | "rootVolumeSize"
+    | "rootDeviceName"
+    | "namePrefix"
+    | "owner"
+    | "ttlHours"
+    | "associatePublicIpAddress"
+    | "sshInterface"
+    | "emulator"
+    | "sshPort"
+    | "sshUsername"
+    | "sshCidrs"
+    | "buildTimeoutMinutes"
+    | "copyTimeoutMinutes"
+    | "versionsDir"
+    | "templateDir"
+    | "bootTest";
+
 /** The validated configuration of one stack. Paths are relative to the project root. */
-export interface PipelineConfig {
+export interface PipelineConfig extends Pick<ConfigValues, AsParsed> {
     project: string;
     stack: string;
-    buildRegion: string;
     /** Sorted, without the build region, no duplicates. */
     copyRegions: string[];
     /**
@@ -55,9 +83,6 @@ export interface PipelineConfig {
     /** The first architecture's instance type (architectures[0]). */
     instanceType: string;
     couchbaseEdition: CouchbaseEdition;
-    couchbaseVersion: string;
-    /** `download` (the default), `repository` or a relative folder holding the `.deb`. */
-    couchbasePackageSource: string;
     /**
      * The stack's pins of downloaded packages: version → architecture → sha256 (lowercase), for
      * versions the project's table (providers/packer/couchbasePackages.ts) lacks. Only the entry of
@@ -66,50 +91,20 @@ export interface PipelineConfig {
     couchbasePackageSha256: PackagePins;
     /** The first architecture (architectures[0].arch). */
     architecture: AgentArch;
-    /** URL of the couchbase-release .deb (repository mode). */
-    couchbaseReleaseUrl: string;
-    /** Its pinned sha256, lowercase; required (non-empty) in repository mode. */
-    couchbaseReleaseSha256: string;
-    /** Pinned signing key fingerprints, 40 uppercase hex without spaces; required in repository mode. */
-    couchbaseKeyFingerprints: string[];
     /** The first architecture's base image id and filter (architectures[0]); owners are shared. */
     baseImageId?: string;
     baseImageNameFilter: string;
-    baseImageOwners: string[];
-    /** Root volume size (GiB) and the base image's root device; 0 / "" = the template's defaults. */
-    rootVolumeSize: ConfigValues["rootVolumeSize"];
-    rootDeviceName: ConfigValues["rootDeviceName"];
-    namePrefix: string;
     release?: string;
     environment: Environment;
-    owner: string;
     extraTags: Record<string, string>;
     /** Region → KMS key; only build and copy regions. */
     kmsKeyIds: Record<string, string>;
-    ttlHours: number;
     subnetId?: string;
     vpcId?: string;
-    /** Public IP on the builder even where the subnet maps none. */
-    associatePublicIpAddress: boolean;
-    /** Builder address Packer's SSH goes to; "" = public IP, else private. */
-    sshInterface: string;
     ec2Endpoint?: string;
-    emulator: boolean;
     sshHost?: string;
-    sshPort: number;
-    sshUsername: string;
-    sshCidrs: string[];
     /** The first architecture's agent (architectures[0].agent). */
     agent: AgentSource;
-    buildTimeoutMinutes: number;
-    copyTimeoutMinutes: number;
-    versionsDir: string;
-    templateDir: string;
-    /**
-     * Boot test of every new image before copies and the versions file (default true). false:
-     * no test, and the versions file says `bootTest: {enabled: false}`.
-     */
-    bootTest: boolean;
 }
 
 /** Context the pure parser needs from outside. */
