@@ -140,7 +140,7 @@ export async function startWorld(label: string, opts: WorldOptions = {}): Promis
  * point a stack at an edited copy of the template instead of the repo's own files.
  */
 export function programTakesTemplateDir(): boolean {
-    return /^  templateDir:/m.test(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    return /^ {2}templateDir:/m.test(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
 }
 
 /** The stack config every e2e stack starts from: the local stack's settings on this world's ports. */
@@ -457,4 +457,86 @@ export function awsPluginLocation(): string | undefined {
         // no pulumi CLI, or it failed: treat as not installed
     }
     return undefined;
+}
+
+/** What {@link useWorld} gives a describe block. */
+export interface WorldHooks {
+    /** The started world (fails clearly when `before` did not start it). */
+    world: () => World;
+    /** The world, or undefined before it started or once it stopped. */
+    current: () => World | undefined;
+    /**
+     * Registers the block's last test: stopping the emulator and the build host leaves no process
+     * or mount. `first` runs before the stop (close what the block opened itself, e.g. a proxy).
+     */
+    itStopsCleanly: (first?: () => unknown) => void;
+}
+
+/** {@link useWorld}'s settings besides the world's own. */
+export interface UseWorldOptions extends WorldOptions {
+    /** Timeout of the `before` that starts the world (the first start builds the tools' inputs). */
+    startTimeoutMs?: number;
+    /** Timeout of the `after` that destroys the stacks and stops the world. */
+    stopTimeoutMs?: number;
+    /**
+     * In `after`, destroy (`--remove`) every stack the block wrote config for, best effort, so
+     * nothing outlives a test that failed half way; skipped with E2E_KEEP=1. Default true.
+     */
+    destroyStacks?: boolean;
+    /** A reason to skip the whole block (printed, then every test skipped), or undefined to run it. */
+    skipWhen?: () => string | undefined;
+}
+
+/**
+ * The e2e world of one describe block, set up once here instead of in each file: `before` starts
+ * it ({@link startWorld}), `after` destroys the stacks it wrote config for and stops it
+ * ({@link stopWorld}), also when a test failed; the block's own `before` and `after` hooks run
+ * after these (mocha keeps their order), so they can use `world()`. Call it inside `describe`.
+ */
+export function useWorld(label: string, opts: UseWorldOptions = {}): WorldHooks {
+    let w: World | undefined;
+    before(async function () {
+        const skip = opts.skipWhen?.();
+        if (skip !== undefined) {
+            console.log(`      skipped: ${skip}`);
+            this.skip();
+        }
+        this.timeout(opts.startTimeoutMs ?? 600_000);
+        w = await startWorld(label, opts);
+    });
+    after(async function () {
+        this.timeout(opts.stopTimeoutMs ?? 180_000);
+        if (w && opts.destroyStacks !== false && process.env.E2E_KEEP !== "1")
+            for (const s of w.stacks) await driver(w, "destroy", s, ["--remove"]).done.catch(() => undefined);
+        await stopWorld(w);
+        w = undefined;
+    });
+    return {
+        world: () => started(w),
+        current: () => w,
+        itStopsCleanly: (first?: () => unknown): void => {
+            it("stopping the emulator and the build host leaves no process or mount", async function () {
+                this.timeout(60_000);
+                await first?.();
+                const left = await stopWorld(w);
+                w = undefined;
+                assert.deepEqual(left, { pids: [], mounts: [] });
+            });
+        },
+    };
+}
+
+/**
+ * `npm run janitor -- --stack S --delete` (janitor/cli.ts, as a child process) against this world's
+ * moto and file backend; resolves with its output, rejects when it exits non-zero.
+ */
+export async function janitorCli(w: World, stack: string, flags: string[] = ["--delete"]): Promise<string> {
+    const r = await tsScript(w, "janitor/cli.ts", ["--regions", REGION, "--endpoint", w.moto.endpoint, "--stack", stack, "--backend-url", `file://${w.backendDir}`, ...flags]).done;
+    if (r.code !== 0) throw new Error(`janitor exited ${r.code ?? r.signal}:\n${r.output}`);
+    return r.output;
+}
+
+/** Live instances, key pairs and security groups moto holds that were not there when the world started (images and snapshots aside). */
+export async function launchLeftovers(w: World): Promise<string[]> {
+    return (await createdSinceStart(w)).filter((id) => !id.startsWith("ami-") && !id.startsWith("snap-"));
 }
