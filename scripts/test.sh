@@ -32,7 +32,7 @@ stage bootstrap bash scripts/bootstrap.sh
 stage typecheck npx tsc --noEmit -p .
 stage shell lint_project_shell
 stage agent bash agent/ci.sh
-stage image bash images/aws/ci.sh
+stage image bash test/images/ci.sh
 stage unit npx mocha 'test/unit/**/*.test.ts'
 stage integration npx mocha 'test/integration/**/*.test.ts'
 stage e2e npx mocha 'test/e2e/**/*.test.ts'

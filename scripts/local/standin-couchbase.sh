@@ -21,7 +21,7 @@
 set -o errexit -o nounset -o pipefail
 
 # Keep equal to the default of var.couchbase_version in images/aws/couchbase-cloud.pkr.hcl
-# (images/aws/ci.sh checks it).
+# (test/images/ci.sh checks it).
 readonly DEFAULT_VERSION=8.0.0
 
 usage() {

@@ -1,7 +1,8 @@
 /**
  * Which template-folder files count for the image's fingerprint: a table of the ignore rule, a
  * guard that the real ignore file drops nothing the real template's provisioners upload or run,
- * and the real folder fingerprinted (ci.sh edits rebuild nothing, script edits do). Proof limit:
+ * and the real folder fingerprinted (README, test fixture and boot-test edits rebuild nothing,
+ * script edits do; the image's CI script lives outside the folder, in test/images/). Proof limit:
  * the guard reads the template's provisioner attributes with a small text scan (resolving
  * `local.*` references one level at a time), not with Packer's HCL parser.
  */
@@ -112,7 +113,7 @@ describe("image files (what the fingerprint covers)", () => {
             assert.deepEqual(used.unresolved, []);
         });
 
-        it("the real folder: ci.sh, the README, test fixtures and the boot test do not count; the rest does", () => {
+        it("the real folder: the README, test fixtures and the boot test do not count; the rest does", () => {
             const keep = imageFileFilter(realIgnore());
             const all = readTree(fs, TEMPLATE_DIR).map((f) => f.path);
             const counted = all.filter(keep);
@@ -121,9 +122,28 @@ describe("image files (what the fingerprint covers)", () => {
             assert.ok(counted.some((f) => f.startsWith("scripts/")));
             assert.deepEqual(
                 all.filter((f) => !keep(f)),
-                all.filter((f) => f === "ci.sh" || f === IMAGE_IGNORE_FILE || /^README/.test(f) || f.startsWith("test/") || f.startsWith("boot-test/")),
+                all.filter((f) => f === IMAGE_IGNORE_FILE || /^README/.test(f) || f.startsWith("test/") || f.startsWith("boot-test/")),
             );
-            for (const f of ["ci.sh", "README.md", "test/fixture.json", "boot-test/boot-test.pkr.hcl", "boot-test/boot-check.sh", IMAGE_IGNORE_FILE]) assert.equal(keep(f), false, f);
+            for (const f of ["README.md", "test/fixture.json", "boot-test/boot-test.pkr.hcl", "boot-test/boot-check.sh", IMAGE_IGNORE_FILE]) assert.equal(keep(f), false, f);
+        });
+
+        it("the image's CI script is not in the template folder (test/images/ci.sh, run by scripts/test.sh), so no fingerprint part can name it", () => {
+            const root = path.resolve(TEMPLATE_DIR, "../..");
+            assert.ok(fs.existsSync(path.join(root, "test/images/ci.sh")), "test/images/ci.sh exists");
+            assert.match(fs.readFileSync(path.join(root, "scripts/test.sh"), "utf8"), /^stage image bash test\/images\/ci\.sh$/m);
+            const all = readTree(fs, TEMPLATE_DIR).map((f) => f.path);
+            assert.deepEqual(all.filter((f) => /(^|\/)ci\.sh$/.test(f)), [], "no ci.sh under images/aws");
+            // Nor is it left there under another name: no shell file the template does not run or upload,
+            // outside the folders .imageignore leaves out (the boot test), may sit in the folder.
+            const used = new Set(templatePaths(fs.readFileSync(TEMPLATE, "utf8")).inside);
+            const keep = imageFileFilter(realIgnore());
+            const stray = all.filter((f) => keep(f) && f.endsWith(".sh") && ![...used].some((u) => f === u || f.startsWith(`${u}/`)));
+            assert.deepEqual(stray, [], "shell files in images/aws that the build never runs count for the fingerprint: move them out, or list them in .imageignore");
+            const parts = Object.keys(
+                computeFingerprint(goodInputs(), { templateFiles: readTree(fs, TEMPLATE_DIR, keep), agentUnit: "[Unit]\n", packageFiles: [], packerVersion: "1.16.0", pluginVersion: "1.8.2" }).parts,
+            );
+            assert.ok(parts.includes("template/couchbase-cloud.pkr.hcl"));
+            assert.deepEqual(parts.filter((p) => p.includes("ci.sh")), []);
         });
     });
 
@@ -151,8 +171,6 @@ describe("image files (what the fingerprint covers)", () => {
         };
 
         const unchanged: [string, (d: string) => void][] = [
-            ["editing ci.sh", (d) => fs.appendFileSync(path.join(d, "ci.sh"), "# lint tweak\n")],
-            ["ci.sh losing its executable bit", (d) => fs.chmodSync(path.join(d, "ci.sh"), 0o644)],
             ["adding a README", (d) => fs.writeFileSync(path.join(d, "README.md"), "# images/aws\n")],
             ["adding a test fixture", (d) => (fs.mkdirSync(path.join(d, "test")), fs.writeFileSync(path.join(d, "test/fixture.json"), "{}\n"))],
             // The boot test runs against the built image: a change of the checks re-tests it, never rebuilds it.

@@ -4,6 +4,10 @@
 # root booted with systemd-nspawn and checked by images/aws/boot-test/boot-check.sh, for amd64 and
 # for arm64 (under qemu-user). Offline; about a minute warm (the Debian roots are built once: amd64
 # ~75 s cold, arm64 ~3 min).
+#
+# It lives here, beside the image tests it runs, not in the template folder images/aws/: every file
+# there counts for the image's fingerprint unless images/aws/.imageignore leaves it out, and this
+# script never reaches the image.
 set -o errexit -o nounset -o pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,14 +19,14 @@ template=images/aws/couchbase-cloud.pkr.hcl
 started=$SECONDS
 step() { printf '\n== images/aws: %s\n' "$*"; }
 fail() {
-	printf 'images/aws/ci.sh: FAIL: %s\n' "$*" >&2
+	printf 'test/images/ci.sh: FAIL: %s\n' "$*" >&2
 	exit 1
 }
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-shell_files=(images/aws/ci.sh images/aws/scripts/*.sh images/aws/boot-test/*.sh scripts/local/rootfs.sh
+shell_files=(images/aws/scripts/*.sh images/aws/boot-test/*.sh scripts/local/rootfs.sh
 	scripts/local/standin-couchbase.sh test/images/*.sh)
 
 step "shellcheck"
