@@ -70,6 +70,11 @@ export const ACTIONS: readonly ActionUse[] = [
         why: "EBS encryption with the build region's kmsKeyIds key: the builder volume, the image's snapshots",
     })),
     { role: "build", action: "kms:DescribeKey", why: "the preflight checks each kmsKeyIds key exists in its region and is enabled (scripts/preflight.ts)" },
+    {
+        role: "build",
+        action: "iam:SimulatePrincipalPolicy",
+        why: "the preflight simulates these policies' actions for the caller (read-only; optional: without it the preflight warns and goes on; narrow Resource to your own user or role ARN)",
+    },
 
     // ---- copies: AmiCopy in each copy region (docs/iam/pulumi-aws-amicopy.json)
     { role: "copies", action: "ec2:CopyImage", why: "AmiCopy create; also authorized against the source image in the build region" },

@@ -6,7 +6,8 @@ import { archKey, type Arch } from "../../pipeline/architectures";
 import type { PipelineConfig } from "../../pipeline/config";
 import { expectedSha256, packageUrl, stackPin } from "../../providers/packer/couchbasePackages";
 
-export type Status = "ok" | "fail" | "skip";
+/** `warn`: not checked or not knowable here (the fix says how to check); it does not fail the run. */
+export type Status = "ok" | "fail" | "warn" | "skip";
 
 /** One check's outcome: what was checked, the status, what was seen, and the fix when it failed. */
 export interface CheckResult {
@@ -211,12 +212,12 @@ export function kmsKeyCheck(region: string, key: string, r: KeyInfo | AwsFailure
     return { name, status: "ok", detail: `${r.Arn ?? key} is enabled${r.KeyManager ? ` (${r.KeyManager} managed)` : ""}` };
 }
 
-/** The report: one line per check (`ok  name: detail`, `FAIL name: detail` + `     fix: …`). */
+/** The report: one line per check (`ok  name: detail`, `FAIL name: detail` + `     fix: …`; `WARN`, `skip`). */
 export function renderResults(results: readonly CheckResult[]): string[] {
     const width = Math.max(...results.map((r) => r.name.length), 0);
     const lines: string[] = [];
     for (const r of results) {
-        const tag = r.status === "ok" ? "ok  " : r.status === "skip" ? "skip" : "FAIL";
+        const tag = r.status === "ok" ? "ok  " : r.status === "skip" ? "skip" : r.status === "warn" ? "WARN" : "FAIL";
         lines.push(`${tag}  ${r.name.padEnd(width)}  ${r.detail}`);
         if (r.fix) lines.push(`      ${"".padEnd(width)}  fix: ${r.fix}`);
     }

@@ -3,13 +3,19 @@
  * stack passes every check; each broken piece fails its own check, naming the key and the fix.
  * Stack files are read the way the command reads them (Pulumi.<stack>.yaml in a scratch root).
  * moto has no opt-in regions, so "region not enabled" is a table test (test/unit/preflight.test.ts).
+ * moto 5.2.5 has no iam:SimulatePrincipalPolicy (it answers HTTP 500), so against moto the
+ * permission check proves what it can: the principal made from a real assumed-role ARN (moto's STS
+ * AssumeRole), the call reaching IAM, and a failed simulation reported as a warning that does not
+ * fail the run. Its verdicts are table tests and mocked-client tests (test/unit/preflight-*.test.ts).
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CreateSubnetCommand, CreateVpcCommand, DeleteSubnetCommand, DeleteVpcCommand, DescribeImagesCommand, DescribeSubnetsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
+import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, DisableKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { startMoto, motoEnv, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { runPreflight } from "../../scripts/preflight";
@@ -37,13 +43,13 @@ describe("preflight against moto", function () {
     }
 
     /** Writes Pulumi.<stack>.yaml with `config` (couchbase-images: keys) and runs the command on it. */
-    async function preflight(config: Record<string, unknown>): Promise<{ code: number; out: string[]; err: string[] }> {
+    async function preflight(config: Record<string, unknown>, opts: { janitor?: boolean; principalArn?: string } = {}): Promise<{ code: number; out: string[]; err: string[] }> {
         const stack = `pre-${process.pid}-${n++}`;
         const lines = ["config:", ...Object.entries(config).map(([k, v]) => `  couchbase-images:${k}: ${JSON.stringify(v)}`)];
         fs.writeFileSync(path.join(root, `Pulumi.${stack}.yaml`), `${lines.join("\n")}\n`);
         const out: string[] = [];
         const err: string[] = [];
-        const code = await runPreflight({ stack, root, endpoint: moto.endpoint }, { out: (l) => out.push(l), err: (l) => err.push(l) });
+        const code = await runPreflight({ stack, root, endpoint: moto.endpoint, ...opts }, { out: (l) => out.push(l), err: (l) => err.push(l) });
         return { code, out, err };
     }
     const line = (out: string[], name: string) => out.find((l) => l.slice(6).startsWith(name)) ?? `(no line for ${name} in:\n${out.join("\n")})`;
@@ -85,9 +91,12 @@ describe("preflight against moto", function () {
                 "skip couchbasePackageSource (amd64)",
                 "ok kmsKeyIds.eu-west-1",
                 "ok kmsKeyIds.us-east-1",
+                "WARN permissions",
             ],
         );
         assert.match(line(r.out, "credentials"), /account \d{12} as arn:aws:/);
+        // moto's own caller (arn:aws:sts::…:user/moto) names no IAM user or role: not simulated, a warning.
+        assert.match(line(r.out, "permissions"), /^WARN  permissions\s+not checked: arn:aws:sts::\d{12}:user\/moto names no IAM user or assumed role/);
         assert.match(r.err.join("\n"), /every check passed; next: preview, then up/);
     });
 
@@ -147,6 +156,31 @@ describe("preflight against moto", function () {
         const r = await preflight({ ...good, baseImageNameFilter: "no-such-image-*" });
         assert.equal(r.code, 1);
         assert.match(line(r.out, "baseImageNameFilter"), /^FAIL  baseImageNameFilter\s+no image named no-such-image-\* owned by/);
+    });
+
+    it("permissions: an assumed role's session becomes the role's ARN, simulated through IAM; moto's missing simulator is a warning, exit 0", async () => {
+        const iam = new IAMClient({ region: "us-east-1", endpoint: moto.endpoint });
+        const sts = new STSClient({ region: "us-east-1", endpoint: moto.endpoint });
+        let restore = () => {};
+        try {
+            const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "sts:AssumeRole" }] });
+            const role = (await iam.send(new CreateRoleCommand({ RoleName: `preflight-${process.pid}`, AssumeRolePolicyDocument: trust }))).Role!;
+            const c = (await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: "preflight-it" }))).Credentials!;
+            restore = setEnv({ AWS_ACCESS_KEY_ID: c.AccessKeyId!, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey!, AWS_SESSION_TOKEN: c.SessionToken! });
+            const r = await preflight(good, { janitor: true });
+            assert.equal(r.code, 0, [...r.out, ...r.err].join("\n"));
+            assert.match(line(r.out, "credentials"), new RegExp(`as arn:aws:sts::\\d{12}:assumed-role/${role.RoleName}/preflight-it`));
+            const p = line(r.out, "permissions");
+            assert.match(p, new RegExp(`^WARN  permissions\\s+not checked \\(docs/iam/build\\.json, docs/iam/copies\\.json, docs/iam/janitor\\.json\\): iam:SimulatePrincipalPolicy on ${role.Arn!.replace(/[/.]/g, "\\$&")} failed`));
+            assert.match(r.out.join("\n"), /fix: retry; if it persists the first up shows any missing permission/);
+            // An explicit --principal-arn is simulated as given.
+            const given = await preflight(good, { principalArn: "arn:aws:iam::123456789012:role/team/Builder" });
+            assert.match(line(given.out, "permissions"), /iam:SimulatePrincipalPolicy on arn:aws:iam::123456789012:role\/team\/Builder failed/);
+        } finally {
+            restore();
+            iam.destroy();
+            sts.destroy();
+        }
     });
 
     it("an invalid configuration stops before any AWS call, exit 2", async () => {

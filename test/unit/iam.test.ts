@@ -32,6 +32,7 @@ const EMULATOR_ONLY = ["scripts/local/"];
 const SERVICES: { pkg: string; prefix: string; noPermission?: string[] }[] = [
     { pkg: "@aws-sdk/client-ec2", prefix: "ec2" },
     { pkg: "@aws-sdk/client-kms", prefix: "kms" },
+    { pkg: "@aws-sdk/client-iam", prefix: "iam" },
     // AWS requires no permission for GetCallerIdentity.
     { pkg: "@aws-sdk/client-sts", prefix: "sts", noPermission: ["GetCallerIdentity"] },
 ];
@@ -258,7 +259,7 @@ describe("IAM policies (docs/iam/)", () => {
 
     it("every action is spelled service:Action, without wildcards, and says why", () => {
         for (const a of ACTIONS) {
-            assert.match(a.action, /^(ec2|kms|sts):[A-Z][A-Za-z]+$/, a.action);
+            assert.match(a.action, /^(ec2|kms|sts|iam):[A-Z][A-Za-z]+$/, a.action);
             assert.ok(a.why.length > 10, `${a.role} ${a.action}: say why`);
         }
     });
@@ -305,7 +306,7 @@ describe("IAM policies (docs/iam/)", () => {
         for (const c of amiCopy.calls) assert.ok(allowed.has(c.action), `${c.action} (AmiCopy: ${c.why}) is missing from ${POLICY_FILES.copies}`);
     });
 
-    it("no policy allows an EC2 or KMS action that nothing calls", () => {
+    it("no policy allows an EC2, KMS or IAM action that nothing calls", () => {
         const viaEc2 = (role: Role) => new Set(ACTIONS.filter((a) => a.role === role && a.scope === "viaEc2").map((a) => a.action));
         const needed: Record<Role, Set<string>> = {
             build: new Set([...codeActions("build").keys(), ...packerActions().keys(), ...viaEc2("build")]),
@@ -323,6 +324,11 @@ describe("IAM policies (docs/iam/)", () => {
             const without = ACTIONS.filter((a) => !(a.role === "janitor" && a.action === "ec2:DescribeRegions"));
             assert.ok(!allowedActions(policyDocument("janitor", without)).has("ec2:DescribeRegions"));
             assert.ok(codeActions("janitor").has("ec2:DescribeRegions"));
+        });
+        it("sees the preflight's IAM call (iam:SimulatePrincipalPolicy) as the build role's", () => {
+            assert.ok(codeActions("build").has("iam:SimulatePrincipalPolicy"));
+            const without = ACTIONS.filter((a) => a.action !== "iam:SimulatePrincipalPolicy");
+            assert.ok(!allowedActions(policyDocument("build", without)).has("iam:SimulatePrincipalPolicy"));
         });
         it("follows declarations: a file imported for one function grants only what that function reaches", () => {
             const files: Record<string, string> = {
