@@ -105,7 +105,7 @@ export const INPUTS = {
         type: "array",
         default: ["amd64"],
         description:
-            "CPU architectures to build: amd64 and/or arm64, each at most once, at least one. Each gets its own image, agent, base image, instance type, fingerprint, name, boot test and copies, all in parallel (README, \"Architectures\"). amd64 reads the unprefixed per-architecture keys (instanceType, baseImageId, baseImageNameFilter, agentArtifact, agentSha256File), arm64 the arm64-prefixed ones; a key of an architecture not listed is refused. Adding arm64 renames (and so rebuilds once) the amd64 image: both names then carry their architecture.",
+            'CPU architectures to build: amd64 and/or arm64, each at most once, at least one. Each gets its own image, agent, base image, instance type, fingerprint, name, boot test and copies, all in parallel (README, "Architectures"). amd64 reads the unprefixed per-architecture keys (instanceType, baseImageId, baseImageNameFilter, agentArtifact, agentSha256File), arm64 the arm64-prefixed ones; a key of an architecture not listed is refused. Adding arm64 renames (and so rebuilds once) the amd64 image: both names then carry their architecture.',
         rebuild: "yes: per architecture; adding one renames the amd64 image once",
         image: "architecture",
     },
@@ -155,7 +155,7 @@ export const INPUTS = {
         type: "object",
         default: {},
         description:
-            "Download mode: the stack's own sha256 pins for packages the project's table lacks (a newer version, or the community edition). They are keyed by version, then architecture, e.g. {\"8.0.3\": {\"amd64\": \"<64 hex digits>\"}}. The value is the one Couchbase publishes beside the package, at https://packages.couchbase.com/releases/<version>/couchbase-server-<edition>_<version>-linux_<arch>.deb.sha256; set it with `pulumi config set --path 'couchbase-images:couchbasePackageSha256[\"8.0.3\"].amd64' <sha256>`. Only the entry of couchbaseVersion and the image's architecture is used; one that differs from the table is refused.",
+            'Download mode: the stack\'s own sha256 pins for packages the project\'s table lacks (a newer version, or the community edition). They are keyed by version, then architecture, e.g. {"8.0.3": {"amd64": "<64 hex digits>"}}. The value is the one Couchbase publishes beside the package, at https://packages.couchbase.com/releases/<version>/couchbase-server-<edition>_<version>-linux_<arch>.deb.sha256; set it with `pulumi config set --path \'couchbase-images:couchbasePackageSha256["8.0.3"].amd64\' <sha256>`. Only the entry of couchbaseVersion and the image\'s architecture is used; one that differs from the table is refused.',
         rebuild: "yes: download mode, when its entry changes",
         image: "couchbasePackageSha256",
     },
@@ -171,7 +171,7 @@ export const INPUTS = {
         type: "string",
         default: "",
         description:
-            "Pinned sha256 (64 hex digits, stored lowercase) of the couchbase-release .deb. Required when couchbasePackageSource is \"repository\": the install fails closed without it, so preview refuses an empty one. Get it by downloading couchbaseReleaseUrl from a trusted network, checking it, and running `sha256sum` on it (docs/image.md, \"Couchbase package sources\").",
+            'Pinned sha256 (64 hex digits, stored lowercase) of the couchbase-release .deb. Required when couchbasePackageSource is "repository": the install fails closed without it, so preview refuses an empty one. Get it by downloading couchbaseReleaseUrl from a trusted network, checking it, and running `sha256sum` on it (docs/image.md, "Couchbase package sources").',
         rebuild: "yes: repository mode",
         image: "couchbaseReleaseSha256",
     },
@@ -179,14 +179,15 @@ export const INPUTS = {
         type: "array",
         default: [],
         description:
-            "Pinned fingerprints of the apt signing keys the couchbase-release .deb ships, 40 hex digits each (gpg's grouped form with spaces is accepted and normalized). The keys in the .deb must match them exactly. Required when couchbasePackageSource is \"repository\" (preview refuses an empty list). Get them with `dpkg-deb -x couchbase-release-1.0-noarch.deb x` and `gpg --show-keys` on the key files under x/ (docs/image.md).",
+            'Pinned fingerprints of the apt signing keys the couchbase-release .deb ships, 40 hex digits each (gpg\'s grouped form with spaces is accepted and normalized). The keys in the .deb must match them exactly. Required when couchbasePackageSource is "repository" (preview refuses an empty list). Get them with `dpkg-deb -x couchbase-release-1.0-noarch.deb x` and `gpg --show-keys` on the key files under x/ (docs/image.md).',
         rebuild: "yes: repository mode; order does not count",
         image: "couchbaseKeyFingerprints",
     },
     baseImageId: {
         type: "string",
         default: "",
-        description: "Base image id (ami-...) of the amd64 image; wins over the filter. Empty = the newest image matching baseImageNameFilter owned by baseImageOwners.",
+        description:
+            "Base image id (ami-...) of the amd64 image; wins over the filter. Empty = the newest image matching baseImageNameFilter owned by baseImageOwners.",
         rebuild: "yes",
         image: "baseImage.id",
     },
@@ -206,13 +207,15 @@ export const INPUTS = {
     arm64BaseImageNameFilter: {
         type: "string",
         default: UBUNTU_FILTER("arm64"),
-        description: "Name filter for the arm64 base image when arm64BaseImageId is empty (owners are baseImageOwners): Ubuntu 24.04 LTS for arm64.",
+        description:
+            "Name filter for the arm64 base image when arm64BaseImageId is empty (owners are baseImageOwners): Ubuntu 24.04 LTS for arm64.",
         rebuild: "yes",
     },
     baseImageOwners: {
         type: "array",
         default: ["099720109477"],
-        description: "Account ids (or amazon, self, aws-marketplace) that own acceptable base images, for both architectures' filters. The default is Canonical's account.",
+        description:
+            "Account ids (or amazon, self, aws-marketplace) that own acceptable base images, for both architectures' filters. The default is Canonical's account.",
         rebuild: "yes",
         image: "baseImage.owners",
     },
@@ -253,7 +256,8 @@ export const INPUTS = {
     environment: {
         type: "string",
         default: "dev",
-        description: "The stack's environment, tag Environment: dev, stage, prod or local. Images of prod never expire, are never swept by the janitor, and their versions file is kept on destroy.",
+        description:
+            "The stack's environment, tag Environment: dev, stage, prod or local. Images of prod never expire, are never swept by the janitor, and their versions file is kept on destroy.",
         rebuild: "tags",
         image: "environment",
         rule: RULES.environment,
@@ -284,7 +288,8 @@ export const INPUTS = {
     ttlHours: {
         type: "integer",
         default: 72,
-        description: "Hours until the janitor may delete a non-production image (tag ExpiresAt). 0 = never expires; ignored for prod (never).",
+        description:
+            "Hours until the janitor may delete a non-production image (tag ExpiresAt). 0 = never expires; ignored for prod (never).",
         rebuild: "tags",
         image: "ttlHours",
     },
@@ -322,14 +327,16 @@ export const INPUTS = {
     ec2Endpoint: {
         type: "string",
         default: "",
-        description: "EC2 endpoint override (e.g. the local emulator http://127.0.0.1:5000), also used by the copies' aws provider. Empty = AWS.",
+        description:
+            "EC2 endpoint override (e.g. the local emulator http://127.0.0.1:5000), also used by the copies' aws provider. Empty = AWS.",
         rebuild: "no",
         image: "ec2Endpoint",
     },
     emulator: {
         type: "boolean",
         default: false,
-        description: "true when ec2Endpoint is an emulator (moto): Packer skips credential, region and metadata validation. Requires ec2Endpoint.",
+        description:
+            "true when ec2Endpoint is an emulator (moto): Packer skips credential, region and metadata validation. Requires ec2Endpoint.",
         rebuild: "no",
         image: "emulator",
     },
@@ -358,7 +365,7 @@ export const INPUTS = {
         type: "array",
         default: [],
         description:
-            "CIDRs allowed to reach the temporary build instance over SSH, e.g. [\"203.0.113.7/32\"]; required, and 0.0.0.0/0 and ::/0 are refused. The empty default makes preview ask for it.",
+            'CIDRs allowed to reach the temporary build instance over SSH, e.g. ["203.0.113.7/32"]; required, and 0.0.0.0/0 and ::/0 are refused. The empty default makes preview ask for it.',
         rebuild: "no",
         image: "sshCidrs",
     },
@@ -379,7 +386,8 @@ export const INPUTS = {
     arm64AgentArtifact: {
         type: "string",
         default: "",
-        description: "Prebuilt arm64 dp-agent .gz for the arm64 image, as agentArtifact is for amd64. Empty = build it with agent/build.sh --arch arm64 (into .build/agent-arm64).",
+        description:
+            "Prebuilt arm64 dp-agent .gz for the arm64 image, as agentArtifact is for amd64. Empty = build it with agent/build.sh --arch arm64 (into .build/agent-arm64).",
         rebuild: "yes: via its sha256",
     },
     arm64AgentSha256File: {
@@ -443,7 +451,7 @@ export type ConfigValues = { -readonly [K in ConfigKey]: ValueOf<(typeof INPUTS)
 /** The default of `key`, typed by the key's declared type (a fresh copy of arrays and objects). */
 export function defaultOf<K extends ConfigKey>(key: K): ConfigValues[K] {
     const d: unknown = INPUTS[key].default;
-    return (Array.isArray(d) ? [...d] : typeof d === "object" && d !== null ? { ...d } : d) as ConfigValues[K];
+    return (Array.isArray(d) ? [...(d as unknown[])] : typeof d === "object" && d !== null ? { ...d } : d) as ConfigValues[K];
 }
 
 /** Image input property → the config key that feeds it (for errors that name the key). */

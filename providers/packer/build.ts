@@ -35,7 +35,9 @@ import { load, say } from "./host";
 export async function fingerprintSources(i: ResolvedImageInputs, tools: { packer: string; plugin: string }): Promise<FingerprintSources> {
     const fs = load<typeof import("node:fs")>("node:fs");
     const packageFiles =
-        i.couchbasePackageSource === "repository" || i.couchbasePackageSource === "download" ? [] : readTree(fs, i.couchbasePackageSource).filter((f) => f.path.endsWith(".deb"));
+        i.couchbasePackageSource === "repository" || i.couchbasePackageSource === "download"
+            ? []
+            : readTree(fs, i.couchbasePackageSource).filter((f) => f.path.endsWith(".deb"));
     const ignorePath = `${i.templateDir}/${IMAGE_IGNORE_FILE}`;
     const ignoreText = fs.existsSync(ignorePath) ? fs.readFileSync(ignorePath, "utf8") : "";
     return {
@@ -47,10 +49,11 @@ export async function fingerprintSources(i: ResolvedImageInputs, tools: { packer
     };
 }
 
-
 /** The declared variables of the template folder's top-level `*.pkr.hcl` files, as read for the fingerprint. */
 export function templateVariables(templateFiles: readonly FileEntry[]): string[] {
-    return declaredVariables(templateFiles.filter((f) => !f.path.includes("/") && f.path.endsWith(".pkr.hcl")).map((f) => f.content.toString()));
+    return declaredVariables(
+        templateFiles.filter((f) => !f.path.includes("/") && f.path.endsWith(".pkr.hcl")).map((f) => f.content.toString()),
+    );
 }
 
 /**
@@ -65,10 +68,12 @@ export function envSecrets(secretValues?: unknown): string[] {
         .filter((v) => v !== "");
 }
 
-
 /** `2026-11-25T12:00:00Z` → `20261125T120000Z` (for file names). */
 function stamp(d: Date): string {
-    return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+    return d
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}Z$/, "Z");
 }
 
 /**
@@ -79,7 +84,10 @@ function stamp(d: Date): string {
  */
 export function madeImageIds(line: string): string[] {
     const out: string[] = [];
-    for (const re of [/,ui,say,==> [\w.-]+: AMI: (ami-[0-9a-f]{8,17})$/, /,ui,say,==> [\w.-]+: (?:Modifying attributes on|Adding tags to) AMI \((ami-[0-9a-f]{8,17})\)/]) {
+    for (const re of [
+        /,ui,say,==> [\w.-]+: AMI: (ami-[0-9a-f]{8,17})$/,
+        /,ui,say,==> [\w.-]+: (?:Modifying attributes on|Adding tags to) AMI \((ami-[0-9a-f]{8,17})\)/,
+    ]) {
         const m = re.exec(line);
         if (m) out.push(m[1]);
     }
@@ -91,9 +99,18 @@ export function madeImageIds(line: string): string[] {
  * then its temporary security groups and key pairs, found by this build's tags (Packer's run tags)
  * and the key pair's name. Best effort: a failure is noted, and the janitor finds what is left.
  */
-async function removeBuilder(ec2: EC2Client, buildTags: Record<string, string>, keyPairName: unknown, note: (m: string) => void): Promise<void> {
+async function removeBuilder(
+    ec2: EC2Client,
+    buildTags: Record<string, string>,
+    keyPairName: unknown,
+    note: (m: string) => void,
+): Promise<void> {
     try {
-        const left = await inventory(ec2, { tags: buildTags, ids: typeof keyPairName === "string" && keyPairName ? [keyPairName] : [] }, { log: note });
+        const left = await inventory(
+            ec2,
+            { tags: buildTags, ids: typeof keyPairName === "string" && keyPairName ? [keyPairName] : [] },
+            { log: note },
+        );
         const ids = left.instances.filter((x) => x.state !== "terminated").map((x) => x.id);
         if (ids.length) note(`Packer was killed before its cleanup: terminating ${ids.join(", ")}`);
         await terminateInstances(ec2, ids, { retry: { log: note }, pollMs: 500 });
@@ -122,7 +139,6 @@ async function waitForImage(ec2: EC2Client, imageId: string, deadline: number, e
     }
 }
 
-
 /**
  * Adopts or builds the image (the body of `create`). Transactional: on failure nothing this call
  * made is left. With `engine` (inside a provider host), a build whose engine is gone is
@@ -141,7 +157,13 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
     const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
     const tags = imageTags(i, name, fp.fingerprint, started);
     const ec2 = await ec2Client(i.region, i.ec2Endpoint);
-    const base = { ...i, fingerprint: fp.fingerprint, fingerprintParts: fp.parts, packerVersion: tools.packer, pluginVersion: tools.plugin };
+    const base = {
+        ...i,
+        fingerprint: fp.fingerprint,
+        fingerprintParts: fp.parts,
+        packerVersion: tools.packer,
+        pluginVersion: tools.plugin,
+    };
 
     // Adopt: an available image with the same fingerprint for this stack is this build's result.
     // Only this build's own result: its exact name, every volume encrypted (providers/packer/adopt.ts).
@@ -185,8 +207,15 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
     // once Packer has read them (the finally below), so they never outlive the build.
     fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n", { mode: 0o600 });
     const log = fs.openSync(logPath, "a");
-    const watched = engine?.config.ancestor ? `engine process ${engine.config.ancestor.pid}` : engine?.config.address ? `engine at ${engine.config.address}` : undefined;
-    fs.writeSync(log, `packer-image: ${watched ? `watching ${watched}: the build stops if it goes away` : "not inside a provider host: no engine watch"}\n`);
+    const watched = engine?.config.ancestor
+        ? `engine process ${engine.config.ancestor.pid}`
+        : engine?.config.address
+          ? `engine at ${engine.config.address}`
+          : undefined;
+    fs.writeSync(
+        log,
+        `packer-image: ${watched ? `watching ${watched}: the build stops if it goes away` : "not inside a provider host: no engine watch"}\n`,
+    );
     const unwatch = engine?.onGone((reason) => fs.writeSync(log, `packer-image: ${reason}: interrupting Packer\n`));
     // Packer's lines live on the image's row only; the summary keeps the notes (log path, result).
     const progress = progressFor(i.resourceUrn ?? "", (m) => console.log(m));
@@ -229,7 +258,11 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
     const artifactImage = () => (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
     const cleanup = async (why: string): Promise<string | undefined> => {
         const id = imageId ?? artifactImage();
-        const leftovers = (await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), [TAG.buildId]: tags[TAG.buildId] }, { log: note }).catch(() => [])).map((x) => x.id);
+        const leftovers = (
+            await findImagesByTags(ec2, { ...adoptTags(i.stack, fp.fingerprint), [TAG.buildId]: tags[TAG.buildId] }, { log: note }).catch(
+                () => [],
+            )
+        ).map((x) => x.id);
         const ids = [...new Set([...(id ? [id] : []), ...leftovers, ...madeImages])];
         for (const x of ids) {
             if (madeImages.has(x) && !leftovers.includes(x) && x !== id) {
@@ -249,18 +282,40 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
     try {
         // Engine gone: 3 s for Packer's own cleanup (it first waits for a running provisioner
         // command, which may take minutes), then SIGKILL and removeBuilder() below.
-        const res = await runPacker({ cp, argv: buildArgv(varFile, i.templateDir), env, timeoutMs, graceMs, engineGraceMs: 3000, onLine, engine: engine ?? false });
-        if (res.engineGone) fs.writeSync(log, `packer-image: Packer exited (${res.code ?? res.signal}${res.killed ? ", killed after the grace period" : ""})\n`);
-        if (res.killed) await removeBuilder(ec2, { [TAG.project]: tags[TAG.project], [TAG.stack]: i.stack, [TAG.buildId]: tags[TAG.buildId] }, vars.temporary_key_pair_name, note);
-        if (res.engineGone) note(`the engine is gone (${res.engineGone}): Packer was interrupted${res.killed ? ", then killed; its builder removed by the provider" : " and cleaned up"}`);
+        const res = await runPacker({
+            cp,
+            argv: buildArgv(varFile, i.templateDir),
+            env,
+            timeoutMs,
+            graceMs,
+            engineGraceMs: 3000,
+            onLine,
+            engine: engine ?? false,
+        });
+        if (res.engineGone)
+            fs.writeSync(
+                log,
+                `packer-image: Packer exited (${res.code ?? res.signal}${res.killed ? ", killed after the grace period" : ""})\n`,
+            );
+        if (res.killed)
+            await removeBuilder(
+                ec2,
+                { [TAG.project]: tags[TAG.project], [TAG.stack]: i.stack, [TAG.buildId]: tags[TAG.buildId] },
+                vars.temporary_key_pair_name,
+                note,
+            );
+        if (res.engineGone)
+            note(
+                `the engine is gone (${res.engineGone}): Packer was interrupted${res.killed ? ", then killed; its builder removed by the provider" : " and cleaned up"}`,
+            );
         if (res.engineGone || res.timedOut || res.interrupted || res.code !== 0) {
             const why = res.engineGone
                 ? `packer build interrupted: ${res.engineGone}${res.killed ? "; killed after its grace period" : ""}`
                 : res.timedOut
-                ? `packer build exceeded buildTimeoutMinutes (${i.buildTimeoutMinutes} min)${res.killed ? " and was killed after its grace period" : ""}`
-                : res.interrupted
-                  ? `packer build interrupted by ${res.interrupted}${res.killed ? " and killed after its grace period" : ""}`
-                  : `packer build failed (exit ${res.code ?? res.signal})`;
+                  ? `packer build exceeded buildTimeoutMinutes (${i.buildTimeoutMinutes} min)${res.killed ? " and was killed after its grace period" : ""}`
+                  : res.interrupted
+                    ? `packer build interrupted by ${res.interrupted}${res.killed ? " and killed after its grace period" : ""}`
+                    : `packer build failed (exit ${res.code ?? res.signal})`;
             await cleanup(why);
             cleanedUp = true;
             throw new Error(`${why}; full log: ${logPath}\n${tail.join("\n")}`);
@@ -269,7 +324,7 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
         try {
             imageId = parseManifest(manifestText, { region: i.region, notBefore: Math.floor(started.getTime() / 1000) - 5 }).imageId;
         } catch (e) {
-            throw new Error(`cannot read the image id from ${manifestPath}: ${(e as Error).message}`);
+            throw new Error(`cannot read the image id from ${manifestPath}: ${(e as Error).message}`, { cause: e });
         }
         const img = await waitForImage(ec2, imageId, Date.now() + 5 * 60_000, engine);
         // Packer finished, but an engine that is gone cannot record the image: delete it (the outer catch).
@@ -302,7 +357,16 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
                         reasons?: string[];
                     };
                     err.id = id;
-                    err.properties = { ...base, imageId: id, imageName: name, snapshotIds: [], createdAt: started.toISOString(), tags, buildLog: logPath, __provider: inputs.__provider };
+                    err.properties = {
+                        ...base,
+                        imageId: id,
+                        imageName: name,
+                        snapshotIds: [],
+                        createdAt: started.toISOString(),
+                        tags,
+                        buildLog: logPath,
+                        __provider: inputs.__provider,
+                    };
                     err.reasons = [msg];
                     throw err;
                 }
@@ -316,4 +380,3 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
         await progress.flush();
     }
 }
-

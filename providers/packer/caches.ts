@@ -82,4 +82,3 @@ function toolsKey(env: Record<string, string>): string | undefined {
     walk(pluginDir);
     return JSON.stringify({ exe, size: st.size, mtime: st.mtimeMs, pluginDir, plugins });
 }
-

@@ -122,4 +122,3 @@ export class PackerImage extends pulumi.CustomResource {
         );
     }
 }
-

@@ -71,7 +71,6 @@ const TAG_FIELDS: readonly string[] = ["owner", "environment", "ttlHours", "extr
  */
 const NO_CHANGE_FIELDS: readonly string[] = ["copyRegions", "resourceUrn", "secretValues"];
 
-
 export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inputs, Outputs> {
     /**
      * Validates and normalizes inputs; verifies files and the agent sha256; fingerprints; runs
@@ -85,32 +84,48 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         // Kept through check (the engine keeps it secret: same name as the secret input).
         if (news.secretValues !== undefined) i.secretValues = news.secretValues;
         const failures: Failure[] = validateInputs(i);
-        const failed = (p: string) => failures.some((f) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`));
+        const failed = (p: string) =>
+            failures.some((f) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`));
         const known = (p: keyof ResolvedImageInputs) => !containsUnknown(i[p]) && !failed(p);
 
         if (known("templateDir")) {
             if (!fs.existsSync(i.templateDir) || !fs.statSync(i.templateDir).isDirectory())
-                failures.push({ property: "templateDir", reason: `"${i.templateDir}" is not a folder under the project root: point at the folder holding the *.pkr.hcl template` });
+                failures.push({
+                    property: "templateDir",
+                    reason: `"${i.templateDir}" is not a folder under the project root: point at the folder holding the *.pkr.hcl template`,
+                });
             else if (!fs.readdirSync(i.templateDir).some((f) => f.endsWith(".pkr.hcl")))
                 failures.push({ property: "templateDir", reason: `"${i.templateDir}" holds no *.pkr.hcl template` });
         }
         if (known("agentUnit") && !fs.existsSync(i.agentUnit))
-            failures.push({ property: "agentUnit", reason: `"${i.agentUnit}" does not exist: point at the agent's systemd unit (agent/dp-agent.service)` });
+            failures.push({
+                property: "agentUnit",
+                reason: `"${i.agentUnit}" does not exist: point at the agent's systemd unit (agent/dp-agent.service)`,
+            });
         if (known("couchbasePackageSource") && i.couchbasePackageSource !== "repository" && i.couchbasePackageSource !== "download") {
             const dir = i.couchbasePackageSource;
             if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !fs.readdirSync(dir).some((f) => f.endsWith(".deb")))
-                failures.push({ property: "couchbasePackageSource", reason: `"${dir}" is not a folder holding a couchbase-server .deb: build one (scripts/local/standin-couchbase.sh --out ${dir}) or use "download"` });
+                failures.push({
+                    property: "couchbasePackageSource",
+                    reason: `"${dir}" is not a folder holding a couchbase-server .deb: build one (scripts/local/standin-couchbase.sh --out ${dir}) or use "download"`,
+                });
         }
         // An unknown sha256 means the artifact is made by a step that has not run yet (the agent's
         // command resource at preview, or on a checkout where it will rebuild): the file cannot
         // exist yet, so only a known sha256 makes its absence an error.
         if (known("agentArtifact") && known("agentSha256")) {
             if (!fs.existsSync(i.agentArtifact) || !fs.statSync(i.agentArtifact).isFile())
-                failures.push({ property: "agentArtifact", reason: `"${i.agentArtifact}" does not exist: build it with agent/build.sh --out <dir>` });
+                failures.push({
+                    property: "agentArtifact",
+                    reason: `"${i.agentArtifact}" does not exist: build it with agent/build.sh --out <dir>`,
+                });
             else {
                 const actual = sha256Hex(fs.readFileSync(i.agentArtifact));
                 if (actual !== i.agentSha256)
-                    failures.push({ property: "agentSha256", reason: `does not match "${i.agentArtifact}" (its sha256 is ${actual}): rebuild the artifact or update the sha256 (the .sha256 file next to it)` });
+                    failures.push({
+                        property: "agentSha256",
+                        reason: `does not match "${i.agentArtifact}" (its sha256 is ${actual}): rebuild the artifact or update the sha256 (the .sha256 file next to it)`,
+                    });
             }
         }
         if (failures.length > 0 || containsUnknown(i)) return { inputs: i, failures };
@@ -183,7 +198,9 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         if (olds.deregistered) {
             // refresh found the image gone but kept its snapshots: build a new one, then delete()
             // of the old resource deletes what is left of it.
-            say(`rebuild needed: image ${olds.imageId} was deregistered outside Pulumi; its snapshots ${(olds.snapshotIds ?? []).join(", ") || "none"} go after the new image exists`);
+            say(
+                `rebuild needed: image ${olds.imageId} was deregistered outside Pulumi; its snapshots ${(olds.snapshotIds ?? []).join(", ") || "none"} go after the new image exists`,
+            );
             return { changes: true, replaces: ["imageId"], deleteBeforeReplace: false };
         }
         if (news.fingerprint === undefined || containsUnknown(news.fingerprint)) {
@@ -195,7 +212,9 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
             say(`rebuild needed: changed ${parts.length > 0 ? parts.join(", ") : "fingerprint"}`);
         }
         if (replaces.length > 0) return { changes: true, replaces: [...new Set(replaces)].sort(), deleteBeforeReplace: false };
-        const others = Object.keys({ ...o, ...n }).filter((k) => !COMPUTED_FIELDS.includes(k) && !NO_CHANGE_FIELDS.includes(k) && differs(k));
+        const others = Object.keys({ ...o, ...n }).filter(
+            (k) => !COMPUTED_FIELDS.includes(k) && !NO_CHANGE_FIELDS.includes(k) && differs(k),
+        );
         if (others.length === 0) return { changes: false };
         say(`update without rebuild: changed ${others.join(", ")}`);
         return { changes: true, replaces: [], deleteBeforeReplace: false };
@@ -226,7 +245,9 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
                 say(`image ${props.imageId || id} no longer exists in ${props.region}, nor do its snapshots`);
                 return { id: "" };
             }
-            say(`image ${props.imageId || id} was deregistered outside Pulumi; its snapshots ${left.join(", ")} remain: kept in state until the next up or destroy deletes them`);
+            say(
+                `image ${props.imageId || id} was deregistered outside Pulumi; its snapshots ${left.join(", ")} remain: kept in state until the next up or destroy deletes them`,
+            );
             return { id, props: { ...props, snapshotIds: left, deregistered: true } };
         }
         const snapshotIds = img.snapshotIds.length > 0 ? img.snapshotIds : props.snapshotIds;
@@ -247,10 +268,16 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
             const { CreateTagsCommand, DeleteTagsCommand } = load<typeof import("@aws-sdk/client-ec2")>("@aws-sdk/client-ec2");
             const ec2 = await ec2Client(olds.region, n.ec2Endpoint);
             const resources = [olds.imageId, ...(olds.snapshotIds ?? [])];
-            await withRetry(() => ec2.send(new CreateTagsCommand({ Resources: resources, Tags: tagList(tags) })), { what: "tag image", log: say });
+            await withRetry(() => ec2.send(new CreateTagsCommand({ Resources: resources, Tags: tagList(tags) })), {
+                what: "tag image",
+                log: say,
+            });
             const removed = Object.keys(olds.tags ?? {}).filter((k) => !(k in tags));
             if (removed.length > 0)
-                await withRetry(() => ec2.send(new DeleteTagsCommand({ Resources: resources, Tags: removed.map((Key) => ({ Key })) })), { what: "untag image", log: say });
+                await withRetry(() => ec2.send(new DeleteTagsCommand({ Resources: resources, Tags: removed.map((Key) => ({ Key })) })), {
+                    what: "untag image",
+                    log: say,
+                });
             outs.tags = tags;
             say(`re-tagged ${olds.imageId}`);
         }
@@ -263,7 +290,9 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         if (!imageId) return;
         const ec2 = await ec2Client(props.region, props.ec2Endpoint);
         const r = await deleteImageAndSnapshots(ec2, imageId, { snapshotIds: props.snapshotIds ?? [], log: say });
-        say(`deleted ${imageId}${r.deregistered ? "" : " (was already gone)"}; snapshots deleted: ${r.deletedSnapshots.join(", ") || "none"}`);
+        say(
+            `deleted ${imageId}${r.deregistered ? "" : " (was already gone)"}; snapshots deleted: ${r.deletedSnapshots.join(", ") || "none"}`,
+        );
     }
 }
 
@@ -274,4 +303,3 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
  * once per process. It holds no state.
  */
 export const PROVIDER = new PackerImageProvider();
-

@@ -2,7 +2,7 @@
  * Input validation for the image resource: one set of rules, used by the provider's `check` and by
  * the program's config loader. Pure. Each failure names the property and says how to fix it.
  */
-import { DEFAULTS, PACKAGE_SOURCE_MODES, UNKNOWN_VALUE, type BaseImage, type ResolvedImageInputs } from "./types";
+import { DEFAULTS, PACKAGE_SOURCE_MODES, UNKNOWN_VALUE, type ResolvedImageInputs } from "./types";
 import { PACKAGE_ARCHES, expectedSha256, packageSha256Url } from "./couchbasePackages";
 import { SSH_INTERFACES } from "./types";
 import { TAG } from "../ec2/tags";
@@ -231,7 +231,7 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
     const i = out as unknown as ResolvedImageInputs;
     i.couchbasePackageSha256 = normalizeSha256(i.couchbasePackageSha256);
     i.couchbaseReleaseSha256 = normalizeSha256(i.couchbaseReleaseSha256);
-    if (Array.isArray(i.couchbaseKeyFingerprints)) i.couchbaseKeyFingerprints = i.couchbaseKeyFingerprints.map(normalizeKeyFingerprint) as string[];
+    if (Array.isArray(i.couchbaseKeyFingerprints)) i.couchbaseKeyFingerprints = i.couchbaseKeyFingerprints.map((f) => normalizeKeyFingerprint<string>(f));
     return i;
 }
 
@@ -243,7 +243,7 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
  */
 export function resolvePackageSha256<T extends ResolvedImageInputs>(i: T): T {
     if (i.couchbasePackageSource !== "download" || containsUnknown([i.couchbaseVersion, i.couchbaseEdition, i.architecture, i.couchbasePackageSha256])) return i;
-    const e = expectedSha256(i.couchbaseVersion, i.couchbaseEdition, i.architecture, normalizeSha256(i.couchbasePackageSha256) as string);
+    const e = expectedSha256(i.couchbaseVersion, i.couchbaseEdition, i.architecture, normalizeSha256<string>(i.couchbasePackageSha256));
     return "sha256" in e ? { ...i, couchbasePackageSha256: e.sha256 } : i;
 }
 
@@ -376,7 +376,7 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
         const b = i.baseImage;
         if (!isPlainObject(b)) fail("baseImage", "must be an object {id} or {nameFilter, owners}");
         else if (b.id !== undefined && b.id !== "") {
-            if (typeof b.id !== "string" || !AMI_ID.test(b.id)) fail("baseImage.id", `"${String(b.id)}" is not an image id: use the form ami-0123456789abcdef0`);
+            if (typeof b.id !== "string" || !AMI_ID.test(b.id)) fail("baseImage.id", `${JSON.stringify(b.id)} is not an image id: use the form ami-0123456789abcdef0`);
         } else if (typeof b.nameFilter !== "string" || b.nameFilter === "") {
             fail("baseImage", "names no image: set baseImage.id, or baseImage.nameFilter with baseImage.owners");
         } else if (b.owners !== undefined && b.owners !== null && !isStringArray(b.owners)) {

@@ -101,7 +101,12 @@ describe("config table (pipeline/inputs.ts)", () => {
         for (const k of CONFIG_KEYS) {
             const p = spec(k).image;
             if (!p) continue;
-            const d = p === "baseImage" ? IMAGE_DEFAULTS.baseImage.nameFilter : p === "baseImage.owners" ? IMAGE_DEFAULTS.baseImage.owners : image[p];
+            const d =
+                p === "baseImage"
+                    ? IMAGE_DEFAULTS.baseImage.nameFilter
+                    : p === "baseImage.owners"
+                      ? IMAGE_DEFAULTS.baseImage.owners
+                      : image[p];
             if (d === undefined || p === "architecture" || p === "couchbasePackageSha256" || p === "kmsKeyId") continue; // no image default, or another shape (a map per region, a pin per version)
             assert.deepEqual(d, spec(k).default, `${k} → image ${p}`);
             checked.push(k);
@@ -148,7 +153,7 @@ describe("config table (pipeline/inputs.ts)", () => {
                 assert.ok(p.length >= 1 && p.every((x) => x.startsWith(`couchbase-images:${key}: `)), p.join("\n"));
             });
         }
-        it("0 and \"\" leave the root volume to the template (no problem, nothing passed)", () => {
+        it('0 and "" leave the root volume to the template (no problem, nothing passed)', () => {
             assert.deepEqual(problems({ rootVolumeSize: 0, rootDeviceName: "" }), []);
         });
         it("all problems at once: two bad keys, two lines", () => {

@@ -51,7 +51,12 @@ function compatible(hclType: string, v: unknown): boolean {
     }
 }
 
-const BUILD: BuildValues = { imageName: "cb-dev-alice-0123456789ab", tags: { Stack: "dev-alice" }, manifestPath: ".build/packer/x/manifest.json", temporaryKeyPairName: "packer-abc" };
+const BUILD: BuildValues = {
+    imageName: "cb-dev-alice-0123456789ab",
+    tags: { Stack: "dev-alice" },
+    manifestPath: ".build/packer/x/manifest.json",
+    temporaryKeyPairName: "packer-abc",
+};
 
 /** Every optional input set (so nothing is left to a template default), in both package modes and both base image forms. */
 const FULL: Partial<ResolvedImageInputs> = {
@@ -80,7 +85,9 @@ function changed(v: unknown): unknown {
     if (Array.isArray(v)) return [...(v as unknown[]), "x"];
     if (v && typeof v === "object") {
         const o = v as Record<string, unknown>;
-        return "id" in o && o.id ? { id: `${String(o.id)}9` } : { ...o, nameFilter: `${String(o.nameFilter)}9`, owners: [...((o.owners as string[]) ?? []), "self"] };
+        return typeof o.id === "string"
+            ? { id: `${o.id}9` }
+            : { ...o, nameFilter: `${String(o.nameFilter)}9`, owners: [...((o.owners as string[]) ?? []), "self"] };
     }
     return v;
 }
@@ -94,8 +101,10 @@ function sources(): Record<string, Set<string>> {
     };
     for (const base of BASES) {
         const vars = packerVariables(base, BUILD);
-        for (const f of Object.keys(base) as (keyof ResolvedImageInputs)[]) note(vars, packerVariables({ ...base, [f]: changed(base[f]) } as ResolvedImageInputs, BUILD), `input:${f}`);
-        for (const f of Object.keys(BUILD) as (keyof BuildValues)[]) note(vars, packerVariables(base, { ...BUILD, [f]: changed(BUILD[f]) } as BuildValues), `build:${f}`);
+        for (const f of Object.keys(base) as (keyof ResolvedImageInputs)[])
+            note(vars, packerVariables({ ...base, [f]: changed(base[f]) }, BUILD), `input:${f}`);
+        for (const f of Object.keys(BUILD) as (keyof BuildValues)[])
+            note(vars, packerVariables(base, { ...BUILD, [f]: changed(BUILD[f]) }), `build:${f}`);
     }
     return out;
 }

@@ -14,11 +14,15 @@ type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 describe("PackerImageArgs (derived from ResolvedImageInputs)", () => {
     it("requires exactly the inputs without a default", () => {
-        const required: Equal<RequiredKeys<PackerImageArgs>, "region" | "couchbaseVersion" | "agentArtifact" | "agentSha256" | "stack" | "environment" | "owner" | "sshCidrs"> = true;
+        const required: Equal<
+            RequiredKeys<PackerImageArgs>,
+            "region" | "couchbaseVersion" | "agentArtifact" | "agentSha256" | "stack" | "environment" | "owner" | "sshCidrs"
+        > = true;
         assert.equal(required, true);
     });
     it("takes every input but the two the class sets, plus secretValues", () => {
-        const keys: Equal<keyof PackerImageArgs, Exclude<keyof ResolvedImageInputs, "providerVersion" | "resourceUrn"> | "secretValues"> = true;
+        const keys: Equal<keyof PackerImageArgs, Exclude<keyof ResolvedImageInputs, "providerVersion" | "resourceUrn"> | "secretValues"> =
+            true;
         assert.equal(keys, true);
     });
     it("arrays take Inputs of Inputs, maps Inputs of string Inputs, the rest Inputs", () => {
