@@ -76,16 +76,19 @@ step "aws_polling: the plugin's waits are set in the template, whatever AWS_MAX_
 # the environment; without them AWS_MAX_ATTEMPTS=N alone means N x 2 s. An image or its
 # encrypted copy takes 7-15 minutes: at least 30 minutes per wait. delay_seconds is the waiters'
 # minimum delay and may not exceed the SDK's 120 s maximum (every wait would fail).
+# The boot test's template launches an instance with the same plugin, so the same holds there.
 readonly min_wait_seconds=1800
-polling="$(sed -n '/^source "amazon-ebs" "couchbase" {/,/^}/{/^  aws_polling {/,/^  }/p}' "$template")"
-delay="$(sed -n 's/^ *delay_seconds *= *\([0-9][0-9]*\) *$/\1/p' <<<"$polling")"
-attempts="$(sed -n 's/^ *max_attempts *= *\([0-9][0-9]*\) *$/\1/p' <<<"$polling")"
-[[ -n "$delay" && -n "$attempts" ]] ||
-	fail "$template: the amazon-ebs source needs aws_polling { delay_seconds = N, max_attempts = N } (numbers)"
-((delay * attempts >= min_wait_seconds)) ||
-	fail "aws_polling: max_attempts x delay_seconds = $((delay * attempts)) s, less than $min_wait_seconds s"
-((delay >= 1 && delay <= 120)) || fail "aws_polling: delay_seconds = $delay, must be 1 to 120"
-echo "aws_polling: each wait up to $((delay * attempts)) s (>= $min_wait_seconds s), polling from every $delay s"
+for tpl in "$template" images/aws/boot-test/boot-test.pkr.hcl; do
+	polling="$(sed -n '/^source "amazon-ebs" "[^"]*" {/,/^}/{/^  aws_polling {/,/^  }/p}' "$tpl")"
+	delay="$(sed -n 's/^ *delay_seconds *= *\([0-9][0-9]*\) *$/\1/p' <<<"$polling")"
+	attempts="$(sed -n 's/^ *max_attempts *= *\([0-9][0-9]*\) *$/\1/p' <<<"$polling")"
+	[[ -n "$delay" && -n "$attempts" ]] ||
+		fail "$tpl: the amazon-ebs source needs aws_polling { delay_seconds = N, max_attempts = N } (numbers)"
+	((delay * attempts >= min_wait_seconds)) ||
+		fail "$tpl: aws_polling: max_attempts x delay_seconds = $((delay * attempts)) s, less than $min_wait_seconds s"
+	((delay >= 1 && delay <= 120)) || fail "$tpl: aws_polling: delay_seconds = $delay, must be 1 to 120"
+	echo "aws_polling ($tpl): each wait up to $((delay * attempts)) s (>= $min_wait_seconds s), polling from every $delay s"
+done
 
 step "packer validate ($(packer version | head -n 1), amazon plugin from $PACKER_PLUGIN_PATH)"
 printf 'dp-agent placeholder for packer validate\n' | gzip -n >"$tmp/dp-agent.gz"
