@@ -15,6 +15,7 @@ import { ConfigError, parseConfig } from "../../pipeline/config";
 import { CONFIG_KEYS, INPUTS, RULES, defaultOf, type ConfigKey, type InputSpec } from "../../pipeline/inputs";
 import { firstSentence, generatedFiles, rebuildSentence, renderPulumiConfig } from "../../pipeline/inputsDocs";
 import { BUILD_FIELDS, DEFAULTS as IMAGE_DEFAULTS } from "../../providers/packer/types";
+import { applyDefaults } from "../../providers/packer/validate";
 
 const ROOT = path.resolve(__dirname, "../..");
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
@@ -174,6 +175,40 @@ describe("config table (pipeline/inputs.ts)", () => {
         const patterns = JSON.stringify(schema).match(/"pattern":"\^\\\\d\+\\\\\.\\\\d\+\\\\\.\\\\d\+[^"]*"/g) ?? [];
         assert.deepEqual(patterns, [`"pattern":${JSON.stringify(RULES.couchbaseVersion.pattern.source)}`]);
         assert.equal(RULES.couchbaseVersion.pattern.source, "^\\d+\\.\\d+\\.\\d+$");
+    });
+
+    it("docs/provider.md's input table names every image input, with the default the resource applies", () => {
+        const text = read("docs/provider.md");
+        const table = text.slice(text.indexOf("| Input | Default | Meaning | On change |"));
+        const rows = table.slice(0, table.search(/\n\n/)).split("\n").slice(2);
+        const named = new Map<string, string>();
+        for (const r of rows) {
+            const [names, def] = r.split(" | ");
+            for (const m of names.matchAll(/`([A-Za-z0-9]+)`/g)) named.set(m[1], def);
+        }
+        const inputs = Object.keys(applyDefaults({})).filter((k) => k !== "providerVersion" && k !== "resourceUrn");
+        assert.deepEqual(
+            inputs.filter((k) => !named.has(k)),
+            [],
+            "inputs missing from docs/provider.md",
+        );
+        const defaults = IMAGE_DEFAULTS as unknown as Record<string, unknown>;
+        for (const [k, d] of Object.entries(defaults)) {
+            if (typeof d === "object" || !named.has(k) || /, /.test(k)) continue;
+            const cellText = named.get(k) ?? "";
+            const literal = typeof d === "string" ? (d === "" ? '`""`' : `\`${d}\``) : `\`${JSON.stringify(d)}\``;
+            if (
+                k === "couchbaseReleaseUrl" ||
+                k === "sshPort" ||
+                k === "sshHost" ||
+                k === "kmsKeyId" ||
+                k === "subnetId" ||
+                k === "vpcId" ||
+                k === "ec2Endpoint"
+            )
+                continue; // described in words
+            assert.ok(cellText.startsWith(literal), `docs/provider.md ${k}: default ${cellText}, the resource's is ${literal}`);
+        }
     });
 
     it("renders every key once, in the table's order", () => {
