@@ -41,7 +41,7 @@ export interface BootTestArgs {
     imageName: pulumi.Input<string>;
     /** Region of the image (the build region). Required. Re-test. */
     region: pulumi.Input<string>;
-    /** Instance type of the test instance. Defaults to `t3.medium`. Update. */
+    /** Instance type of the test instance. Defaults to the builder's default (`t3.large`, pipeline/inputs.ts). Update. */
     instanceType?: pulumi.Input<string>;
     /** Pulumi stack name (tag `Stack`). Required. Update. */
     stack: pulumi.Input<string>;

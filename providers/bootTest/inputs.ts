@@ -9,7 +9,7 @@
  */
 import { TAG, PROJECT, type Tags } from "../ec2/tags";
 import { canonicalJson, sha256Hex, type FileEntry } from "../packer/fingerprint";
-import type { LaunchSettings } from "../packer/types";
+import { DEFAULTS as IMAGE_DEFAULTS, type LaunchSettings } from "../packer/types";
 import { applyDefaults, containsUnknown, relativePathProblem, UNKNOWN, validateInputs, type Failure } from "../packer/validate";
 
 /** The template file in the boot test folder. */
@@ -51,7 +51,8 @@ export interface BootTestInputs extends LaunchSettings {
 
 export const BOOT_TEST_DEFAULTS = {
     templateDir: "images/aws/boot-test",
-    instanceType: "t3.medium",
+    // The builder's default (the instanceType key's, pipeline/inputs.ts): one default for both.
+    instanceType: IMAGE_DEFAULTS.instanceType,
     release: "",
     extraTags: {} as Record<string, string>,
     subnetId: "",

@@ -96,7 +96,7 @@ describe("BootTestProvider", function () {
     describe("check", () => {
         it("accepts sound inputs, applies defaults, hashes the checks and runs packer validate with the template's variables", async () => {
             const i = await checked({ instanceType: undefined, sshUsername: undefined });
-            assert.equal(i.instanceType, "t3.medium");
+            assert.equal(i.instanceType, "t3.large");
             assert.equal(i.sshUsername, "ubuntu");
             assert.equal(i.timeoutMinutes, 30);
             assert.match(i.checksHash ?? "", /^[0-9a-f]{64}$/);

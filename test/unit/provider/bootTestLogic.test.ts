@@ -65,7 +65,7 @@ describe("boot test inputs", () => {
 
     it("defaults", () => {
         assert.equal(i.templateDir, "images/aws/boot-test");
-        assert.equal(i.instanceType, "t3.medium");
+        assert.equal(i.instanceType, "t3.large");
         assert.equal(i.timeoutMinutes, 30);
         assert.deepEqual(i.emulationLimits, []);
     });
