@@ -7,6 +7,8 @@
  *
  * - Before boot, as EC2 + cloud-init would: the launch key pair's public key in root's
  *   authorized_keys of the fresh upper dir. Nothing else: no SSH host keys (the image makes them).
+ * Both sockets below are opened inside the container's namespace by helpers of scripts/local/netns.ts
+ * (the same forwarder serves the build sandboxes' SSH).
  * - Instance metadata (IMDSv2, boot-plan.ts `imdsAnswer`) on 169.254.169.254:80 inside the
  *   container's own network namespace only: a helper entered into that namespace
  *   (`nsenter --net=/proc/<leader>/ns/net`) binds the socket there and hands it to hostd over the
@@ -24,9 +26,9 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as path from "node:path";
 import { cgroupName, cgroupPrefix, IMDS_ADDRESS, imdsAnswer, InstanceIdentity, lowerdirOption, TokenStore } from "./boot-plan";
+import { NetnsForwarder, netnsOf, NsHelpers, nsListen, NsTarget } from "./netns";
 import { childrenOf, isAlive, killAll, sleep } from "./processes";
 
 const BOOT_INIT = path.join(__dirname, "boot-init.sh");
@@ -87,25 +89,6 @@ export async function removeBootCgroups(sandboxDir: string, slot?: string, waitM
     }
 }
 
-/** A node one-liner run inside the container's namespaces: connect, then hand the socket over. */
-const CONNECT_JS = [
-    'const net = require("net");',
-    "const until = Date.now() + Number(process.argv[1]);",
-    "(function go() {",
-    '  const s = net.connect({ host: "127.0.0.1", port: 22 });',
-    '  s.once("connect", () => process.send("connected", s, () => process.disconnect()));',
-    '  s.once("error", () => { s.destroy(); if (Date.now() > until) process.exit(3); setTimeout(go, 100); });',
-    "})();",
-].join("\n");
-
-/** A node one-liner run inside the container's network namespace: bind the metadata address, hand the listening socket over. */
-const LISTEN_JS = [
-    'const net = require("net");',
-    "const s = net.createServer();",
-    's.once("error", (e) => { process.stderr.write(e.message + "\\n"); process.exit(1); });',
-    `s.listen(80, "${IMDS_ADDRESS}", () => process.send("listening", s, () => { s.close(); process.disconnect(); }));`,
-].join("\n");
-
 export interface BootOptions {
     /** hostd's sandbox folder (`<state-dir>/sandbox`); the slot's folder and cgroup name derive from it. */
     sandboxDir: string;
@@ -138,13 +121,13 @@ export class BootInstance {
     private exited: Promise<void> = Promise.resolve();
     nsPid: number | undefined;
     leaderPid: number | undefined;
-    private forwarder: net.Server | undefined;
+    private forwarder: NetnsForwarder | undefined;
     private imds: http.Server | undefined;
-    private readonly sockets = new Set<net.Socket>();
-    private readonly helpers = new Set<ChildProcess>();
+    private readonly helpers: NsHelpers;
     private readonly tokens: TokenStore = new Map();
-    private ready!: Promise<void>;
-    private markReady!: () => void;
+    /** The container's namespaces, once its systemd runs and its metadata answers. */
+    private ready!: Promise<NsTarget>;
+    private markReady!: (t: NsTarget) => void;
     private markFailed!: (e: Error) => void;
     private stopped = false;
     private readonly startedAt = Date.now();
@@ -153,7 +136,8 @@ export class BootInstance {
     private constructor(private readonly o: BootOptions) {
         this.dir = path.join(o.sandboxDir, o.slot);
         this.cgroup = cgroupName(o.sandboxDir, o.slot);
-        this.ready = new Promise<void>((resolve, reject) => {
+        this.helpers = new NsHelpers(this.dir, o.slot, o.log);
+        this.ready = new Promise<NsTarget>((resolve, reject) => {
             this.markReady = resolve;
             this.markFailed = reject;
         });
@@ -195,7 +179,21 @@ export class BootInstance {
         if (publicKey) writeAuthorizedKey(upper, publicKey);
         this.writeMeta({ startedAt: new Date(this.startedAt).toISOString(), layers: this.o.layers, identity: this.o.identity, keyInjected: publicKey !== undefined });
 
-        this.forwarder = await listenWithRetry(this.o.sshPort, (c) => this.forward(c));
+        this.forwarder = await NetnsForwarder.listen(
+            {
+                port: this.o.sshPort,
+                innerPort: 22,
+                waitMs: SSH_WAIT_MS,
+                helpers: this.helpers,
+                startedAt: this.startedAt,
+                onFirstAnswer: (ms) => {
+                    this.firstAnswerMs = ms;
+                    this.writeMeta({ sshdAnsweredAfterMs: ms });
+                    this.o.log(`${this.o.slot}: the image's sshd answered ${ms} ms after the boot started`);
+                },
+            },
+            this.ready,
+        );
 
         const logFd = fs.openSync(path.join(this.dir, "boot.log"), "a");
         const child = spawn(
@@ -218,7 +216,7 @@ export class BootInstance {
             const ns = childrenOf(child.pid!)[0];
             if (ns !== undefined && comm(ns) === "systemd-nspawn") {
                 this.nsPid = ns;
-                const leader = childrenOf(ns).find((c) => comm(c) === "systemd" && netns(c) !== undefined && netns(c) !== netns(ns));
+                const leader = childrenOf(ns).find((c) => comm(c) === "systemd" && netnsOf(c) !== undefined && netnsOf(c) !== netnsOf(ns));
                 if (leader !== undefined) {
                     this.leaderPid = leader;
                     break;
@@ -228,101 +226,27 @@ export class BootInstance {
         }
         // The metadata address on the container's own loopback: reachable from inside only.
         execFileSync("nsenter", [`--net=/proc/${this.leaderPid}/ns/net`, "--", "ip", "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"], { stdio: ["ignore", "ignore", "pipe"] });
-        this.imds = await this.serveMetadata();
-        this.markReady();
+        const target: NsTarget = { netPid: this.leaderPid, pidNsPid: this.nsPid };
+        this.imds = await this.serveMetadata(target);
+        this.markReady(target);
         this.writeMeta({ nsPid: this.nsPid, leaderPid: this.leaderPid, cgroup: this.cgroup, systemdAfterMs: Date.now() - this.startedAt });
         this.o.log(`${this.o.slot}: booted ${this.o.identity.instanceId} (nspawn pid ${this.nsPid}, container systemd pid ${this.leaderPid}, ${Date.now() - this.startedAt} ms); metadata on ${IMDS_ADDRESS}:80 in its netns; SSH on 127.0.0.1:${this.o.sshPort} -> its port 22`);
     }
 
-    /** Runs `js` with node inside the container's network and PID namespaces, with an IPC channel. */
-    private helper(js: string, args: string[]): ChildProcess {
-        const h = spawn(
-            "nsenter",
-            [`--net=/proc/${this.leaderPid}/ns/net`, `--pid=/proc/${this.nsPid}/ns/pid`, "--", process.execPath, "-e", js, ...args, this.dir],
-            { stdio: ["ignore", "ignore", "pipe", "ipc"] },
-        );
-        this.helpers.add(h);
-        let err = "";
-        h.stderr?.on("data", (b: Buffer) => (err += b.toString()));
-        h.once("exit", (code) => {
-            this.helpers.delete(h);
-            if (code && err.trim()) this.o.log(`${this.o.slot}: helper exited ${code}: ${err.trim()}`);
-        });
-        h.once("error", (e) => this.o.log(`${this.o.slot}: cannot start nsenter: ${e.message}`));
-        return h;
-    }
-
-    private serveMetadata(): Promise<http.Server> {
-        return new Promise((resolve, reject) => {
-            const h = this.helper(LISTEN_JS, []);
-            const timer = setTimeout(() => reject(new Error("the metadata socket was not handed over within 10 s")), 10_000);
-            // A message can still be on its way when 'exit' fires: give up only a moment later.
-            h.once("exit", (code) =>
-                setTimeout(() => {
-                    clearTimeout(timer);
-                    reject(new Error(`the metadata helper exited (${code}) without handing over its socket`));
-                }, 500),
+    private async serveMetadata(target: NsTarget): Promise<http.Server> {
+        const handle = await nsListen(this.helpers, target, IMDS_ADDRESS, 80);
+        const srv = http.createServer((req, res) => {
+            const a = imdsAnswer({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers }, this.o.identity, this.tokens, Date.now(), () =>
+                crypto.randomBytes(32).toString("base64url"),
             );
-            h.once("message", (_m, handle) => {
-                clearTimeout(timer);
-                const srv = http.createServer((req, res) => {
-                    const a = imdsAnswer({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers }, this.o.identity, this.tokens, Date.now(), () =>
-                        crypto.randomBytes(32).toString("base64url"),
-                    );
-                    res.writeHead(a.status, { "Content-Type": a.contentType, "Content-Length": Buffer.byteLength(a.body) });
-                    res.end(req.method === "HEAD" ? undefined : a.body);
-                    this.o.log(`${this.o.slot}: imds ${req.method} ${req.url} -> ${a.status}`);
-                });
-                srv.listen(handle as net.Server, () => resolve(srv));
-                srv.once("error", reject);
-            });
+            res.writeHead(a.status, { "Content-Type": a.contentType, "Content-Length": Buffer.byteLength(a.body) });
+            res.end(req.method === "HEAD" ? undefined : a.body);
+            this.o.log(`${this.o.slot}: imds ${req.method} ${req.url} -> ${a.status}`);
         });
-    }
-
-    /** One SSH client: wait for the container, connect to its sshd from inside, pipe. */
-    private forward(client: net.Socket): void {
-        const arrived = Date.now();
-        this.sockets.add(client);
-        client.once("close", () => this.sockets.delete(client));
-        client.on("error", () => client.destroy());
-        const giveUp = setTimeout(() => client.destroy(), SSH_WAIT_MS + 5000);
-        this.ready.then(
-            () => {
-                if (client.destroyed || this.stopped) return;
-                const left = Math.max(1000, SSH_WAIT_MS - (Date.now() - arrived));
-                const h = this.helper(CONNECT_JS, [String(left)]);
-                let piped = false;
-                client.once("close", () => {
-                    if (h.exitCode === null) h.kill("SIGKILL");
-                });
-                // A message can still be on its way when 'exit' fires: look a moment later.
-                h.once("exit", () => setTimeout(() => piped || client.destroy(), 500));
-                h.once("message", (_m, handle) => {
-                    clearTimeout(giveUp);
-                    const up = handle as net.Socket;
-                    if (client.destroyed || this.stopped) {
-                        up.destroy();
-                        return;
-                    }
-                    piped = true;
-                    this.sockets.add(up);
-                    up.once("close", () => {
-                        this.sockets.delete(up);
-                        client.destroy();
-                    });
-                    up.on("error", () => up.destroy());
-                    client.once("close", () => up.destroy());
-                    client.pipe(up);
-                    up.pipe(client);
-                    if (this.firstAnswerMs === undefined) {
-                        this.firstAnswerMs = Date.now() - this.startedAt;
-                        this.writeMeta({ sshdAnsweredAfterMs: this.firstAnswerMs });
-                        this.o.log(`${this.o.slot}: the image's sshd answered ${this.firstAnswerMs} ms after the boot started`);
-                    }
-                });
-            },
-            () => client.destroy(),
-        );
+        return new Promise((resolve, reject) => {
+            srv.once("error", reject);
+            srv.listen(handle, () => resolve(srv));
+        });
     }
 
     private writeMeta(extra: Record<string, unknown>): void {
@@ -338,7 +262,7 @@ export class BootInstance {
 
     /** Kills what a hard stop must not leave: synchronous, for process exit. */
     killNow(): void {
-        for (const h of this.helpers) killAll([h.pid]);
+        this.helpers.killNow();
         killAll([this.nsPid, this.child?.pid]);
     }
 
@@ -347,9 +271,7 @@ export class BootInstance {
         if (this.stopped) return;
         this.stopped = true;
         this.markFailed(new Error("stopped"));
-        const forwarder = this.forwarder;
-        const closed = forwarder ? new Promise<void>((r) => forwarder.close(() => r())) : Promise.resolve();
-        for (const s of this.sockets) s.destroy();
+        const closed = this.forwarder ? this.forwarder.close() : Promise.resolve();
         this.imds?.close();
         const t0 = Date.now();
         if (this.nsPid !== undefined && isAlive(this.nsPid)) {
@@ -375,31 +297,5 @@ function comm(pid: number): string | undefined {
         return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
     } catch {
         return undefined;
-    }
-}
-
-function netns(pid: number): string | undefined {
-    try {
-        return fs.readlinkSync(`/proc/${pid}/ns/net`);
-    } catch {
-        return undefined;
-    }
-}
-
-/** Listens on 127.0.0.1:port, retrying for up to 5 s while the port is still held (a sandbox's sshd exiting). */
-async function listenWithRetry(port: number, onConnection: (s: net.Socket) => void): Promise<net.Server> {
-    const until = Date.now() + 5000;
-    for (;;) {
-        const srv = net.createServer(onConnection);
-        try {
-            await new Promise<void>((resolve, reject) => {
-                srv.once("error", reject);
-                srv.listen(port, "127.0.0.1", () => resolve());
-            });
-            return srv;
-        } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || Date.now() > until) throw e;
-            await sleep(50);
-        }
     }
 }

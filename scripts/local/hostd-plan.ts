@@ -116,3 +116,19 @@ export function laneOf(instance: SeenInstance, lanes: readonly LaneArch[]): Lane
     else arch = "amd64";
     return lanes.includes(arch) ? arch : undefined;
 }
+
+/**
+ * Whether a /proc/<pid>/net/tcp table (the network namespace of that process) has a socket
+ * listening on 127.0.0.1:`port` or on every address: how hostd sees that a sandbox's sshd is up
+ * inside its own network namespace without connecting to it.
+ */
+export function listensOn(tcpTable: string, port: number): boolean {
+    const want = new Set([`0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`, `00000000:${port.toString(16).toUpperCase().padStart(4, "0")}`]);
+    return tcpTable
+        .split("\n")
+        .slice(1)
+        .some((line) => {
+            const f = line.trim().split(/\s+/);
+            return f.length > 3 && want.has(f[1].toUpperCase()) && f[3] === "0A";
+        });
+}

@@ -13,9 +13,12 @@
  * instance of the same architecture takes the lane's port from the first (as before there were lanes).
  *
  * Polls moto's EC2 API for running instances. The instance Packer launched gets a sandbox: a fresh
- * overlayfs upper over the cached Debian root (scripts/local/rootfs.sh), in its own mount and PID
- * namespaces under chroot, with its own sshd on 127.0.0.1:<ssh-port> (scripts/local/sandbox-init.sh),
- * and the public key of the instance's key pair in /root/.ssh/authorized_keys, as EC2 would.
+ * overlayfs upper over the cached Debian root (scripts/local/rootfs.sh), in its own mount, PID and
+ * network namespaces under chroot (the network namespace has a loopback and nothing else: what
+ * provisioning runs as root reaches nothing outside it), with its own sshd on that namespace's
+ * 127.0.0.1:22 (scripts/local/sandbox-init.sh), reached from the host's 127.0.0.1:<ssh-port> through
+ * the forwarder of scripts/local/netns.ts, and the public key of the instance's key pair in
+ * /root/.ssh/authorized_keys, as EC2 would.
  * When the instance stops or terminates, the sandbox's PID 1 is killed (every process and mount of
  * the sandbox goes with it); its upper dir stays in <state-dir>/sandbox/<slot>/upper, reachable as
  * <state-dir>/sandbox/<instance-id>/upper, so tests can inspect what provisioning wrote.
@@ -35,13 +38,16 @@ import * as path from "node:path";
 import { DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client, Image } from "@aws-sdk/client-ec2";
 import { BootInstance, BootRecord, removeBootCgroups, writeAuthorizedKey } from "./boot";
 import { BuildRecord, findBuildOfImage, InstanceIdentity } from "./boot-plan";
-import { Action, CurrentSandbox, LaneArch, laneOf, plan, SeenInstance } from "./hostd-plan";
+import { Action, CurrentSandbox, LaneArch, laneOf, listensOn, plan, SeenInstance } from "./hostd-plan";
 import { rootfsDir } from "./inputs";
 import { MOTO_CREDENTIALS, portOpen } from "./moto";
+import { NetnsForwarder, NsHelpers, NsTarget } from "./netns";
 import { childrenOf, findLeftovers, killAll, pidFromFile, sleep, stopProcess } from "./processes";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 const SANDBOX_INIT = path.join(__dirname, "sandbox-init.sh");
+/** The port of a build sandbox's sshd on its own network namespace's loopback. */
+const SANDBOX_SSHD_PORT = 22;
 
 export interface HostdOptions {
     endpoint: string;
@@ -127,6 +133,9 @@ interface Sandbox {
     nsPid?: number;
     instanceId?: string;
     arch: LaneArch;
+    /** The lane's port on the host's loopback, forwarded to the sandbox's sshd inside its network namespace. */
+    forwarder: NetnsForwarder;
+    helpers: NsHelpers;
 }
 
 function writeJson(file: string, value: unknown): void {
@@ -284,7 +293,7 @@ class Hostd {
 
     async shutdown(): Promise<void> {
         this.stopping = true;
-        await Promise.all(this.lanes.map((l) => l.busy));
+        await Promise.all(this.lanes.map((l) => l.busy ?? Promise.resolve()));
         await Promise.all(
             this.lanes.map(async (l) => {
                 await this.stopSandbox(l, "hostd stopping");
@@ -300,7 +309,10 @@ class Hostd {
     /** Last-resort synchronous kill (process exit). */
     killNow(): void {
         for (const l of this.lanes) {
-            if (l.sandbox) killAll([l.sandbox.nsPid, l.sandbox.child.pid]);
+            if (l.sandbox) {
+                l.sandbox.helpers.killNow();
+                killAll([l.sandbox.nsPid, l.sandbox.child.pid]);
+            }
             l.booted?.boot.killNow();
         }
     }
@@ -491,32 +503,52 @@ class Hostd {
             fs.chmodSync(dst, fs.statSync(src).mode & 0o777);
         }
         if (publicKey) writeAuthorizedKey(upper, publicKey);
+        // sshd of an emulated architecture starts under qemu: slower.
+        const limit = l.arch === "amd64" ? 15 : 60;
+        // The lane's port listens at once: a connection that arrives before the sandbox's sshd is up
+        // waits for it (as it did on sshd's own listening socket), then goes through a helper
+        // entered into the sandbox's network namespace.
+        let reached!: (t: NsTarget) => void;
+        let failed!: (e: Error) => void;
+        const target = new Promise<NsTarget>((resolve, reject) => {
+            reached = resolve;
+            failed = reject;
+        });
+        const helpers = new NsHelpers(dir, slot, log);
+        const forwarder = await NetnsForwarder.listen({ port: l.sshPort, innerPort: SANDBOX_SSHD_PORT, waitMs: limit * 1000, helpers }, target);
         const logFd = fs.openSync(path.join(dir, "sshd.log"), "a");
         const child = spawn(
             "unshare",
-            ["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private", "--", "bash", SANDBOX_INIT, l.rootfs, upper, work, merged, String(l.sshPort)],
+            ["--mount", "--pid", "--net", "--fork", "--kill-child", "--propagation", "private", "--", "bash", SANDBOX_INIT, l.rootfs, upper, work, merged, String(SANDBOX_SSHD_PORT)],
             { stdio: ["ignore", logFd, logFd] },
         );
         fs.closeSync(logFd);
         const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
         child.once("error", (e) => log(`${slot}: cannot start unshare: ${e.message}`));
-        const s: Sandbox = { slot, dir, child, exited, arch: l.arch };
+        const s: Sandbox = { slot, dir, child, exited, arch: l.arch, forwarder, helpers };
         l.sandbox = s;
-        // sshd of an emulated architecture starts under qemu: slower.
-        const limit = l.arch === "amd64" ? 15 : 60;
         const until = Date.now() + limit * 1000;
-        while (!(await portOpen(l.sshPort))) {
+        // Up when the namespace's PID 1 (sshd, exec'd by sandbox-init.sh) listens in its namespace.
+        for (;;) {
+            const ns = childrenOf(child.pid!)[0];
+            if (ns !== undefined && listensOn(readTcpTable(ns), SANDBOX_SSHD_PORT)) {
+                s.nsPid = ns;
+                break;
+            }
             if (child.exitCode !== null || child.signalCode !== null) {
+                failed(new Error("sandbox exited"));
+                await forwarder.close();
                 l.sandbox = undefined;
                 throw new Error(`sandbox ${slot} exited before sshd listened; see ${path.join(dir, "sshd.log")}`);
             }
             if (Date.now() > until) {
+                failed(new Error("sshd not listening"));
                 await this.stopSandbox(l, `sshd not listening after ${limit} s`);
                 throw new Error(`sandbox ${slot}: sshd not listening after ${limit} s; see ${path.join(dir, "sshd.log")}`);
             }
             await sleep(10);
         }
-        s.nsPid = childrenOf(child.pid!)[0];
+        reached({ netPid: s.nsPid, pidNsPid: s.nsPid });
         writeJson(path.join(dir, "sandbox.json"), {
             slot,
             arch: l.arch,
@@ -526,7 +558,7 @@ class Hostd {
             nsPid: s.nsPid,
             startedAt: new Date().toISOString(),
         });
-        log(`${slot}: ${l.arch} sandbox sshd listening on 127.0.0.1:${l.sshPort} (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`);
+        log(`${slot}: ${l.arch} sandbox sshd listening on 127.0.0.1:${SANDBOX_SSHD_PORT} of its own network namespace, reached from 127.0.0.1:${l.sshPort} (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`);
         return s;
     }
 
@@ -596,8 +628,12 @@ class Hostd {
     private async stopSandbox(l: Lane, reason: string): Promise<void> {
         const s = l.sandbox;
         if (!s) return;
-        // The namespace's PID 1 takes every process of the sandbox (and its mounts) with it.
+        const closed = s.forwarder.close();
+        // The namespace's PID 1 takes every process of the sandbox (helpers too), its mounts and its
+        // network namespace with it.
+        s.helpers.killNow();
         killAll([s.nsPid, s.child.pid]);
+        await closed;
         await Promise.race([s.exited, sleep(5000)]);
         const until = Date.now() + 5000;
         while ((await portOpen(l.sshPort)) && Date.now() < until) await sleep(10);
@@ -611,6 +647,15 @@ class Hostd {
         log(`${s.slot}: sandbox stopped (${reason})${s.instanceId ? `; upper dir kept for ${s.instanceId}` : ""}`);
         if (!s.instanceId) fs.rmSync(s.dir, { recursive: true, force: true });
         l.sandbox = undefined;
+    }
+}
+
+/** /proc/<pid>/net/tcp: the TCP sockets of `pid`'s network namespace ("" once it is gone). */
+function readTcpTable(pid: number): string {
+    try {
+        return fs.readFileSync(`/proc/${pid}/net/tcp`, "utf8");
+    } catch {
+        return "";
     }
 }
 
@@ -724,7 +769,7 @@ export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess>
         state: () => readHostdState(opts.stateDir),
         stop: async () => {
             process.removeListener("exit", killOnExit);
-            await stopHostd(opts.stateDir, child.pid!);
+            await stopHostd(opts.stateDir, child.pid);
         },
     };
 }
@@ -751,5 +796,5 @@ export async function stopHostd(stateDir: string, pid = runningHostd(stateDir)):
 }
 
 if (require.main === module) {
-    main().then((code) => process.exit(code));
+    void main().then((code) => process.exit(code));
 }

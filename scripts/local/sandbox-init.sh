@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # PID 1 of one sandbox build host. scripts/local/hostd.ts starts it in fresh namespaces:
-#   unshare --mount --pid --fork --kill-child --propagation private -- bash sandbox-init.sh ...
+#   unshare --mount --pid --net --fork --kill-child --propagation private -- bash sandbox-init.sh ...
 # It mounts the sandbox's root (an overlayfs: the shared, read-only Debian root below, this
-# sandbox's own upper dir on top) with its kernel filesystems, then becomes the sandbox's sshd.
+# sandbox's own upper dir on top) with its kernel filesystems, brings up the loopback of its own
+# network namespace (the only interface there: no route, no link to the host), then becomes the
+# sandbox's sshd on that loopback. hostd reaches it from the host's 127.0.0.1:<sshPort> through a
+# helper entered into the namespace (scripts/local/netns.ts), as it reaches a booted instance.
 # Everything it mounts lives in the private mount namespace and vanishes with it: the host keeps
-# no mount, and killing this process (the namespace's PID 1) ends every process of the sandbox.
+# no mount, and killing this process (the namespace's PID 1) ends every process of the sandbox;
+# the network namespace goes with its last process.
 #
-# Usage: sandbox-init.sh LOWER UPPER WORK MERGED PORT
+# Usage: sandbox-init.sh LOWER UPPER WORK MERGED PORT   (PORT: sshd's, inside the namespace)
 set -o errexit -o nounset -o pipefail
 
 if (($# != 5)); then
@@ -20,6 +24,15 @@ if [[ "$$" != 1 ]]; then
 	echo "sandbox-init: must run as PID 1 of its own PID namespace (through unshare)" >&2
 	exit 1
 fi
+
+# Refuse to run where provisioning could reach anything: the network namespace must be a new one,
+# with nothing but a loopback (what `unshare --net` makes).
+links="$(tail -n +3 /proc/self/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')"
+if [[ "$links" != "lo " ]]; then
+	echo "sandbox-init: the network namespace has interfaces other than lo ($links): must run in a fresh one (unshare --net)" >&2
+	exit 1
+fi
+ip link set lo up
 
 mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged"
 mount -t proc proc "$merged/proc"

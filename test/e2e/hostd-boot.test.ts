@@ -13,68 +13,17 @@
  * launched instance's (the other checks are the image's business, docs/image.md).
  */
 import { strict as assert } from "node:assert";
-import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DescribeImagesCommand, ImportKeyPairCommand, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeImagesCommand, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { bootCgroups } from "../../scripts/local/boot";
 import { packerEnv } from "../../providers/packer/argv";
 import { portOpen } from "../../scripts/local/moto";
 import { findLeftovers } from "../../scripts/local/processes";
 import { baseConfig, driver, driverOk, isAlive, REGION, ROOT, sleep, started, startWorld, stopWorld, upOutputs, World, writeStackConfig } from "./harness";
+import { importKey, inNetns, run, sshRun, waitForSsh } from "./hostd-ssh";
 
 const TEMPLATE = path.join(ROOT, "test", "fixtures", "boot-image", "boot-image.pkr.hcl");
-
-/** Makes a key pair in moto from a fresh ed25519 key in `dir`; returns the private key file and public key. */
-async function importKey(w: World, dir: string, name: string): Promise<{ keyFile: string; publicKey: string }> {
-    const keyFile = path.join(dir, `${name}.key`);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
-    const publicKey = fs.readFileSync(`${keyFile}.pub`, "utf8").trim();
-    await w.ec2.send(new ImportKeyPairCommand({ KeyName: name, PublicKeyMaterial: new TextEncoder().encode(publicKey) }));
-    return { keyFile, publicKey };
-}
-
-/** Runs `script` with bash as root through hostd's SSH port with `keyFile`. */
-function sshRun(w: World, keyFile: string, script: string, timeoutMs = 90_000): Promise<{ code: number | null; out: string }> {
-    return run(
-        "ssh",
-        [
-            ...["-i", keyFile, "-p", String(w.sshPort)],
-            ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=80"],
-            "root@127.0.0.1",
-            "bash",
-            "-s",
-        ],
-        { timeoutMs, input: `${script}\n` },
-    );
-}
-
-/** Waits until SSH with `keyFile` logs in; returns how long it took from `t0`. */
-async function waitForSsh(w: World, keyFile: string, t0: number, limitMs = 120_000): Promise<number> {
-    let last = "";
-    for (;;) {
-        const s = await sshRun(w, keyFile, "true");
-        if (s.code === 0) return Date.now() - t0;
-        last = s.out;
-        if (Date.now() - t0 > limitMs) assert.fail(`no SSH to the booted instance after ${limitMs} ms: ${last}\n${fs.readFileSync(path.join(w.hostd.stateDir, "hostd.log"), "utf8").slice(-3000)}`);
-        await sleep(200);
-    }
-}
-
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<{ code: number | null; out: string }> {
-    return new Promise((resolve) => {
-        const c = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
-        c.stdin.end(opts.input ?? "");
-        let out = "";
-        c.stdout.on("data", (b: Buffer) => (out += b.toString()));
-        c.stderr.on("data", (b: Buffer) => (out += b.toString()));
-        const t = setTimeout(() => c.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
-        c.once("close", (code) => {
-            clearTimeout(t);
-            resolve({ code, out });
-        });
-    });
-}
 
 describe("e2e: hostd boots an instance of an image its build made", function () {
     this.timeout(300_000);
@@ -204,14 +153,7 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
             await sleep(100);
         }
         for (const pid of [st.nsPid, st.leaderPid, st.unsharePid]) assert.equal(isAlive(pid!), false, `pid ${pid} still alive`);
-        const inNs = fs.readdirSync("/proc").filter((e) => {
-            try {
-                return /^\d+$/.test(e) && fs.readlinkSync(`/proc/${e}/ns/net`) === ns;
-            } catch {
-                return false;
-            }
-        });
-        assert.deepEqual(inNs, [], `processes still in the instance's network namespace ${ns}`);
+        assert.deepEqual(inNetns(ns), [], `processes still in the instance's network namespace ${ns}`);
         const left = findLeftovers(slotDir);
         assert.deepEqual(left, { pids: [], mounts: [] });
         assert.deepEqual(bootCgroups(path.join(world().hostd.stateDir, "sandbox")), []);
@@ -243,14 +185,7 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
         for (const pid of [st.nsPid, st.leaderPid, st.unsharePid]) assert.equal(isAlive(pid!), false, `pid ${pid} still alive`);
         assert.deepEqual(findLeftovers(world().hostd.stateDir), { pids: [], mounts: [] });
         assert.deepEqual(bootCgroups(path.join(world().hostd.stateDir, "sandbox")), []);
-        const inNs = fs.readdirSync("/proc").filter((e) => {
-            try {
-                return /^\d+$/.test(e) && fs.readlinkSync(`/proc/${e}/ns/net`) === ns;
-            } catch {
-                return false;
-            }
-        });
-        assert.deepEqual(inNs, []);
+        assert.deepEqual(inNetns(ns), []);
     });
 });
 

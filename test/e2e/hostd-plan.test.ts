@@ -3,7 +3,7 @@
  * namespaces. Lives beside the end-to-end tests that exercise the daemon for real.
  */
 import { strict as assert } from "node:assert";
-import { Action, CurrentSandbox, LaneArch, laneOf, plan, SeenInstance } from "../../scripts/local/hostd-plan";
+import { Action, CurrentSandbox, LaneArch, laneOf, listensOn, plan, SeenInstance } from "../../scripts/local/hostd-plan";
 import { emulatorSshPort } from "../../pipeline/architectures";
 
 const inst = (id: string, state: string, launchedAt = 1): SeenInstance => ({ id, state, keyName: `key-${id}`, region: "us-east-1", launchedAt });
@@ -139,4 +139,19 @@ describe("hostd lanes", () => {
         assert.equal(emulatorSshPort(2222, "amd64"), 2222);
         assert.equal(emulatorSshPort(2222, "arm64"), 2223);
     });
+});
+
+describe("hostd: is the sandbox's sshd listening in its namespace (/proc/<pid>/net/tcp)", () => {
+    const head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+    const row = (local: string, remote: string, st: string) => `   0: ${local} ${remote} ${st} 00000000:00000000 00:00000000 00000000     0        0 624 1 0000000000000000 100 0 0 10 0\n`;
+    const cases: { name: string; table: string; port: number; want: boolean }[] = [
+        { name: "empty namespace: no", table: head, port: 22, want: false },
+        { name: "gone (empty read): no", table: "", port: 22, want: false },
+        { name: "127.0.0.1:22 listening: yes", table: head + row("0100007F:0016", "00000000:0000", "0A"), port: 22, want: true },
+        { name: "0.0.0.0:22 listening: yes", table: head + row("00000000:0016", "00000000:0000", "0A"), port: 22, want: true },
+        { name: "another port listening: no", table: head + row("0100007F:0017", "00000000:0000", "0A"), port: 22, want: false },
+        { name: "a connection from port 22 (not listening): no", table: head + row("0100007F:0016", "0100007F:9B13", "01"), port: 22, want: false },
+        { name: "port in hex upper case (2222 = 08AE)", table: head + row("0100007F:08AE", "00000000:0000", "0A"), port: 2222, want: true },
+    ];
+    for (const c of cases) it(c.name, () => assert.equal(listensOn(c.table, c.port), c.want));
 });
