@@ -19,9 +19,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawn } from "node:child_process";
 import {
-    allIds,
     baseConfig,
     createdSinceStart,
     driver,
@@ -29,18 +27,17 @@ import {
     insertIntoScript,
     inventorySize,
     isAlive,
+    janitorCli,
+    launchLeftovers,
     processTree,
     REGION,
     ROOT,
     sleep,
     stackInventory,
-    started,
-    startWorld,
-    stopWorld,
     templateCopy,
     upOutputs,
+    useWorld,
     waitForOutput,
-    World,
     writeStackConfig,
 } from "./harness";
 import { versionsSchemaValidator } from "../fixtures/versionsSchema";
@@ -50,40 +47,30 @@ interface Doc {
     bootTest: { enabled: boolean; passed?: boolean; at?: string; checks?: { name: string; status: string; saw: string }[] };
 }
 
-/** `npm run janitor -- --stack S --delete` against this world's moto and backend. */
-async function janitor(w: World, stack: string): Promise<string> {
-    const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "janitor/cli.ts")];
-    args.push("--regions", REGION, "--endpoint", w.moto.endpoint, "--stack", stack, "--backend-url", `file://${w.backendDir}`, "--delete");
-    return new Promise((resolve, reject) => {
-        let out = "";
-        const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...w.env }, stdio: ["ignore", "pipe", "pipe"] });
-        child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-        child.stderr.on("data", (b: Buffer) => (out += b.toString()));
-        child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`janitor exited ${code}:\n${out}`))));
-    });
-}
-
-/** Live instances, key pairs and security groups moto holds that were not there before the world started. */
-async function testLeftovers(w: World): Promise<string[]> {
-    const now = await allIds(w);
-    return [...now].filter((id) => !w.baseline.has(id) && !id.startsWith("ami-") && !id.startsWith("snap-")).sort();
-}
-
 describe("e2e: the boot test gates the versions file", function () {
     this.timeout(300_000);
-    let w: World | undefined;
+    const { world, itStopsCleanly } = useWorld("boot");
     let good = "";
     let broken = "";
     let slow = "";
     let stack = "";
     let goodImage = "";
-    const world = (): World => started(w);
     const versionsFile = () => path.join(ROOT, world().buildDir, "versions", `${stack}.json`);
     const readDoc = () => JSON.parse(fs.readFileSync(versionsFile(), "utf8")) as Doc;
 
-    before(async function () {
-        this.timeout(600_000);
-        w = await startWorld("boot");
+    /** The recovery docs/local.md gives after an interrupted up (refresh --clear-pending-creates, up, destroy, the janitor): the inventory ends empty. */
+    const recover = async (s: string): Promise<void> => {
+        await driverOk(world(), "refresh", s, ["--clear-pending-creates"]);
+        const up = await driverOk(world(), "up", s);
+        assert.equal((upOutputs(up).bootTest as { passed: boolean }).passed, true);
+        await driverOk(world(), "destroy", s, ["--remove"]);
+        await janitorCli(world(), s);
+        assert.equal(inventorySize(await stackInventory(world(), s)), 0);
+        assert.deepEqual(await createdSinceStart(world()), [], "objects left in moto");
+    };
+
+    before(() => {
+        const w = world();
         stack = `local-e2e-${w.id}`;
         good = templateCopy(w, "good");
         // The agent's binary exits at once: installed, executable and enabled (so the build's
@@ -98,13 +85,6 @@ describe("e2e: the boot test gates the versions file", function () {
         slow = templateCopy(w, "slow", (dir) => insertIntoScript(path.join(dir, "boot-test", "boot-check.sh"), "sleep 20"));
     });
 
-    after(async function () {
-        this.timeout(180_000);
-        if (w) for (const s of w.stacks) await driver(w, "destroy", s, ["--remove"]).done.catch(() => undefined);
-        await stopWorld(w);
-        w = undefined;
-    });
-
     it("a good image passes its boot test and the versions file names it with the test", async () => {
         writeStackConfig(world(), stack, { ...baseConfig(world()), templateDir: good });
         const out = await driverOk(world(), "up", stack);
@@ -113,7 +93,7 @@ describe("e2e: the boot test gates the versions file", function () {
         assert.equal(doc.images[REGION].imageId, goodImage);
         assert.equal(doc.bootTest.passed, true);
         assert.ok(versionsSchemaValidator()(doc));
-        assert.deepEqual(await testLeftovers(world()), [], "a test instance, key pair or security group is left");
+        assert.deepEqual(await launchLeftovers(world()), [], "a test instance, key pair or security group is left");
     });
 
     it("an image whose agent cannot start fails up listing the failed checks; the versions file stays on the previous image; nothing of the test is left", async () => {
@@ -134,7 +114,7 @@ describe("e2e: the boot test gates the versions file", function () {
             { instances: inv.instances.map((i) => i.id), keyPairs: inv.keyPairs.map((k) => k.id), securityGroups: inv.securityGroups.map((g) => g.id) },
             { instances: [], keyPairs: [], securityGroups: [] },
         );
-        assert.deepEqual(await testLeftovers(world()), []);
+        assert.deepEqual(await launchLeftovers(world()), []);
         // The report with what each check saw is in the test's log.
         const log = /report: \S+; log: (\.build\/logs\/\S+\.log)/.exec(r.output)?.[1];
         assert.ok(log && fs.existsSync(path.join(ROOT, log)), `no test log named in the output`);
@@ -167,15 +147,8 @@ describe("e2e: the boot test gates the versions file", function () {
         const file = path.join(ROOT, world().buildDir, "versions", `${s}.json`);
         if (fs.existsSync(file)) assert.equal((JSON.parse(fs.readFileSync(file, "utf8")) as Doc).bootTest.passed, true, "a versions file without a passed test");
         // Packer's cleanup: no test instance, key pair or security group.
-        assert.deepEqual(await testLeftovers(world()), [], "test objects left after SIGINT");
-        // The recovery docs/local.md gives.
-        await driverOk(world(), "refresh", s, ["--clear-pending-creates"]);
-        const up = await driverOk(world(), "up", s);
-        assert.equal((upOutputs(up).bootTest as { passed: boolean }).passed, true);
-        await driverOk(world(), "destroy", s, ["--remove"]);
-        await janitor(world(), s);
-        assert.equal(inventorySize(await stackInventory(world(), s)), 0);
-        assert.deepEqual(await createdSinceStart(world()), [], "objects left in moto");
+        assert.deepEqual(await launchLeftovers(world()), [], "test objects left after SIGINT");
+        await recover(s);
     });
 
     it("SIGKILL of the engine during the boot test: Packer is interrupted and cleans up; the recovery leaves the inventory empty", async () => {
@@ -198,25 +171,14 @@ describe("e2e: the boot test gates the versions file", function () {
         );
         await run.done;
         // Packer's cleanup ran: nothing of the test is left, and its log says why it stopped.
-        assert.deepEqual(await testLeftovers(world()), [], "test objects left after the engine died");
+        assert.deepEqual(await launchLeftovers(world()), [], "test objects left after the engine died");
         const logs = fs.readdirSync(path.join(ROOT, ".build/logs")).filter((f) => f.startsWith(`${s}-boot-test-`));
         assert.equal(logs.length, 1, `boot test logs: ${logs.join(", ")}`);
         assert.match(fs.readFileSync(path.join(ROOT, ".build/logs", logs[0]), "utf8"), /Terminating the source AWS instance|Cleanly cancelled/);
-        // The recovery after a hard kill (README): release the lock, drop pending operations, up, destroy, janitor.
+        // After a hard kill (README): release the dead run's lock first.
         await driverOk(world(), "cancel", s);
-        await driverOk(world(), "refresh", s, ["--clear-pending-creates"]);
-        const up = await driverOk(world(), "up", s);
-        assert.equal((upOutputs(up).bootTest as { passed: boolean }).passed, true);
-        await driverOk(world(), "destroy", s, ["--remove"]);
-        await janitor(world(), s);
-        assert.equal(inventorySize(await stackInventory(world(), s)), 0);
-        assert.deepEqual(await createdSinceStart(world()), [], "objects left in moto");
+        await recover(s);
     });
 
-    it("stopping the emulator and the build host leaves no process or mount", async function () {
-        this.timeout(60_000);
-        const left = await stopWorld(w);
-        w = undefined;
-        assert.deepEqual(left, { pids: [], mounts: [] });
-    });
+    itStopsCleanly();
 });
