@@ -36,6 +36,7 @@ import { spawn, execFileSync, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client, Image } from "@aws-sdk/client-ec2";
+import { INPUTS } from "../../pipeline/inputs";
 import { BootInstance, BootRecord, removeBootCgroups, writeAuthorizedKey } from "./boot";
 import { BuildRecord, findBuildOfImage, InstanceIdentity } from "./boot-plan";
 import { Action, CurrentSandbox, LaneArch, laneOf, listensOn, plan, SeenInstance } from "./hostd-plan";
@@ -94,7 +95,7 @@ export interface HostdState {
 export function parseHostdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): HostdOptions {
     const usage = "usage: hostd.ts --endpoint URL --ssh-port N [--state-dir DIR] [--regions r1,r2] [--rootfs DIR] [--interval-ms N] [--arm64-ssh-port N] [--arm64-rootfs DIR]";
     const o: Partial<HostdOptions> = { stateDir: path.join(PROJECT_ROOT, ".local"), intervalMs: 100 };
-    o.regions = [env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1"];
+    o.regions = [env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? INPUTS.buildRegion.default];
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const v = argv[i + 1];
