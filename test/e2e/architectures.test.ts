@@ -15,19 +15,17 @@ import * as path from "node:path";
 import { DescribeImagesCommand } from "@aws-sdk/client-ec2";
 
 import { tagMap } from "../../providers/ec2/tags";
-import { baseConfig, driver, driverOk, ROOT, stackCheckpoint, stackInventory, started, startWorld, stopWorld, World, writeStackConfig } from "./harness";
+import { baseConfig, driver, driverOk, ROOT, stackCheckpoint, stackInventory, useWorld, writeStackConfig } from "./harness";
 
 describe("e2e: two architectures, one fails: the other's image stays", function () {
     this.timeout(300_000);
-    let w: World | undefined;
+    const { world, itStopsCleanly } = useWorld("arch");
     let stack = "";
     let amd64Image = "";
-    const world = (): World => started(w);
     const versionsFile = (): string => path.join(ROOT, world().buildDir, "versions", `${stack}.json`);
 
-    before(async function () {
-        this.timeout(600_000);
-        w = await startWorld("arch");
+    before(() => {
+        const w = world();
         stack = `local-arch-${w.id}`;
         writeStackConfig(w, stack, {
             ...baseConfig(w),
@@ -37,13 +35,6 @@ describe("e2e: two architectures, one fails: the other's image stays", function 
             // Any bytes with a matching sha256 file: the arm64 build never reaches the upload.
             arm64AgentArtifact: world().agentArtifact,
         });
-    });
-
-    after(async function () {
-        this.timeout(120_000);
-        if (w && process.env.E2E_KEEP !== "1") await driver(w, "destroy", stack, ["--remove"]).done.catch(() => undefined);
-        await stopWorld(w);
-        w = undefined;
     });
 
     it("up fails naming the arm64 image; the amd64 image built in parallel exists, tagged, in the state; no versions file", async () => {
@@ -78,4 +69,6 @@ describe("e2e: two architectures, one fails: the other's image stays", function 
         const inv = await stackInventory(world(), stack);
         assert.equal(inv.images.length + inv.snapshots.length + inv.instances.length + inv.keyPairs.length + inv.securityGroups.length, 0, JSON.stringify(inv));
     });
+
+    itStopsCleanly();
 });

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { runStack } from "../../scripts/stack";
 import { EXTRA_REGIONS_ENV } from "../../providers/packer/awsRegions";
-import { allIds, baseConfig, createdSinceStart, driver, ROOT, startWorld, stopWorld, World, writeStackConfig } from "./harness";
+import { allIds, baseConfig, createdSinceStart, driver, ROOT, useWorld, World, writeStackConfig } from "./harness";
 
 interface Case {
     name: string;
@@ -64,12 +64,14 @@ function assertEachErrorOnce(out: string): void {
 
 describe("e2e: bad input fails at preview and creates nothing", function () {
     this.timeout(600_000);
+    // Nothing is ever up: no stack to destroy.
+    const { world, itStopsCleanly } = useWorld("bad", { destroyStacks: false });
     let w: World;
     const stack = `local-e2e-bad-${process.pid}`;
     let shaFiles: Record<string, string> = {};
 
-    before(async () => {
-        w = await startWorld("bad");
+    before(() => {
+        w = world();
         // sha256 files beside a copy of the real artifact: one empty, one malformed.
         const dir = path.join(w.buildDir, "bad-sha");
         fs.mkdirSync(path.join(ROOT, dir), { recursive: true });
@@ -82,11 +84,6 @@ describe("e2e: bad input fails at preview and creates nothing", function () {
             BAD_SHA: path.join(dir, "bad.sha256"),
             OTHER_SHA: path.join(dir, "other.sha256"),
         };
-    });
-
-    after(async () => {
-        const left = await stopWorld(w);
-        assert.deepEqual(left, { pids: [], mounts: [] });
     });
 
     it("a sound config previews cleanly (the cases below differ from it by one key)", async () => {
@@ -144,4 +141,6 @@ describe("e2e: bad input fails at preview and creates nothing", function () {
         assert.deepEqual(await createdSinceStart(w), []);
         assert.ok((await allIds(w)).size > 0, "the inventory must see moto's own objects (sanity)");
     });
+
+    itStopsCleanly();
 });

@@ -16,14 +16,20 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ec2Client } from "../../providers/ec2/client";
 import { inventory, inventorySize } from "../../providers/ec2/inventory";
 import { PROJECT, TAG } from "../../providers/ec2/tags";
-import { awsPluginLocation, baseConfig, driverOk, REGION, ROOT, started, startWorld, stopWorld, upOutputs, World, writeStackConfig } from "./harness";
+import { awsPluginLocation, baseConfig, driverOk, REGION, ROOT, upOutputs, useWorld, writeStackConfig } from "./harness";
 
 const COPY_REGIONS = ["us-west-2", "eu-west-1"];
 const ALL_REGIONS = [REGION, ...COPY_REGIONS];
 
 describe("e2e: copy regions (needs the aws provider plugin)", function () {
     this.timeout(240_000);
-    let w: World | undefined;
+    const { world, itStopsCleanly } = useWorld("copy", {
+        skipWhen: () =>
+            awsPluginLocation()
+                ? undefined
+                : "the aws provider plugin (pulumi-resource-aws) is not installed here (not on PATH, not in ~/.pulumi/plugins, not in `pulumi plugin ls`); " +
+                  "copy regions (aws.ec2.AmiCopy) run only where a standard Pulumi install has it",
+    });
     let stack = "";
     const clients = new Map<string, EC2Client>();
     /** region → image id, from the up's outputs. */
@@ -31,7 +37,6 @@ describe("e2e: copy regions (needs the aws provider plugin)", function () {
     /** region → snapshot ids behind that region's image. */
     const snapshots = new Map<string, string[]>();
 
-    const world = (): World => started(w);
     const client = async (region: string): Promise<EC2Client> => {
         let c = clients.get(region);
         if (!c) {
@@ -41,31 +46,15 @@ describe("e2e: copy regions (needs the aws provider plugin)", function () {
         return c;
     };
 
-    before(async function () {
-        const plugin = awsPluginLocation();
-        if (!plugin) {
-            // eslint-disable-next-line no-console
-            console.log(
-                "      skipped: the aws provider plugin (pulumi-resource-aws) is not installed here (not on PATH, not in ~/.pulumi/plugins, not in `pulumi plugin ls`); " +
-                    "copy regions (aws.ec2.AmiCopy) run only where a standard Pulumi install has it",
-            );
-            this.skip();
-        }
-        this.timeout(600_000);
-        w = await startWorld("copy");
+    before(() => {
+        const w = world();
         stack = `local-e2e-${w.id}`;
         writeStackConfig(w, stack, { ...baseConfig(w), copyRegions: COPY_REGIONS });
     });
 
-    after(async function () {
-        this.timeout(120_000);
+    after(() => {
         for (const c of clients.values()) c.destroy();
         clients.clear();
-        if (w && process.env.E2E_KEEP !== "1") {
-            await driverOk(w, "destroy", stack, ["--remove"]).catch(() => undefined);
-        }
-        await stopWorld(w);
-        w = undefined;
     });
 
     it("up: the image and one copy per region, each in its region, tagged like the source", async () => {
@@ -117,12 +106,8 @@ describe("e2e: copy regions (needs the aws provider plugin)", function () {
         }
     });
 
-    it("stopping the emulator and the build host leaves no process or mount", async function () {
-        this.timeout(60_000);
+    itStopsCleanly(() => {
         for (const c of clients.values()) c.destroy();
         clients.clear();
-        const left = await stopWorld(w);
-        w = undefined;
-        assert.deepEqual(left, { pids: [], mounts: [] });
     });
 });

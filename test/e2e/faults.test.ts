@@ -8,7 +8,6 @@
  */
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import { spawn } from "node:child_process";
 import {
     baseConfig,
     changeSummary,
@@ -17,32 +16,17 @@ import {
     driverOk,
     insertIntoScript,
     inventorySize,
+    janitorCli,
     programTakesTemplateDir,
     REGION,
-    ROOT,
     stackInventory,
-    started,
-    startWorld,
-    stopWorld,
     templateCopy,
     upOutputs,
+    useWorld,
     waitForOutput,
     World,
     writeStackConfig,
 } from "./harness";
-
-/** `npm run janitor -- --stack S --delete` against this world's moto and backend. */
-async function janitor(w: World, stack: string): Promise<string> {
-    const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "janitor/cli.ts")];
-    args.push("--regions", REGION, "--endpoint", w.moto.endpoint, "--stack", stack, "--backend-url", `file://${w.backendDir}`, "--delete");
-    return new Promise((resolve, reject) => {
-        let out = "";
-        const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...w.env }, stdio: ["ignore", "pipe", "pipe"] });
-        child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-        child.stderr.on("data", (b: Buffer) => (out += b.toString()));
-        child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`janitor exited ${code}:\n${out}`))));
-    });
-}
 
 /** The recovery docs/local.md gives after an interrupted up, then destroy; returns the logs. */
 async function recoverAndDestroy(w: World, stack: string): Promise<string> {
@@ -59,33 +43,20 @@ async function recoverAndDestroy(w: World, stack: string): Promise<string> {
     );
     log += up;
     log += await driverOk(w, "destroy", stack, ["--remove"]);
-    log += await janitor(w, stack);
+    log += await janitorCli(w, stack);
     return log;
 }
 
 describe("e2e faults: interrupted up, recovery, two stacks", function () {
     this.timeout(240_000);
-    let w: World | undefined;
+    const { world, itStopsCleanly } = useWorld("fault");
     let slowTemplate = "";
 
-    const world = (): World => started(w);
-
-    before(async function () {
-        this.timeout(600_000);
-        w = await startWorld("fault");
+    before(() => {
         if (programTakesTemplateDir()) {
             // A test-only copy whose agent install waits: a wide, certain window inside provisioning.
-            slowTemplate = templateCopy(w, "slow", (dir) => insertIntoScript(path.join(dir, "scripts", "install-agent.sh"), "sleep 6"));
+            slowTemplate = templateCopy(world(), "slow", (dir) => insertIntoScript(path.join(dir, "scripts", "install-agent.sh"), "sleep 6"));
         }
-    });
-
-    after(async function () {
-        this.timeout(120_000);
-        if (w) {
-            for (const s of w.stacks) await driver(w, "destroy", s, ["--remove"]).done.catch(() => undefined);
-        }
-        await stopWorld(w);
-        w = undefined;
     });
 
     for (const phase of [
@@ -150,10 +121,5 @@ describe("e2e faults: interrupted up, recovery, two stacks", function () {
         assert.deepEqual(await createdSinceStart(world()), [], "objects left in moto");
     });
 
-    it("stopping the emulator and the build host leaves no process or mount", async function () {
-        this.timeout(60_000);
-        const left = await stopWorld(w);
-        w = undefined;
-        assert.deepEqual(left, { pids: [], mounts: [] });
-    });
+    itStopsCleanly();
 });

@@ -17,7 +17,6 @@ import {
     baseConfig,
     changeSummary,
     createdSinceStart,
-    driver,
     driverOk,
     inventorySize,
     programTakesTemplateDir,
@@ -26,12 +25,9 @@ import {
     sandboxUppers,
     sleep,
     stackInventory,
-    started,
-    startWorld,
-    stopWorld,
     templateCopy,
     upOutputs,
-    World,
+    useWorld,
     writeStackConfig,
 } from "./harness";
 import { SandboxView } from "./sandbox";
@@ -40,18 +36,15 @@ import { imageFor } from "../../pipeline/imageFor";
 
 describe("e2e: the pipeline on moto and a sandbox build host", function () {
     this.timeout(240_000);
-    let w: World | undefined;
+    const { world, itStopsCleanly } = useWorld("pipe");
     let stack = "";
     let template = "";
     let firstImage = "";
     let secondImage = "";
     const createdIds = new Set<string>();
 
-    const world = (): World => started(w);
-
-    before(async function () {
-        this.timeout(600_000);
-        w = await startWorld("pipe");
+    before(() => {
+        const w = world();
         stack = `local-e2e-${w.id}`;
         // The edit test changes a copy of the template, never the repo's files; that needs the
         // program's templateDir key (without it, that one test is skipped and says why).
@@ -59,15 +52,6 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         writeStackConfig(w, stack, { ...baseConfig(w), ...(template ? { templateDir: template } : {}) });
     });
 
-    after(async function () {
-        this.timeout(120_000);
-        if (w && process.env.E2E_KEEP !== "1") {
-            // Best effort if a test failed half way: empty the stack so nothing outlives the run.
-            await driver(w, "destroy", stack, ["--remove"]).done.catch(() => undefined);
-        }
-        await stopWorld(w);
-        w = undefined;
-    });
 
     it("up builds the image through Packer and the sandbox, then boots it and passes the boot test", async () => {
         const out = await driverOk(world(), "up", stack);
@@ -259,10 +243,5 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.ok(!fs.existsSync(path.join(ROOT, world().buildDir, "versions", `${stack}.json`)), "versions file not removed");
     });
 
-    it("stopping the emulator and the build host leaves no process or mount", async function () {
-        this.timeout(60_000);
-        const left = await stopWorld(w);
-        w = undefined;
-        assert.deepEqual(left, { pids: [], mounts: [] });
-    });
+    itStopsCleanly();
 });
