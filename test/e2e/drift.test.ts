@@ -7,23 +7,11 @@
  */
 import { strict as assert } from "node:assert";
 import { DeregisterImageCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
-import { baseConfig, changeSummary, createdSinceStart, driver, driverOk, REGION, stackCheckpoint, stackInventory, started, startWorld, stopWorld, upOutputs, World, writeStackConfig } from "./harness";
+import { baseConfig, changeSummary, createdSinceStart, driverOk, REGION, stackCheckpoint, stackInventory, upOutputs, useWorld, writeStackConfig } from "./harness";
 
 describe("e2e drift: deregister out of band, refresh, up, destroy", function () {
     this.timeout(300_000);
-    let w: World | undefined;
-    const world = (): World => started(w);
-
-    before(async function () {
-        this.timeout(600_000);
-        w = await startWorld("drift");
-    });
-    after(async function () {
-        this.timeout(120_000);
-        if (w) for (const s of w.stacks) await driver(w, "destroy", s, ["--remove"]).done.catch(() => undefined);
-        await stopWorld(w);
-        w = undefined;
-    });
+    const { world, itStopsCleanly } = useWorld("drift");
 
     /** The snapshots among `ids` that still exist (DescribeSnapshots by id). */
     async function existing(ids: string[]): Promise<string[]> {
@@ -85,10 +73,5 @@ describe("e2e drift: deregister out of band, refresh, up, destroy", function () 
         assert.deepEqual(await createdSinceStart(world()), [], "objects left in moto");
     });
 
-    it("stopping the emulator and the build host leaves no process or mount", async function () {
-        this.timeout(60_000);
-        const left = await stopWorld(w);
-        w = undefined;
-        assert.deepEqual(left, { pids: [], mounts: [] });
-    });
+    itStopsCleanly();
 });

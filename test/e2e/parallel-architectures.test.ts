@@ -16,7 +16,7 @@ import { DescribeImagesCommand } from "@aws-sdk/client-ec2";
 
 import { EMULATOR_EMULATION_LIMITS } from "../../pipeline/architectures";
 import { tagMap } from "../../providers/ec2/tags";
-import { baseConfig, driver, driverOk, REGION, ROOT, stackInventory, started, startWorld, stopWorld, upOutputs, World, writeStackConfig } from "./harness";
+import { baseConfig, driverOk, REGION, ROOT, stackInventory, upOutputs, useWorld, type World, writeStackConfig } from "./harness";
 
 const BINFMT = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
 
@@ -66,19 +66,18 @@ function servedRecords(w: World): Served[] {
 
 describe("e2e: amd64 and arm64 built in parallel in one up", function () {
     this.timeout(1_800_000);
-    let w: World | undefined;
+    const { world, itStopsCleanly } = useWorld("arch2", {
+        arm64: true,
+        startTimeoutMs: 900_000,
+        stopTimeoutMs: 300_000,
+        // Said, not hidden: this machine cannot run arm64 roots.
+        skipWhen: () => (fs.existsSync(BINFMT) ? undefined : `${BINFMT} is missing (qemu-aarch64 not registered in binfmt_misc; run scripts/bootstrap.sh)`),
+    });
     let stack = "";
     let outputs: Record<string, unknown> = {};
-    const world = (): World => started(w);
 
-    before(async function () {
-        if (!fs.existsSync(BINFMT)) {
-            // Said, not hidden: this machine cannot run arm64 roots.
-            console.log(`    skipped: ${BINFMT} is missing (qemu-aarch64 not registered in binfmt_misc; run scripts/bootstrap.sh)`);
-            this.skip();
-        }
-        this.timeout(900_000);
-        w = await startWorld("arch2", { arm64: true });
+    before(() => {
+        const w = world();
         stack = `local-e2e-arch2-${w.id}`;
         writeStackConfig(w, stack, {
             ...baseConfig(w),
@@ -86,13 +85,6 @@ describe("e2e: amd64 and arm64 built in parallel in one up", function () {
             arm64BaseImageNameFilter: "debian-12-arm64-*",
             arm64AgentArtifact: w.arm64AgentArtifact,
         });
-    });
-
-    after(async function () {
-        this.timeout(300_000);
-        if (w && process.env.E2E_KEEP !== "1") await driver(w, "destroy", stack, ["--remove"]).done.catch(() => undefined);
-        await stopWorld(w);
-        w = undefined;
     });
 
     it("one up builds and boot-tests both images; the two builds overlap in time", async () => {
@@ -155,4 +147,6 @@ describe("e2e: amd64 and arm64 built in parallel in one up", function () {
         const inv = await stackInventory(world(), stack);
         assert.equal(inv.images.length + inv.snapshots.length + inv.instances.length + inv.keyPairs.length + inv.securityGroups.length, 0, JSON.stringify(inv));
     });
+
+    itStopsCleanly();
 });
