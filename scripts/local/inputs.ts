@@ -44,9 +44,9 @@ export function rootfsDir(opts: RootfsOptions = {}): string {
     return lastLine("scripts/local/rootfs.sh", opts.arch ? ["--arch", opts.arch] : [], opts);
 }
 
-/** Builds `<outDir>/dp-agent.gz` (and its `.sha256`) with agent/build.sh; returns the sha256. */
-export function buildAgent(outDir: string, opts: BuildOptions = {}): string {
-    return lastLine("agent/build.sh", ["--out", outDir], opts);
+/** Builds `<outDir>/dp-agent.gz` (and its `.sha256`) with agent/build.sh for `opts.arch` (default amd64); returns the sha256. */
+export function buildAgent(outDir: string, opts: RootfsOptions = {}): string {
+    return lastLine("agent/build.sh", ["--out", outDir, ...(opts.arch ? ["--arch", opts.arch] : [])], opts);
 }
 
 /**

@@ -15,7 +15,6 @@
  * (Pulumi.local.yaml): ec2Endpoint (moto) and sshPort (sandbox sshd). LOCAL_STARTED_MS: when the
  * command started (up.sh sets it before the bootstrap), for the total time printed at the end.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runCommand } from "../stack";
@@ -51,14 +50,7 @@ async function main(argv: readonly string[]): Promise<number> {
         local.log("rootfs: cached arm64 Debian root for the arm64 sandbox (qemu-aarch64)");
         arm64Rootfs = rootfsDir({ arch: "arm64" });
         local.log("agent: agent/build.sh --arch arm64 --out .build/agent-arm64");
-        const arm64Sha = execFileSync("bash", [path.join(local.PROJECT_ROOT, "agent", "build.sh"), "--out", path.join(local.PROJECT_ROOT, ".build", "agent-arm64"), "--arch", "arm64"], {
-            cwd: local.PROJECT_ROOT,
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "inherit"],
-        })
-            .trim()
-            .split("\n")
-            .pop();
+        const arm64Sha = buildAgent(path.join(local.PROJECT_ROOT, ".build", "agent-arm64"), { arch: "arm64" });
         local.log(`agent: .build/agent-arm64/dp-agent.gz sha256 ${arm64Sha}`);
         const arm64Deb = buildStandin(path.join(local.PROJECT_ROOT, ".build", "standin"), s.couchbaseVersion, s.couchbaseEdition, { arch: "arm64" });
         local.log(`stand-in package: ${rel(arm64Deb)} (arm64, a STAND-IN)`);
