@@ -24,18 +24,6 @@ export function archKey(key: PerArchKey, arch: Arch): string {
 }
 
 /**
- * Defaults of the arm64 keys: a Graviton builder of the amd64 default's size (t3.large: 2 vCPU,
- * 8 GiB; t4g.large: 2 vCPU, 8 GiB) and Canonical's Ubuntu 24.04 LTS for arm64.
- */
-export const ARM64_DEFAULTS = {
-    arm64InstanceType: "t4g.large",
-    arm64BaseImageId: "",
-    arm64BaseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*",
-    arm64AgentArtifact: "",
-    arm64AgentSha256File: "",
-} as const;
-
-/**
  * Name of one of the component's children for `arch`: `<name>-<part>` for amd64 (the names of
  * one-architecture stacks, kept so their resources are not replaced), `<name>-arm64-<part>` for arm64.
  */
