@@ -114,7 +114,10 @@ export class BootTest extends pulumi.CustomResource {
             name,
             {
                 ...args,
-                __provider: providerText("boot-test", () => (require("./bootTestProvider") as typeof import("./bootTestProvider")).PROVIDER),
+                __provider: providerText(
+                    "boot-test",
+                    () => (require("./bootTestProvider") as typeof import("./bootTestProvider")).PROVIDER,
+                ),
                 providerVersion: BOOT_TEST_PROVIDER_VERSION,
                 resourceUrn: ownUrn(name, BOOT_TEST_TYPE, opts?.parent),
                 passed: undefined,

@@ -102,7 +102,10 @@ function envSecrets(secretValues?: unknown): string[] {
 
 /** `2026-11-25T12:00:00.123Z` → `20261125T120000Z` (for file names). */
 function stamp(d: Date): string {
-    return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+    return d
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}Z$/, "Z");
 }
 
 function say(msg: string): void {
@@ -119,9 +122,17 @@ function templateVariables(files: readonly RunFile[]): string[] {
  * from the image template's declarations in the folder above it (providers/bootTest/
  * launchVariables.ts), and their hash; or why it cannot be assembled (a failure of templateDir).
  */
-function runSource(fs: typeof import("node:fs"), templateDir: string): { files: RunFile[]; hash: string; reason?: undefined } | { reason: string } {
+function runSource(
+    fs: typeof import("node:fs"),
+    templateDir: string,
+): { files: RunFile[]; hash: string; reason?: undefined } | { reason: string } {
     const imageDir = imageTemplateDir(templateDir);
-    const names = fs.existsSync(imageDir) ? fs.readdirSync(imageDir).filter((f) => f.endsWith(".pkr.hcl")).sort() : [];
+    const names = fs.existsSync(imageDir)
+        ? fs
+              .readdirSync(imageDir)
+              .filter((f) => f.endsWith(".pkr.hcl"))
+              .sort()
+        : [];
     const launch = launchVariablesFile(
         names.map((f) => fs.readFileSync(`${imageDir}/${f}`, "utf8")),
         names.map((f) => `../${f}`).join(", ") || "..",
@@ -141,7 +152,9 @@ function writeRunDir(fs: typeof import("node:fs"), dir: string, files: readonly 
         const p = `${dir}/${f.path}`;
         fs.mkdirSync(p.slice(0, p.lastIndexOf("/")), { recursive: true });
         const c = f.content;
-        fs.writeFileSync(p, typeof c === "string" ? c : new Uint8Array(c.buffer, c.byteOffset, c.byteLength), { mode: f.executable ? 0o755 : 0o644 });
+        fs.writeFileSync(p, typeof c === "string" ? c : new Uint8Array(c.buffer, c.byteOffset, c.byteLength), {
+            mode: f.executable ? 0o755 : 0o644,
+        });
     }
     return dir;
 }
@@ -160,10 +173,17 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         let files: RunFile[] | undefined;
         if (!containsUnknown(i.templateDir) && !dirFailed) {
             if (!fs.existsSync(i.templateDir) || !fs.statSync(i.templateDir).isDirectory())
-                failures.push({ property: "templateDir", reason: `"${i.templateDir}" is not a folder under the project root: point at the boot test folder (images/aws/boot-test)` });
+                failures.push({
+                    property: "templateDir",
+                    reason: `"${i.templateDir}" is not a folder under the project root: point at the boot test folder (images/aws/boot-test)`,
+                });
             else {
                 const missing = missingTemplateFiles(fs.readdirSync(i.templateDir));
-                if (missing.length > 0) failures.push({ property: "templateDir", reason: `"${i.templateDir}" has no ${missing.join(" and no ")}: point at the boot test folder (images/aws/boot-test)` });
+                if (missing.length > 0)
+                    failures.push({
+                        property: "templateDir",
+                        reason: `"${i.templateDir}" has no ${missing.join(" and no ")}: point at the boot test folder (images/aws/boot-test)`,
+                    });
                 else {
                     const run = runSource(fs, i.templateDir);
                     if (run.reason !== undefined) failures.push({ property: "templateDir", reason: `"${i.templateDir}": ${run.reason}` });
@@ -180,7 +200,11 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         const { imageId, imageName } = i;
         if (Object.entries(i).some(([k, v]) => k !== "imageId" && k !== "imageName" && containsUnknown(v))) return { inputs: i, failures };
         const dir = `.build/check/boot-test-${i.checksHash.slice(0, 12)}`;
-        const probe: BootTestInputs = { ...i, imageId: containsUnknown(imageId) ? PLACEHOLDER_IMAGE : imageId, imageName: containsUnknown(imageName) ? "image-not-known-yet" : imageName };
+        const probe: BootTestInputs = {
+            ...i,
+            imageId: containsUnknown(imageId) ? PLACEHOLDER_IMAGE : imageId,
+            imageName: containsUnknown(imageName) ? "image-not-known-yet" : imageName,
+        };
         const vars = bootTestVariables(
             probe,
             { reportPath: `${dir}/report.json`, tags: bootTestTags(probe, new Date(0)), temporaryKeyPairName: "packer-boot-test-validate" },
@@ -221,7 +245,9 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             say(`test again: changed ${replaces.join(", ")}`);
             return { changes: true, replaces: [...replaces], deleteBeforeReplace: false };
         }
-        const others = Object.keys({ ...o, ...n }).filter((k) => !COMPUTED_FIELDS.includes(k) && !NO_CHANGE_FIELDS.includes(k) && differs(k));
+        const others = Object.keys({ ...o, ...n }).filter(
+            (k) => !COMPUTED_FIELDS.includes(k) && !NO_CHANGE_FIELDS.includes(k) && differs(k),
+        );
         if (others.length === 0) return { changes: false };
         return { changes: true, replaces: [], deleteBeforeReplace: false };
     }
@@ -246,7 +272,11 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         fs.rmSync(reportPath, { force: true });
         const tags = bootTestTags(i, started);
         const varFile = `${workDir}/vars.pkrvars.json`;
-        const vars = bootTestVariables(i, { reportPath, tags, temporaryKeyPairName: `packer-boot-test-${id}-${ts}` }, templateVariables(run.files));
+        const vars = bootTestVariables(
+            i,
+            { reportPath, tags, temporaryKeyPairName: `packer-boot-test-${id}-${ts}` },
+            templateVariables(run.files),
+        );
         // Packer reads one folder: the boot test's files and the builder's launch variables, as hashed.
         const runDir = writeRunDir(fs, `${workDir}/template`, run.files);
         // The variables may hold values set as secrets (tags): the owner's only, removed when the test ends.
@@ -272,7 +302,9 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             }
         };
         try {
-            note(`testing ${i.imageId} (${i.imageName}) in ${i.region}: launch, boot, ${BOOT_TEST_TEMPLATE} checks (checks ${hash.slice(0, 12)}); log: ${logPath}`);
+            note(
+                `testing ${i.imageId} (${i.imageName}) in ${i.region}: launch, boot, ${BOOT_TEST_TEMPLATE} checks (checks ${hash.slice(0, 12)}); log: ${logPath}`,
+            );
             const timeoutMs = i.timeoutMinutes * 60_000;
             const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
             const env = packerEnv(process.env, i);
@@ -284,11 +316,13 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
                 const why = engineGone
                     ? `boot test interrupted: the engine is gone (${engineGone})${res.killed ? " and Packer killed after its grace period" : ""}`
                     : res.timedOut
-                    ? `boot test exceeded timeoutMinutes (${i.timeoutMinutes} min)${res.killed ? " and Packer was killed after its grace period" : ""}`
-                    : res.interrupted
-                      ? `boot test interrupted by ${res.interrupted}${res.killed ? " and Packer killed after its grace period" : ""}`
-                      : `boot test of ${i.imageId}: packer build failed (exit ${res.code ?? res.signal})`;
-                const leftovers = res.killed ? `; Packer could not clean up: find what it left with npm run janitor -- --stack ${i.stack} (tag Purpose=boot-test)` : "";
+                      ? `boot test exceeded timeoutMinutes (${i.timeoutMinutes} min)${res.killed ? " and Packer was killed after its grace period" : ""}`
+                      : res.interrupted
+                        ? `boot test interrupted by ${res.interrupted}${res.killed ? " and Packer killed after its grace period" : ""}`
+                        : `boot test of ${i.imageId}: packer build failed (exit ${res.code ?? res.signal})`;
+                const leftovers = res.killed
+                    ? `; Packer could not clean up: find what it left with npm run janitor -- --stack ${i.stack} (tag Purpose=boot-test)`
+                    : "";
                 note(`${why}${leftovers}`);
                 throw new Error(`${why}${leftovers}; full log: ${logPath}\n${tail.join("\n")}`);
             }
@@ -296,11 +330,19 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             const parsed = parseReport(text);
             if (!parsed.report) {
                 fs.writeSync(log, `boot-test: unreadable report ${reportPath}: ${parsed.problems.join("; ")}\n`);
-                throw new Error(`boot test of ${i.imageId}: unreadable report ${reportPath}: ${parsed.problems.join("; ")}; full log: ${logPath}`);
+                throw new Error(
+                    `boot test of ${i.imageId}: unreadable report ${reportPath}: ${parsed.problems.join("; ")}; full log: ${logPath}`,
+                );
             }
             const report = parsed.report;
             const lines = reportLines(report);
-            fs.writeSync(log, redactText(`boot-test: report ${reportPath}\n${lines.map((l) => `boot-test: ${l}`).join("\n")}\n${JSON.stringify(report, null, 2)}`, secrets) + "\n");
+            fs.writeSync(
+                log,
+                redactText(
+                    `boot-test: report ${reportPath}\n${lines.map((l) => `boot-test: ${l}`).join("\n")}\n${JSON.stringify(report, null, 2)}`,
+                    secrets,
+                ) + "\n",
+            );
             const v = verdict(report);
             if (!v.passed) {
                 const msg = failureMessage(i.imageId, report, { report: reportPath, log: logPath });
@@ -308,7 +350,9 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
                 throw new Error(msg);
             }
             const skipped = report.checks.filter((c) => c.status === "skipped").length;
-            note(`passed: ${report.checks.length - skipped} checks passed${skipped ? `, ${skipped} skipped` : ""} on ${report.instanceId || "the test instance"} (terminated); report: ${reportPath}`);
+            note(
+                `passed: ${report.checks.length - skipped} checks passed${skipped ? `, ${skipped} skipped` : ""} on ${report.instanceId || "the test instance"} (terminated); report: ${reportPath}`,
+            );
             const outs: Outputs = {
                 ...i,
                 checksHash: hash,

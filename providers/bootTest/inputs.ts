@@ -136,17 +136,32 @@ export function validateBootTest(i: BootTestInputs, opts: { extraRegions?: reado
         if (p) out.push({ property: "templateDir", reason: p });
     }
     if (known(i.imageId) && (typeof i.imageId !== "string" || !AMI_ID.test(i.imageId)))
-        out.push({ property: "imageId", reason: `"${String(i.imageId)}" is not an image id: pass the id of the image to test (ami-0123456789abcdef0), e.g. the image resource's imageId` });
+        out.push({
+            property: "imageId",
+            reason: `"${String(i.imageId)}" is not an image id: pass the id of the image to test (ami-0123456789abcdef0), e.g. the image resource's imageId`,
+        });
     if (known(i.imageName) && (typeof i.imageName !== "string" || !IMAGE_NAME.test(i.imageName)))
-        out.push({ property: "imageName", reason: `"${String(i.imageName)}" is not an image name of 3-117 characters of letters, digits and ()[] ./'@_-: pass the image resource's imageName` });
-    if (known(i.timeoutMinutes) && (typeof i.timeoutMinutes !== "number" || !Number.isInteger(i.timeoutMinutes) || i.timeoutMinutes < 1 || i.timeoutMinutes > 24 * 60))
-        out.push({ property: "timeoutMinutes", reason: `"${String(i.timeoutMinutes)}" is not a usable deadline: give whole minutes between 1 and 1440` });
+        out.push({
+            property: "imageName",
+            reason: `"${String(i.imageName)}" is not an image name of 3-117 characters of letters, digits and ()[] ./'@_-: pass the image resource's imageName`,
+        });
+    if (
+        known(i.timeoutMinutes) &&
+        (typeof i.timeoutMinutes !== "number" || !Number.isInteger(i.timeoutMinutes) || i.timeoutMinutes < 1 || i.timeoutMinutes > 24 * 60)
+    )
+        out.push({
+            property: "timeoutMinutes",
+            reason: `"${String(i.timeoutMinutes)}" is not a usable deadline: give whole minutes between 1 and 1440`,
+        });
     if (known(i.emulationLimits)) {
         if (!Array.isArray(i.emulationLimits)) out.push({ property: "emulationLimits", reason: "must be a list of systemd unit names" });
         else
             i.emulationLimits.forEach((u, n) => {
                 if (typeof u !== "string" || !UNIT_NAME.test(u))
-                    out.push({ property: `emulationLimits[${n}]`, reason: `${JSON.stringify(u)} is not a systemd unit name (e.g. systemd-sysctl.service)` });
+                    out.push({
+                        property: `emulationLimits[${n}]`,
+                        reason: `${JSON.stringify(u)} is not a systemd unit name (e.g. systemd-sysctl.service)`,
+                    });
             });
     }
     // The builder's rules for the shared launch settings. Everything else of the image's inputs is

@@ -91,9 +91,10 @@ export interface RunFile {
  * taken over exactly these, and the run's folder is written from them.
  */
 export function runFiles<F extends RunFile>(folderFiles: readonly F[], launchText: string): RunFile[] {
-    return [...folderFiles.filter((f) => f.path !== LAUNCH_VARIABLES_FILE), { path: LAUNCH_VARIABLES_FILE, content: launchText, executable: false }].sort((a, b) =>
-        a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
-    );
+    return [
+        ...folderFiles.filter((f) => f.path !== LAUNCH_VARIABLES_FILE),
+        { path: LAUNCH_VARIABLES_FILE, content: launchText, executable: false },
+    ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** The image template's folder for a boot test folder: its parent (`images/aws` for `images/aws/boot-test`). */

@@ -48,13 +48,26 @@ export function parseReport(text: string | undefined): { report?: BootReport; pr
         r.checks.forEach((c: unknown, n: number) => {
             const o = (c ?? {}) as Record<string, unknown>;
             if (typeof o.name !== "string" || o.name === "") problems.push(`checks[${n}].name is not a name`);
-            else if (!(CHECK_STATUSES as readonly unknown[]).includes(o.status)) problems.push(`checks[${n}] (${o.name}): status ${JSON.stringify(o.status)} is not passed, failed or skipped`);
-            else checks.push({ name: o.name, status: o.status as CheckStatus, saw: typeof o.saw === "string" ? o.saw : JSON.stringify(o.saw ?? "") });
+            else if (!(CHECK_STATUSES as readonly unknown[]).includes(o.status))
+                problems.push(`checks[${n}] (${o.name}): status ${JSON.stringify(o.status)} is not passed, failed or skipped`);
+            else
+                checks.push({
+                    name: o.name,
+                    status: o.status as CheckStatus,
+                    saw: typeof o.saw === "string" ? o.saw : JSON.stringify(o.saw ?? ""),
+                });
         });
     }
     if (problems.length > 0) return { problems };
     return {
-        report: { schemaVersion: 1, passed: r.passed as boolean, instanceId: r.instanceId as string, region: r.region as string, checkedAt: r.checkedAt as string, checks },
+        report: {
+            schemaVersion: 1,
+            passed: r.passed as boolean,
+            instanceId: r.instanceId as string,
+            region: r.region as string,
+            checkedAt: r.checkedAt as string,
+            checks,
+        },
         problems,
     };
 }

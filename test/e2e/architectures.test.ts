@@ -52,7 +52,11 @@ describe("e2e: two architectures, one fails: the other's image stays", function 
         const cp = stackCheckpoint(world(), stack);
         const inState = cp?.resources.find((x) => x.urn.endsWith("::couchbase-image"));
         assert.equal(inState?.id, amd64Image, "the amd64 image is in the stack's state");
-        assert.equal(cp?.resources.some((x) => x.urn.endsWith("::couchbase-arm64-image")), false, "no arm64 image in the state");
+        assert.equal(
+            cp?.resources.some((x) => x.urn.endsWith("::couchbase-arm64-image")),
+            false,
+            "no arm64 image in the state",
+        );
         assert.equal(fs.existsSync(versionsFile()), false, "the versions file waits for both architectures");
         assert.equal(inv.instances.length, 0, "no builder left");
     });
@@ -61,13 +65,20 @@ describe("e2e: two architectures, one fails: the other's image stays", function 
         const r = await driver(world(), "up", stack, [], path.join(world().tmp, `${stack}.log`)).done;
         assert.notEqual(r.code, 0);
         const inv = await stackInventory(world(), stack);
-        assert.deepEqual(inv.images.map((i) => i.id), [amd64Image]);
+        assert.deepEqual(
+            inv.images.map((i) => i.id),
+            [amd64Image],
+        );
     });
 
     it("destroy leaves nothing of the stack", async () => {
         await driverOk(world(), "destroy", stack);
         const inv = await stackInventory(world(), stack);
-        assert.equal(inv.images.length + inv.snapshots.length + inv.instances.length + inv.keyPairs.length + inv.securityGroups.length, 0, JSON.stringify(inv));
+        assert.equal(
+            inv.images.length + inv.snapshots.length + inv.instances.length + inv.keyPairs.length + inv.securityGroups.length,
+            0,
+            JSON.stringify(inv),
+        );
     });
 
     itStopsCleanly();

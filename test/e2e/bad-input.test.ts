@@ -25,16 +25,48 @@ const CASES: Case[] = [
         over: { copyRegions: ["us-east-9"] },
         want: /couchbase-images:copyRegions\[0\]: "us-east-9" is not an AWS region this project knows \([^)]*awsRegions\.ts\): did you mean us-east-1 or us-east-2\? fix the name, or if it is a region newer than the list add it to the environment variable COUCHBASE_IMAGES_EXTRA_REGIONS/,
     },
-    { name: "build region AWS does not have", over: { buildRegion: "eu-wset-1" }, want: /couchbase-images:buildRegion: "eu-wset-1" is not an AWS region this project knows/ },
-    { name: "owner of 300 characters", over: { owner: "o".repeat(300) }, want: /couchbase-images:owner: "o{40}…" is 300 characters long: it becomes the Owner tag, whose value takes at most 256/ },
-    { name: "build region among the copy regions", over: { copyRegions: ["us-east-1"] }, want: /couchbase-images:copyRegions\[0\][\s\S]*build region/ },
-    { name: "duplicated copy region", over: { copyRegions: ["eu-west-1", "eu-west-1"] }, want: /couchbase-images:copyRegions\[1\][\s\S]*twice/ },
+    {
+        name: "build region AWS does not have",
+        over: { buildRegion: "eu-wset-1" },
+        want: /couchbase-images:buildRegion: "eu-wset-1" is not an AWS region this project knows/,
+    },
+    {
+        name: "owner of 300 characters",
+        over: { owner: "o".repeat(300) },
+        want: /couchbase-images:owner: "o{40}…" is 300 characters long: it becomes the Owner tag, whose value takes at most 256/,
+    },
+    {
+        name: "build region among the copy regions",
+        over: { copyRegions: ["us-east-1"] },
+        want: /couchbase-images:copyRegions\[0\][\s\S]*build region/,
+    },
+    {
+        name: "duplicated copy region",
+        over: { copyRegions: ["eu-west-1", "eu-west-1"] },
+        want: /couchbase-images:copyRegions\[1\][\s\S]*twice/,
+    },
     { name: "CIDR 0.0.0.0/0", over: { sshCidrs: ["0.0.0.0/0"] }, want: /couchbase-images:sshCidrs\[0\][\s\S]*whole internet/ },
     { name: "missing template", over: { templateDir: "images/gcp" }, want: /templateDir[\s\S]*not a folder/ },
-    { name: "empty agent sha256", over: { agentSha256File: "EMPTY_SHA" }, want: /couchbase-images:agentSha256File: "[^"]*empty.sha256" holds no sha256/ },
-    { name: "malformed agent sha256", over: { agentSha256File: "BAD_SHA" }, want: /couchbase-images:agentSha256File: "[^"]*bad.sha256" holds no sha256/ },
-    { name: "agent sha256 not matching the artifact", over: { agentSha256File: "OTHER_SHA" }, want: /couchbase-images:agentArtifact: [\s\S]*stale: rebuild both with agent\/build.sh/ },
-    { name: "malformed Couchbase version", over: { couchbaseVersion: "seven" }, want: /couchbase-images:couchbaseVersion[\s\S]*not a Couchbase Server version/ },
+    {
+        name: "empty agent sha256",
+        over: { agentSha256File: "EMPTY_SHA" },
+        want: /couchbase-images:agentSha256File: "[^"]*empty.sha256" holds no sha256/,
+    },
+    {
+        name: "malformed agent sha256",
+        over: { agentSha256File: "BAD_SHA" },
+        want: /couchbase-images:agentSha256File: "[^"]*bad.sha256" holds no sha256/,
+    },
+    {
+        name: "agent sha256 not matching the artifact",
+        over: { agentSha256File: "OTHER_SHA" },
+        want: /couchbase-images:agentArtifact: [\s\S]*stale: rebuild both with agent\/build.sh/,
+    },
+    {
+        name: "malformed Couchbase version",
+        over: { couchbaseVersion: "seven" },
+        want: /couchbase-images:couchbaseVersion[\s\S]*not a Couchbase Server version/,
+    },
     { name: "bad name prefix", over: { namePrefix: "Bad_Prefix" }, want: /couchbase-images:namePrefix[\s\S]*name prefix/ },
     { name: "negative time to live", over: { ttlHours: -5 }, want: /couchbase-images:ttlHours[\s\S]*negative/ },
     {
@@ -118,9 +150,13 @@ describe("e2e: bad input fails at preview and creates nothing", function () {
         const r = await driver(w, "preview", stack).done;
         assert.equal(r.code, 1, r.output);
         assertEachErrorOnce(r.output);
-        for (const key of ["couchbase-images:owner: ", "couchbase-images:copyRegions[0]: "]) assert.equal(r.output.split(key).length - 1, 1, `${key} once in:\n${r.output}`);
+        for (const key of ["couchbase-images:owner: ", "couchbase-images:copyRegions[0]: "])
+            assert.equal(r.output.split(key).length - 1, 1, `${key} once in:\n${r.output}`);
         const last = r.output.trimEnd().split("\n").pop();
-        assert.equal(last, `stack: preview of ${stack} failed: 2 configuration errors (above): couchbase-images:copyRegions[0], couchbase-images:owner`);
+        assert.equal(
+            last,
+            `stack: preview of ${stack} failed: 2 configuration errors (above): couchbase-images:copyRegions[0], couchbase-images:owner`,
+        );
     });
 
     it(`a region newer than the list previews when ${EXTRA_REGIONS_ENV} names it (the program's and the image check's rules)`, async () => {

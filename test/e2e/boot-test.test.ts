@@ -111,7 +111,11 @@ describe("e2e: the boot test gates the versions file", function () {
         // The test instance was terminated; Packer deleted its key pair and security group.
         const inv = await stackInventory(world(), stack);
         assert.deepEqual(
-            { instances: inv.instances.map((i) => i.id), keyPairs: inv.keyPairs.map((k) => k.id), securityGroups: inv.securityGroups.map((g) => g.id) },
+            {
+                instances: inv.instances.map((i) => i.id),
+                keyPairs: inv.keyPairs.map((k) => k.id),
+                securityGroups: inv.securityGroups.map((g) => g.id),
+            },
             { instances: [], keyPairs: [], securityGroups: [] },
         );
         assert.deepEqual(await launchLeftovers(world()), []);
@@ -143,9 +147,12 @@ describe("e2e: the boot test gates the versions file", function () {
         assert.notEqual(r.code, 0, "the interrupted up passed");
         // The engine's cancel lets the test in flight end (its instance terminated by Packer) and
         // starts nothing after it: a versions file, if any, names only a tested image.
-        console.log(`      (the test in flight ${/boot-test: passed:/.test(r.output) ? "ran to its end and passed" : "ended before passing"})`);
+        console.log(
+            `      (the test in flight ${/boot-test: passed:/.test(r.output) ? "ran to its end and passed" : "ended before passing"})`,
+        );
         const file = path.join(ROOT, world().buildDir, "versions", `${s}.json`);
-        if (fs.existsSync(file)) assert.equal((JSON.parse(fs.readFileSync(file, "utf8")) as Doc).bootTest.passed, true, "a versions file without a passed test");
+        if (fs.existsSync(file))
+            assert.equal((JSON.parse(fs.readFileSync(file, "utf8")) as Doc).bootTest.passed, true, "a versions file without a passed test");
         // Packer's cleanup: no test instance, key pair or security group.
         assert.deepEqual(await launchLeftovers(world()), [], "test objects left after SIGINT");
         await recover(s);
@@ -174,7 +181,10 @@ describe("e2e: the boot test gates the versions file", function () {
         assert.deepEqual(await launchLeftovers(world()), [], "test objects left after the engine died");
         const logs = fs.readdirSync(path.join(ROOT, ".build/logs")).filter((f) => f.startsWith(`${s}-boot-test-`));
         assert.equal(logs.length, 1, `boot test logs: ${logs.join(", ")}`);
-        assert.match(fs.readFileSync(path.join(ROOT, ".build/logs", logs[0]), "utf8"), /Terminating the source AWS instance|Cleanly cancelled/);
+        assert.match(
+            fs.readFileSync(path.join(ROOT, ".build/logs", logs[0]), "utf8"),
+            /Terminating the source AWS instance|Cleanly cancelled/,
+        );
         // After a hard kill (README): release the dead run's lock first.
         await driverOk(world(), "cancel", s);
         await recover(s);

@@ -7,7 +7,18 @@
  */
 import { strict as assert } from "node:assert";
 import { DeregisterImageCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
-import { baseConfig, changeSummary, createdSinceStart, driverOk, REGION, stackCheckpoint, stackInventory, upOutputs, useWorld, writeStackConfig } from "./harness";
+import {
+    baseConfig,
+    changeSummary,
+    createdSinceStart,
+    driverOk,
+    REGION,
+    stackCheckpoint,
+    stackInventory,
+    upOutputs,
+    useWorld,
+    writeStackConfig,
+} from "./harness";
 
 describe("e2e drift: deregister out of band, refresh, up, destroy", function () {
     this.timeout(300_000);
@@ -45,7 +56,8 @@ describe("e2e drift: deregister out of band, refresh, up, destroy", function () 
 
         const refreshed = await driverOk(world(), "refresh", stack);
         assert.match(refreshed, new RegExp(`${first} was deregistered outside Pulumi; its snapshots ${oldSnapshots.join(", ")} remain`));
-        const img = stackCheckpoint(world(), stack)?.resources.find((r) => /packer:Image/.test(r.type)) as { outputs?: Record<string, unknown> } | undefined;
+        const img = stackCheckpoint(world(), stack)?.resources.find((r) => /packer:Image/.test(r.type)) as
+            { outputs?: Record<string, unknown> } | undefined;
         assert.ok(img, "refresh dropped the image resource (and with it the snapshots' ids)");
         assert.equal(img.outputs?.deregistered, true);
         assert.deepEqual(img.outputs?.snapshotIds, oldSnapshots);

@@ -55,7 +55,9 @@ describe("e2e faults: interrupted up, recovery, two stacks", function () {
     before(() => {
         if (programTakesTemplateDir()) {
             // A test-only copy whose agent install waits: a wide, certain window inside provisioning.
-            slowTemplate = templateCopy(world(), "slow", (dir) => insertIntoScript(path.join(dir, "scripts", "install-agent.sh"), "sleep 6"));
+            slowTemplate = templateCopy(world(), "slow", (dir) =>
+                insertIntoScript(path.join(dir, "scripts", "install-agent.sh"), "sleep 6"),
+            );
         }
     });
 

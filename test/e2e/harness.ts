@@ -80,7 +80,10 @@ export async function startWorld(label: string, opts: WorldOptions = {}): Promis
     // arm64's lane listens on sshPort + 1: find a port whose next one is free too.
     while (opts.arm64 && (await portOpen(sshPort + 1))) sshPort = await freePort();
     const arm64Rootfs = opts.arm64 ? rootfsDir({ arch: "arm64", quiet: true }) : undefined;
-    if (opts.arm64) execFileSync("bash", [path.join(ROOT, "agent", "build.sh"), "--out", path.join(absBuild, "agent-arm64"), "--arch", "arm64"], { stdio: "ignore" });
+    if (opts.arm64)
+        execFileSync("bash", [path.join(ROOT, "agent", "build.sh"), "--out", path.join(absBuild, "agent-arm64"), "--arch", "arm64"], {
+            stdio: "ignore",
+        });
     let hostd: HostdProcess;
     try {
         hostd = await spawnHostd({
@@ -449,7 +452,11 @@ export function awsPluginLocation(): string | undefined {
     try {
         const pulumi = path.join(ROOT, "bin", "pulumi");
         const listed = JSON.parse(
-            execFileSync(fs.existsSync(pulumi) ? pulumi : "pulumi", ["plugin", "ls", "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 30_000 }),
+            execFileSync(fs.existsSync(pulumi) ? pulumi : "pulumi", ["plugin", "ls", "--json"], {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "ignore"],
+                timeout: 30_000,
+            }),
         ) as { name?: string; kind?: string; version?: string; path?: string }[] | null;
         const aws = (listed ?? []).find((p) => p.name === "aws" && p.kind === "resource");
         if (aws) return aws.path ?? `aws ${aws.version ?? ""}`.trim();
@@ -531,7 +538,17 @@ export function useWorld(label: string, opts: UseWorldOptions = {}): WorldHooks 
  * moto and file backend; resolves with its output, rejects when it exits non-zero.
  */
 export async function janitorCli(w: World, stack: string, flags: string[] = ["--delete"]): Promise<string> {
-    const r = await tsScript(w, "janitor/cli.ts", ["--regions", REGION, "--endpoint", w.moto.endpoint, "--stack", stack, "--backend-url", `file://${w.backendDir}`, ...flags]).done;
+    const r = await tsScript(w, "janitor/cli.ts", [
+        "--regions",
+        REGION,
+        "--endpoint",
+        w.moto.endpoint,
+        "--stack",
+        stack,
+        "--backend-url",
+        `file://${w.backendDir}`,
+        ...flags,
+    ]).done;
     if (r.code !== 0) throw new Error(`janitor exited ${r.code ?? r.signal}:\n${r.output}`);
     return r.output;
 }

@@ -71,7 +71,10 @@ describe("e2e: amd64 and arm64 built in parallel in one up", function () {
         startTimeoutMs: 900_000,
         stopTimeoutMs: 300_000,
         // Said, not hidden: this machine cannot run arm64 roots.
-        skipWhen: () => (fs.existsSync(BINFMT) ? undefined : `${BINFMT} is missing (qemu-aarch64 not registered in binfmt_misc; run scripts/bootstrap.sh)`),
+        skipWhen: () =>
+            fs.existsSync(BINFMT)
+                ? undefined
+                : `${BINFMT} is missing (qemu-aarch64 not registered in binfmt_misc; run scripts/bootstrap.sh)`,
     });
     let stack = "";
     let outputs: Record<string, unknown> = {};
@@ -126,7 +129,13 @@ describe("e2e: amd64 and arm64 built in parallel in one up", function () {
         const file = path.join(ROOT, world().buildDir, "versions", `${stack}.json`);
         const doc = JSON.parse(fs.readFileSync(file, "utf8")) as {
             schemaVersion: number;
-            architectures: Record<string, { images: Record<string, { imageId: string }>; bootTest: { passed: boolean; checks: { name: string; status: string; saw: string }[] } }>;
+            architectures: Record<
+                string,
+                {
+                    images: Record<string, { imageId: string }>;
+                    bootTest: { passed: boolean; checks: { name: string; status: string; saw: string }[] };
+                }
+            >;
         };
         assert.equal(doc.schemaVersion, 2);
         const byArch = outputs.amiIdsByArch as Record<string, Record<string, string>>;
@@ -138,14 +147,21 @@ describe("e2e: amd64 and arm64 built in parallel in one up", function () {
         const saw = JSON.stringify(arm);
         for (const unit of EMULATOR_EMULATION_LIMITS.arm64) assert.ok(saw.includes(unit), `arm64 boot test does not name ${unit}: ${saw}`);
         assert.ok(!JSON.stringify(doc.architectures.amd64.bootTest.checks).includes("emulation limit"), "amd64 has no emulation limits");
-        assert.ok(arm.some((c) => c.name === "dp-agent-active" && c.status === "passed"), saw);
+        assert.ok(
+            arm.some((c) => c.name === "dp-agent-active" && c.status === "passed"),
+            saw,
+        );
         assert.deepEqual(Object.keys(outputs.imagesByArch as Record<string, unknown>).sort(), ["amd64", "arm64"]);
     });
 
     it("destroy leaves the stack's inventory empty", async () => {
         await driverOk(world(), "destroy", stack);
         const inv = await stackInventory(world(), stack);
-        assert.equal(inv.images.length + inv.snapshots.length + inv.instances.length + inv.keyPairs.length + inv.securityGroups.length, 0, JSON.stringify(inv));
+        assert.equal(
+            inv.images.length + inv.snapshots.length + inv.instances.length + inv.keyPairs.length + inv.securityGroups.length,
+            0,
+            JSON.stringify(inv),
+        );
     });
 
     itStopsCleanly();

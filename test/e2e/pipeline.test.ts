@@ -52,7 +52,6 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         writeStackConfig(w, stack, { ...baseConfig(w), ...(template ? { templateDir: template } : {}) });
     });
 
-
     it("up builds the image through Packer and the sandbox, then boots it and passes the boot test", async () => {
         const out = await driverOk(world(), "up", stack);
         assert.match(out, /Connected to SSH!/);
@@ -67,7 +66,10 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         const boot = outputs.bootTest as { enabled: boolean; passed: boolean; at: string; checks: { name: string; status: string }[] };
         assert.equal(boot.enabled, true);
         assert.equal(boot.passed, true);
-        assert.ok(boot.checks.some((c) => c.name === "dp-agent-active" && c.status === "passed"), JSON.stringify(boot.checks));
+        assert.ok(
+            boot.checks.some((c) => c.name === "dp-agent-active" && c.status === "passed"),
+            JSON.stringify(boot.checks),
+        );
         const launched = Object.keys(world().hostd.state().served);
         assert.equal(launched.length, 2, `expected a builder and a test instance, hostd served ${launched.join(", ")}`);
         for (const id of await createdSinceStart(world())) createdIds.add(id);
@@ -115,7 +117,15 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.equal(doc.bootTest.passed, true);
         assert.ok(Date.parse(doc.bootTest.at) > 0);
         const names = doc.bootTest.checks.map((c) => c.name);
-        for (const n of ["system-running", "no-failed-units", "dp-agent-active", "agent-node-identity", "couchbase-active", "ssh-host-keys-fresh", "authorized-keys-only-test-key"])
+        for (const n of [
+            "system-running",
+            "no-failed-units",
+            "dp-agent-active",
+            "agent-node-identity",
+            "couchbase-active",
+            "ssh-host-keys-fresh",
+            "authorized-keys-only-test-key",
+        ])
             assert.ok(names.includes(n), `${n} not in the recorded checks: ${names.join(", ")}`);
         assert.ok(doc.bootTest.checks.every((c) => c.status !== "failed"));
     });
@@ -200,7 +210,9 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         let watching = true;
         const watcher = (async () => {
             while (watching) {
-                const r = await ec2.send(new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "tag:Stack", Values: [stack] }] }));
+                const r = await ec2.send(
+                    new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "tag:Stack", Values: [stack] }] }),
+                );
                 seen.push({ t: Date.now(), ids: (r.Images ?? []).filter((i) => i.State === "available").map((i) => i.ImageId!) });
                 await sleep(50);
             }
@@ -217,14 +229,20 @@ describe("e2e: the pipeline on moto and a sandbox build host", function () {
         assert.ok(!seen.some((s) => s.ids.length === 0), "there was a moment with no image of the stack");
         const firstNew = seen.findIndex((s) => s.ids.includes(secondImage));
         const oldGone = seen.findIndex((s) => !s.ids.includes(firstImage));
-        assert.ok(firstNew >= 0 && oldGone >= 0 && firstNew <= oldGone, `old image removed before the new one existed (${firstNew} vs ${oldGone})`);
+        assert.ok(
+            firstNew >= 0 && oldGone >= 0 && firstNew <= oldGone,
+            `old image removed before the new one existed (${firstNew} vs ${oldGone})`,
+        );
         const inv = await stackInventory(world(), stack);
         assert.deepEqual(
             inv.images.map((i) => i.id),
             [secondImage],
         );
         assert.match(out, new RegExp(`boot-test: testing ${secondImage} `), "the new image was not boot tested");
-        const doc = JSON.parse(fs.readFileSync(path.join(ROOT, world().buildDir, "versions", `${stack}.json`), "utf8")) as { images: Record<string, { imageId: string }>; bootTest: { passed: boolean } };
+        const doc = JSON.parse(fs.readFileSync(path.join(ROOT, world().buildDir, "versions", `${stack}.json`), "utf8")) as {
+            images: Record<string, { imageId: string }>;
+            bootTest: { passed: boolean };
+        };
         assert.equal(doc.images[REGION].imageId, secondImage);
         assert.equal(doc.bootTest.passed, true);
         for (const id of await createdSinceStart(world())) createdIds.add(id);

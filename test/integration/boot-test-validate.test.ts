@@ -55,7 +55,7 @@ describe("BootTestProvider.check with the real Packer and template", function ()
         fs.mkdirSync(`${WORK}/aws`, { recursive: true });
         fs.copyFileSync("images/aws/couchbase-cloud.pkr.hcl", `${WORK}/aws/couchbase-cloud.pkr.hcl`);
         fs.cpSync("images/aws/boot-test", `${WORK}/aws/broken`, { recursive: true });
-        fs.appendFileSync(`${WORK}/aws/broken/boot-test.pkr.hcl`, '\nlocals {\n  broken = var.not_an_argument\n}\n');
+        fs.appendFileSync(`${WORK}/aws/broken/boot-test.pkr.hcl`, "\nlocals {\n  broken = var.not_an_argument\n}\n");
         // A copy with no image template above it: nothing declares the launch variables.
         fs.cpSync("images/aws/boot-test", `${WORK}/alone/boot-test`, { recursive: true });
     });
@@ -73,7 +73,10 @@ describe("BootTestProvider.check with the real Packer and template", function ()
     });
 
     it("an image id not known yet (preview) validates with a placeholder", async () => {
-        const r = await provider.check({} as Inputs, inputs({ imageId: UNKNOWN, imageName: UNKNOWN, emulationLimits: ["systemd-sysctl.service"] }));
+        const r = await provider.check(
+            {} as Inputs,
+            inputs({ imageId: UNKNOWN, imageName: UNKNOWN, emulationLimits: ["systemd-sysctl.service"] }),
+        );
         assert.deepEqual(r.failures, []);
     });
 
@@ -99,6 +102,9 @@ describe("BootTestProvider.check with the real Packer and template", function ()
     it("a boot test folder with no image template above it fails naming templateDir and the variables it lacks", async () => {
         const r = await provider.check({} as Inputs, inputs({ templateDir: `${WORK}/alone/boot-test` }));
         assert.equal(r.failures?.[0]?.property, "templateDir");
-        assert.match(r.failures?.[0]?.reason ?? "", /declares no variable "region", "instance_type", .*"ssh_port": the boot test launches with the builder's own declarations/);
+        assert.match(
+            r.failures?.[0]?.reason ?? "",
+            /declares no variable "region", "instance_type", .*"ssh_port": the boot test launches with the builder's own declarations/,
+        );
     });
 });

@@ -8,7 +8,14 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { imageTemplateDir, LAUNCH_VARIABLES, LAUNCH_VARIABLES_FILE, launchVariablesFile, runFiles, variableBlocks } from "../../providers/bootTest/launchVariables";
+import {
+    imageTemplateDir,
+    LAUNCH_VARIABLES,
+    LAUNCH_VARIABLES_FILE,
+    launchVariablesFile,
+    runFiles,
+    variableBlocks,
+} from "../../providers/bootTest/launchVariables";
 import { bootTestDefaults, bootTestVariables, checksHash } from "../../providers/bootTest/inputs";
 import { declaredVariables } from "../../providers/packer/argv";
 
@@ -17,7 +24,22 @@ const read = (p: string) => fs.readFileSync(path.join(ROOT, p), "utf8");
 
 describe("boot test launch variables", () => {
     it("variableBlocks: each top-level block by name, from variable to its closing brace", () => {
-        const text = ['variable "a" {', "  type = string", "  validation {", "    condition = true", "  }", "}", "", 'variable "b" {}', "locals {", '  x = "}"', "}", 'variable "a" {', "  type = number", "}"].join("\n");
+        const text = [
+            'variable "a" {',
+            "  type = string",
+            "  validation {",
+            "    condition = true",
+            "  }",
+            "}",
+            "",
+            'variable "b" {}',
+            "locals {",
+            '  x = "}"',
+            "}",
+            'variable "a" {',
+            "  type = number",
+            "}",
+        ].join("\n");
         const b = variableBlocks([text]);
         assert.deepEqual([...b.keys()], ["a", "b"]);
         assert.equal(b.get("a"), ['variable "a" {', "  type = string", "  validation {", "    condition = true", "  }", "}"].join("\n"));
@@ -79,7 +101,22 @@ describe("boot test launch variables", () => {
             "boot-test.pkr.hcl declares a launch variable again",
         );
         // Every variable the provider may pass is declared by the run's folder (nothing dropped).
-        const i = bootTestDefaults({ imageId: "ami-0123456789abcdef0", imageName: "img", region: "us-east-1", subnetId: "subnet-1", vpcId: "vpc-1", associatePublicIpAddress: true, sshInterface: "private_ip", sshCidrs: ["10.0.0.0/8"], ec2Endpoint: "http://127.0.0.1:1", emulator: true, sshHost: "127.0.0.1", sshPort: 2222, sshUsername: "root", emulationLimits: ["x.service"] });
+        const i = bootTestDefaults({
+            imageId: "ami-0123456789abcdef0",
+            imageName: "img",
+            region: "us-east-1",
+            subnetId: "subnet-1",
+            vpcId: "vpc-1",
+            associatePublicIpAddress: true,
+            sshInterface: "private_ip",
+            sshCidrs: ["10.0.0.0/8"],
+            ec2Endpoint: "http://127.0.0.1:1",
+            emulator: true,
+            sshHost: "127.0.0.1",
+            sshPort: 2222,
+            sshUsername: "root",
+            emulationLimits: ["x.service"],
+        });
         const passed = Object.keys(bootTestVariables(i, { reportPath: "r.json", tags: {}, temporaryKeyPairName: "packer-x" }));
         const declared = declaredVariables([own, f.text ?? ""]);
         assert.deepEqual(
