@@ -1,5 +1,14 @@
 /**
- * A hard-killed `up`, on the real engine and real Packer against moto + hostd.
+ * A hard-killed `up`, on the real engine and real Packer against moto + hostd: every cell of the
+ * README's kill matrix (kill point: the `pulumi` CLI alone, or the whole process tree; moment: while
+ * Packer provisions, or while the image is pending; recovery: finish or give up), each ending with
+ * an inventory of every region of the emulator that holds nothing the build made.
+ *
+ * The recovery, as the README gives it: `cancel`, `refresh --clear-pending-creates`, then
+ *   finish:  the janitor (`--stack S`, dry run, then `--delete`), then `up` (and `destroy` to end empty);
+ *   give up: `destroy`, then the janitor (`--stack S`, dry run, then `--delete`).
+ *
+ * The first describe block below is the whole-tree kill while provisioning, give-up branch, in detail:
  *
  * SIGINT (faults.test.ts) lets Packer finish or clean up, so nothing is left for the janitor. Here
  * the driver's whole process tree (driver, pulumi CLI, dynamic-provider host, packer, its amazon
@@ -59,6 +68,16 @@ import {
     writeStackConfig,
 } from "./harness";
 import { startPendingProxy, type PendingProxy } from "./pendingImages";
+import { everyRegion, leftSince, type Listing } from "./everyRegion";
+
+/** A template copy whose agent install pauses `seconds` first: a kill lands inside a provisioner, and a later up still finishes. */
+const pausedTemplate = (w: World, seconds: number) =>
+    templateCopy(w, `pause-${seconds}`, (dir) => insertIntoScript(path.join(dir, "scripts", "install-agent.sh"), `sleep ${seconds}`));
+
+/** The stack's image creates that the killed run left pending in its state. */
+function pendingCreates(w: World, stack: string): string[] {
+    return (stackCheckpoint(w, stack)?.pendingOperations ?? []).filter((o) => o.type === "creating").map((o) => o.urn);
+}
 
 /**
  * The janitor as the README's recovery gives it after a SIGKILL (`--stack S`, no age flag), with the
@@ -90,8 +109,8 @@ const ids = (inv: Inventory): string[] =>
         ...inv.securityGroups.map((x) => x.id),
     ].sort();
 
-describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates and the janitor", function () {
-    this.timeout(180_000);
+describe("e2e: SIGKILL of the whole process tree (during provisioning, while the image is pending), then each recovery", function () {
+    this.timeout(420_000);
     let w: World | undefined;
     let stack = "";
     let other = "";
@@ -106,6 +125,10 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
     let sandboxPid = 0;
     /** allIds() names: instance id, key pair *name*, security group id. */
     let leftoverNames: string[] = [];
+    /** Holds images pending (the whole-tree kills while the image is pending). */
+    let proxy: PendingProxy | undefined;
+    /** Every region of the emulator before the first build (the bystanders included). */
+    let regionBase: Listing = [];
 
     const world = (): World => started(w);
 
@@ -135,6 +158,8 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
         await ec2.send(new CreateKeyPairCommand({ KeyName: bystanders.keyPair }));
         const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: "packer_foreign", Description: "someone else's" }));
         Object.assign(bystanders, { image: img.ImageId!, snapshot: snap.SnapshotId!, securityGroup: sg.GroupId! });
+        proxy = await startPendingProxy(w.moto.endpoint);
+        regionBase = await everyRegion(w);
     });
 
     after(async function () {
@@ -142,6 +167,7 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
         if (w) {
             for (const s of w.stacks) await driver(w, "destroy", s, ["--remove"]).done.catch(() => undefined);
         }
+        await proxy?.close();
         await stopWorld(w);
         w = undefined;
     });
@@ -310,14 +336,150 @@ describe("e2e: SIGKILL during provisioning, then refresh --clear-pending-creates
         await bystandersIntact();
     });
 
-    it("the stack is still usable: destroy --remove succeeds with nothing to delete in the emulator", async () => {
+    it("the stack is still usable: destroy --remove succeeds with nothing to delete in the emulator; nothing left in any region", async () => {
         await driverOk(world(), "destroy", stack, ["--remove"]);
         assert.equal(inventorySize(await stackInventory(world(), stack)), 0);
+        await nothingLeftAnywhere();
+    });
+
+    /** SIGKILLs the driver's whole tree once its output matches `marker`; nothing of the tree survives. */
+    async function killTree(s: string, marker: RegExp): Promise<void> {
+        const run = driver(world(), "up", s, [], path.join(world().tmp, `${s}.log`));
+        await waitForOutput(run, (o) => marker.test(o), 120_000);
+        const killed = hardKillTree(run.child.pid!);
+        const r = await run.done;
+        assert.equal(r.signal, "SIGKILL");
+        assert.ok(killed.some((p) => p.comm === "packer"), `packer was not in the killed tree: ${killed.map((p) => p.comm).join(", ")}`);
+        await sleep(200);
+        assert.deepEqual(
+            killed.filter((p) => isAlive(p.pid)).map((p) => `${p.pid} ${p.comm}`),
+            [],
+        );
+        assert.ok(
+            pendingCreates(world(), s).some((u) => /packer:Image/.test(u)),
+            "the state keeps the image's pending create",
+        );
+    }
+
+    /** cancel (the dead run's lock) and refresh --clear-pending-creates: the state is settled. */
+    async function repairState(s: string): Promise<void> {
+        await driverOk(world(), "cancel", s);
+        await driverOk(world(), "refresh", s, ["--clear-pending-creates"]);
+        assert.deepEqual(stackCheckpoint(world(), s)?.pendingOperations ?? [], []);
+    }
+
+    /** The janitor as the README gives it (dry run, then --delete, then nothing is left to find): the rows it deleted. */
+    async function janitorSweep(s: string): Promise<string[]> {
+        const dry = await janitor(world(), s, []);
+        const planned = dry.r.rows.filter((x) => x.action === "delete").map((x) => `${x.kind} ${x.id}`);
+        assert.deepEqual(
+            dry.r.rows.filter((x) => x.action !== "delete"),
+            [],
+            dry.out,
+        );
+        const del = await janitor(world(), s);
+        assert.equal(del.r.exitCode, 0, del.out);
+        assert.deepEqual(
+            del.r.outcomes.filter((o) => o.status === "failed"),
+            [],
+            del.out,
+        );
+        const again = await janitor(world(), s, []);
+        assert.deepEqual(again.r.rows, [], again.out);
+        return planned.sort();
+    }
+
+    /** The matrix's end: nothing in any region but what was there before (the bystanders). */
+    async function nothingLeftAnywhere(): Promise<void> {
+        assert.deepEqual(await leftSince(world(), regionBase), []);
         await bystandersIntact();
+    }
+
+    it("whole tree, while Packer provisions; finish: cancel, refresh, the janitor removes the dead builder, up builds anew, destroy: nothing left in any region", async () => {
+        const s = `${stack}-tpf`;
+        writeStackConfig(world(), s, { ...baseConfig(world()), templateDir: pausedTemplate(world(), 20) });
+        await killTree(s, /Provisioning with shell script: .*install-agent\.sh/);
+        const left = await stackInventory(world(), s);
+        assert.deepEqual([left.images.length, left.snapshots.length, left.instances.length, left.keyPairs.length, left.securityGroups.length], [0, 0, 1, 1, 1], JSON.stringify(left));
+        await repairState(s);
+        assert.deepEqual(await janitorSweep(s), [`instance ${left.instances[0].id}`, `key-pair ${left.keyPairs[0].id}`, `security-group ${left.securityGroups[0].id}`].sort());
+        const up = await driverOk(world(), "up", s);
+        const image = (upOutputs(up).amiIds as Record<string, string>)[REGION];
+        assert.deepEqual(
+            (await stackInventory(world(), s)).images.map((i) => i.id),
+            [image],
+        );
+        await driverOk(world(), "destroy", s);
+        assert.deepEqual(await janitorSweep(s), []);
+        await nothingLeftAnywhere();
+    });
+
+    /**
+     * Whole tree killed while the image is pending: the dead builder, its key pair and group, and
+     * the image with its snapshot. On the emulator the image and snapshot carry no tag (CreateImage
+     * there takes no snapshot tags: the template's skip_ami_run_tags; Packer tags them after its
+     * wait, which never ends), so no tag finds them; the snapshot's description names the builder.
+     */
+    async function killWhilePending(s: string): Promise<{ image: string; snapshot: string; builder: Inventory }> {
+        const p = proxy!;
+        p.created.clear();
+        p.hold = true;
+        writeStackConfig(world(), s, { ...baseConfig(world()), ec2Endpoint: p.endpoint });
+        await killTree(s, /Waiting for AMI to become ready/);
+        p.hold = false;
+        assert.equal(p.created.size, 1, `images created: ${[...p.created].join(", ")}`);
+        const image = [...p.created][0];
+        const im = ((await world().ec2.send(new DescribeImagesCommand({ ImageIds: [image] }))).Images ?? [])[0];
+        assert.ok(im, `${image} is not in the emulator`);
+        assert.deepEqual(im.Tags ?? [], [], "the emulator's pending image carries no tag");
+        const snapshot = im.BlockDeviceMappings?.find((m) => m.Ebs?.SnapshotId)?.Ebs?.SnapshotId ?? "";
+        const sn = ((await world().ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshot] }))).Snapshots ?? [])[0];
+        const builder = await stackInventory(world(), s);
+        assert.deepEqual([builder.images.length, builder.snapshots.length, builder.instances.length, builder.keyPairs.length, builder.securityGroups.length], [0, 0, 1, 1, 1], `by tags: ${JSON.stringify(builder)}`);
+        assert.deepEqual(sn?.Tags ?? [], [], "its snapshot carries no tag either");
+        assert.equal(sn?.Description, `Created by CreateImage(${builder.instances[0].id}) for ${image}`);
+        return { image, snapshot, builder };
+    }
+
+    const expectedSweep = (k: { image: string; snapshot: string; builder: Inventory }) =>
+        [`image ${k.image}`, `snapshot ${k.snapshot}`, `instance ${k.builder.instances[0].id}`, `key-pair ${k.builder.keyPairs[0].id}`, `security-group ${k.builder.securityGroups[0].id}`].sort();
+
+    it("whole tree, while the image is pending; give up: cancel, refresh, destroy, the janitor removes the untagged image (through its builder), its snapshot and the builder: nothing left in any region", async () => {
+        const s = `${stack}-tpg`;
+        const k = await killWhilePending(s);
+        await repairState(s);
+        await driverOk(world(), "destroy", s);
+        const dry = await janitor(world(), s, []);
+        assert.match(dry.out, new RegExp(`${k.image}.*untagged, made from builder ${k.builder.instances[0].id}`));
+        assert.deepEqual(await janitorSweep(s), expectedSweep(k));
+        await nothingLeftAnywhere();
+    });
+
+    it("whole tree, while the image is pending; finish: up alone fails on the taken image name, so the janitor comes first; then up builds anew, destroy: nothing left in any region", async () => {
+        const s = `${stack}-tpu`;
+        const k = await killWhilePending(s);
+        await repairState(s);
+        // What happens without the janitor first: Packer refuses the name the untagged image holds,
+        // and the failed up makes nothing.
+        const early = await driver(world(), "up", s, [], path.join(world().tmp, `${s}.log`)).done;
+        assert.notEqual(early.code, 0);
+        const earlyLog = /log: (\.build\/logs\/\S+\.log)/.exec(early.output)?.[1];
+        const said = early.output + (earlyLog ? fs.readFileSync(path.join(ROOT, earlyLog), "utf8") : "");
+        assert.match(said, new RegExp(`is used by an existing AMI: ${k.image}`), early.output.slice(-3000));
+        assert.deepEqual(pendingCreates(world(), s), []);
+        assert.deepEqual(await janitorSweep(s), expectedSweep(k));
+        const up = await driverOk(world(), "up", s);
+        const image = (upOutputs(up).amiIds as Record<string, string>)[REGION];
+        assert.notEqual(image, k.image);
+        await driverOk(world(), "destroy", s);
+        assert.deepEqual(await janitorSweep(s), []);
+        await nothingLeftAnywhere();
     });
 
     it("stopping the emulator and the build host leaves no process or mount", async function () {
         this.timeout(60_000);
+        await proxy?.close();
+        proxy = undefined;
         const left = await stopWorld(w);
         w = undefined;
         assert.deepEqual(left, { pids: [], mounts: [] });
@@ -345,9 +507,11 @@ async function deaths(pids: number[], t0: number, ms: number): Promise<Map<numbe
 }
 
 describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and Packer left running", function () {
-    this.timeout(300_000);
+    this.timeout(420_000);
     let w: World | undefined;
     let proxy: PendingProxy | undefined;
+    /** Every region of the emulator before the first build. */
+    let regionBase: Listing = [];
     const world = (): World => started(w);
     /** How long each provider host outlived its engine (ms), per phase: the README's numbers. */
     const outlived: Record<string, number> = {};
@@ -356,6 +520,7 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         this.timeout(600_000);
         w = await startWorld("cli-kill");
         proxy = await startPendingProxy(w.moto.endpoint);
+        regionBase = await everyRegion(w);
     });
 
     after(async function () {
@@ -455,11 +620,63 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         await janitorDelete(stack);
         assert.equal(inventorySize(await stackInventory(world(), stack)), 0);
         assert.deepEqual(await createdSinceStart(world()), []);
+        assert.deepEqual(await leftSince(world(), regionBase), []);
+    });
+
+    it("while Packer provisions; finish (cancel, refresh, janitor: nothing to find, up builds anew, destroy): nothing left in any region", async () => {
+        const stack = `local-e2e-${world().id}-provfin`;
+        writeStackConfig(world(), stack, { ...baseConfig(world()), templateDir: pausedTemplate(world(), 20) });
+        const k = await killEngine(stack, /Provisioning with shell script: .*install-agent\.sh/);
+        outlived.provisioningFinish = k.hostMs;
+        assert.ok(k.hostMs < 10_000, `the provider host outlived its engine by ${k.hostMs} ms`);
+        assert.equal(inventorySize(await stackInventory(world(), stack)), 0, JSON.stringify(await stackInventory(world(), stack)));
+        assert.ok(
+            pendingCreates(world(), stack).some((u) => /packer:Image/.test(u)),
+            "the state keeps the image's pending create",
+        );
+        await driverOk(world(), "cancel", stack);
+        await driverOk(world(), "refresh", stack, ["--clear-pending-creates"]);
+        assert.deepEqual((await janitorDelete(stack, true)).r.rows, []);
+        const up = await driverOk(world(), "up", stack);
+        const image = (upOutputs(up).amiIds as Record<string, string>)[REGION];
+        assert.deepEqual(
+            (await stackInventory(world(), stack)).images.map((i) => i.id),
+            [image],
+        );
+        await driverOk(world(), "destroy", stack);
+        assert.deepEqual((await janitorDelete(stack, true)).r.rows, []);
+        assert.deepEqual(await leftSince(world(), regionBase), []);
+    });
+
+    it("while the image is pending; give up (cancel, refresh, destroy, janitor): the host deleted the pending image; nothing left in any region", async () => {
+        const stack = `local-e2e-${world().id}-pendgive`;
+        const p = proxy!;
+        p.created.clear();
+        p.hold = true;
+        writeStackConfig(world(), stack, { ...baseConfig(world()), ec2Endpoint: p.endpoint });
+        const k = await killEngine(stack, /Waiting for AMI to become ready/);
+        p.hold = false;
+        outlived.imagePendingGiveUp = k.hostMs;
+        assert.ok(k.hostMs < 10_000, `the provider host outlived its engine by ${k.hostMs} ms`);
+        assert.equal(p.created.size, 1, `images created: ${[...p.created].join(", ")}`);
+        const pending = [...p.created][0];
+        assert.match(k.buildLog, new RegExp(`deleting image ${pending}`));
+        assert.ok(
+            pendingCreates(world(), stack).some((u) => /packer:Image/.test(u)),
+            "the state keeps the image's pending create",
+        );
+        await driverOk(world(), "cancel", stack);
+        await driverOk(world(), "refresh", stack, ["--clear-pending-creates"]);
+        await driverOk(world(), "destroy", stack);
+        assert.deepEqual((await janitorDelete(stack, true)).r.rows, []);
+        await janitorDelete(stack);
+        assert.deepEqual(await leftSince(world(), regionBase), []);
     });
 
     it("while the image is pending: the host deletes the pending image, exits within 10 s; finish (cancel, refresh, up, destroy) leaves nothing", async () => {
         const stack = `local-e2e-${world().id}-pend`;
         const p = proxy!;
+        p.created.clear();
         p.hold = true;
         writeStackConfig(world(), stack, { ...baseConfig(world()), ec2Endpoint: p.endpoint });
         const k = await killEngine(stack, /Waiting for AMI to become ready/);
@@ -480,6 +697,7 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         p.hold = false;
         await driverOk(world(), "cancel", stack);
         await driverOk(world(), "refresh", stack, ["--clear-pending-creates"]);
+        assert.deepEqual((await janitorDelete(stack, true)).r.rows, [], "the janitor finds nothing before up");
         const up = await driverOk(world(), "up", stack);
         const image = (upOutputs(up).amiIds as Record<string, string>)[REGION];
         assert.deepEqual(
@@ -491,6 +709,7 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         assert.deepEqual(dry.r.rows, [], dry.out);
         assert.equal(inventorySize(await stackInventory(world(), stack)), 0);
         assert.deepEqual(await createdSinceStart(world()), []);
+        assert.deepEqual(await leftSince(world(), regionBase), []);
     });
 
     it("stopping the emulator and the build host leaves no process or mount", async function () {
