@@ -227,7 +227,9 @@ export async function runPreflight(o: PreflightOptions, io: { out: (l: string) =
     const results = await runChecks(cfg, o.endpoint, o);
     for (const line of renderResults(results)) io.out(line);
     const failed = results.filter((r) => r.status === "fail").length;
-    io.err(failed ? `preflight: ${failed} check(s) failed; fix them before \`up\`` : "preflight: every check passed; next: preview, then up");
+    const warned = results.filter((r) => r.status === "warn").length;
+    const warnings = warned ? ` (${warned} warning(s) above: what could not be checked, and how to)` : "";
+    io.err(failed ? `preflight: ${failed} check(s) failed; fix them before \`up\`${warnings}` : `preflight: every check passed; next: preview, then up${warnings}`);
     return failed ? 1 : 0;
 }
 

@@ -97,7 +97,7 @@ describe("preflight against moto", function () {
         assert.match(line(r.out, "credentials"), /account \d{12} as arn:aws:/);
         // moto's own caller (arn:aws:sts::…:user/moto) names no IAM user or role: not simulated, a warning.
         assert.match(line(r.out, "permissions"), /^WARN  permissions\s+not checked: arn:aws:sts::\d{12}:user\/moto names no IAM user or assumed role/);
-        assert.match(r.err.join("\n"), /every check passed; next: preview, then up/);
+        assert.match(r.err.join("\n"), /every check passed; next: preview, then up \(1 warning\(s\) above: what could not be checked, and how to\)/);
     });
 
     it("a subnet without public IPs fails with the fix; associatePublicIpAddress or sshInterface private_ip pass", async () => {
