@@ -130,7 +130,11 @@ describe("e2e: the build sandbox has its own network namespace (only lo)", funct
         assert.notEqual(ns, fs.readlinkSync("/proc/self/ns/net"));
         await world().ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
         const until = Date.now() + 30_000;
-        while (world().hostd.state().sandbox?.instanceId !== undefined || world().hostd.state().sandbox?.slot === st.slot) {
+        const standbyUp = () => {
+            const now = world().hostd.state().sandbox;
+            return now?.kind === "build" && now.instanceId === undefined && now.slot !== st.slot && now.nsPid !== undefined;
+        };
+        while (!standbyUp()) {
             assert.ok(Date.now() < until, `no standby 30 s after terminate: ${JSON.stringify(world().hostd.state().sandbox)}`);
             await sleep(100);
         }
