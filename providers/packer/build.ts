@@ -19,6 +19,7 @@ import { parseManifest } from "./manifest";
 import { progressFor } from "./progress";
 import { adoptTags, buildId, imageName, imageTags } from "./naming";
 import { adoptProblem } from "./adopt";
+import { splitSecretVariables } from "./secretVariables";
 import { createRedactor } from "./redact";
 import type { EngineWatchdog } from "./engine";
 import { runPacker } from "./run";
@@ -203,9 +204,10 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
         { imageName: name, tags, manifestPath, temporaryKeyPairName: `packer-${buildId(i.stack, fp.fingerprint)}-${ts}` },
         templateVariables(src.templateFiles),
     );
-    // The variables may hold values set as secrets (tags): readable by the owner only, and gone
-    // once Packer has read them (the finally below), so they never outlive the build.
-    fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n", { mode: 0o600 });
+    // Variables holding a value set as secret (tags) go to Packer's environment, never to a file
+    // (a build killed with SIGKILL never reaches the finally below); the file is the owner's only.
+    const split = splitSecretVariables(vars, envSecrets(inputs.secretValues));
+    fs.writeFileSync(varFile, JSON.stringify(split.file, null, 2) + "\n", { mode: 0o600 });
     const log = fs.openSync(logPath, "a");
     const watched = engine?.config.ancestor
         ? `engine process ${engine.config.ancestor.pid}`
@@ -285,7 +287,7 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
         const res = await runPacker({
             cp,
             argv: buildArgv(varFile, i.templateDir),
-            env,
+            env: { ...env, ...split.env },
             timeoutMs,
             graceMs,
             engineGraceMs: 3000,

@@ -40,6 +40,7 @@ import { buildId, imageName, imageTags } from "./naming";
 import { redactText } from "./redact";
 import { watchEngine } from "./engine";
 import { capturePacker } from "./run";
+import { splitSecretVariables } from "./secretVariables";
 import { buildFields, type ImageProviderInputs as Inputs, type ImageProviderOutputs as Outputs, type ResolvedImageInputs } from "./types";
 import { applyDefaults, containsUnknown, resolvePackageSha256, validateInputs, type Failure } from "./validate";
 import { createImage, envSecrets, fingerprintSources, templateVariables } from "./build";
@@ -165,13 +166,15 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         const stamp = `${dir}/validated`;
         if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === validKey) return { inputs: i, failures };
         fs.mkdirSync(dir, { recursive: true });
-        // As the build's: the variables may hold values set as secrets (tags), so the file is the
-        // owner's only and lives only while `packer validate` reads it.
-        fs.writeFileSync(varFile, varText, { mode: 0o600 });
+        // As the build's: variables holding a value set as secret (tags) go to Packer's
+        // environment, never to a file; the file is the owner's only, and lives only while
+        // `packer validate` reads it.
+        const split = splitSecretVariables(vars, envSecrets(i.secretValues));
+        fs.writeFileSync(varFile, JSON.stringify(split.file, null, 2) + "\n", { mode: 0o600 });
         const cp = load<typeof import("node:child_process")>("node:child_process");
         let v: { code: number | null; stdout: string; stderr: string };
         try {
-            v = await capturePacker(cp, validateArgv(varFile, i.templateDir), env);
+            v = await capturePacker(cp, validateArgv(varFile, i.templateDir), { ...env, ...split.env });
         } finally {
             fs.rmSync(varFile, { force: true });
         }
