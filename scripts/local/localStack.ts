@@ -68,8 +68,8 @@ export interface LocalSettings {
  */
 export function localSettings(stack: string, values: Readonly<Record<string, unknown>>, project = PROJECT): LocalSettings {
     const get = (key: keyof typeof DEFAULTS): string => {
-        const v = values[`${project}:${key}`] ?? values[key];
-        return v === undefined || v === null || String(v).trim() === "" ? String(DEFAULTS[key] ?? "") : String(v).trim();
+        const v = scalarText(values[`${project}:${key}`] ?? values[key]).trim();
+        return v === "" ? scalarText(DEFAULTS[key]) : v;
     };
     const endpoint = get("ec2Endpoint");
     if (!endpoint) throw new LocalError(`Pulumi.${stack}.yaml sets no ${project}:ec2Endpoint (the local emulator's, e.g. http://127.0.0.1:5000)`);
@@ -116,10 +116,15 @@ export function stackRecordsResources(stack: string): boolean {
     return recordsResources(stackCheckpoint(url.slice("file://".length), PROJECT, stack));
 }
 
+/** A config value or output as text: strings, numbers and booleans as they print; anything else (absent, an object) "". */
+function scalarText(v: unknown): string {
+    return typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v) : "";
+}
+
 /** The image id (in `region`) and versions file an `up`'s outputs name; the versions file is `versions/<stack>.json` when they name none. */
 export function summaryOf(outputs: Record<string, unknown>, region: string, stack: string): { imageId: string; versionsFile: string } {
     const amiIds = (outputs.amiIds ?? {}) as Record<string, unknown>;
-    const imageId = String(amiIds[region] ?? "");
+    const imageId = scalarText(amiIds[region]);
     const versionsFile = typeof outputs.versionsFile === "string" && outputs.versionsFile ? outputs.versionsFile : `versions/${stack}.json`;
     return { imageId, versionsFile };
 }
@@ -143,7 +148,7 @@ export function architectureLines(outputs: Record<string, unknown>, region: stri
     const images = (outputs.imagesByArch ?? {}) as Record<string, { bootTest?: unknown } | undefined>;
     return Object.keys(ids)
         .sort()
-        .map((arch) => `${arch}: ${String(ids[arch]?.[region] ?? "(no image)")}, boot test ${bootTestLine({ bootTest: images[arch]?.bootTest })}`);
+        .map((arch) => `${arch}: ${(scalarText(ids[arch]?.[region]) || "(no image)")}, boot test ${bootTestLine({ bootTest: images[arch]?.bootTest })}`);
 }
 
 /** Logs how a background process went: `stopped NAME (pid N)`, or `killed ... after 10 s`. */
