@@ -127,7 +127,7 @@ export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Se
             } catch (e) {
                 // The janitor's npm script installs node_modules only (docs/janitor.md): the CLI is the bootstrap's or a vendor install.
                 const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "pulumi is not on PATH: `npm run bootstrap` links it into bin/, or install Pulumi" : (e as Error).message.split("\n")[0];
-                throw new Error(`cannot list the stacks of ${o.backendUrl} with \`pulumi stack ls\` (${why}); pass --live-stacks a,b`);
+                throw new Error(`cannot list the stacks of ${o.backendUrl} with \`pulumi stack ls\` (${why}); pass --live-stacks a,b`, { cause: e });
             }
         }
     }
@@ -282,7 +282,7 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-    main().then((code) => {
+    void main().then((code) => {
         process.exitCode = code;
     });
 }

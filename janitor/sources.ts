@@ -34,7 +34,7 @@ export function readConfigFiles(repo: string): { project?: ConfigFile; stacks: C
         try {
             return { name, text: fs.readFileSync(path.join(repo, name), "utf8") };
         } catch (e) {
-            throw new Error(`cannot read ${path.join(repo, name)}: ${(e as Error).message}`);
+            throw new Error(`cannot read ${path.join(repo, name)}: ${(e as Error).message}`, { cause: e });
         }
     };
     const names = fs.existsSync(repo) ? fs.readdirSync(repo) : [];
@@ -54,7 +54,7 @@ export function versionsFolders(repo: string, project = PROJECT): VersionsDir[] 
     try {
         return versionsDirs(files.project, files.stacks, project);
     } catch (e) {
-        throw new Error(`cannot tell which versions folders to protect (in ${repo}): ${(e as Error).message}`);
+        throw new Error(`cannot tell which versions folders to protect (in ${repo}): ${(e as Error).message}`, { cause: e });
     }
 }
 
@@ -83,7 +83,7 @@ export function protectedImages(repo: string, folders: readonly VersionsDir[] = 
         try {
             doc = JSON.parse(fs.readFileSync(f, "utf8"));
         } catch (e) {
-            throw new Error(`cannot read versions file ${f}: ${(e as Error).message}`);
+            throw new Error(`cannot read versions file ${f}: ${(e as Error).message}`, { cause: e });
         }
         for (const id of amiIdsInJson(doc)) if (!out.has(id)) out.set(id, path.relative(repo, f));
     }

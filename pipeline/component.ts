@@ -285,7 +285,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
         // The single-image fields of before: amd64's, or the first architecture's without amd64.
         const main = (built.amd64 ?? built[arches[0]]) as ArchitectureImage;
         this.architectures = built;
-        this.amiIdsByArch = pulumi.all(Object.fromEntries(Object.entries(built).map(([k, v]) => [k, (v as ArchitectureImage).amiIds])));
+        this.amiIdsByArch = pulumi.all(Object.fromEntries(Object.entries(built).map(([k, v]) => [k, (v).amiIds])));
         this.image = main.image;
         this.bootTest = main.bootTest;
         this.bootTestResult = main.bootTestResult;

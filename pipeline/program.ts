@@ -43,6 +43,8 @@ export function secretLiterals(value: string): string[] {
  * else from that variable.
  */
 function isSecretKey(key: string): boolean {
+    // An internal module of @pulumi/pulumi (no `exports` map, so reachable by path only).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const rc = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
     if (typeof rc.isConfigSecret === "function") return rc.isConfigSecret(key) || rc.isConfigSecret(key.replace(":", ":config:"));
     try {
@@ -129,7 +131,7 @@ export async function program(): Promise<Record<string, unknown>> {
         Object.fromEntries(
             built.map(([arch, b]) => [
                 arch,
-                pulumi.output({ imageName: b!.image.imageName, fingerprint: b!.image.fingerprint, agentSha256: b!.agentSha256, bootTest: b!.bootTestResult }),
+                pulumi.output({ imageName: b.image.imageName, fingerprint: b.image.fingerprint, agentSha256: b.agentSha256, bootTest: b.bootTestResult }),
             ]),
         ),
     );

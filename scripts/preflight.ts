@@ -126,7 +126,7 @@ export async function runChecks(cfg: PipelineConfig, endpoint?: string, opts: Pi
     const results: CheckResult[] = [];
     const sts = new STSClient(clientOptions(region, ep));
     const ec2 = await ec2Client(region, ep);
-    let caller: { Arn?: string } | AwsFailure = { code: "NotAsked", message: "" };
+    let caller: { Arn?: string } | AwsFailure;
     try {
         caller = await attempt(async () => sts.send(new GetCallerIdentityCommand({})));
         results.push(identityCheck(caller));
@@ -250,7 +250,7 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-    main().then((code) => {
+    void main().then((code) => {
         process.exitCode = code;
     });
 }

@@ -123,9 +123,9 @@ export function seedLocalStackConfig(stack: string, root = PROJECT_ROOT): void {
 export async function stackConfigValues(stack: string, root = PROJECT_ROOT): Promise<Record<string, unknown>> {
     seedLocalStackConfig(stack, root);
     const ws = await LocalWorkspace.create({ workDir: root, envVars: stackEnv(stack) });
-    let config: Record<string, unknown> = {};
+    let config: Record<string, unknown>;
     try {
-        config = ((await ws.stackSettings(stack)).config ?? {}) as Record<string, unknown>;
+        config = (await ws.stackSettings(stack)).config ?? {};
     } catch {
         return {};
     }
@@ -183,22 +183,22 @@ async function runOperation(
     switch (op) {
         case "preview": {
             const r = await stack.preview({ ...common, diff: opts.diff, expectNoChanges: opts.expectNoChanges });
-            return { op, changes: r.changeSummary as Record<string, number>, outputs: {} };
+            return { op, changes: r.changeSummary, outputs: {} };
         }
         case "up": {
             const r = await stack.up({ ...common, diff: opts.diff, expectNoChanges: opts.expectNoChanges });
             const outputs: Record<string, unknown> = {};
             for (const [k, v] of Object.entries(r.outputs)) outputs[k] = v.value;
-            return { op, changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs };
+            return { op, changes: (r.summary.resourceChanges ?? {}), outputs };
         }
         case "refresh": {
             const r = await stack.refresh({ ...common, clearPendingCreates: opts.clearPendingCreates });
-            return { op, changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs: {} };
+            return { op, changes: (r.summary.resourceChanges ?? {}), outputs: {} };
         }
         case "destroy": {
             const r = await stack.destroy({ ...common });
             if (opts.remove) await stack.workspace.removeStack(opts.stack);
-            return { op, changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs: {} };
+            return { op, changes: (r.summary.resourceChanges ?? {}), outputs: {} };
         }
         case "cancel": {
             await stack.cancel();
@@ -289,5 +289,5 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-    main().then((code) => process.exit(code));
+    void main().then((code) => process.exit(code));
 }

@@ -80,8 +80,8 @@ export function failureSummary(diagnostics: readonly string[], err: unknown): st
 
 /** The CLI's `error:` lines of a failed command (joined), or its first line; for errors without diagnostics. */
 function cliErrorLine(err: unknown): string {
-    const result = (err as { commandResult?: { stderr?: unknown; stdout?: unknown } } | undefined)?.commandResult;
-    const text = result ? `${String(result.stderr ?? "")}\n${String(result.stdout ?? "")}` : err instanceof Error ? err.message : String(err);
+    const result = (err as { commandResult?: { stderr?: string; stdout?: string } } | undefined)?.commandResult;
+    const text = result ? `${result.stderr ?? ""}\n${result.stdout ?? ""}` : err instanceof Error ? err.message : String(err);
     const errors = [...new Set([...text.matchAll(/^error: (.+)$/gm)].map((m) => m[1].trim()))];
     if (errors.length > 0) return errors.join("; ");
     const failed = /Command failed with exit code (\d+): (pulumi \S+(?: \S+)?)/.exec(text);
@@ -151,7 +151,7 @@ interface RunResponseLike {
 }
 type RunCallback = (err: unknown, resp?: unknown) => void;
 interface LanguageServerPrototype {
-    run(this: unknown, call: unknown, callback: RunCallback): unknown;
+    run: (this: unknown, call: unknown, callback: RunCallback) => unknown;
 }
 
 /**
@@ -166,13 +166,13 @@ function patchInlineServer(): void {
     if (serverPatched) return;
     serverPatched = true;
     let proto: LanguageServerPrototype | undefined;
-    let RunResponse: (new () => RunResponseLike) | undefined;
+    let RunResponse: ((new () => RunResponseLike) & { prototype: Partial<RunResponseLike> }) | undefined;
     try {
         // Internal modules of @pulumi/pulumi (no `exports` map, so reachable by path).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         proto = (require("@pulumi/pulumi/automation/server") as { LanguageServer?: { prototype?: LanguageServerPrototype } }).LanguageServer?.prototype;
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        RunResponse = (require("@pulumi/pulumi/proto/language_pb") as { RunResponse?: new () => RunResponseLike }).RunResponse;
+        RunResponse = (require("@pulumi/pulumi/proto/language_pb") as { RunResponse?: (new () => RunResponseLike) & { prototype: Partial<RunResponseLike> } }).RunResponse;
     } catch {
         return;
     }

@@ -170,7 +170,7 @@ export async function deleteImageAndSnapshots(ec2: EC2Client, imageId: string, o
         result.deregistered = await deregisterImage(ec2, imageId, retry);
         if (result.deregistered) log(`deregistered ${imageId}`);
     }
-    let firstError: unknown;
+    let firstError: Error | undefined;
     for (const s of snapshots) {
         if (keep.has(s)) {
             log(`kept ${s} (still in use elsewhere)`);
@@ -185,7 +185,7 @@ export async function deleteImageAndSnapshots(ec2: EC2Client, imageId: string, o
                 result.goneSnapshots.push(s);
             }
         } catch (e) {
-            firstError ??= e;
+            firstError ??= e instanceof Error ? e : new Error(String(e));
             log(`could not delete ${s}: ${(e as Error).message}`);
         }
     }

@@ -28,7 +28,7 @@ export function parseManifest(text: string | undefined, expect: ManifestExpectat
     try {
         doc = JSON.parse(text);
     } catch (e) {
-        throw new Error(`the manifest is not JSON (${(e as Error).message})`);
+        throw new Error(`the manifest is not JSON (${(e as Error).message})`, { cause: e });
     }
     if (doc === null || typeof doc !== "object" || !Array.isArray((doc as { builds?: unknown }).builds))
         throw new Error("the manifest has no builds list");

@@ -154,10 +154,10 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
         const snap = { SnapshotId: described[0]?.BlockDeviceMappings?.find((m) => m.Ebs?.SnapshotId)?.Ebs?.SnapshotId };
         assert.ok(snap.SnapshotId, `no snapshot behind ${img.ImageId}`);
         const tags = { [TAG.project]: PROJECT, [TAG.stack]: other, [TAG.environment]: "local", [TAG.expiresAt]: "2000-01-01T00:00:00Z", [TAG.managedBy]: "pulumi" };
-        await ec2.send(new CreateTagsCommand({ Resources: [img.ImageId!, snap.SnapshotId!], Tags: tagList(tags) }));
+        await ec2.send(new CreateTagsCommand({ Resources: [img.ImageId!, snap.SnapshotId], Tags: tagList(tags) }));
         await ec2.send(new CreateKeyPairCommand({ KeyName: bystanders.keyPair }));
         const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: "packer_foreign", Description: "someone else's" }));
-        Object.assign(bystanders, { image: img.ImageId!, snapshot: snap.SnapshotId!, securityGroup: sg.GroupId! });
+        Object.assign(bystanders, { image: img.ImageId!, snapshot: snap.SnapshotId, securityGroup: sg.GroupId! });
         proxy = await startPendingProxy(w.moto.endpoint);
         regionBase = await everyRegion(w);
     });

@@ -3,7 +3,7 @@ import { CopyImageCommand, CreateImageCommand, DescribeImagesCommand, DescribeSn
 import { startMoto, motoEnv, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { deleteImageAndSnapshots, describeImage } from "../../providers/ec2/images";
-import { PROJECT, TAG, tagFilters, tagList } from "../../providers/ec2/tags";
+import { PROJECT, TAG, tagFilters } from "../../providers/ec2/tags";
 import { PROVIDER } from "../../providers/copySnapshotTagsProvider";
 import { setEnv } from "../fixtures/env";
 

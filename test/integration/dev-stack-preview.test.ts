@@ -127,7 +127,7 @@ describe("a fresh dev stack previews with the download default (program validati
     for (const row of rows) {
         it(`${row.name} (${row.arches.join(" + ")}): the program validates it, and each image's check passes at preview and, with packer validate, at up`, async () => {
             const config = row.config();
-            const version = String(config[`${NS}:couchbaseVersion`] ?? "8.0.0"); // Pulumi.yaml's default
+            const version = (config[`${NS}:couchbaseVersion`] as string | undefined) ?? "8.0.0"; // Pulumi.yaml's default
             if (row.name.includes("only sshCidrs")) assert.deepEqual(Object.keys(config), [`${NS}:sshCidrs`, ...(row.arches.length > 1 ? [`${NS}:architectures`] : [])]);
             else assert.ok(Object.keys(config).length > 1, "Pulumi.dev.yaml was read");
             const images = await imagesInputs(config);
@@ -191,8 +191,8 @@ describe("a fresh dev stack previews with the download default (program validati
         const inputs = { ...(await imageInputs({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"] })), couchbaseVersion: "8.0.9", ...builtAgent() } as never;
         const r = await provider.check(inputs, inputs);
         assert.equal(r.failures?.length, 1, JSON.stringify(r.failures));
-        assert.equal(r.failures![0].property, "couchbasePackageSha256");
-        assert.match(r.failures![0].reason, /Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_amd64\.deb\.sha256/);
+        assert.equal(r.failures[0].property, "couchbasePackageSha256");
+        assert.match(r.failures[0].reason, /Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_amd64\.deb\.sha256/);
         // ... and with the stack's pin for exactly that version and architecture, it passes.
         const pin = "0123456789abcdef".repeat(4);
         const pinned = await imageInputs({ ...config, [`${NS}:couchbasePackageSha256`]: { "8.0.9": { amd64: pin } } });

@@ -96,7 +96,7 @@ describe("preflight against moto", function () {
         );
         assert.match(line(r.out, "credentials"), /account \d{12} as arn:aws:/);
         // moto's own caller (arn:aws:sts::…:user/moto) names no IAM user or role: not simulated, a warning.
-        assert.match(line(r.out, "permissions"), /^WARN  permissions\s+not checked: arn:aws:sts::\d{12}:user\/moto names no IAM user or assumed role/);
+        assert.match(line(r.out, "permissions"), /^WARN {2}permissions\s+not checked: arn:aws:sts::\d{12}:user\/moto names no IAM user or assumed role/);
         assert.match(r.err.join("\n"), /every check passed; next: preview, then up \(1 warning\(s\) above: what could not be checked, and how to\)/);
     });
 
@@ -107,7 +107,7 @@ describe("preflight against moto", function () {
             const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: "10.42.1.0/24" }))).Subnet!.SubnetId!;
             const bad = await preflight({ ...good, vpcId: vpc, subnetId: subnet });
             assert.equal(bad.code, 1);
-            assert.match(line(bad.out, "subnetId"), /^FAIL  subnetId .* maps no public IP on launch: .*Packer would wait 10 minutes for SSH/);
+            assert.match(line(bad.out, "subnetId"), /^FAIL {2}subnetId .* maps no public IP on launch: .*Packer would wait 10 minutes for SSH/);
             assert.match(bad.out.join("\n"), /fix: set associatePublicIpAddress true .*or sshInterface private_ip when Packer runs inside the VPC/);
             for (const fix of [{ associatePublicIpAddress: true }, { sshInterface: "private_ip" }]) {
                 const ok = await preflight({ ...good, vpcId: vpc, subnetId: subnet, ...fix });
@@ -117,7 +117,7 @@ describe("preflight against moto", function () {
             const wrongVpc = await preflight({ ...good, vpcId: "vpc-0123456789abcdef0", subnetId: subnet, sshInterface: "private_ip" });
             assert.match(line(wrongVpc.out, "vpcId"), new RegExp(`^FAIL  vpcId .*${subnet} is in ${vpc}, not in vpc-0123456789abcdef0`));
             const missing = await preflight({ ...good, subnetId: "subnet-0123456789abcdef0" });
-            assert.match(line(missing.out, "subnetId"), /^FAIL  subnetId .*subnet-0123456789abcdef0 does not exist in us-east-1/);
+            assert.match(line(missing.out, "subnetId"), /^FAIL {2}subnetId .*subnet-0123456789abcdef0 does not exist in us-east-1/);
         } finally {
             ec2.destroy();
         }
@@ -134,7 +134,7 @@ describe("preflight against moto", function () {
             const images = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: "name", Values: [String(good.baseImageNameFilter)] }] }))).Images ?? [];
             const r = await preflight({ ...good, buildRegion: "ap-southeast-2", copyRegions: [], kmsKeyIds: {}, ...(images.length ? {} : { baseImageNameFilter: "*" }) });
             assert.equal(r.code, 1);
-            assert.match(line(r.out, "subnetId"), /^FAIL  subnetId \(default VPC\)\s+ap-southeast-2 has no default VPC and subnetId is empty: Packer would fail with VPCIdNotSpecified/);
+            assert.match(line(r.out, "subnetId"), /^FAIL {2}subnetId \(default VPC\)\s+ap-southeast-2 has no default VPC and subnetId is empty: Packer would fail with VPCIdNotSpecified/);
             assert.match(r.out.join("\n"), /fix: set subnetId to a subnet of ap-southeast-2 .*or create a default VPC \(`aws ec2 create-default-vpc --region ap-southeast-2`\)/);
         } finally {
             ec2.destroy();
@@ -146,16 +146,16 @@ describe("preflight against moto", function () {
         const disabled = await kmsKey("eu-west-1", true);
         const a = await preflight({ ...good, kmsKeyIds: { "us-east-1": "alias/no-such-alias", "eu-west-1": absent } });
         assert.equal(a.code, 1);
-        assert.match(line(a.out, "kmsKeyIds.us-east-1"), /^FAIL  kmsKeyIds\.us-east-1\s+alias\/no-such-alias is not a key in us-east-1/);
-        assert.match(line(a.out, "kmsKeyIds.eu-west-1"), /^FAIL  kmsKeyIds\.eu-west-1\s+arn:aws:kms:eu-west-1:123456789012:key\/1234abcd.* is not a key in eu-west-1/);
+        assert.match(line(a.out, "kmsKeyIds.us-east-1"), /^FAIL {2}kmsKeyIds\.us-east-1\s+alias\/no-such-alias is not a key in us-east-1/);
+        assert.match(line(a.out, "kmsKeyIds.eu-west-1"), /^FAIL {2}kmsKeyIds\.eu-west-1\s+arn:aws:kms:eu-west-1:123456789012:key\/1234abcd.* is not a key in eu-west-1/);
         const d = await preflight({ ...good, kmsKeyIds: { ...(good.kmsKeyIds as object), "eu-west-1": disabled } });
-        assert.match(line(d.out, "kmsKeyIds.eu-west-1"), /^FAIL  kmsKeyIds\.eu-west-1\s+.* is Disabled, not Enabled/);
+        assert.match(line(d.out, "kmsKeyIds.eu-west-1"), /^FAIL {2}kmsKeyIds\.eu-west-1\s+.* is Disabled, not Enabled/);
     });
 
     it("a base image filter that finds nothing fails naming baseImageNameFilter", async () => {
         const r = await preflight({ ...good, baseImageNameFilter: "no-such-image-*" });
         assert.equal(r.code, 1);
-        assert.match(line(r.out, "baseImageNameFilter"), /^FAIL  baseImageNameFilter\s+no image named no-such-image-\* owned by/);
+        assert.match(line(r.out, "baseImageNameFilter"), /^FAIL {2}baseImageNameFilter\s+no image named no-such-image-\* owned by/);
     });
 
     it("permissions: an assumed role's session becomes the role's ARN, simulated through IAM; moto's missing simulator is a warning, exit 0", async () => {

@@ -79,7 +79,7 @@ describe("PackerImageProvider.check with the real Packer and template", function
     it("a broken template fails at check, naming templateDir and Packer's complaint", async () => {
         const r = await provider.check(base(), base({ templateDir: `${WORK}/broken` }));
         assert.equal(r.failures?.length, 1, JSON.stringify(r.failures));
-        assert.equal(r.failures![0].property, "templateDir");
-        assert.match(r.failures![0].reason, /packer validate .* failed[\s\S]*not_an_argument/);
+        assert.equal(r.failures[0].property, "templateDir");
+        assert.match(r.failures[0].reason, /packer validate .* failed[\s\S]*not_an_argument/);
     });
 });

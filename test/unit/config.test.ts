@@ -385,7 +385,7 @@ describe("parseConfig", () => {
         assert.throws(
             () => parse({ ...REQUIRED, copyRegions: ["us-east-1"], agentArch: "x" }),
             (e: Error) =>
-                /^Invalid stack configuration:\n  - couchbase-images:copyRegions\[0\]: .*\n  - couchbase-images:agentArch: .*$/.test(e.message),
+                /^Invalid stack configuration:\n {2}- couchbase-images:copyRegions\[0\]: .*\n {2}- couchbase-images:agentArch: .*$/.test(e.message),
         );
     });
 
@@ -506,7 +506,7 @@ describe("Pulumi.yaml ↔ config.ts", () => {
             const m = new RegExp(`^ {2}${key}:\\s*$[\\s\\S]*?^ {4}default: (.*)$`, "m").exec(text);
             assert.ok(m, `${key}: default line`);
             const yamlValue = m[1].trim().replace(/^"(.*)"$/, "$1");
-            assert.equal(yamlValue, String(d), `${key}`);
+            assert.equal(yamlValue, String(d as string | number | boolean), `${key}`);
         }
     });
 });

@@ -77,7 +77,7 @@ describe("versions document", () => {
         ["bad time", { createdAt: "yesterday" }, "architectures.amd64.createdAt"],
         ["time without a zone", { createdAt: "2026-11-25T12:00:00" }, "architectures.amd64.createdAt"],
         ["a boot test that did not pass", { bootTest: { ...(input.bootTest as { enabled: true; passed: true; at: string; checks: [] }), passed: false as true } }, "architectures.amd64.bootTest.passed"],
-        ["a boot test with a failed check", { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [{ name: "x", status: "failed" as "passed", saw: "" }] } }, "architectures.amd64.bootTest.checks[0].status"],
+        ["a boot test with a failed check", { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [{ name: "x", status: "failed", saw: "" }] } }, "architectures.amd64.bootTest.checks[0].status"],
         ["a boot test without checks", { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [] } }, "architectures.amd64.bootTest.checks"],
         ["a boot test without a time", { bootTest: { enabled: true, passed: true, at: "soon", checks: [{ name: "x", status: "passed", saw: "" }] } }, "architectures.amd64.bootTest.at"],
     ];

@@ -239,7 +239,7 @@ function blocks(text: string, start: RegExp): string[] {
     const out: string[] = [];
     for (const m of text.matchAll(start)) {
         let depth = 1;
-        let k = m.index! + m[0].length;
+        let k = m.index + m[0].length;
         const from = k;
         for (; k < text.length && depth > 0; k++) {
             if (text[k] === "{") depth++;

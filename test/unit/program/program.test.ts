@@ -77,7 +77,7 @@ describe("program() (mocks)", function () {
             "pulumi-nodejs:dynamic/versions:File",
         ]);
         // The local stack gets the boot test by default, through the sandbox's SSH like the build.
-        assert.equal((await promiseOf(out.bootTest as never) as { enabled: boolean }).enabled, true);
+        assert.equal((await promiseOf<{ enabled: boolean }>(out.bootTest as never)).enabled, true);
         const [boot] = ofType("pulumi-nodejs:dynamic/packer:BootTest");
         assert.equal(boot.inputs.sshPort, 2222);
         assert.equal(boot.inputs.sshHost, "127.0.0.1");

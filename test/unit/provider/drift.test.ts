@@ -51,7 +51,7 @@ describe("PackerImageProvider: an image deregistered out of band", function () {
 
     it("diff: a deregistered image is replaced (the new image first), whatever else changed", async () => {
         const o = { ...outs(), deregistered: true } as ProviderOutputs;
-        const { result } = await captureConsole(() => provider.diff("ami-0aaaaaaa", o, { ...o } as never));
+        const { result } = await captureConsole(() => provider.diff("ami-0aaaaaaa", o, { ...o }));
         assert.deepEqual(result, { changes: true, replaces: ["imageId"], deleteBeforeReplace: false });
     });
 

@@ -156,8 +156,8 @@ describe("PackerImageProvider", function () {
             it(`fails on ${what}, naming ${property}`, async () => {
                 const r = await provider.check(inputs(p), inputs(p, over()));
                 assert.equal(r.failures?.length, 1, JSON.stringify(r.failures));
-                assert.equal(r.failures![0].property, property);
-                assert.match(r.failures![0].reason, reason);
+                assert.equal(r.failures[0].property, property);
+                assert.match(r.failures[0].reason, reason);
                 assert.equal(p.events().filter((e) => e.cmd === "validate").length, 0, "packer validate must not run on bad inputs");
             });
         }
@@ -184,8 +184,8 @@ describe("PackerImageProvider", function () {
             p.knobs({ FAKE_PACKER_VALIDATE_FAIL: "Unsupported argument; An argument named \"amis\" is not expected here." });
             const r = await provider.check(inputs(p), inputs(p));
             assert.equal(r.failures?.length, 1);
-            assert.equal(r.failures![0].property, "templateDir");
-            assert.match(r.failures![0].reason, /packer validate .* failed[\s\S]*Unsupported argument/);
+            assert.equal(r.failures[0].property, "templateDir");
+            assert.match(r.failures[0].reason, /packer validate .* failed[\s\S]*Unsupported argument/);
         });
 
         it("skips file checks and validate while values are unknown (preview)", async () => {
@@ -531,7 +531,7 @@ describe("PackerImageProvider", function () {
         });
         it("with a local package folder, changed pins are recorded (no diff on the next up), no EC2 call", async () => {
             const local = { couchbasePackageSource: ".build/standin" };
-            const olds = { ...outs(), couchbasePackageSource: ".build/standin" } as ProviderOutputs;
+            const olds = { ...outs(), couchbasePackageSource: ".build/standin" };
             const r = await provider.update(IMAGE, olds, inputs(p, { ...local, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] }));
             assert.deepEqual(r.outs, { ...olds, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] });
             assert.equal(ec2.calls().length, 0);
