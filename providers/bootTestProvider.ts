@@ -38,6 +38,7 @@ import { canonicalJson, readTree, sha256Hex } from "./packer/fingerprint";
 import { progressFor } from "./packer/progress";
 import { createRedactor, redactText } from "./packer/redact";
 import { capturePacker, runPacker } from "./packer/run";
+import { splitSecretVariables } from "./packer/secretVariables";
 import { containsUnknown, type Failure } from "./packer/validate";
 import {
     BOOT_TEST_TEMPLATE,
@@ -210,19 +211,22 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             { reportPath: `${dir}/report.json`, tags: bootTestTags(probe, new Date(0)), temporaryKeyPairName: "packer-boot-test-validate" },
             templateVariables(files),
         );
-        const varText = JSON.stringify(vars, null, 2) + "\n";
         const validKey = sha256Hex(`${i.checksHash}\n${canonicalJson({ ...vars, image_id: "", image_name: "", tags: {} })}`);
         const stampFile = `${dir}/validated`;
         if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, "utf8") === validKey) return { inputs: i, failures };
         fs.mkdirSync(dir, { recursive: true });
         const varFile = `${dir}/vars.pkrvars.json`;
-        // The variables may hold values set as secrets (tags): the owner's only, and only while
-        // `packer validate` reads them.
-        fs.writeFileSync(varFile, varText, { mode: 0o600 });
+        // Variables holding a value set as secret (tags) go to Packer's environment, never to a
+        // file (as for the image: providers/packer/secretVariables.ts); the file is the owner's only.
+        const split = splitSecretVariables(vars, envSecrets(i.secretValues));
+        fs.writeFileSync(varFile, JSON.stringify(split.file, null, 2) + "\n", { mode: 0o600 });
         const cp = load<typeof import("node:child_process")>("node:child_process");
         let v: { code: number | null; stdout: string; stderr: string };
         try {
-            v = await capturePacker(cp, validateArgv(varFile, writeRunDir(fs, `${dir}/template`, files)), packerEnv(process.env, i));
+            v = await capturePacker(cp, validateArgv(varFile, writeRunDir(fs, `${dir}/template`, files)), {
+                ...packerEnv(process.env, i),
+                ...split.env,
+            });
         } catch (e) {
             return { inputs: i, failures: [{ property: "templateDir", reason: (e as Error).message }] };
         } finally {
@@ -279,8 +283,10 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         );
         // Packer reads one folder: the boot test's files and the builder's launch variables, as hashed.
         const runDir = writeRunDir(fs, `${workDir}/template`, run.files);
-        // The variables may hold values set as secrets (tags): the owner's only, removed when the test ends.
-        fs.writeFileSync(varFile, JSON.stringify(vars, null, 2) + "\n", { mode: 0o600 });
+        // Variables holding a value set as secret (tags) go to Packer's environment, never to a
+        // file: a test killed with SIGKILL never reaches the finally that removes the file.
+        const split = splitSecretVariables(vars, envSecrets(inputs.secretValues));
+        fs.writeFileSync(varFile, JSON.stringify(split.file, null, 2) + "\n", { mode: 0o600 });
 
         const log = fs.openSync(logPath, "a");
         const progress = progressFor(i.resourceUrn, (m) => console.log(m));
@@ -307,7 +313,7 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             );
             const timeoutMs = i.timeoutMinutes * 60_000;
             const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
-            const env = packerEnv(process.env, i);
+            const env = { ...packerEnv(process.env, i), ...split.env };
             const res = await runPacker({ cp, argv: buildArgv(varFile, runDir), env, timeoutMs, graceMs, onLine });
             // engineGone: set by the runner (providers/packer/run.ts) when the engine that asked for
             // this test died; Packer was interrupted and cleaned up.

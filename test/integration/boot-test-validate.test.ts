@@ -72,6 +72,25 @@ describe("BootTestProvider.check with the real Packer and template", function ()
         assert.match(r.inputs?.checksHash ?? "", /^[0-9a-f]{64}$/);
     });
 
+    it("a tag value set as secret reaches Packer from its environment (PKR_VAR_tags, an HCL map), not the var file, and validates", async () => {
+        // No remembered validate: Packer must run (the stamp it leaves on success is checked below).
+        for (const d of fs.existsSync(".build/check") ? fs.readdirSync(".build/check") : [])
+            if (d.startsWith("boot-test-")) fs.rmSync(`.build/check/${d}/validated`, { force: true });
+        const r = await provider.check(
+            {} as Inputs,
+            inputs({
+                extraTags: { Team: "s3cr-${x}-%{y}" },
+                secretValues: ["s3cr-${x}-%{y}"],
+                sshPort: 2223,
+            } as Partial<Inputs>),
+        );
+        assert.deepEqual(r.failures, []);
+        assert.ok(
+            fs.existsSync(`.build/check/boot-test-${(r.inputs?.checksHash ?? "").slice(0, 12)}/validated`),
+            "packer validate did not run",
+        );
+    });
+
     it("an image id not known yet (preview) validates with a placeholder", async () => {
         const r = await provider.check(
             {} as Inputs,
