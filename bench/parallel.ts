@@ -51,13 +51,19 @@ async function main(): Promise<void> {
         const rows = [
             ["up of amd64 alone", amd64, ""],
             ["up of arm64 alone (qemu)", arm64, ""],
-            ["up of amd64 + arm64 (one stack, parallel)", both, `ratio ${(both / amd64).toFixed(2)} vs amd64 alone, ${(both / Math.max(amd64, arm64)).toFixed(2)} vs the slower alone (target <= 1.3)`],
+            [
+                "up of amd64 + arm64 (one stack, parallel)",
+                both,
+                `ratio ${(both / amd64).toFixed(2)} vs amd64 alone, ${(both / Math.max(amd64, arm64)).toFixed(2)} vs the slower alone (target <= 1.3)`,
+            ],
             ["two amd64 stacks at once (two worlds)", pair, `ratio ${(pair / amd64).toFixed(2)} vs one (target <= 1.3)`],
         ];
         process.stdout.write("\nparallel builds (wall time, s):\n");
-        for (const [what, s, note] of rows) process.stdout.write(`  ${String(what).padEnd(44)} ${Number(s).toFixed(1).padStart(7)}  ${note}\n`);
+        for (const [what, s, note] of rows)
+            process.stdout.write(`  ${String(what).padEnd(44)} ${Number(s).toFixed(1).padStart(7)}  ${note}\n`);
     } finally {
-        for (const [w, stack] of done.reverse()) await driverOk(w, "destroy", stack, ["--remove"]).catch((e: Error) => process.stderr.write(`destroy ${stack}: ${e.message}\n`));
+        for (const [w, stack] of done.reverse())
+            await driverOk(w, "destroy", stack, ["--remove"]).catch((e: Error) => process.stderr.write(`destroy ${stack}: ${e.message}\n`));
         await stopWorld(b);
         await stopWorld(a);
     }

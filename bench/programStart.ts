@@ -77,8 +77,14 @@ export function modeEnv(mode: StartMode, tsconfig: string | undefined): Record<s
 
 function sample(mode: StartMode, tsconfig: string | undefined): number {
     const base: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of ["PULUMI_NODEJS_TSCONFIG_PATH", "PULUMI_NODEJS_TRANSPILE_ONLY", "TS_NODE_TRANSPILE_ONLY", "TS_NODE_PROJECT"]) delete base[k];
-    const r = childProcess.spawnSync(process.execPath, ["-e", CHILD], { cwd: ROOT, env: { ...base, ...modeEnv(mode, tsconfig) }, encoding: "utf8", timeout: 180_000 });
+    for (const k of ["PULUMI_NODEJS_TSCONFIG_PATH", "PULUMI_NODEJS_TRANSPILE_ONLY", "TS_NODE_TRANSPILE_ONLY", "TS_NODE_PROJECT"])
+        delete base[k];
+    const r = childProcess.spawnSync(process.execPath, ["-e", CHILD], {
+        cwd: ROOT,
+        env: { ...base, ...modeEnv(mode, tsconfig) },
+        encoding: "utf8",
+        timeout: 180_000,
+    });
     // Pulumi's exit hook may turn exit(0) into 1 for promises of the mocks still pending; the
     // line on stdout is the proof that the program ran to its outputs.
     const last = r.stdout.trim().split("\n").pop() ?? "";
@@ -99,7 +105,11 @@ export function measureProgramStart(rounds: number): Record<StartMode, number> {
     const xs: Record<StartMode, number[]> = { "type-checked": [], "as configured": [], "transpile-only": [] };
     sample("transpile-only", tsconfig); // warm the file system cache, not counted
     for (let r = 0; r < rounds; r++) for (const m of r % 2 ? [...modes].reverse() : modes) xs[m].push(sample(m, tsconfig));
-    return { "type-checked": median(xs["type-checked"]), "as configured": median(xs["as configured"]), "transpile-only": median(xs["transpile-only"]) };
+    return {
+        "type-checked": median(xs["type-checked"]),
+        "as configured": median(xs["as configured"]),
+        "transpile-only": median(xs["transpile-only"]),
+    };
 }
 
 /** The rows `npm run bench` prints. */

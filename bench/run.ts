@@ -126,13 +126,17 @@ interface Row {
 }
 
 function table(rows: Row[]): string[] {
-    const lines = [`${"measure".padEnd(30)} ${"numerator".padEnd(32)} ${"s".padStart(6)}  ${"denominator".padEnd(32)} ${"s".padStart(6)}  ${"ratio".padStart(5)}  target`];
+    const lines = [
+        `${"measure".padEnd(30)} ${"numerator".padEnd(32)} ${"s".padStart(6)}  ${"denominator".padEnd(32)} ${"s".padStart(6)}  ${"ratio".padStart(5)}  target`,
+    ];
     for (const r of rows) {
         const n = median(r.n);
         const d = median(r.d);
         const ratio = n / d;
         const verdict = r.target === undefined ? "—" : `<=${r.target.toFixed(2)} ${ratio <= r.target ? "met" : "MISSED"}`;
-        lines.push(`${r.name.padEnd(30)} ${r.num.padEnd(32)} ${n.toFixed(2).padStart(6)}  ${r.den.padEnd(32)} ${d.toFixed(2).padStart(6)}  ${ratio.toFixed(2).padStart(5)}  ${verdict}`);
+        lines.push(
+            `${r.name.padEnd(30)} ${r.num.padEnd(32)} ${n.toFixed(2).padStart(6)}  ${r.den.padEnd(32)} ${d.toFixed(2).padStart(6)}  ${ratio.toFixed(2).padStart(5)}  ${verdict}`,
+        );
     }
     return lines;
 }
@@ -201,7 +205,8 @@ async function main(): Promise<void> {
         };
         for (let i = 0; i < ROUNDS; i++) {
             const [same, changes] = await timed(() => up(w, stack));
-            if (Object.keys(changes).some((k) => k !== "same")) throw new Error(`no-change up changed something: ${JSON.stringify(changes)}`);
+            if (Object.keys(changes).some((k) => k !== "same"))
+                throw new Error(`no-change up changed something: ${JSON.stringify(changes)}`);
             n.same.push(same);
             n.empty.push((await timed(() => up(w, empty, nothing)))[0]);
             n.floor.push((await timed(() => up(w, floor, trivial)))[0]);
@@ -219,15 +224,75 @@ async function main(): Promise<void> {
         }
 
         const rows: Row[] = [
-            { name: "orchestration tax, in process", num: "up, fresh local stack", n: t.up, den: "bare packer build, same vars", d: t.bare, target: 1.1 },
-            { name: "orchestration tax, per command", num: "stack.ts up, fresh local stack", n: t.upCmd, den: "bare packer build, same vars", d: t.bare, target: 1.1 },
-            { name: "no-change up, in process", num: "up, nothing changed", n: n.same, den: "up, program with no resources", d: n.empty, target: 1.5 },
-            { name: "no-change up, per command", num: "stack.ts up, nothing changed", n: n.sameCmd, den: "program.ts empty up", d: n.emptyCmd, target: 1.5 },
-            { name: "no-change up over the floor, in process", num: "up, nothing changed", n: n.same, den: "up, 1 trivial dynamic resource", d: n.floor, target: 1.05 },
-            { name: "no-change up over the floor, per command", num: "stack.ts up, nothing changed", n: n.sameCmd, den: "program.ts trivial up", d: n.floorCmd, target: 1.05 },
-            { name: "no-change up over the same shape, in process", num: "up, nothing changed", n: n.same, den: "up, component + 2 trivial resources", d: n.shape },
-            { name: "no-change up over the same shape, per command", num: "stack.ts up, nothing changed", n: n.sameCmd, den: "program.ts shape up", d: n.shapeCmd },
-            { name: "engine floor, in process", num: "up, 1 trivial dynamic resource", n: n.floor, den: "up, program with no resources", d: n.empty },
+            {
+                name: "orchestration tax, in process",
+                num: "up, fresh local stack",
+                n: t.up,
+                den: "bare packer build, same vars",
+                d: t.bare,
+                target: 1.1,
+            },
+            {
+                name: "orchestration tax, per command",
+                num: "stack.ts up, fresh local stack",
+                n: t.upCmd,
+                den: "bare packer build, same vars",
+                d: t.bare,
+                target: 1.1,
+            },
+            {
+                name: "no-change up, in process",
+                num: "up, nothing changed",
+                n: n.same,
+                den: "up, program with no resources",
+                d: n.empty,
+                target: 1.5,
+            },
+            {
+                name: "no-change up, per command",
+                num: "stack.ts up, nothing changed",
+                n: n.sameCmd,
+                den: "program.ts empty up",
+                d: n.emptyCmd,
+                target: 1.5,
+            },
+            {
+                name: "no-change up over the floor, in process",
+                num: "up, nothing changed",
+                n: n.same,
+                den: "up, 1 trivial dynamic resource",
+                d: n.floor,
+                target: 1.05,
+            },
+            {
+                name: "no-change up over the floor, per command",
+                num: "stack.ts up, nothing changed",
+                n: n.sameCmd,
+                den: "program.ts trivial up",
+                d: n.floorCmd,
+                target: 1.05,
+            },
+            {
+                name: "no-change up over the same shape, in process",
+                num: "up, nothing changed",
+                n: n.same,
+                den: "up, component + 2 trivial resources",
+                d: n.shape,
+            },
+            {
+                name: "no-change up over the same shape, per command",
+                num: "stack.ts up, nothing changed",
+                n: n.sameCmd,
+                den: "program.ts shape up",
+                d: n.shapeCmd,
+            },
+            {
+                name: "engine floor, in process",
+                num: "up, 1 trivial dynamic resource",
+                n: n.floor,
+                den: "up, program with no resources",
+                d: n.empty,
+            },
             { name: "engine floor, per command", num: "program.ts trivial up", n: n.floorCmd, den: "program.ts empty up", d: n.emptyCmd },
         ];
         const overhead = median(t.up) - median(t.bare);

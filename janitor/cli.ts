@@ -16,7 +16,18 @@ import { deleteImageAndSnapshots, deleteSnapshot, listImages, type DeleteImageRe
 import { listInstances, listKeyPairs, listSecurityGroups, listSnapshots, type SnapshotSummary } from "../providers/ec2/inventory";
 import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../providers/ec2/leftovers";
 import { errorCode, hasCode, withRetry, type RetryOptions } from "../providers/ec2/retry";
-import { KIND_ORDER, createImageDescriptionFilter, planRegion, renderSummary, renderTable, summarize, type Policy, type RegionScan, type Row, type StackState } from "./plan";
+import {
+    KIND_ORDER,
+    createImageDescriptionFilter,
+    planRegion,
+    renderSummary,
+    renderTable,
+    summarize,
+    type Policy,
+    type RegionScan,
+    type Row,
+    type StackState,
+} from "./plan";
 import { USAGE, defaultRegion, parseArgs, type JanitorOptions } from "./args";
 import { cliStacks, fileBackendDir, fileBackendStackStates, fileBackendStacks, protectedImages, versionsFolders } from "./sources";
 import { LOCAL_STATE_DIR } from "../scripts/localStacks";
@@ -103,7 +114,10 @@ async function resolveRegions(o: JanitorOptions): Promise<string[]> {
 }
 
 /** Live stacks and whether the list covers every backend (see Policy.liveStacksComplete). */
-export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Set<string>; complete: boolean; source: string; states: Map<string, StackState> } {
+export function resolveLiveStacks(
+    o: JanitorOptions,
+    repo: string,
+): { stacks: Set<string>; complete: boolean; source: string; states: Map<string, StackState> } {
     const stacks = new Set<string>();
     const states = new Map<string, StackState>();
     const sources: string[] = [];
@@ -120,14 +134,18 @@ export function resolveLiveStacks(o: JanitorOptions, repo: string): { stacks: Se
         if (dir) {
             add(fileBackendStacks(dir, PROJECT), o.backendUrl);
             fileBackendStackStates(dir, PROJECT).forEach((v, k) => states.set(k, v));
-        }
-        else if (!o.liveStacks) {
+        } else if (!o.liveStacks) {
             try {
                 add(cliStacks(o.backendUrl, PROJECT, repo), o.backendUrl);
             } catch (e) {
                 // The janitor's npm script installs node_modules only (docs/janitor.md): the CLI is the bootstrap's or a vendor install.
-                const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "pulumi is not on PATH: `npm run bootstrap` links it into bin/, or install Pulumi" : (e as Error).message.split("\n")[0];
-                throw new Error(`cannot list the stacks of ${o.backendUrl} with \`pulumi stack ls\` (${why}); pass --live-stacks a,b`, { cause: e });
+                const why =
+                    (e as NodeJS.ErrnoException).code === "ENOENT"
+                        ? "pulumi is not on PATH: `npm run bootstrap` links it into bin/, or install Pulumi"
+                        : (e as Error).message.split("\n")[0];
+                throw new Error(`cannot list the stacks of ${o.backendUrl} with \`pulumi stack ls\` (${why}); pass --live-stacks a,b`, {
+                    cause: e,
+                });
             }
         }
     }

@@ -72,7 +72,24 @@ function contentLines(file: string, text: string): Line[] {
     return out;
 }
 
-const DQ_ESCAPES: Record<string, string> = { "0": "\0", a: "\x07", b: "\b", t: "\t", "\t": "\t", n: "\n", v: "\v", f: "\f", r: "\r", e: "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", N: "\x85", _: "\xa0" };
+const DQ_ESCAPES: Record<string, string> = {
+    "0": "\0",
+    a: "\x07",
+    b: "\b",
+    t: "\t",
+    "\t": "\t",
+    n: "\n",
+    v: "\v",
+    f: "\f",
+    r: "\r",
+    e: "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    N: "\x85",
+    _: "\xa0",
+};
 
 /** A double-quoted scalar at the start of `s` (closed on this line), or undefined. */
 function doubleQuoted(s: string): { value: string; rest: string } | undefined {
@@ -156,7 +173,11 @@ function scalar(file: string, e: Entry, what: string): Scalar {
         return { kind: "text", value: q.value };
     }
     if (/^[&*!|>{[@`%]/.test(s))
-        fail(file, e.line, `${what}: cannot read "${s}" (anchors, aliases, tags, block scalars and flow collections are not read here): write a plain or quoted string`);
+        fail(
+            file,
+            e.line,
+            `${what}: cannot read "${s}" (anchors, aliases, tags, block scalars and flow collections are not read here): write a plain or quoted string`,
+        );
     const value = s.replace(/\s+#.*$/, "").trim();
     if (e.body.length) fail(file, e.line, `${what}: cannot read a value that continues on line ${e.body[0].no}: write it on one line`);
     if (/:\s/.test(value) || value.endsWith(":")) fail(file, e.line, `${what}: cannot read "${value}": quote it`);
@@ -171,7 +192,8 @@ function entryValues(file: string, e: Entry, projectFile: boolean): string[] {
     if (!e.body.length) fail(file, e.line, `${e.key} has no value: set a folder, or remove the line`);
     if (/^-(\s|$)/.test(e.body[0].text)) fail(file, e.line, `${e.key} is a list: set one folder`);
     const children = mapping(file, e.body);
-    if (children.some((c) => c.key === "secure")) fail(file, e.line, `${e.key} is a secret, which the janitor cannot read: set it in plain text`);
+    if (children.some((c) => c.key === "secure"))
+        fail(file, e.line, `${e.key} is a secret, which the janitor cannot read: set it in plain text`);
     if (!projectFile) fail(file, e.line, `${e.key} is an object: set one folder`);
     const out: string[] = [];
     for (const c of children) {
@@ -190,18 +212,33 @@ function configEntries(f: ConfigFile, projectFile: boolean): { name?: string; en
     let entries: Entry[] = [];
     for (const t of top) {
         if (t.key === "stackConfigDir")
-            fail(f.name, t.line, "stackConfigDir moves the stack files, which the janitor reads at the project root only: keep them there, or teach janitor/sources.ts the folder");
+            fail(
+                f.name,
+                t.line,
+                "stackConfigDir moves the stack files, which the janitor reads at the project root only: keep them there, or teach janitor/sources.ts the folder",
+            );
         if (!projectFile && t.key === "environment")
-            fail(f.name, t.line, "imports Pulumi ESC environments, whose values (a versionsDir among them) the janitor cannot read: set versionsDir in this file");
+            fail(
+                f.name,
+                t.line,
+                "imports Pulumi ESC environments, whose values (a versionsDir among them) the janitor cannot read: set versionsDir in this file",
+            );
         if (projectFile && t.key === "name") {
             const v = scalar(f.name, t, "name");
             if (v.kind === "text") name = v.value;
         }
         if (t.key !== "config") continue;
-        const inline = t.inline.replace(/^#.*$/, "").replace(/\s+#.*$/, "").trim();
+        const inline = t.inline
+            .replace(/^#.*$/, "")
+            .replace(/\s+#.*$/, "")
+            .trim();
         if (inline === "{}") continue;
         if (inline !== "")
-            fail(f.name, t.line, `config: "${inline}" is not a block mapping the janitor can read${projectFile ? " (a string here is the old form of stackConfigDir)" : ""}`);
+            fail(
+                f.name,
+                t.line,
+                `config: "${inline}" is not a block mapping the janitor can read${projectFile ? " (a string here is the old form of stackConfigDir)" : ""}`,
+            );
         if (t.body.length) entries = entries.concat(mapping(f.name, t.body));
     }
     return { name, entries };

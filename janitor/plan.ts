@@ -156,7 +156,10 @@ export function createImageDescriptionFilter(instanceId: string): string {
  * it ends. A build whose whole process tree was killed while that image was pending leaves it
  * untagged: found by no tag, it is found through its builder. Pure.
  */
-export function builderLineage(snapshots: readonly SnapshotSummary[], instances: readonly InstanceSummary[]): Map<string, { instanceId: string; tags: Tags }> {
+export function builderLineage(
+    snapshots: readonly SnapshotSummary[],
+    instances: readonly InstanceSummary[],
+): Map<string, { instanceId: string; tags: Tags }> {
     const builders = new Map(instances.filter((i) => isOurs(i.tags)).map((i) => [i.id, i]));
     const out = new Map<string, { instanceId: string; tags: Tags }>();
     for (const s of snapshots) {
@@ -242,7 +245,16 @@ export function planRegion(found: RegionScan, p: Policy): Row[] {
     for (const img of ourImages) {
         const j = judgeImage(img, p);
         if (j.action === "delete") deletedImages.add(img.id);
-        imageRows.push({ ...base, kind: "image", id: img.id, name: img.name, stack: stackOf(img.tags), ageMs: ageOf(p.now, img.creationDate), ...j, reason: `${untaggedNote(img.id)}${j.reason}` });
+        imageRows.push({
+            ...base,
+            kind: "image",
+            id: img.id,
+            name: img.name,
+            stack: stackOf(img.tags),
+            ageMs: ageOf(p.now, img.creationDate),
+            ...j,
+            reason: `${untaggedNote(img.id)}${j.reason}`,
+        });
     }
     // Who uses each snapshot after the deletions?
     const usersAfter = new Map<string, string[]>();
@@ -289,7 +301,17 @@ export function planRegion(found: RegionScan, p: Policy): Row[] {
     for (const s of scan.snapshots) {
         if (seenSnaps.has(s.id) || !isOurs(s.tags) || !inStackScope(s.tags, p)) continue;
         const age = ageOf(p.now, s.startTime);
-        const row: Row = { ...base, kind: "snapshot", id: s.id, name: s.description, stack: stackOf(s.tags), ageMs: age, sizeGiB: s.volumeSize, reason: "", action: "keep" };
+        const row: Row = {
+            ...base,
+            kind: "snapshot",
+            id: s.id,
+            name: s.description,
+            stack: stackOf(s.tags),
+            ageMs: age,
+            sizeGiB: s.volumeSize,
+            reason: "",
+            action: "keep",
+        };
         const users = usersAfter.get(s.id);
         const named = amisInDescription(s.description);
         const livingNamed = named.filter((a) => imagesById.has(a) && !deletedImages.has(a));
@@ -299,7 +321,8 @@ export function planRegion(found: RegionScan, p: Policy): Row[] {
         else if (age !== undefined && settledBefore(p, row.stack, p.now.getTime() - age)) {
             row.action = "delete";
             row.reason = `orphan: no image uses it, and no build of stack ${row.stack} is running`;
-        } else if (age === undefined || age <= p.longestBuildMs) row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
+        } else if (age === undefined || age <= p.longestBuildMs)
+            row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
         else {
             row.action = "delete";
             row.reason = named.length ? `orphan: image ${named.join(", ")} is gone` : "orphan: no image uses it";
@@ -313,12 +336,22 @@ export function planRegion(found: RegionScan, p: Policy): Row[] {
     for (const i of scan.instances) {
         if (!isOurs(i.tags) || !inStackScope(i.tags, p)) continue;
         const age = ageOf(p.now, i.launchTime);
-        const row: Row = { ...base, kind: "instance", id: i.id, name: i.tags.Name ?? "", stack: stackOf(i.tags), ageMs: age, reason: "", action: "keep" };
+        const row: Row = {
+            ...base,
+            kind: "instance",
+            id: i.id,
+            name: i.tags.Name ?? "",
+            stack: stackOf(i.tags),
+            ageMs: age,
+            reason: "",
+            action: "keep",
+        };
         if (isProduction(i.tags)) row.reason = "production (Environment=prod)";
         else if (age !== undefined && settledBefore(p, row.stack, p.now.getTime() - age)) {
             row.action = "delete";
             row.reason = `builder of stack ${row.stack}, which has no build running`;
-        } else if (age === undefined || age <= p.longestBuildMs) row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
+        } else if (age === undefined || age <= p.longestBuildMs)
+            row.reason = `younger than ${formatAge(p.longestBuildMs)} (build may be running)`;
         else {
             row.action = "delete";
             row.reason = `builder older than ${formatAge(p.longestBuildMs)}`;
@@ -329,15 +362,24 @@ export function planRegion(found: RegionScan, p: Policy): Row[] {
     const isTemp = (name: string) => p.tempPrefixes.some((x) => name.startsWith(x));
 
     // Temporary security groups and key pairs: ours by tag, or Packer-named and used by our builder.
-    const tempRow = (kind: Kind, id: string, name: string, tags: Tags, created: string | undefined, users: InstanceSummary[]): Row | undefined => {
+    const tempRow = (
+        kind: Kind,
+        id: string,
+        name: string,
+        tags: Tags,
+        created: string | undefined,
+        users: InstanceSummary[],
+    ): Row | undefined => {
         const ourUsers = users.filter((u) => isOurs(u.tags));
         const ours = isOurs(tags) || (isTemp(name) && ourUsers.length > 0);
         if (!ours || name === "default") return undefined;
         const scopeTags = isOurs(tags) ? tags : (ourUsers[0]?.tags ?? {});
         if (!inStackScope(scopeTags, p)) return undefined;
-        const times = [ageOf(p.now, created), ageOf(p.now, packerNameTime(name)?.toISOString()), ...users.map((u) => ageOf(p.now, u.launchTime))].filter(
-            (x): x is number => x !== undefined,
-        );
+        const times = [
+            ageOf(p.now, created),
+            ageOf(p.now, packerNameTime(name)?.toISOString()),
+            ...users.map((u) => ageOf(p.now, u.launchTime)),
+        ].filter((x): x is number => x !== undefined);
         const age = times.length ? Math.max(...times) : undefined;
         const row: Row = { ...base, kind, id, name, stack: stackOf(scopeTags), ageMs: age, reason: "", action: "keep" };
         const survivingUsers = users.filter((u) => !terminated.has(u.id));
@@ -359,12 +401,26 @@ export function planRegion(found: RegionScan, p: Policy): Row[] {
     };
     const groupRows: Row[] = [];
     for (const g of scan.securityGroups) {
-        const r = tempRow("security-group", g.id, g.name, g.tags, undefined, scan.instances.filter((i) => i.securityGroupIds.includes(g.id)));
+        const r = tempRow(
+            "security-group",
+            g.id,
+            g.name,
+            g.tags,
+            undefined,
+            scan.instances.filter((i) => i.securityGroupIds.includes(g.id)),
+        );
         if (r) groupRows.push(r);
     }
     const keyRows: Row[] = [];
     for (const k of scan.keyPairs) {
-        const r = tempRow("key-pair", k.id || k.name, k.name, k.tags, k.createTime, scan.instances.filter((i) => i.keyName === k.name));
+        const r = tempRow(
+            "key-pair",
+            k.id || k.name,
+            k.name,
+            k.tags,
+            k.createTime,
+            scan.instances.filter((i) => i.keyName === k.name),
+        );
         if (r) keyRows.push({ ...r, keyName: k.name });
     }
     const byId = (a: Row, b: Row) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -405,7 +461,9 @@ export function renderTable(rows: readonly Row[]): string {
 
 /** One-paragraph summary for humans. */
 export function renderSummary(s: Summary, pricePerGiBMonth: number, dryRun: boolean): string {
-    const parts = (Object.keys(s.toDelete) as Kind[]).filter((k) => s.toDelete[k] > 0).map((k) => `${s.toDelete[k]} ${k}${s.toDelete[k] === 1 ? "" : "s"}`);
+    const parts = (Object.keys(s.toDelete) as Kind[])
+        .filter((k) => s.toDelete[k] > 0)
+        .map((k) => `${s.toDelete[k]} ${k}${s.toDelete[k] === 1 ? "" : "s"}`);
     const what = parts.length ? parts.join(", ") : "nothing";
     const verb = dryRun ? "would delete" : "deleting";
     return (

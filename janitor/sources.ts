@@ -172,7 +172,10 @@ export function fileBackendStackStates(dir: string, project: string): Map<string
         } catch {
             continue; // not readable: the stack keeps the protection of a live stack
         }
-        const lockDirs = [path.join(dir, ".pulumi", "locks", "organization", project, m[1]), path.join(dir, ".pulumi", "locks", project, m[1])];
+        const lockDirs = [
+            path.join(dir, ".pulumi", "locks", "organization", project, m[1]),
+            path.join(dir, ".pulumi", "locks", project, m[1]),
+        ];
         const locked = lockDirs.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => f.endsWith(".json")));
         const state = stackStateOf(doc, locked, fs.statSync(file).mtime);
         if (state) out.set(m[1], state);

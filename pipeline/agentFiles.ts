@@ -75,11 +75,7 @@ export function agentVersion(dir: string): string {
  * @returns the verified sha256.
  * @throws {Error} naming the key and the fix.
  */
-export function verifyPrebuiltAgent(
-    artifact: string,
-    sha256File: string,
-    keys: { artifact: string; sha256File: string },
-): string {
+export function verifyPrebuiltAgent(artifact: string, sha256File: string, keys: { artifact: string; sha256File: string }): string {
     if (!fs.existsSync(artifact)) {
         throw new Error(
             `${keys.artifact}: ${JSON.stringify(artifact)} does not exist; build it with ` +
@@ -99,7 +95,9 @@ export function verifyPrebuiltAgent(
     if (!expected) {
         throw new Error(`${keys.sha256File}: ${JSON.stringify(sha256File)} holds no sha256 (expected "<64 hex>  dp-agent.gz")`);
     }
-    const actual = createHash("sha256").update(new Uint8Array(fs.readFileSync(artifact))).digest("hex");
+    const actual = createHash("sha256")
+        .update(new Uint8Array(fs.readFileSync(artifact)))
+        .digest("hex");
     if (actual !== expected) {
         throw new Error(
             `${keys.artifact}: ${JSON.stringify(artifact)} has sha256 ${actual} but ${sha256File} says ${expected}; ` +

@@ -77,7 +77,10 @@ export function isSha256(v: string): boolean {
  * @throws {Error} when that line is not a sha256.
  */
 export function lastSha256Line(stdout: string): string {
-    const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
+    const lines = stdout
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== "");
     const last = lines[lines.length - 1] ?? "";
     if (!isSha256(last)) {
         throw new Error(`agent/build.sh: expected a sha256 as the last line of its output, got ${JSON.stringify(last.slice(0, 100))}`);

@@ -33,7 +33,15 @@ import { PackerImage } from "../providers/packer";
 import { BootTest } from "../providers/bootTest";
 import { CopySnapshotTags } from "../providers/copySnapshotTags";
 import { lastSha256Line } from "./agentSources";
-import { agentOutDir, ARCHITECTURE_TAG, childName, emulatorSshPort, EMULATOR_EMULATION_LIMITS, imageNamePrefix, type Arch } from "./architectures";
+import {
+    agentOutDir,
+    ARCHITECTURE_TAG,
+    childName,
+    emulatorSshPort,
+    EMULATOR_EMULATION_LIMITS,
+    imageNamePrefix,
+    type Arch,
+} from "./architectures";
 import { buildVersionsDoc, versionsPath, versionsProblems, versionsText, type ArchVersionsInput, type BootTestRecord } from "./versions";
 import { VersionsFile } from "./versionsFile";
 import type { ConfigArgs, PlainConfigArgs } from "./inputs";
@@ -218,7 +226,10 @@ export class ImagePipeline extends pulumi.ComponentResource {
         super("couchbase-images:index:ImagePipeline", name, {}, opts);
         const arches = args.architectures.map((a) => a.arch);
         if (arches.length === 0 || new Set(arches).size !== arches.length) {
-            throw new pulumi.ResourceError(`architectures must list each architecture at most once, at least one; got [${arches.join(", ")}]`, this);
+            throw new pulumi.ResourceError(
+                `architectures must list each architecture at most once, at least one; got [${arches.join(", ")}]`,
+                this,
+            );
         }
 
         // The aws SDK is loaded only when needed, so a stack without copy regions never touches the
@@ -285,7 +296,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
         // The single-image fields of before: amd64's, or the first architecture's without amd64.
         const main = (built.amd64 ?? built[arches[0]]) as ArchitectureImage;
         this.architectures = built;
-        this.amiIdsByArch = pulumi.all(Object.fromEntries(Object.entries(built).map(([k, v]) => [k, (v).amiIds])));
+        this.amiIdsByArch = pulumi.all(Object.fromEntries(Object.entries(built).map(([k, v]) => [k, v.amiIds])));
         this.image = main.image;
         this.bootTest = main.bootTest;
         this.bootTestResult = main.bootTestResult;
@@ -426,13 +437,20 @@ export class ImagePipeline extends pulumi.ComponentResource {
                     ...launch,
                     // Units that fail under qemu user-mode emulation, named as such: the local
                     // emulator only (arm64 runs on real Graviton hardware on AWS).
-                    ...(args.emulator && EMULATOR_EMULATION_LIMITS[a.arch].length > 0 ? { emulationLimits: [...EMULATOR_EMULATION_LIMITS[a.arch]] } : {}),
+                    ...(args.emulator && EMULATOR_EMULATION_LIMITS[a.arch].length > 0
+                        ? { emulationLimits: [...EMULATOR_EMULATION_LIMITS[a.arch]] }
+                        : {}),
                 },
                 { parent: this },
             );
             bootTestResult = pulumi
                 .all([bootTest.testedAt, bootTest.checks])
-                .apply(([at, checks]): BootTestRecord => ({ enabled: true, passed: true, at, checks: checks.map((c) => ({ name: c.name, status: c.status, saw: c.saw })) }));
+                .apply(([at, checks]): BootTestRecord => ({
+                    enabled: true,
+                    passed: true,
+                    at,
+                    checks: checks.map((c) => ({ name: c.name, status: c.status, saw: c.saw })),
+                }));
         } else {
             bootTestResult = pulumi.output<BootTestRecord>({ enabled: false });
         }
@@ -496,7 +514,16 @@ export class ImagePipeline extends pulumi.ComponentResource {
             return out;
         });
         const versions = pulumi
-            .all([image.imageName, image.fingerprint, image.packerVersion, image.createdAt, image.imageId, pulumi.all(copyIds), agentSha256, bootTestResult])
+            .all([
+                image.imageName,
+                image.fingerprint,
+                image.packerVersion,
+                image.createdAt,
+                image.imageId,
+                pulumi.all(copyIds),
+                agentSha256,
+                bootTestResult,
+            ])
             .apply(([imageName, fingerprint, packerVersion, createdAt, buildImageId, copyMap, sha, bootTestRecord]): ArchVersionsInput => ({
                 imageName,
                 fingerprint,

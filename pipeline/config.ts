@@ -10,10 +10,28 @@
  */
 import { COUCHBASE_RELEASE_URL, DEFAULTS as IMAGE_DEFAULTS, type ResolvedImageInputs } from "../providers/packer/types";
 import { packageSha256Url, stackPin, type PackagePins } from "../providers/packer/couchbasePackages";
-import { EDITIONS, ENVIRONMENTS, UNKNOWN, kmsKeyProblem, normalizeKeyFingerprint, normalizeSha256, relativePathProblem, validateInputs } from "../providers/packer/validate";
+import {
+    EDITIONS,
+    ENVIRONMENTS,
+    UNKNOWN,
+    kmsKeyProblem,
+    normalizeKeyFingerprint,
+    normalizeSha256,
+    relativePathProblem,
+    validateInputs,
+} from "../providers/packer/validate";
 import { buildKmsKeyRegionProblem, copyKmsKeyProblem } from "./kmsKeys";
 import { CONFIG_KEYS, IMAGE_PROPERTY_KEYS, INPUTS, type ConfigKey, type ConfigValues } from "./inputs";
-import { ARCHES, ARCHITECTURE_TAG, PER_ARCH_KEYS, archKey, imageNamePrefix, instanceTypeArch, type Arch, type PerArchKey } from "./architectures";
+import {
+    ARCHES,
+    ARCHITECTURE_TAG,
+    PER_ARCH_KEYS,
+    archKey,
+    imageNamePrefix,
+    instanceTypeArch,
+    type Arch,
+    type PerArchKey,
+} from "./architectures";
 
 /** `prod` never expires and keeps its versions file on destroy. */
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -23,9 +41,7 @@ export { ARCHES };
 export type AgentArch = Arch;
 
 /** How the agent reaches the image: built by the command resource, or prebuilt by an earlier step. */
-export type AgentSource =
-    | { kind: "build"; arch: AgentArch }
-    | { kind: "prebuilt"; arch: AgentArch; artifact: string; sha256File: string };
+export type AgentSource = { kind: "build"; arch: AgentArch } | { kind: "prebuilt"; arch: AgentArch; artifact: string; sha256File: string };
 
 /** What one architecture's image is built from (its config keys: pipeline/architectures.ts). */
 export interface ArchitectureConfig {
@@ -125,7 +141,10 @@ export interface ConfigContext {
 export { CONFIG_KEYS, type ConfigKey };
 
 /** Defaults, from pipeline/inputs.ts (Pulumi.yaml is generated from the same table). Used when a key is absent. */
-export const DEFAULTS: Readonly<Record<ConfigKey, unknown>> = Object.fromEntries(CONFIG_KEYS.map((k) => [k, INPUTS[k].default])) as Record<ConfigKey, unknown>;
+export const DEFAULTS: Readonly<Record<ConfigKey, unknown>> = Object.fromEntries(CONFIG_KEYS.map((k) => [k, INPUTS[k].default])) as Record<
+    ConfigKey,
+    unknown
+>;
 
 // ---- rules ------------------------------------------------------------------------------------
 // The image's input rules live once, in providers/packer/validate.ts (the provider's `check` runs
@@ -196,8 +215,7 @@ function asStringArray(raw: unknown, key: string, p: Problems): string[] {
     if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
         p.add(
             key,
-            `expected a list of strings, got ${JSON.stringify(raw)}; set it with ` +
-                `\`pulumi config set --path '${key}[0]' <value>\``,
+            `expected a list of strings, got ${JSON.stringify(raw)}; set it with ` + `\`pulumi config set --path '${key}[0]' <value>\``,
         );
         return [];
     }
@@ -210,8 +228,7 @@ function asStringMap(raw: unknown, key: string, p: Problems): Record<string, str
     if (typeof v !== "object" || Array.isArray(v) || !Object.values(v).every((x) => typeof x === "string")) {
         p.add(
             key,
-            `expected a map of strings, got ${JSON.stringify(raw)}; set it with ` +
-                `\`pulumi config set --path '${key}.<name>' <value>\``,
+            `expected a map of strings, got ${JSON.stringify(raw)}; set it with ` + `\`pulumi config set --path '${key}.<name>' <value>\``,
         );
         return {};
     }
@@ -244,9 +261,13 @@ function asPackagePins(raw: unknown, key: string, p: Problems): PackagePins {
         out[version] = {};
         for (const [arch, sha] of Object.entries(arches as Record<string, unknown>)) {
             const published = packageSha256Url(version, "<edition>", arch);
-            if (!(ARCHES as readonly string[]).includes(arch)) p.add(`${at}.${arch}`, `"${arch}" is not an architecture: use ${ARCHES.join(" or ")}`);
+            if (!(ARCHES as readonly string[]).includes(arch))
+                p.add(`${at}.${arch}`, `"${arch}" is not an architecture: use ${ARCHES.join(" or ")}`);
             else if (typeof sha !== "string" || !/^[0-9a-f]{64}$/.test(sha.trim().toLowerCase()))
-                p.add(`${at}.${arch}`, `${JSON.stringify(sha)} is not a sha256: give the 64 hex digits Couchbase publishes at ${published}`);
+                p.add(
+                    `${at}.${arch}`,
+                    `${JSON.stringify(sha)} is not a sha256: give the 64 hex digits Couchbase publishes at ${published}`,
+                );
             else out[version][arch] = sha.trim().toLowerCase();
         }
     }
@@ -282,11 +303,13 @@ function asArchitectures(raw: unknown, p: Problems): AgentArch[] {
     const list = asStringArray(raw, key, p);
     const out: AgentArch[] = [];
     list.forEach((a, n) => {
-        if (!(ARCHES as readonly string[]).includes(a)) p.add(`${key}[${n}]`, `"${a}" is not an architecture: use ${ARCHES.join(" or ")} (Debian's names)`);
+        if (!(ARCHES as readonly string[]).includes(a))
+            p.add(`${key}[${n}]`, `"${a}" is not an architecture: use ${ARCHES.join(" or ")} (Debian's names)`);
         else if (out.includes(a as AgentArch)) p.add(`${key}[${n}]`, `"${a}" is listed twice: remove one`);
         else out.push(a as AgentArch);
     });
-    if (list.length === 0 && !p.keys.has(key)) p.add(key, `is an empty list: list at least one of ${ARCHES.join(", ")} (\`pulumi config set --path '${p.ns}:${key}[0]' amd64\`)`);
+    if (list.length === 0 && !p.keys.has(key))
+        p.add(key, `is an empty list: list at least one of ${ARCHES.join(", ")} (\`pulumi config set --path '${p.ns}:${key}[0]' amd64\`)`);
     return out.length > 0 ? out : ["amd64"];
 }
 
@@ -338,8 +361,7 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         if ((CONFIG_KEYS as readonly string[]).includes(bare)) {
             values[bare as ConfigKey] = v;
         } else {
-            const near = CONFIG_KEYS.map((c) => [c, distance(c.toLowerCase(), bare.toLowerCase())] as const)
-                .sort((a, b) => a[1] - b[1])[0];
+            const near = CONFIG_KEYS.map((c) => [c, distance(c.toLowerCase(), bare.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
             const hint = near[1] <= 3 ? `did you mean ${ns}:${near[0]}?` : `see Pulumi.yaml for the keys`;
             p.add(bare, `unknown configuration key; ${hint} (remove it with \`pulumi config rm ${ns}:${bare}\`)`);
         }
@@ -469,7 +491,10 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     // Rules about stack-level keys the image resource never sees.
     for (const [region, key] of Object.entries(kmsKeyIds)) {
         if (region !== buildRegion && !copyRegions.includes(region)) {
-            p.add(`kmsKeyIds.${region}`, `"${region}" is neither the build region nor a copy region: remove it, or add the region to copyRegions`);
+            p.add(
+                `kmsKeyIds.${region}`,
+                `"${region}" is neither the build region nor a copy region: remove it, or add the region to copyRegions`,
+            );
         } else if (region !== buildRegion) {
             // AmiCopy takes only an ARN of a key in the copy region (pipeline/kmsKeys.ts).
             const problem = copyKmsKeyProblem(key, region);
@@ -490,7 +515,10 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
                 `remove agentArch and list the architectures, e.g. \`pulumi config set --path '${ns}:architectures[0]' ${arch}\``,
         );
     if (Object.prototype.hasOwnProperty.call(extraTags, ARCHITECTURE_TAG))
-        p.add(`extraTags.${ARCHITECTURE_TAG}`, `is set by the program on each architecture's image (amd64, arm64): remove it from extraTags`);
+        p.add(
+            `extraTags.${ARCHITECTURE_TAG}`,
+            `is set by the program on each architecture's image (amd64, arm64): remove it from extraTags`,
+        );
     // A per-architecture key of an architecture the stack does not build would be silently unused.
     for (const a of ARCHES) {
         if (arches.includes(a)) continue;
@@ -498,7 +526,12 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
             const k = archKey(key, a) as ConfigKey;
             if (get(k) !== "" && get(k) !== undefined && get(k) !== DEFAULTS[k] && !p.keys.has(k)) {
                 const other = ARCHES.filter((x) => x !== a && arches.includes(x)).map((x) => archKey(key, x));
-                p.add(k, `is ${a}'s, but architectures (${arches.join(", ")}) does not list ${a}: add ${a} to architectures` + (other.length ? `, or move the value to ${other.join(", ")}` : "") + `, or remove ${k}`);
+                p.add(
+                    k,
+                    `is ${a}'s, but architectures (${arches.join(", ")}) does not list ${a}: add ${a} to architectures` +
+                        (other.length ? `, or move the value to ${other.join(", ")}` : "") +
+                        `, or remove ${k}`,
+                );
             }
         }
     }
@@ -507,8 +540,12 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         const instanceType = perArch("instanceType", a);
         const typeKey = archKey("instanceType", a);
         if (/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType) && instanceTypeArch(instanceType) !== a && !p.keys.has(typeKey)) {
-            const example = a === "arm64" ? "a Graviton type such as t4g.large or m7g.large" : "an x86_64 type such as t3.large or m7i.large";
-            p.add(typeKey, `"${instanceType}" is an ${instanceTypeArch(instanceType)} instance type, but it builds the ${a} image: give ${example}`);
+            const example =
+                a === "arm64" ? "a Graviton type such as t4g.large or m7g.large" : "an x86_64 type such as t3.large or m7i.large";
+            p.add(
+                typeKey,
+                `"${instanceType}" is an ${instanceTypeArch(instanceType)} instance type, but it builds the ${a} image: give ${example}`,
+            );
         }
         const artifactKey = archKey("agentArtifact", a);
         const shaFileKey = archKey("agentSha256File", a);
@@ -524,7 +561,13 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
             p.add(shaFileKey, `is set but ${artifactKey} is empty: set ${artifactKey} too, or remove ${shaFileKey}`);
         }
         const baseId = perArch("baseImageId", a);
-        architectures.push({ arch: a, instanceType, baseImageId: baseId || undefined, baseImageNameFilter: perArch("baseImageNameFilter", a), agent });
+        architectures.push({
+            arch: a,
+            instanceType,
+            baseImageId: baseId || undefined,
+            baseImageNameFilter: perArch("baseImageNameFilter", a),
+            agent,
+        });
     }
     if (copyTimeoutMinutes < 1 || copyTimeoutMinutes > 24 * 60) {
         p.add("copyTimeoutMinutes", `${copyTimeoutMinutes} is not a usable timeout: give minutes between 1 and 1440`);

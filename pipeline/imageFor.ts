@@ -18,7 +18,9 @@ export function imageFor(doc: unknown, region: string, arch: "amd64" | "arm64"):
     } else if (d.schemaVersion === 1) {
         images = arch === "amd64" ? d.images : undefined;
     } else {
-        throw new Error(`versions file: schemaVersion ${JSON.stringify(d.schemaVersion)} is not one this reader knows (1 or 2); update the reader (versions/README.md)`);
+        throw new Error(
+            `versions file: schemaVersion ${JSON.stringify(d.schemaVersion)} is not one this reader knows (1 or 2); update the reader (versions/README.md)`,
+        );
     }
     const id = own(images as Record<string, { imageId?: unknown } | undefined> | undefined, region)?.imageId;
     return typeof id === "string" ? id : undefined;

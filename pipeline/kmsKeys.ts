@@ -14,7 +14,9 @@
 const KMS_ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)\/([A-Za-z0-9/_-]+)$/;
 
 /** The parts of a KMS key or alias ARN, or undefined when `key` is no such ARN. */
-export function parseKmsArn(key: string): { partition: string; region: string; account: string; kind: "key" | "alias"; name: string } | undefined {
+export function parseKmsArn(
+    key: string,
+): { partition: string; region: string; account: string; kind: "key" | "alias"; name: string } | undefined {
     const m = KMS_ARN.exec(key);
     if (!m) return undefined;
     return { partition: m[1], region: m[2], account: m[3], kind: m[4] as "key" | "alias", name: m[5] };

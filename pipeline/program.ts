@@ -131,7 +131,12 @@ export async function program(): Promise<Record<string, unknown>> {
         Object.fromEntries(
             built.map(([arch, b]) => [
                 arch,
-                pulumi.output({ imageName: b.image.imageName, fingerprint: b.image.fingerprint, agentSha256: b.agentSha256, bootTest: b.bootTestResult }),
+                pulumi.output({
+                    imageName: b.image.imageName,
+                    fingerprint: b.image.fingerprint,
+                    agentSha256: b.agentSha256,
+                    bootTest: b.bootTestResult,
+                }),
             ]),
         ),
     );

@@ -164,7 +164,11 @@ export function versionsProblems(d: VersionsDoc): string[] {
     check(["dev", "stage", "prod", "local"].includes(d.environment), "environment", `"${d.environment}" is not dev, stage, prod or local`);
     check(typeof d.release === "string", "release", "must be a string");
     check(REGION.test(d.buildRegion), "buildRegion", `"${d.buildRegion}" is not a region`);
-    check(["enterprise", "community"].includes(d.couchbase.edition), "couchbase.edition", `"${d.couchbase.edition}" is not enterprise or community`);
+    check(
+        ["enterprise", "community"].includes(d.couchbase.edition),
+        "couchbase.edition",
+        `"${d.couchbase.edition}" is not enterprise or community`,
+    );
     check(VERSION.test(d.couchbase.version), "couchbase.version", `"${d.couchbase.version}" is not X.Y.Z`);
     const arches = Object.keys(d.architectures ?? {});
     check(arches.length > 0, "architectures", "must name at least one architecture");
@@ -187,7 +191,11 @@ export function versionsProblems(d: VersionsDoc): string[] {
 
 /** The rules of one architecture's entry, reported under `at` (`architectures.arm64.`). */
 function archProblems(a: ArchImages, buildRegion: string, at: string, check: (ok: boolean, where: string, what: string) => void): void {
-    check(typeof a.imageName === "string" && a.imageName.length >= 3 && a.imageName.length <= 128, `${at}imageName`, "must be 3-128 characters");
+    check(
+        typeof a.imageName === "string" && a.imageName.length >= 3 && a.imageName.length <= 128,
+        `${at}imageName`,
+        "must be 3-128 characters",
+    );
     check(SHA256.test(a.fingerprint), `${at}fingerprint`, `"${a.fingerprint}" is not a sha256`);
     const regions = Object.keys(a.images ?? {});
     check(regions.length > 0, `${at}images`, "must name at least the build region");
@@ -213,7 +221,11 @@ function archProblems(a: ArchImages, buildRegion: string, at: string, check: (ok
         check(checks !== undefined && checks.length > 0, `${at}bootTest.checks`, "must list at least one check");
         (checks ?? []).forEach((c, n) => {
             check(typeof c.name === "string" && c.name.length > 0, `${at}bootTest.checks[${n}].name`, "must not be empty");
-            check(c.status === "passed" || c.status === "skipped", `${at}bootTest.checks[${n}].status`, `"${String(c.status)}" is not passed or skipped`);
+            check(
+                c.status === "passed" || c.status === "skipped",
+                `${at}bootTest.checks[${n}].status`,
+                `"${String(c.status)}" is not passed or skipped`,
+            );
             check(typeof c.saw === "string", `${at}bootTest.checks[${n}].saw`, "must be a string");
         });
     }

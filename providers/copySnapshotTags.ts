@@ -34,7 +34,10 @@ export class CopySnapshotTags extends pulumi.CustomResource {
             {
                 ec2Endpoint: "",
                 ...args,
-                __provider: providerText("copy-snapshot-tags", () => (require("./copySnapshotTagsProvider") as typeof import("./copySnapshotTagsProvider")).PROVIDER),
+                __provider: providerText(
+                    "copy-snapshot-tags",
+                    () => (require("./copySnapshotTagsProvider") as typeof import("./copySnapshotTagsProvider")).PROVIDER,
+                ),
                 snapshotIds: undefined,
             },
             opts,

@@ -51,18 +51,32 @@ export async function tagSnapshots(inputs: Inputs, opts: { attempts?: number; ba
             async () => {
                 const out = await ec2.send(new sdk.DescribeImagesCommand({ ImageIds: [inputs.imageId] }));
                 const image = out.Images?.[0];
-                if (!image) throw Object.assign(new Error(`image ${inputs.imageId} not found in ${inputs.region}`), { name: "InvalidAMIID.NotFound" });
-                const snaps = (image.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((s): s is string => typeof s === "string" && s !== "");
+                if (!image)
+                    throw Object.assign(new Error(`image ${inputs.imageId} not found in ${inputs.region}`), {
+                        name: "InvalidAMIID.NotFound",
+                    });
+                const snaps = (image.BlockDeviceMappings ?? [])
+                    .map((m) => m.Ebs?.SnapshotId)
+                    .filter((s): s is string => typeof s === "string" && s !== "");
                 if (snaps.length === 0) {
                     // A pending copy may not list its snapshots yet.
-                    if (image.State !== "available") throw Object.assign(new Error(`image ${inputs.imageId} is ${image.State ?? "pending"}, no snapshots yet`), { name: "ImagePending" });
+                    if (image.State !== "available")
+                        throw Object.assign(new Error(`image ${inputs.imageId} is ${image.State ?? "pending"}, no snapshots yet`), {
+                            name: "ImagePending",
+                        });
                     return [];
                 }
                 const sorted = [...new Set(snaps)].sort();
                 await ec2.send(new sdk.CreateTagsCommand({ Resources: sorted, Tags: tagList(inputs.tags) }));
                 return sorted;
             },
-            { retryOn: NOT_YET, attempts: opts.attempts ?? 12, baseMs: opts.baseMs ?? 1000, maxMs: 30_000, what: `tag snapshots of ${inputs.imageId}` },
+            {
+                retryOn: NOT_YET,
+                attempts: opts.attempts ?? 12,
+                baseMs: opts.baseMs ?? 1000,
+                maxMs: 30_000,
+                what: `tag snapshots of ${inputs.imageId}`,
+            },
         );
     } finally {
         ec2.destroy();
@@ -73,15 +87,24 @@ class CopySnapshotTagsProvider implements pulumi.dynamic.ResourceProvider<Inputs
     async check(_olds: Inputs, news: Inputs): Promise<pulumi.dynamic.CheckResult<Inputs>> {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         // At preview the copy's id is the engine's unknown placeholder: only known values are checked.
-        if (news.region === UNKNOWN_VALUE || news.imageId === UNKNOWN_VALUE) return { inputs: { ...news, tags: news.tags ?? {}, ec2Endpoint: news.ec2Endpoint ?? "" }, failures };
-        if (typeof news.region !== "string" || news.region === "") failures.push({ property: "region", reason: "the copy's region is required" });
-        if (typeof news.imageId !== "string" || !news.imageId.startsWith("ami-")) failures.push({ property: "imageId", reason: `"${String(news.imageId)}" is not an image id (ami-…)` });
-        return { inputs: { region: news.region, imageId: news.imageId, tags: news.tags ?? {}, ec2Endpoint: news.ec2Endpoint ?? "" }, failures };
+        if (news.region === UNKNOWN_VALUE || news.imageId === UNKNOWN_VALUE)
+            return { inputs: { ...news, tags: news.tags ?? {}, ec2Endpoint: news.ec2Endpoint ?? "" }, failures };
+        if (typeof news.region !== "string" || news.region === "")
+            failures.push({ property: "region", reason: "the copy's region is required" });
+        if (typeof news.imageId !== "string" || !news.imageId.startsWith("ami-"))
+            failures.push({ property: "imageId", reason: `"${String(news.imageId)}" is not an image id (ami-…)` });
+        return {
+            inputs: { region: news.region, imageId: news.imageId, tags: news.tags ?? {}, ec2Endpoint: news.ec2Endpoint ?? "" },
+            failures,
+        };
     }
 
     async diff(_id: string, olds: Outputs, news: Inputs): Promise<pulumi.dynamic.DiffResult> {
         const changed =
-            olds.region !== news.region || olds.imageId !== news.imageId || olds.ec2Endpoint !== news.ec2Endpoint || JSON.stringify(sortKeys(olds.tags)) !== JSON.stringify(sortKeys(news.tags));
+            olds.region !== news.region ||
+            olds.imageId !== news.imageId ||
+            olds.ec2Endpoint !== news.ec2Endpoint ||
+            JSON.stringify(sortKeys(olds.tags)) !== JSON.stringify(sortKeys(news.tags));
         return { changes: changed, replaces: [], deleteBeforeReplace: false };
     }
 

@@ -28,7 +28,9 @@ export function stackCheckpoint(backendDir: string, project: string, stack: stri
     const file = path.join(backendDir, ".pulumi", "stacks", project, `${stack}.json`);
     if (!fs.existsSync(file)) return undefined;
     const doc = JSON.parse(fs.readFileSync(file, "utf8")) as {
-        checkpoint?: { latest?: { resources?: Checkpoint["resources"]; pending_operations?: { type: string; resource: { urn: string } }[] } };
+        checkpoint?: {
+            latest?: { resources?: Checkpoint["resources"]; pending_operations?: { type: string; resource: { urn: string } }[] };
+        };
     };
     const latest = doc.checkpoint?.latest ?? {};
     return {

@@ -15,15 +15,44 @@
  * asks AWS, with read-only calls.
  */
 import * as os from "node:os";
-import { DescribeImagesCommand, DescribeRegionsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, type Filter } from "@aws-sdk/client-ec2";
+import {
+    DescribeImagesCommand,
+    DescribeRegionsCommand,
+    DescribeSubnetsCommand,
+    DescribeVpcsCommand,
+    type Filter,
+} from "@aws-sdk/client-ec2";
 import { IAMClient, SimulatePrincipalPolicyCommand, type EvaluationResult } from "@aws-sdk/client-iam";
 import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { ConfigError, parseConfig, type PipelineConfig } from "../pipeline/config";
 import { ec2Client } from "../providers/ec2/client";
 import { hasCode } from "../providers/ec2/retry";
-import { awsFailure, baseImageCheck, identityCheck, kmsKeyCheck, networkChecks, packageCheck, regionChecks, renderResults, type AwsFailure, type CheckResult, type NetworkFacts } from "./preflight/checks";
-import { byRoleRegion, permissionsCheck, principalCheck, principalOf, simulationFailed, simulationPlan, verdicts, type Principal, type Simulatable, type Simulation } from "./preflight/permissions";
+import {
+    awsFailure,
+    baseImageCheck,
+    identityCheck,
+    kmsKeyCheck,
+    networkChecks,
+    packageCheck,
+    regionChecks,
+    renderResults,
+    type AwsFailure,
+    type CheckResult,
+    type NetworkFacts,
+} from "./preflight/checks";
+import {
+    byRoleRegion,
+    permissionsCheck,
+    principalCheck,
+    principalOf,
+    simulationFailed,
+    simulationPlan,
+    verdicts,
+    type Principal,
+    type Simulatable,
+    type Simulation,
+} from "./preflight/permissions";
 import { PROJECT_NAME, PROJECT_ROOT, stackConfigValues } from "./stack";
 
 export const USAGE = "usage: npm run preflight -- --stack NAME [--janitor] [--principal-arn ARN] [--endpoint URL]";
@@ -61,14 +90,22 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
         else throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
     if (!stack) throw new Error(`--stack NAME is required\n${USAGE}`);
-    if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw new Error(`--endpoint ${JSON.stringify(endpoint)} is not an http(s) URL\n${USAGE}`);
+    if (endpoint !== undefined && !/^https?:\/\//.test(endpoint))
+        throw new Error(`--endpoint ${JSON.stringify(endpoint)} is not an http(s) URL\n${USAGE}`);
     if (principalArn !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:(user|role)\/./.test(principalArn)) {
-        throw new Error(`--principal-arn ${JSON.stringify(principalArn)} is not an IAM user or role ARN (arn:aws:iam::<account>:role/<path/name>)\n${USAGE}`);
+        throw new Error(
+            `--principal-arn ${JSON.stringify(principalArn)} is not an IAM user or role ARN (arn:aws:iam::<account>:role/<path/name>)\n${USAGE}`,
+        );
     }
     return { stack, ...(endpoint ? { endpoint } : {}), ...(janitor ? { janitor } : {}), ...(principalArn ? { principalArn } : {}) };
 }
 
-const clientOptions = (region: string, endpoint?: string) => ({ region, maxAttempts: 5, retryMode: "adaptive", ...(endpoint ? { endpoint } : {}) });
+const clientOptions = (region: string, endpoint?: string) => ({
+    region,
+    maxAttempts: 5,
+    retryMode: "adaptive",
+    ...(endpoint ? { endpoint } : {}),
+});
 
 async function attempt<T>(fn: () => Promise<T>) {
     try {
@@ -98,7 +135,11 @@ export async function simulatePermissions(iam: IAMClient, principal: Simulatable
                             PolicySourceArn: principal.arn,
                             ActionNames: s.actions,
                             ...(s.resourceArns ? { ResourceArns: s.resourceArns } : {}),
-                            ContextEntries: s.context.map((c) => ({ ContextKeyName: c.key, ContextKeyType: "string", ContextKeyValues: c.values })),
+                            ContextEntries: s.context.map((c) => ({
+                                ContextKeyName: c.key,
+                                ContextKeyType: "string",
+                                ContextKeyValues: c.values,
+                            })),
                             ...(marker ? { Marker: marker } : {}),
                         }),
                     );
@@ -109,7 +150,13 @@ export async function simulatePermissions(iam: IAMClient, principal: Simulatable
             return undefined;
         });
         if (failure) {
-            out.push(simulationFailed(principal, failure, groups.slice(i).map((x) => x.role)));
+            out.push(
+                simulationFailed(
+                    principal,
+                    failure,
+                    groups.slice(i).map((x) => x.role),
+                ),
+            );
             break;
         }
         const actions = [...new Set(g.items.flatMap((s) => s.actions))].sort();
@@ -120,7 +167,11 @@ export async function simulatePermissions(iam: IAMClient, principal: Simulatable
 }
 
 /** Runs every check for a validated config. */
-export async function runChecks(cfg: PipelineConfig, endpoint?: string, opts: Pick<PreflightOptions, "janitor" | "principalArn"> = {}): Promise<CheckResult[]> {
+export async function runChecks(
+    cfg: PipelineConfig,
+    endpoint?: string,
+    opts: Pick<PreflightOptions, "janitor" | "principalArn"> = {},
+): Promise<CheckResult[]> {
     const ep = endpoint ?? cfg.ec2Endpoint;
     const region = cfg.buildRegion;
     const results: CheckResult[] = [];
@@ -130,7 +181,12 @@ export async function runChecks(cfg: PipelineConfig, endpoint?: string, opts: Pi
     try {
         caller = await attempt(async () => sts.send(new GetCallerIdentityCommand({})));
         results.push(identityCheck(caller));
-        results.push(...regionChecks(cfg, await attempt(async () => (await ec2.send(new DescribeRegionsCommand({ AllRegions: true }))).Regions ?? [])));
+        results.push(
+            ...regionChecks(
+                cfg,
+                await attempt(async () => (await ec2.send(new DescribeRegionsCommand({ AllRegions: true }))).Regions ?? []),
+            ),
+        );
 
         let network: NetworkFacts;
         if (cfg.subnetId) {
@@ -146,8 +202,11 @@ export async function runChecks(cfg: PipelineConfig, endpoint?: string, opts: Pi
             network = { subnetId: id, subnet };
         } else {
             const found = await attempt(async () => {
-                const vpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "isDefault", Values: ["true"] }] }))).Vpcs?.[0]?.VpcId;
-                const subnets = vpc ? ((await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpc] }] }))).Subnets ?? []) : [];
+                const vpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "isDefault", Values: ["true"] }] }))).Vpcs?.[0]
+                    ?.VpcId;
+                const subnets = vpc
+                    ? ((await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpc] }] }))).Subnets ?? [])
+                    : [];
                 return { vpc, subnets };
             });
             network = "code" in found ? { defaultVpc: found } : { defaultVpcId: found.vpc, defaultSubnets: found.subnets };
@@ -171,7 +230,9 @@ export async function runChecks(cfg: PipelineConfig, endpoint?: string, opts: Pi
                 ];
                 return (await ec2.send(new DescribeImagesCommand({ Owners: cfg.baseImageOwners, Filters: filters }))).Images ?? [];
             });
-            results.push(baseImageCheck({ ...cfg, baseImageId: a.baseImageId, baseImageNameFilter: a.baseImageNameFilter }, images, a.arch));
+            results.push(
+                baseImageCheck({ ...cfg, baseImageId: a.baseImageId, baseImageNameFilter: a.baseImageNameFilter }, images, a.arch),
+            );
             results.push(packageCheck(cfg, a.arch));
         }
     } finally {
@@ -185,7 +246,10 @@ export async function runChecks(cfg: PipelineConfig, endpoint?: string, opts: Pi
         if (!key) continue;
         const kms = new KMSClient(clientOptions(keyRegion, ep));
         try {
-            const meta = await attempt(async (): Promise<{ Arn?: string; KeyState?: string; KeyManager?: string }> => (await kms.send(new DescribeKeyCommand({ KeyId: key }))).KeyMetadata ?? {});
+            const meta = await attempt(
+                async (): Promise<{ Arn?: string; KeyState?: string; KeyManager?: string }> =>
+                    (await kms.send(new DescribeKeyCommand({ KeyId: key }))).KeyMetadata ?? {},
+            );
             const check = kmsKeyCheck(keyRegion, key, meta);
             results.push(check);
             keys[keyRegion] = check.status === "ok" && !("code" in meta) && meta.Arn ? meta.Arn : key;
@@ -195,11 +259,20 @@ export async function runChecks(cfg: PipelineConfig, endpoint?: string, opts: Pi
     }
 
     // The caller's permissions for the policies' actions.
-    const principal: Principal | AwsFailure = opts.principalArn ? principalOf(opts.principalArn) : "code" in caller ? caller : principalOf(caller.Arn ?? "");
+    const principal: Principal | AwsFailure = opts.principalArn
+        ? principalOf(opts.principalArn)
+        : "code" in caller
+          ? caller
+          : principalOf(caller.Arn ?? "");
     if ("arn" in principal) {
         const iam = new IAMClient(clientOptions(region, ep));
         try {
-            const plan = simulationPlan({ buildRegion: region, copyRegions: cfg.copyRegions, kmsKeys: keys, janitor: opts.janitor === true });
+            const plan = simulationPlan({
+                buildRegion: region,
+                copyRegions: cfg.copyRegions,
+                kmsKeys: keys,
+                janitor: opts.janitor === true,
+            });
             results.push(...(await simulatePermissions(iam, principal, plan)));
         } finally {
             iam.destroy();
@@ -223,13 +296,19 @@ export async function runPreflight(o: PreflightOptions, io: { out: (l: string) =
         }
         throw e;
     }
-    io.err(`preflight: stack ${o.stack}, build region ${cfg.buildRegion}${cfg.copyRegions.length ? `, copies in ${cfg.copyRegions.join(", ")}` : ""} (read-only calls)`);
+    io.err(
+        `preflight: stack ${o.stack}, build region ${cfg.buildRegion}${cfg.copyRegions.length ? `, copies in ${cfg.copyRegions.join(", ")}` : ""} (read-only calls)`,
+    );
     const results = await runChecks(cfg, o.endpoint, o);
     for (const line of renderResults(results)) io.out(line);
     const failed = results.filter((r) => r.status === "fail").length;
     const warned = results.filter((r) => r.status === "warn").length;
     const warnings = warned ? ` (${warned} warning(s) above: what could not be checked, and how to)` : "";
-    io.err(failed ? `preflight: ${failed} check(s) failed; fix them before \`up\`${warnings}` : `preflight: every check passed; next: preview, then up${warnings}`);
+    io.err(
+        failed
+            ? `preflight: ${failed} check(s) failed; fix them before \`up\`${warnings}`
+            : `preflight: every check passed; next: preview, then up${warnings}`,
+    );
     return failed ? 1 : 0;
 }
 

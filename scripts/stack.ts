@@ -88,7 +88,8 @@ export { isLocalStack };
 export function pluginAcquisition(stack: string, env: NodeJS.ProcessEnv = process.env): string {
     if (isLocalStack(stack)) return "true";
     const remembered = env.COUCHBASE_IMAGES_CALLER_PLUGIN_ACQUISITION;
-    const caller = remembered === undefined ? env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION : remembered === "unset" ? undefined : remembered;
+    const caller =
+        remembered === undefined ? env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION : remembered === "unset" ? undefined : remembered;
     return caller ?? "false";
 }
 
@@ -178,7 +179,13 @@ async function runOperation(
     op: Operation,
     opts: RunOptions,
     stack: Stack,
-    common: { onOutput: (s: string) => void; onError: (s: string) => void; onEvent: (e: EngineEvent) => void; signal?: AbortSignal; color: "never" },
+    common: {
+        onOutput: (s: string) => void;
+        onError: (s: string) => void;
+        onEvent: (e: EngineEvent) => void;
+        signal?: AbortSignal;
+        color: "never";
+    },
 ): Promise<RunResult> {
     switch (op) {
         case "preview": {
@@ -189,16 +196,16 @@ async function runOperation(
             const r = await stack.up({ ...common, diff: opts.diff, expectNoChanges: opts.expectNoChanges });
             const outputs: Record<string, unknown> = {};
             for (const [k, v] of Object.entries(r.outputs)) outputs[k] = v.value;
-            return { op, changes: (r.summary.resourceChanges ?? {}), outputs };
+            return { op, changes: r.summary.resourceChanges ?? {}, outputs };
         }
         case "refresh": {
             const r = await stack.refresh({ ...common, clearPendingCreates: opts.clearPendingCreates });
-            return { op, changes: (r.summary.resourceChanges ?? {}), outputs: {} };
+            return { op, changes: r.summary.resourceChanges ?? {}, outputs: {} };
         }
         case "destroy": {
             const r = await stack.destroy({ ...common });
             if (opts.remove) await stack.workspace.removeStack(opts.stack);
-            return { op, changes: (r.summary.resourceChanges ?? {}), outputs: {} };
+            return { op, changes: r.summary.resourceChanges ?? {}, outputs: {} };
         }
         case "cancel": {
             await stack.cancel();
@@ -223,7 +230,8 @@ export function parseArgs(argv: readonly string[]): { op: Operation } & Omit<Run
         else if (a === "--clear-pending-creates") flags.clearPendingCreates = true;
         else if (a === "--remove") flags.remove = true;
         else if (a === "--expect-no-changes") flags.expectNoChanges = true;
-        else if (a === "--yes" || a === "-y") continue; // always non-interactive
+        else if (a === "--yes" || a === "-y")
+            continue; // always non-interactive
         else throw new Error(`unknown flag ${a}\n${usage}`);
     }
     if (!stack) throw new Error(`--stack NAME is required\n${usage}`);

@@ -170,13 +170,21 @@ function patchInlineServer(): void {
     try {
         // Internal modules of @pulumi/pulumi (no `exports` map, so reachable by path).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        proto = (require("@pulumi/pulumi/automation/server") as { LanguageServer?: { prototype?: LanguageServerPrototype } }).LanguageServer?.prototype;
+        proto = (require("@pulumi/pulumi/automation/server") as { LanguageServer?: { prototype?: LanguageServerPrototype } }).LanguageServer
+            ?.prototype;
+        type LanguagePb = { RunResponse?: (new () => RunResponseLike) & { prototype: Partial<RunResponseLike> } };
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        RunResponse = (require("@pulumi/pulumi/proto/language_pb") as { RunResponse?: (new () => RunResponseLike) & { prototype: Partial<RunResponseLike> } }).RunResponse;
+        RunResponse = (require("@pulumi/pulumi/proto/language_pb") as LanguagePb).RunResponse;
     } catch {
         return;
     }
-    if (!proto || typeof proto.run !== "function" || typeof RunResponse !== "function" || typeof RunResponse.prototype.setBail !== "function") return;
+    if (
+        !proto ||
+        typeof proto.run !== "function" ||
+        typeof RunResponse !== "function" ||
+        typeof RunResponse.prototype.setBail !== "function"
+    )
+        return;
     const run = proto.run;
     const Response = RunResponse;
     proto.run = function (this: unknown, call: unknown, callback: RunCallback) {

@@ -89,7 +89,11 @@ export async function describeImage(ec2: EC2Client, imageId: string, retry?: Ret
  * Self-owned images matching `filters` (any state but `deregistered`; every one of them without
  * filters), or exactly `ids` (missing ones skipped).
  */
-export async function listImages(ec2: EC2Client, q: { filters?: Filter[]; ids?: readonly string[] }, retry?: RetryOptions): Promise<ImageSummary[]> {
+export async function listImages(
+    ec2: EC2Client,
+    q: { filters?: Filter[]; ids?: readonly string[] },
+    retry?: RetryOptions,
+): Promise<ImageSummary[]> {
     const out: ImageSummary[] = [];
     if (q.ids) {
         for (const id of q.ids) {

@@ -73,7 +73,11 @@ function iso(d: Date | string | undefined): string | undefined {
 }
 
 /** Self-owned snapshots matching `filters` (at least one filter required), or exactly `ids`. */
-export async function listSnapshots(ec2: EC2Client, q: { filters?: Filter[]; ids?: readonly string[] }, retry?: RetryOptions): Promise<SnapshotSummary[]> {
+export async function listSnapshots(
+    ec2: EC2Client,
+    q: { filters?: Filter[]; ids?: readonly string[] },
+    retry?: RetryOptions,
+): Promise<SnapshotSummary[]> {
     const { DescribeSnapshotsCommand } = ec2Sdk();
     type S = NonNullable<import("@aws-sdk/client-ec2").DescribeSnapshotsResult["Snapshots"]>[number];
     const conv = (s: S): SnapshotSummary => ({
@@ -107,7 +111,11 @@ export async function listSnapshots(ec2: EC2Client, q: { filters?: Filter[]; ids
 }
 
 /** Instances that are not terminated, matching `filters` or exactly `ids`. */
-export async function listInstances(ec2: EC2Client, q: { filters?: Filter[]; ids?: readonly string[] }, retry?: RetryOptions): Promise<InstanceSummary[]> {
+export async function listInstances(
+    ec2: EC2Client,
+    q: { filters?: Filter[]; ids?: readonly string[] },
+    retry?: RetryOptions,
+): Promise<InstanceSummary[]> {
     const { DescribeInstancesCommand } = ec2Sdk();
     const out: InstanceSummary[] = [];
     const collect = (r: import("@aws-sdk/client-ec2").DescribeInstancesResult) => {
@@ -137,7 +145,13 @@ export async function listInstances(ec2: EC2Client, q: { filters?: Filter[]; ids
     let NextToken: string | undefined;
     do {
         const r = await withRetry(
-            () => ec2.send(new DescribeInstancesCommand({ ...(q.filters?.length ? { Filters: q.filters } : {}), ...(NextToken ? { NextToken } : {}) })),
+            () =>
+                ec2.send(
+                    new DescribeInstancesCommand({
+                        ...(q.filters?.length ? { Filters: q.filters } : {}),
+                        ...(NextToken ? { NextToken } : {}),
+                    }),
+                ),
             retry,
         );
         collect(r);
@@ -194,10 +208,7 @@ export async function inventory(ec2: EC2Client, sel: InventorySelector, retry?: 
         const seen = new Set(a.map((x) => x.id));
         return [...a, ...b.filter((x) => !seen.has(x.id) && (seen.add(x.id), true))];
     };
-    const images = merge(
-        tags ? await findImagesByTags(ec2, tags, retry) : [],
-        await listImages(ec2, { ids: byPrefix("ami-") }, retry),
-    );
+    const images = merge(tags ? await findImagesByTags(ec2, tags, retry) : [], await listImages(ec2, { ids: byPrefix("ami-") }, retry));
     const snapshots = merge(
         tags ? (await listSnapshots(ec2, { filters }, retry)).filter((s) => hasTags(s.tags, tags)) : [],
         await listSnapshots(ec2, { ids: byPrefix("snap-") }, retry),
@@ -207,7 +218,9 @@ export async function inventory(ec2: EC2Client, sel: InventorySelector, retry?: 
         await listInstances(ec2, { ids: byPrefix("i-") }, retry),
     );
     const idSet = new Set(ids);
-    const keyPairs = (await listKeyPairs(ec2, retry)).filter((k) => (tags && hasTags(k.tags, tags)) || idSet.has(k.id) || idSet.has(k.name));
+    const keyPairs = (await listKeyPairs(ec2, retry)).filter(
+        (k) => (tags && hasTags(k.tags, tags)) || idSet.has(k.id) || idSet.has(k.name),
+    );
     const securityGroups = (await listSecurityGroups(ec2, retry)).filter(
         (g) => (tags && hasTags(g.tags, tags)) || idSet.has(g.id) || idSet.has(g.name),
     );

@@ -34,7 +34,11 @@ export async function terminateInstances(
     while (pending.length > 0) {
         const still: string[] = [];
         for (const id of pending) {
-            const r = await unlessGone(() => ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })), INSTANCE_GONE_CODES, opts.retry);
+            const r = await unlessGone(
+                () => ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })),
+                INSTANCE_GONE_CODES,
+                opts.retry,
+            );
             const state = r?.Reservations?.[0]?.Instances?.[0]?.State?.Name;
             if (state !== undefined && state !== "terminated") still.push(id);
         }
@@ -52,14 +56,18 @@ export async function terminateInstances(
  */
 export async function deleteSecurityGroup(ec2: EC2Client, groupId: string, retry?: RetryOptions): Promise<"deleted" | "gone"> {
     const { DeleteSecurityGroupCommand } = ec2Sdk();
-    const out = await unlessGone(() => ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })), ["InvalidGroup.NotFound", "InvalidGroupId.NotFound"], {
-        attempts: 10,
-        baseMs: 2000,
-        maxMs: 20_000,
-        what: `delete ${groupId}`,
-        ...retry,
-        retryOn: ["DependencyViolation", ...(retry?.retryOn ?? [])],
-    });
+    const out = await unlessGone(
+        () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })),
+        ["InvalidGroup.NotFound", "InvalidGroupId.NotFound"],
+        {
+            attempts: 10,
+            baseMs: 2000,
+            maxMs: 20_000,
+            what: `delete ${groupId}`,
+            ...retry,
+            retryOn: ["DependencyViolation", ...(retry?.retryOn ?? [])],
+        },
+    );
     return out ? "deleted" : "gone";
 }
 
@@ -71,5 +79,8 @@ export async function deleteKeyPair(ec2: EC2Client, key: { id?: string; name?: s
     const { DeleteKeyPairCommand } = ec2Sdk();
     const input = key.name ? { KeyName: key.name } : { KeyPairId: key.id };
     if (!input.KeyPairId && !input.KeyName) throw new Error("deleteKeyPair: give an id or a name");
-    await unlessGone(() => ec2.send(new DeleteKeyPairCommand(input)), ["InvalidKeyPair.NotFound"], { what: `delete key pair ${key.id ?? key.name}`, ...retry });
+    await unlessGone(() => ec2.send(new DeleteKeyPairCommand(input)), ["InvalidKeyPair.NotFound"], {
+        what: `delete key pair ${key.id ?? key.name}`,
+        ...retry,
+    });
 }

@@ -15,9 +15,14 @@ import type { ImageSummary } from "../ec2/images";
  * @param expectedName the name this build gives its image (providers/packer/naming.ts).
  * @param requireEncrypted false against the local emulator, which reports no encryption on images.
  */
-export function adoptProblem(img: Pick<ImageSummary, "name" | "state" | "encrypted">, expectedName: string, requireEncrypted: boolean): string | undefined {
+export function adoptProblem(
+    img: Pick<ImageSummary, "name" | "state" | "encrypted">,
+    expectedName: string,
+    requireEncrypted: boolean,
+): string | undefined {
     if (img.state !== "available") return `it is ${img.state}, not available`;
-    if (img.name !== expectedName) return `its name is ${JSON.stringify(img.name)}, not ${JSON.stringify(expectedName)} (an interrupted build's temporary image, not its result)`;
+    if (img.name !== expectedName)
+        return `its name is ${JSON.stringify(img.name)}, not ${JSON.stringify(expectedName)} (an interrupted build's temporary image, not its result)`;
     if (requireEncrypted) {
         const enc = img.encrypted ?? [];
         if (enc.length === 0 || enc.some((e) => e !== true)) return "not every volume of it is encrypted";

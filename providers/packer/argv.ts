@@ -69,7 +69,16 @@ export function packerVariables(i: ResolvedImageInputs, b: BuildValues, declared
         manifest_path: b.manifestPath,
         temporary_key_pair_name: b.temporaryKeyPairName,
     };
-    const required = new Set(["region", "instance_type", "couchbase_version", "agent_artifact", "agent_sha256", "image_name", "tags", "manifest_path"]);
+    const required = new Set([
+        "region",
+        "instance_type",
+        "couchbase_version",
+        "agent_artifact",
+        "agent_sha256",
+        "image_name",
+        "tags",
+        "manifest_path",
+    ]);
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(all).sort()) {
         const v = all[k];
@@ -104,7 +113,10 @@ export function validateArgv(varFile: string, templateDir: string): string[] {
  * `custom_endpoint_ec2`, so Packer needs `AWS_ENDPOINT_URL_EC2` too (seen against moto: without it the
  * build fails at "Copying/Encrypting AMI" calling the real endpoint).
  */
-export function packerEnv(base: Record<string, string | undefined>, i: Pick<ResolvedImageInputs, "ec2Endpoint" | "emulator">): Record<string, string> {
+export function packerEnv(
+    base: Record<string, string | undefined>,
+    i: Pick<ResolvedImageInputs, "ec2Endpoint" | "emulator">,
+): Record<string, string> {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
     env.CHECKPOINT_DISABLE = "1";
@@ -126,7 +138,15 @@ export interface MachineLine {
 export function parseMachineLine(line: string): MachineLine | undefined {
     const m = /^(\d+),([^,]*),([^,]+),?(.*)$/.exec(line);
     if (!m) return undefined;
-    const data = m[4] === "" ? [] : m[4].split(",").map((d) => d.replace(/%!\(PACKER_COMMA\)/g, ",").replace(/\\n/g, "\n").replace(/\\r/g, ""));
+    const data =
+        m[4] === ""
+            ? []
+            : m[4].split(",").map((d) =>
+                  d
+                      .replace(/%!\(PACKER_COMMA\)/g, ",")
+                      .replace(/\\n/g, "\n")
+                      .replace(/\\r/g, ""),
+              );
     return { timestamp: Number(m[1]), target: m[2], type: m[3], data };
 }
 

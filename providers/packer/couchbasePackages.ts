@@ -115,7 +115,10 @@ export function expectedSha256(version: string, edition: string, arch: string, s
         };
     if (table !== undefined) return { sha256: table, from: "table" };
     if (stackPin !== "") return { sha256: stackPin, from: "pin" };
-    const lacks = edition === "enterprise" ? "is not in the project's table" : "has no entry in the project's table (it holds Enterprise packages only)";
+    const lacks =
+        edition === "enterprise"
+            ? "is not in the project's table"
+            : "has no entry in the project's table (it holds Enterprise packages only)";
     return {
         problem:
             `Couchbase Server ${edition} ${version} for ${arch} ${lacks} (${TABLE_FILE}), so the download cannot be checked: ` +
@@ -128,5 +131,7 @@ export type PackagePins = Record<string, Record<string, string>>;
 
 /** The stack's pin for one version and architecture, or `""`. */
 export function stackPin(pins: PackagePins, version: string, arch: string): string {
-    return Object.prototype.hasOwnProperty.call(pins, version) && Object.prototype.hasOwnProperty.call(pins[version], arch) ? pins[version][arch] : "";
+    return Object.prototype.hasOwnProperty.call(pins, version) && Object.prototype.hasOwnProperty.call(pins[version], arch)
+        ? pins[version][arch]
+        : "";
 }

@@ -75,7 +75,10 @@ export function parseProcStat(text: string): ProcStat | undefined {
     const close = text.lastIndexOf(")");
     if (open < 0 || close < open) return undefined;
     const pid = Number(text.slice(0, open).trim());
-    const rest = text.slice(close + 2).trim().split(/\s+/);
+    const rest = text
+        .slice(close + 2)
+        .trim()
+        .split(/\s+/);
     // rest[0] is field 3 (state); field n is rest[n - 3].
     if (!Number.isInteger(pid) || rest.length < 20) return undefined;
     return { pid, comm: text.slice(open + 1, close), state: rest[0], ppid: Number(rest[1]), startTime: rest[19] };
@@ -95,7 +98,12 @@ export function engineAddressFromArgv(mainFile: string | undefined, argv: readon
  * The nearest ancestor of `pid` (itself excluded) named `name`, walking parent pids through
  * `stat(pid)`. Pure given `stat`; at most `maxDepth` steps.
  */
-export function findAncestor(pid: number, stat: (pid: number) => ProcStat | undefined, name = "pulumi", maxDepth = 16): ProcStat | undefined {
+export function findAncestor(
+    pid: number,
+    stat: (pid: number) => ProcStat | undefined,
+    name = "pulumi",
+    maxDepth = 16,
+): ProcStat | undefined {
     let cur = stat(pid);
     for (let i = 0; cur && cur.ppid > 1 && i < maxDepth; i++) {
         const parent = stat(cur.ppid);

@@ -134,7 +134,10 @@ export function partProperty(part: string): string {
 
 /** Minimal `fs` surface {@link readTree} needs (pass `node:fs` as loaded inside the provider method). */
 export interface TreeFs {
-    readdirSync(p: string, o: { withFileTypes: true }): { name: string; isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean }[];
+    readdirSync(
+        p: string,
+        o: { withFileTypes: true },
+    ): { name: string; isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean }[];
     readFileSync(p: string): Buffer;
     statSync(p: string): { mode: number; isFile(): boolean; isDirectory(): boolean };
 }

@@ -23,7 +23,10 @@ export interface ManifestExpectations {
 
 /** Parses a manifest; throws an Error saying what is wrong (the caller adds the file path). */
 export function parseManifest(text: string | undefined, expect: ManifestExpectations): ManifestImage {
-    if (text === undefined) throw new Error("Packer wrote no manifest (the build produced no image, or the template lacks the manifest post-processor writing to var.manifest_path)");
+    if (text === undefined)
+        throw new Error(
+            "Packer wrote no manifest (the build produced no image, or the template lacks the manifest post-processor writing to var.manifest_path)",
+        );
     let doc: unknown;
     try {
         doc = JSON.parse(text);
@@ -41,11 +44,15 @@ export function parseManifest(text: string | undefined, expect: ManifestExpectat
         throw new Error(`the manifest's last build (run ${runUuid || "?"}) is not from the last run (${last_run_uuid}): stale entry`);
     const buildTime = typeof last.build_time === "number" ? last.build_time : 0;
     if (expect.notBefore !== undefined && buildTime !== 0 && buildTime < expect.notBefore)
-        throw new Error(`the manifest's last build is from ${new Date(buildTime * 1000).toISOString()}, before this build started: stale entry`);
+        throw new Error(
+            `the manifest's last build is from ${new Date(buildTime * 1000).toISOString()}, before this build started: stale entry`,
+        );
     if (typeof last.artifact_id !== "string" || last.artifact_id === "") throw new Error("the manifest's last build has no artifact_id");
     const pairs = last.artifact_id.split(",").filter((p) => p !== "");
     if (pairs.length !== 1)
-        throw new Error(`the manifest's artifact_id "${last.artifact_id}" names ${pairs.length} images: the template must build in one region only (copies are AmiCopy resources)`);
+        throw new Error(
+            `the manifest's artifact_id "${last.artifact_id}" names ${pairs.length} images: the template must build in one region only (copies are AmiCopy resources)`,
+        );
     const m = /^([a-z0-9-]+):(ami-[0-9a-f]+)$/.exec(pairs[0]);
     if (!m) throw new Error(`the manifest's artifact_id "${pairs[0]}" is not region:ami-…`);
     if (m[1] !== expect.region) throw new Error(`the manifest's image ${m[2]} is in ${m[1]}, not the build region ${expect.region}`);

@@ -139,7 +139,9 @@ function runOnce(o: RunOptions, engine: EngineWatchdog | undefined): Promise<Run
             done();
             reject(
                 e.code === "ENOENT"
-                    ? new Error(`cannot run ${o.executable ?? "packer"}: not found on PATH (run npm run bootstrap, or source scripts/env.sh)`)
+                    ? new Error(
+                          `cannot run ${o.executable ?? "packer"}: not found on PATH (run npm run bootstrap, or source scripts/env.sh)`,
+                      )
                     : e,
             );
         });

@@ -10,9 +10,7 @@
 /** An HCL expression for a JSON-like value: strings quoted with HCL escapes, `${`/`%{` doubled. */
 export function hclValue(v: unknown): string {
     if (typeof v === "string") {
-        const quoted = JSON.stringify(v)
-            .replace(/\\b/g, "\\u0008")
-            .replace(/\\f/g, "\\u000c");
+        const quoted = JSON.stringify(v).replace(/\\b/g, "\\u0008").replace(/\\f/g, "\\u000c");
         return quoted.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
     }
     if (typeof v === "number" || typeof v === "boolean") return String(v);
@@ -28,7 +26,10 @@ export function hclValue(v: unknown): string {
  * goes to `env` as `PKR_VAR_<name>` (a string as is, anything else as {@link hclValue}); the rest
  * stay in `file`.
  */
-export function splitSecretVariables(vars: Record<string, unknown>, secrets: readonly string[]): { file: Record<string, unknown>; env: Record<string, string> } {
+export function splitSecretVariables(
+    vars: Record<string, unknown>,
+    secrets: readonly string[],
+): { file: Record<string, unknown>; env: Record<string, string> } {
     const lits = secrets.filter((s) => s.length > 0);
     const file: Record<string, unknown> = {};
     const env: Record<string, string> = {};

@@ -40,7 +40,8 @@ const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const OWNER_ID = /^(\d{12}|amazon|self|aws-marketplace)$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
-const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+)$/;
+const KMS_KEY =
+    /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+)$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/;
 
 /** Environments; the janitor never touches `prod`. */
@@ -85,7 +86,8 @@ function nameProblem(value: unknown, rule: NameRule): string | undefined {
     const others = [...new Set([...value].filter((c) => !rule.char.test(c)))];
     if (others.length > 0) return `${bad} it contains ${others.map((c) => JSON.stringify(c)).join(", ")}; use ${rule.chars}`;
     if (rule.first && !rule.first.test(value[0])) return `${bad} it starts with ${JSON.stringify(value[0])}; ${rule.firstRule}`;
-    if (rule.last && !rule.last.test(value[value.length - 1])) return `${bad} it ends with ${JSON.stringify(value[value.length - 1])}; ${rule.lastRule}`;
+    if (rule.last && !rule.last.test(value[value.length - 1]))
+        return `${bad} it ends with ${JSON.stringify(value[value.length - 1])}; ${rule.lastRule}`;
     return undefined;
 }
 
@@ -227,11 +229,14 @@ const EVERY_INPUT: Record<keyof ResolvedImageInputs, unknown> = { ...NO_DEFAULT,
 export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs {
     const out: Record<string, unknown> = {};
     // A fresh copy of a default array or object, so no caller can change DEFAULTS.
-    for (const [k, d] of Object.entries(EVERY_INPUT)) out[k] = raw[k] === undefined || raw[k] === null ? (typeof d === "object" && d !== null ? JSON.parse(JSON.stringify(d)) : d) : raw[k];
+    for (const [k, d] of Object.entries(EVERY_INPUT))
+        out[k] =
+            raw[k] === undefined || raw[k] === null ? (typeof d === "object" && d !== null ? JSON.parse(JSON.stringify(d)) : d) : raw[k];
     const i = out as unknown as ResolvedImageInputs;
     i.couchbasePackageSha256 = normalizeSha256(i.couchbasePackageSha256);
     i.couchbaseReleaseSha256 = normalizeSha256(i.couchbaseReleaseSha256);
-    if (Array.isArray(i.couchbaseKeyFingerprints)) i.couchbaseKeyFingerprints = i.couchbaseKeyFingerprints.map((f) => normalizeKeyFingerprint<string>(f));
+    if (Array.isArray(i.couchbaseKeyFingerprints))
+        i.couchbaseKeyFingerprints = i.couchbaseKeyFingerprints.map((f) => normalizeKeyFingerprint<string>(f));
     return i;
 }
 
@@ -242,7 +247,11 @@ export function applyDefaults(raw: Record<string, unknown>): ResolvedImageInputs
  * the build checks.
  */
 export function resolvePackageSha256<T extends ResolvedImageInputs>(i: T): T {
-    if (i.couchbasePackageSource !== "download" || containsUnknown([i.couchbaseVersion, i.couchbaseEdition, i.architecture, i.couchbasePackageSha256])) return i;
+    if (
+        i.couchbasePackageSource !== "download" ||
+        containsUnknown([i.couchbaseVersion, i.couchbaseEdition, i.architecture, i.couchbasePackageSha256])
+    )
+        return i;
     const e = expectedSha256(i.couchbaseVersion, i.couchbaseEdition, i.architecture, normalizeSha256<string>(i.couchbasePackageSha256));
     return "sha256" in e ? { ...i, couchbasePackageSha256: e.sha256 } : i;
 }
@@ -286,22 +295,30 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
                 const p = regionProblem(r, extra);
                 if (p) fail(`copyRegions[${n}]`, p);
                 else if (r === i.region)
-                    fail(`copyRegions[${n}]`, `"${r}" is the build region: the image is built there already; remove it from the copy regions`);
+                    fail(
+                        `copyRegions[${n}]`,
+                        `"${r}" is the build region: the image is built there already; remove it from the copy regions`,
+                    );
                 else if (seen.has(r)) fail(`copyRegions[${n}]`, `"${r}" is listed twice: list each copy region once`);
                 seen.add(r);
             });
         }
     }
     if (known(i.instanceType)) {
-        if (typeof i.instanceType !== "string") fail("instanceType", `must be a string: give an EC2 instance type such as t3.large (got ${JSON.stringify(i.instanceType)})`);
+        if (typeof i.instanceType !== "string")
+            fail("instanceType", `must be a string: give an EC2 instance type such as t3.large (got ${JSON.stringify(i.instanceType)})`);
         else if (i.instanceType === "") fail("instanceType", "is empty: give an EC2 instance type such as t3.large");
-        else if (!INSTANCE_TYPE.test(i.instanceType)) fail("instanceType", `${shown(i.instanceType)} is not an EC2 instance type: use the form t3.large or m7i.xlarge`);
+        else if (!INSTANCE_TYPE.test(i.instanceType))
+            fail("instanceType", `${shown(i.instanceType)} is not an EC2 instance type: use the form t3.large or m7i.xlarge`);
     }
     if (known(i.couchbaseEdition) && !(EDITIONS as readonly unknown[]).includes(i.couchbaseEdition))
         fail("couchbaseEdition", `"${String(i.couchbaseEdition)}" is not an edition: use "enterprise" or "community"`);
     if (known(i.couchbaseVersion)) {
         if (typeof i.couchbaseVersion !== "string")
-            fail("couchbaseVersion", `must be a string: set the Couchbase Server version, e.g. 7.6.4 (got ${JSON.stringify(i.couchbaseVersion)})`);
+            fail(
+                "couchbaseVersion",
+                `must be a string: set the Couchbase Server version, e.g. 7.6.4 (got ${JSON.stringify(i.couchbaseVersion)})`,
+            );
         else if (i.couchbaseVersion === "") fail("couchbaseVersion", "is empty: set the Couchbase Server version, e.g. 7.6.4");
         else if (!COUCHBASE_VERSION.test(i.couchbaseVersion))
             fail("couchbaseVersion", `"${i.couchbaseVersion}" is not a Couchbase Server version: use X.Y.Z (e.g. 7.6.4)`);
@@ -309,15 +326,25 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
     if (known(i.rootVolumeSize) && i.rootVolumeSize !== ROOT_VOLUME_SIZE.unset) {
         const v = i.rootVolumeSize;
         if (typeof v !== "number" || !Number.isInteger(v) || v < ROOT_VOLUME_SIZE.min || v > ROOT_VOLUME_SIZE.max)
-            fail("rootVolumeSize", `${JSON.stringify(v)} is not a root volume size: give whole ${ROOT_VOLUME_SIZE.unit} from ${ROOT_VOLUME_SIZE.min} to ${ROOT_VOLUME_SIZE.max}, or ${ROOT_VOLUME_SIZE.unset} for the template's default`);
+            fail(
+                "rootVolumeSize",
+                `${JSON.stringify(v)} is not a root volume size: give whole ${ROOT_VOLUME_SIZE.unit} from ${ROOT_VOLUME_SIZE.min} to ${ROOT_VOLUME_SIZE.max}, or ${ROOT_VOLUME_SIZE.unset} for the template's default`,
+            );
     }
     if (known(i.rootDeviceName) && i.rootDeviceName !== "") {
         if (typeof i.rootDeviceName !== "string" || !ROOT_DEVICE_NAME.pattern.test(i.rootDeviceName))
-            fail("rootDeviceName", `${JSON.stringify(i.rootDeviceName)} is not a device name: use ${ROOT_DEVICE_NAME.form}, e.g. ${ROOT_DEVICE_NAME.example} (the base image's root device), or "" for the template's default`);
+            fail(
+                "rootDeviceName",
+                `${JSON.stringify(i.rootDeviceName)} is not a device name: use ${ROOT_DEVICE_NAME.form}, e.g. ${ROOT_DEVICE_NAME.example} (the base image's root device), or "" for the template's default`,
+            );
     }
     if (known(i.couchbasePackageSource) && !(PACKAGE_SOURCE_MODES as readonly unknown[]).includes(i.couchbasePackageSource)) {
         const p = relativePathProblem(i.couchbasePackageSource);
-        if (p) fail("couchbasePackageSource", `${p}; or use "download" (Couchbase's release package, checked by sha256) or "repository" (Couchbase's apt repository)`);
+        if (p)
+            fail(
+                "couchbasePackageSource",
+                `${p}; or use "download" (Couchbase's release package, checked by sha256) or "repository" (Couchbase's apt repository)`,
+            );
     }
     if (known(i.architecture) && !(PACKAGE_ARCHES as readonly unknown[]).includes(i.architecture))
         fail("architecture", `"${String(i.architecture)}" is not an architecture: use ${PACKAGE_ARCHES.join(" or ")}`);
@@ -327,12 +354,18 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
         const sha = normalizeSha256(i.couchbasePackageSha256);
         const download = known(i.couchbasePackageSource) && i.couchbasePackageSource === "download";
         const sound =
-            known(i.couchbaseVersion) && typeof i.couchbaseVersion === "string" && COUCHBASE_VERSION.test(i.couchbaseVersion) &&
-            known(i.couchbaseEdition) && (EDITIONS as readonly unknown[]).includes(i.couchbaseEdition) &&
-            known(i.architecture) && (PACKAGE_ARCHES as readonly unknown[]).includes(i.architecture);
+            known(i.couchbaseVersion) &&
+            typeof i.couchbaseVersion === "string" &&
+            COUCHBASE_VERSION.test(i.couchbaseVersion) &&
+            known(i.couchbaseEdition) &&
+            (EDITIONS as readonly unknown[]).includes(i.couchbaseEdition) &&
+            known(i.architecture) &&
+            (PACKAGE_ARCHES as readonly unknown[]).includes(i.architecture);
         const where = sound ? packageSha256Url(i.couchbaseVersion, i.couchbaseEdition, i.architecture) : "<package URL>.sha256";
-        if (typeof sha !== "string") fail("couchbasePackageSha256", `must be a string of 64 hex digits (the sha256 Couchbase publishes at ${where})`);
-        else if (sha !== "" && !SHA256.test(sha)) fail("couchbasePackageSha256", `"${sha}" is not a sha256: give the 64 hex digits Couchbase publishes at ${where}`);
+        if (typeof sha !== "string")
+            fail("couchbasePackageSha256", `must be a string of 64 hex digits (the sha256 Couchbase publishes at ${where})`);
+        else if (sha !== "" && !SHA256.test(sha))
+            fail("couchbasePackageSha256", `"${sha}" is not a sha256: give the 64 hex digits Couchbase publishes at ${where}`);
         else if (download && sound) {
             const e = expectedSha256(i.couchbaseVersion, i.couchbaseEdition, i.architecture, sha);
             if ("problem" in e) fail("couchbasePackageSha256", e.problem);
@@ -351,22 +384,30 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
         if (typeof sha !== "string") fail("couchbaseReleaseSha256", "must be a string of 64 hex digits");
         else if (sha === "") {
             if (repository)
-                fail("couchbaseReleaseSha256", `is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ${PIN_SHA256_HOWTO}; or use a local package folder`);
-        } else if (!SHA256.test(sha))
-            fail("couchbaseReleaseSha256", `"${sha}" is not a sha256: ${PIN_SHA256_HOWTO}`);
+                fail(
+                    "couchbaseReleaseSha256",
+                    `is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ${PIN_SHA256_HOWTO}; or use a local package folder`,
+                );
+        } else if (!SHA256.test(sha)) fail("couchbaseReleaseSha256", `"${sha}" is not a sha256: ${PIN_SHA256_HOWTO}`);
     }
     if (known(i.couchbaseKeyFingerprints)) {
         const fps = i.couchbaseKeyFingerprints;
         if (!isStringArray(fps)) fail("couchbaseKeyFingerprints", "must be a list of key fingerprints (40 hex digits each)");
         else if (fps.length === 0) {
             if (repository)
-                fail("couchbaseKeyFingerprints", `is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ${PIN_KEYS_HOWTO}; or use a local package folder`);
+                fail(
+                    "couchbaseKeyFingerprints",
+                    `is empty, but couchbasePackageSource is "repository", which needs it (the install fails closed without it): ${PIN_KEYS_HOWTO}; or use a local package folder`,
+                );
         } else {
             const seen = new Set<string>();
             fps.forEach((f, n) => {
                 const fp = normalizeKeyFingerprint(f);
                 if (!KEY_FINGERPRINT.test(fp))
-                    fail(`couchbaseKeyFingerprints[${n}]`, `"${f}" is not an OpenPGP key fingerprint: give 40 hex digits (spaces are ignored); ${PIN_KEYS_HOWTO}`);
+                    fail(
+                        `couchbaseKeyFingerprints[${n}]`,
+                        `"${f}" is not an OpenPGP key fingerprint: give 40 hex digits (spaces are ignored); ${PIN_KEYS_HOWTO}`,
+                    );
                 else if (seen.has(fp)) fail(`couchbaseKeyFingerprints[${n}]`, `"${f}" is listed twice: list each key once`);
                 seen.add(fp);
             });
@@ -376,31 +417,39 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
         const b = i.baseImage;
         if (!isPlainObject(b)) fail("baseImage", "must be an object {id} or {nameFilter, owners}");
         else if (b.id !== undefined && b.id !== "") {
-            if (typeof b.id !== "string" || !AMI_ID.test(b.id)) fail("baseImage.id", `${JSON.stringify(b.id)} is not an image id: use the form ami-0123456789abcdef0`);
+            if (typeof b.id !== "string" || !AMI_ID.test(b.id))
+                fail("baseImage.id", `${JSON.stringify(b.id)} is not an image id: use the form ami-0123456789abcdef0`);
         } else if (typeof b.nameFilter !== "string" || b.nameFilter === "") {
             fail("baseImage", "names no image: set baseImage.id, or baseImage.nameFilter with baseImage.owners");
         } else if (b.owners !== undefined && b.owners !== null && !isStringArray(b.owners)) {
-            fail("baseImage.owners", `must be a list of owner account ids (e.g. ["099720109477"] for Canonical), got ${JSON.stringify(b.owners)}`);
+            fail(
+                "baseImage.owners",
+                `must be a list of owner account ids (e.g. ["099720109477"] for Canonical), got ${JSON.stringify(b.owners)}`,
+            );
         } else if (!b.owners || b.owners.length === 0) {
-            fail("baseImage.owners", "is empty: a name filter needs the owner account ids (e.g. 099720109477 for Canonical), else anyone's image could match");
+            fail(
+                "baseImage.owners",
+                "is empty: a name filter needs the owner account ids (e.g. 099720109477 for Canonical), else anyone's image could match",
+            );
         } else {
             b.owners.forEach((o, n) => {
-                if (!OWNER_ID.test(o)) fail(`baseImage.owners[${n}]`, `"${o}" is not an owner: use a 12-digit account id, amazon, self or aws-marketplace`);
+                if (!OWNER_ID.test(o))
+                    fail(`baseImage.owners[${n}]`, `"${o}" is not an owner: use a 12-digit account id, amazon, self or aws-marketplace`);
             });
         }
     }
     if (known(i.agentArtifact)) {
         const p = relativePathProblem(i.agentArtifact);
         if (p) fail("agentArtifact", p);
-        else if (!i.agentArtifact.endsWith(".gz")) fail("agentArtifact", `"${i.agentArtifact}" is not a .gz file: point at the dp-agent.gz that agent/build.sh writes`);
+        else if (!i.agentArtifact.endsWith(".gz"))
+            fail("agentArtifact", `"${i.agentArtifact}" is not a .gz file: point at the dp-agent.gz that agent/build.sh writes`);
     }
     if (known(i.agentSha256)) {
         if (typeof i.agentSha256 !== "string")
             fail("agentSha256", `must be a string: give the artifact's sha256 (got ${JSON.stringify(i.agentSha256)})`);
         else if (i.agentSha256 === "")
             fail("agentSha256", "is empty: give the artifact's sha256 (the last line agent/build.sh prints, or its .sha256 file)");
-        else if (!SHA256.test(i.agentSha256))
-            fail("agentSha256", `"${i.agentSha256}" is not a sha256: give 64 lowercase hex digits`);
+        else if (!SHA256.test(i.agentSha256)) fail("agentSha256", `"${i.agentSha256}" is not a sha256: give 64 lowercase hex digits`);
     }
     if (known(i.agentVersion) && typeof i.agentVersion !== "string") fail("agentVersion", "must be a string");
     if (known(i.agentUnit)) fail("agentUnit", relativePathProblem(i.agentUnit));
@@ -414,15 +463,20 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
             fail("release", "is empty for a prod image: production images carry a release name (e.g. v0.1.17)");
     }
     if (known(i.owner)) {
-        if (typeof i.owner !== "string") fail("owner", `must be a string: set who owns this stack's images, e.g. your user name (got ${JSON.stringify(i.owner)})`);
+        if (typeof i.owner !== "string")
+            fail("owner", `must be a string: set who owns this stack's images, e.g. your user name (got ${JSON.stringify(i.owner)})`);
         else if (i.owner.trim() === "") fail("owner", "is empty: set who owns this stack's images (e.g. your user name)");
         else if (i.owner.length > 256)
-            fail("owner", `${shown(i.owner)} is ${i.owner.length} characters long: it becomes the Owner tag, whose value takes at most 256; give a shorter owner (e.g. your user name)`);
+            fail(
+                "owner",
+                `${shown(i.owner)} is ${i.owner.length} characters long: it becomes the Owner tag, whose value takes at most 256; give a shorter owner (e.g. your user name)`,
+            );
     }
     if (known(i.ttlHours)) {
         if (typeof i.ttlHours !== "number" || !Number.isFinite(i.ttlHours))
             fail("ttlHours", `"${String(i.ttlHours)}" is not a number of hours`);
-        else if (i.ttlHours < 0) fail("ttlHours", `${i.ttlHours} is negative: give the hours until the janitor may delete dev images (0 = never)`);
+        else if (i.ttlHours < 0)
+            fail("ttlHours", `${i.ttlHours} is negative: give the hours until the janitor may delete dev images (0 = never)`);
     }
     if (known(i.extraTags)) {
         if (!isPlainObject(i.extraTags)) fail("extraTags", "must be a map of tag key to string value");
@@ -430,11 +484,18 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
             const reserved = new Set<string>([...Object.values(TAG), "Name"]);
             for (const [k, v] of Object.entries(i.extraTags)) {
                 if (reserved.has(k)) fail(`extraTags.${k}`, `"${k}" is set by the project itself: choose another tag key`);
-                else if (k.toLowerCase().startsWith("aws:")) fail(`extraTags.${k}`, `"${k}" uses the reserved aws: prefix: choose another tag key`);
+                else if (k.toLowerCase().startsWith("aws:"))
+                    fail(`extraTags.${k}`, `"${k}" uses the reserved aws: prefix: choose another tag key`);
                 else if (k === "") fail("extraTags.", "has a tag with an empty key: give every tag a key of 1-128 characters");
-                else if (k.length > 128) fail(`extraTags.${k}`, `the tag key ${shown(k)} is ${k.length} characters long: tag keys take at most 128`);
-                else if (typeof v !== "string") fail(`extraTags.${k}`, `the value of tag ${shown(k)} is not a string (got ${JSON.stringify(v)}): tag values are strings`);
-                else if (v.length > 256) fail(`extraTags.${k}`, `the value of tag ${shown(k)} is ${v.length} characters long: tag values take at most 256`);
+                else if (k.length > 128)
+                    fail(`extraTags.${k}`, `the tag key ${shown(k)} is ${k.length} characters long: tag keys take at most 128`);
+                else if (typeof v !== "string")
+                    fail(
+                        `extraTags.${k}`,
+                        `the value of tag ${shown(k)} is not a string (got ${JSON.stringify(v)}): tag values are strings`,
+                    );
+                else if (v.length > 256)
+                    fail(`extraTags.${k}`, `the value of tag ${shown(k)} is ${v.length} characters long: tag values take at most 256`);
             }
         }
     }
@@ -449,30 +510,47 @@ export function validateInputs(i: ResolvedImageInputs, opts: ValidateOptions = {
     else if (known(i.vpcId) && known(i.subnetId) && i.vpcId !== "" && i.subnetId === "")
         // Packer picks no subnet in a VPC that is not the account's default: it refuses this only at
         // build time (builder/common/step_pre_validate.go), and in the default VPC vpcId adds nothing.
-        fail("vpcId", "is set without subnetId: Packer cannot choose a subnet in a VPC that is not the default one and fails at build time; set subnetId to a subnet of that VPC (the subnet implies its VPC), or remove vpcId to use the default VPC");
+        fail(
+            "vpcId",
+            "is set without subnetId: Packer cannot choose a subnet in a VPC that is not the default one and fails at build time; set subnetId to a subnet of that VPC (the subnet implies its VPC), or remove vpcId to use the default VPC",
+        );
     if (known(i.associatePublicIpAddress) && typeof i.associatePublicIpAddress !== "boolean")
         fail("associatePublicIpAddress", `must be true or false (got ${JSON.stringify(i.associatePublicIpAddress)})`);
     if (known(i.sshInterface) && i.sshInterface !== "" && !(SSH_INTERFACES as readonly unknown[]).includes(i.sshInterface))
-        fail("sshInterface", `${JSON.stringify(i.sshInterface)} is not an SSH interface: use ${SSH_INTERFACES.join(", ")}, or "" for Packer's default (public IP, else private)`);
+        fail(
+            "sshInterface",
+            `${JSON.stringify(i.sshInterface)} is not an SSH interface: use ${SSH_INTERFACES.join(", ")}, or "" for Packer's default (public IP, else private)`,
+        );
     if (known(i.sshCidrs)) {
         if (!isStringArray(i.sshCidrs))
-            fail("sshCidrs", `must be a list of CIDRs allowed to reach the builder over SSH (e.g. ["203.0.113.4/32"]), got ${JSON.stringify(i.sshCidrs)}`);
+            fail(
+                "sshCidrs",
+                `must be a list of CIDRs allowed to reach the builder over SSH (e.g. ["203.0.113.4/32"]), got ${JSON.stringify(i.sshCidrs)}`,
+            );
         else if (i.sshCidrs.length === 0)
             fail("sshCidrs", "is empty: list the CIDRs allowed to reach the builder over SSH (e.g. your address/32)");
         else i.sshCidrs.forEach((c, n) => fail(`sshCidrs[${n}]`, cidrProblem(c)));
     }
-    if (known(i.ec2Endpoint) && i.ec2Endpoint !== "" && (typeof i.ec2Endpoint !== "string" || !/^https?:\/\/[^\s/]+(\/.*)?$/.test(i.ec2Endpoint)))
+    if (
+        known(i.ec2Endpoint) &&
+        i.ec2Endpoint !== "" &&
+        (typeof i.ec2Endpoint !== "string" || !/^https?:\/\/[^\s/]+(\/.*)?$/.test(i.ec2Endpoint))
+    )
         fail("ec2Endpoint", `"${String(i.ec2Endpoint)}" is not an http(s) URL: use e.g. http://127.0.0.1:5000, or leave it empty for AWS`);
     if (known(i.emulator) && typeof i.emulator !== "boolean") fail("emulator", "must be true or false");
     if (known(i.sshHost) && i.sshHost !== "") {
         if (typeof i.sshHost !== "string") fail("sshHost", `must be a string: a host name or address (got ${JSON.stringify(i.sshHost)})`);
-        else if (i.sshHost.length > 253) fail("sshHost", `${shown(i.sshHost)} is ${i.sshHost.length} characters long: a host name has at most 253`);
+        else if (i.sshHost.length > 253)
+            fail("sshHost", `${shown(i.sshHost)} is ${i.sshHost.length} characters long: a host name has at most 253`);
         else if (!HOSTNAME.test(i.sshHost)) fail("sshHost", `${shown(i.sshHost)} is not a host name or address`);
     }
     if (known(i.sshPort) && (typeof i.sshPort !== "number" || !Number.isInteger(i.sshPort) || i.sshPort < 0 || i.sshPort > 65535))
         fail("sshPort", `"${String(i.sshPort)}" is not a TCP port: use 1-65535, or 0 for the default`);
     if (known(i.sshUsername)) fail("sshUsername", nameProblem(i.sshUsername, UNIX_USER_RULE));
-    if (known(i.buildTimeoutMinutes) && (typeof i.buildTimeoutMinutes !== "number" || !(i.buildTimeoutMinutes > 0) || i.buildTimeoutMinutes > 24 * 60))
+    if (
+        known(i.buildTimeoutMinutes) &&
+        (typeof i.buildTimeoutMinutes !== "number" || !(i.buildTimeoutMinutes > 0) || i.buildTimeoutMinutes > 24 * 60)
+    )
         fail("buildTimeoutMinutes", `"${String(i.buildTimeoutMinutes)}" is not a usable deadline: give minutes between 1 and 1440`);
     return out;
 }

@@ -34,15 +34,42 @@ export interface ActionUse {
     scope?: Scope;
 }
 
-const KMS_VIA_EC2 = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"];
+const KMS_VIA_EC2 = [
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+];
 
 export const ACTIONS: readonly ActionUse[] = [
     // ---- build: Packer (docs/iam/packer-plugin-amazon-1.8.2.json), the image provider, the preflight
-    { role: "build", action: "ec2:DescribeRegions", why: "Packer checks the build region exists (skip_region_validation false); the preflight checks the stack's regions are enabled" },
-    { role: "build", action: "ec2:DescribeImages", why: "Packer: image name check, base image filter, waits; the provider: read, adopt by tags, delete; the preflight: the base image" },
-    { role: "build", action: "ec2:DescribeVpcs", why: "Packer refuses a non-default vpcId without subnetId; the preflight looks for the default VPC" },
-    { role: "build", action: "ec2:DescribeSubnets", why: "Packer reads the subnet's zone and VPC; the preflight checks it maps public IPs" },
-    { role: "build", action: "ec2:DescribeInstanceTypeOfferings", why: "Packer, with associatePublicIpAddress and no subnetId: picks a default-VPC zone that offers the instance type" },
+    {
+        role: "build",
+        action: "ec2:DescribeRegions",
+        why: "Packer checks the build region exists (skip_region_validation false); the preflight checks the stack's regions are enabled",
+    },
+    {
+        role: "build",
+        action: "ec2:DescribeImages",
+        why: "Packer: image name check, base image filter, waits; the provider: read, adopt by tags, delete; the preflight: the base image",
+    },
+    {
+        role: "build",
+        action: "ec2:DescribeVpcs",
+        why: "Packer refuses a non-default vpcId without subnetId; the preflight looks for the default VPC",
+    },
+    {
+        role: "build",
+        action: "ec2:DescribeSubnets",
+        why: "Packer reads the subnet's zone and VPC; the preflight checks it maps public IPs",
+    },
+    {
+        role: "build",
+        action: "ec2:DescribeInstanceTypeOfferings",
+        why: "Packer, with associatePublicIpAddress and no subnetId: picks a default-VPC zone that offers the instance type",
+    },
     { role: "build", action: "ec2:CreateKeyPair", why: "Packer's temporary SSH key pair" },
     { role: "build", action: "ec2:DeleteKeyPair", why: "Packer removes its temporary key pair" },
     { role: "build", action: "ec2:CreateSecurityGroup", why: "Packer's temporary security group" },
@@ -57,19 +84,39 @@ export const ACTIONS: readonly ActionUse[] = [
     { role: "build", action: "ec2:DeleteVolume", why: "Packer deletes such volumes" },
     { role: "build", action: "ec2:CreateImage", why: "Packer makes the image" },
     { role: "build", action: "ec2:ModifyImageAttribute", why: "Packer sets the description and ImdsSupport v2.0 on the image" },
-    { role: "build", action: "ec2:CreateTags", why: "Packer tags the builder, key pair, security group, volumes, image and snapshots (also at creation); the provider re-tags on update" },
+    {
+        role: "build",
+        action: "ec2:CreateTags",
+        why: "Packer tags the builder, key pair, security group, volumes, image and snapshots (also at creation); the provider re-tags on update",
+    },
     { role: "build", action: "ec2:DeleteTags", why: "the provider removes tags on update (providers/packer/provider.ts)" },
-    { role: "build", action: "ec2:DeregisterImage", why: "Packer removes its temporary or half-made image; the provider deletes the image (destroy, failed build)" },
+    {
+        role: "build",
+        action: "ec2:DeregisterImage",
+        why: "Packer removes its temporary or half-made image; the provider deletes the image (destroy, failed build)",
+    },
     { role: "build", action: "ec2:DeleteSnapshot", why: "Packer and the provider delete the image's snapshots" },
-    { role: "build", action: "ec2:DescribeSnapshots", why: "the provider lists the image's snapshots (refresh after an out-of-band deregistration) and a dead build's leftovers" },
-    { role: "build", action: "ec2:DescribeKeyPairs", why: "the provider finds Packer's temporary key pair when it removes a killed build's leftovers itself" },
+    {
+        role: "build",
+        action: "ec2:DescribeSnapshots",
+        why: "the provider lists the image's snapshots (refresh after an out-of-band deregistration) and a dead build's leftovers",
+    },
+    {
+        role: "build",
+        action: "ec2:DescribeKeyPairs",
+        why: "the provider finds Packer's temporary key pair when it removes a killed build's leftovers itself",
+    },
     ...KMS_VIA_EC2.map((action): ActionUse => ({
         role: "build",
         action,
         scope: "viaEc2",
         why: "EBS encryption with the build region's kmsKeyIds key: the builder volume, the image's snapshots",
     })),
-    { role: "build", action: "kms:DescribeKey", why: "the preflight checks each kmsKeyIds key exists in its region and is enabled (scripts/preflight.ts)" },
+    {
+        role: "build",
+        action: "kms:DescribeKey",
+        why: "the preflight checks each kmsKeyIds key exists in its region and is enabled (scripts/preflight.ts)",
+    },
     {
         role: "build",
         action: "iam:SimulatePrincipalPolicy",

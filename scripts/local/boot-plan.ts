@@ -217,7 +217,8 @@ export function imdsAnswer(r: ImdsRequest, id: InstanceIdentity, tokens: TokenSt
     if (r.method !== "GET" && r.method !== "HEAD") return text(405, "Method Not Allowed");
     const token = header(r, TOKEN_HEADER);
     if (!token || !tokens.has(token)) return text(401, "Unauthorized");
-    if (p === "/latest/dynamic/instance-identity/document") return { status: 200, body: identityDocument(id), contentType: "application/json" };
+    if (p === "/latest/dynamic/instance-identity/document")
+        return { status: 200, body: identityDocument(id), contentType: "application/json" };
     if (p === "/latest" || p === "/latest/") return text(200, "dynamic\nmeta-data");
     if (p === "/latest/dynamic/" || p === "/latest/dynamic") return text(200, "instance-identity/");
     if (p === "/latest/dynamic/instance-identity/" || p === "/latest/dynamic/instance-identity") return text(200, "document");

@@ -177,7 +177,12 @@ export class BootInstance {
         const merged = path.join(this.dir, "merged");
         for (const d of [upper, work, merged]) fs.mkdirSync(d, { recursive: true });
         if (publicKey) writeAuthorizedKey(upper, publicKey);
-        this.writeMeta({ startedAt: new Date(this.startedAt).toISOString(), layers: this.o.layers, identity: this.o.identity, keyInjected: publicKey !== undefined });
+        this.writeMeta({
+            startedAt: new Date(this.startedAt).toISOString(),
+            layers: this.o.layers,
+            identity: this.o.identity,
+            keyInjected: publicKey !== undefined,
+        });
 
         this.forwarder = await NetnsForwarder.listen(
             {
@@ -198,7 +203,23 @@ export class BootInstance {
         const logFd = fs.openSync(path.join(this.dir, "boot.log"), "a");
         const child = spawn(
             "unshare",
-            ["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private", "--", "bash", BOOT_INIT, lowerdir, upper, work, merged, this.o.identity.instanceId, this.cgroup],
+            [
+                "--mount",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--propagation",
+                "private",
+                "--",
+                "bash",
+                BOOT_INIT,
+                lowerdir,
+                upper,
+                work,
+                merged,
+                this.o.identity.instanceId,
+                this.cgroup,
+            ],
             { stdio: ["ignore", logFd, logFd] },
         );
         fs.closeSync(logFd);
@@ -212,7 +233,8 @@ export class BootInstance {
         const gone = () => child.exitCode !== null || child.signalCode !== null;
         for (;;) {
             if (gone()) throw new Error(`the container exited while booting; see ${path.join(this.dir, "boot.log")}`);
-            if (Date.now() > until) throw new Error(`the container's systemd did not start within 30 s; see ${path.join(this.dir, "boot.log")}`);
+            if (Date.now() > until)
+                throw new Error(`the container's systemd did not start within 30 s; see ${path.join(this.dir, "boot.log")}`);
             const ns = childrenOf(child.pid!)[0];
             if (ns !== undefined && comm(ns) === "systemd-nspawn") {
                 this.nsPid = ns;
@@ -225,19 +247,27 @@ export class BootInstance {
             await sleep(10);
         }
         // The metadata address on the container's own loopback: reachable from inside only.
-        execFileSync("nsenter", [`--net=/proc/${this.leaderPid}/ns/net`, "--", "ip", "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"], { stdio: ["ignore", "ignore", "pipe"] });
+        execFileSync("nsenter", [`--net=/proc/${this.leaderPid}/ns/net`, "--", "ip", "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"], {
+            stdio: ["ignore", "ignore", "pipe"],
+        });
         const target: NsTarget = { netPid: this.leaderPid, pidNsPid: this.nsPid };
         this.imds = await this.serveMetadata(target);
         this.markReady(target);
         this.writeMeta({ nsPid: this.nsPid, leaderPid: this.leaderPid, cgroup: this.cgroup, systemdAfterMs: Date.now() - this.startedAt });
-        this.o.log(`${this.o.slot}: booted ${this.o.identity.instanceId} (nspawn pid ${this.nsPid}, container systemd pid ${this.leaderPid}, ${Date.now() - this.startedAt} ms); metadata on ${IMDS_ADDRESS}:80 in its netns; SSH on 127.0.0.1:${this.o.sshPort} -> its port 22`);
+        this.o.log(
+            `${this.o.slot}: booted ${this.o.identity.instanceId} (nspawn pid ${this.nsPid}, container systemd pid ${this.leaderPid}, ${Date.now() - this.startedAt} ms); metadata on ${IMDS_ADDRESS}:80 in its netns; SSH on 127.0.0.1:${this.o.sshPort} -> its port 22`,
+        );
     }
 
     private async serveMetadata(target: NsTarget): Promise<http.Server> {
         const handle = await nsListen(this.helpers, target, IMDS_ADDRESS, 80);
         const srv = http.createServer((req, res) => {
-            const a = imdsAnswer({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers }, this.o.identity, this.tokens, Date.now(), () =>
-                crypto.randomBytes(32).toString("base64url"),
+            const a = imdsAnswer(
+                { method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers },
+                this.o.identity,
+                this.tokens,
+                Date.now(),
+                () => crypto.randomBytes(32).toString("base64url"),
             );
             res.writeHead(a.status, { "Content-Type": a.contentType, "Content-Length": Buffer.byteLength(a.body) });
             res.end(req.method === "HEAD" ? undefined : a.body);
@@ -287,8 +317,16 @@ export class BootInstance {
         await Promise.race([this.exited, sleep(5000)]);
         await closed;
         const failed = await removeBootCgroups(this.o.sandboxDir, this.o.slot);
-        this.writeMeta({ stoppedAt: new Date().toISOString(), stopReason: reason, poweredOff: graceful, stopMs: Date.now() - t0, cgroupsLeft: failed });
-        this.o.log(`${this.o.slot}: ${this.o.identity.instanceId} ${graceful ? "powered off" : "killed"} in ${Date.now() - t0} ms (${reason})${failed.length ? `; cgroups left: ${failed.join(" ")}` : ""}`);
+        this.writeMeta({
+            stoppedAt: new Date().toISOString(),
+            stopReason: reason,
+            poweredOff: graceful,
+            stopMs: Date.now() - t0,
+            cgroupsLeft: failed,
+        });
+        this.o.log(
+            `${this.o.slot}: ${this.o.identity.instanceId} ${graceful ? "powered off" : "killed"} in ${Date.now() - t0} ms (${reason})${failed.length ? `; cgroups left: ${failed.join(" ")}` : ""}`,
+        );
     }
 }
 

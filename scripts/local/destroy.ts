@@ -35,9 +35,12 @@ async function main(argv: readonly string[]): Promise<number> {
             status = 1;
         } else {
             const left = await local.stackLeftInMoto(s, stack);
-            if (inventorySize(left) === 0) local.log(`inventory: moto holds no image, snapshot, instance, key pair or security group tagged Stack=${stack}`);
+            if (inventorySize(left) === 0)
+                local.log(`inventory: moto holds no image, snapshot, instance, key pair or security group tagged Stack=${stack}`);
             else {
-                local.log(`error: moto still holds objects tagged Stack=${stack}: ${local.describeInventory(left)} (see docs/local.md, recovery)`);
+                local.log(
+                    `error: moto still holds objects tagged Stack=${stack}: ${local.describeInventory(left)} (see docs/local.md, recovery)`,
+                );
                 status = 1;
             }
         }
@@ -47,7 +50,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
     if (!(await local.stopLocal())) status = 1;
     if (status === 0) {
-        if (!keepSandboxes) for (const d of ["sandbox", "hostkeys"]) fs.rmSync(path.join(local.LOCAL_DIR, d), { recursive: true, force: true });
+        if (!keepSandboxes)
+            for (const d of ["sandbox", "hostkeys"]) fs.rmSync(path.join(local.LOCAL_DIR, d), { recursive: true, force: true });
         local.log(`done: stack ${stack} destroyed; moto, hostd and sandboxes stopped; no process or mount left`);
     }
     return status;

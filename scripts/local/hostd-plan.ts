@@ -78,7 +78,8 @@ export function plan(current: CurrentSandbox | undefined, served: ReadonlySet<st
     for (const i of fresh.slice(0, -1)) actions.push({ kind: "skip", instance: i });
     if (newest?.bootFrom !== undefined) {
         if (sandbox) {
-            const reason = sandbox.instanceId === undefined ? `standby yields the port to booted ${newest.id}` : `new instance ${newest.id}`;
+            const reason =
+                sandbox.instanceId === undefined ? `standby yields the port to booted ${newest.id}` : `new instance ${newest.id}`;
             actions.push({ kind: "stop", slot: sandbox.slot, instanceId: sandbox.instanceId, reason });
         }
         actions.push({ kind: "boot", instance: newest });
@@ -123,7 +124,10 @@ export function laneOf(instance: SeenInstance, lanes: readonly LaneArch[]): Lane
  * inside its own network namespace without connecting to it.
  */
 export function listensOn(tcpTable: string, port: number): boolean {
-    const want = new Set([`0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`, `00000000:${port.toString(16).toUpperCase().padStart(4, "0")}`]);
+    const want = new Set([
+        `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`,
+        `00000000:${port.toString(16).toUpperCase().padStart(4, "0")}`,
+    ]);
     return tcpTable
         .split("\n")
         .slice(1)

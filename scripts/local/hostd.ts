@@ -64,7 +64,8 @@ export interface HostdOptions {
 }
 
 /** What hostd.json holds of one lane's running sandbox or booted instance. */
-export type SandboxState = ({ kind?: "build" | "boot"; slot: string; unsharePid: number; nsPid?: number; instanceId?: string } & Partial<BootRecord>) | null;
+export type SandboxState =
+    ({ kind?: "build" | "boot"; slot: string; unsharePid: number; nsPid?: number; instanceId?: string } & Partial<BootRecord>) | null;
 
 /** One architecture's lane in hostd.json. */
 export interface LaneState {
@@ -93,7 +94,8 @@ export interface HostdState {
 
 /** Parses hostd's argv. Pure; throws a usage error. */
 export function parseHostdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): HostdOptions {
-    const usage = "usage: hostd.ts --endpoint URL --ssh-port N [--state-dir DIR] [--regions r1,r2] [--rootfs DIR] [--interval-ms N] [--arm64-ssh-port N] [--arm64-rootfs DIR]";
+    const usage =
+        "usage: hostd.ts --endpoint URL --ssh-port N [--state-dir DIR] [--regions r1,r2] [--rootfs DIR] [--interval-ms N] [--arm64-ssh-port N] [--arm64-rootfs DIR]";
     const o: Partial<HostdOptions> = { stateDir: path.join(PROJECT_ROOT, ".local"), intervalMs: 100 };
     o.regions = [env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? INPUTS.buildRegion.default];
     for (let i = 0; i < argv.length; i++) {
@@ -114,7 +116,8 @@ export function parseHostdArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (!o.endpoint) throw new Error(`--endpoint is required\n${usage}`);
     if (!Number.isInteger(o.sshPort) || o.sshPort! <= 0 || o.sshPort! > 65535) throw new Error(`--ssh-port must be a TCP port\n${usage}`);
     if (o.arm64SshPort !== undefined) {
-        if (!Number.isInteger(o.arm64SshPort) || o.arm64SshPort <= 0 || o.arm64SshPort > 65535) throw new Error(`--arm64-ssh-port must be a TCP port\n${usage}`);
+        if (!Number.isInteger(o.arm64SshPort) || o.arm64SshPort <= 0 || o.arm64SshPort > 65535)
+            throw new Error(`--arm64-ssh-port must be a TCP port\n${usage}`);
         if (o.arm64SshPort === o.sshPort) throw new Error(`--arm64-ssh-port must differ from --ssh-port (each lane has its own)\n${usage}`);
     } else if (o.arm64Rootfs !== undefined) throw new Error(`--arm64-rootfs needs --arm64-ssh-port\n${usage}`);
     if (!Number.isFinite(o.intervalMs) || o.intervalMs! < 10) throw new Error(`--interval-ms must be >= 10\n${usage}`);
@@ -253,7 +256,9 @@ class Hostd {
         await Promise.all(this.lanes.map((l) => this.apply(l, [{ kind: "standby" }])));
         this.ready = true;
         this.writeState();
-        log(`ready: ${this.lanes.map((l) => `${l.arch} sandbox sshd on 127.0.0.1:${l.sshPort}`).join(", ")}, watching ${this.o.endpoint} (${this.o.regions.join(",")})`);
+        log(
+            `ready: ${this.lanes.map((l) => `${l.arch} sandbox sshd on 127.0.0.1:${l.sshPort}`).join(", ")}, watching ${this.o.endpoint} (${this.o.regions.join(",")})`,
+        );
     }
 
     async run(): Promise<void> {
@@ -269,7 +274,9 @@ class Hostd {
                     if (a) byLane.get(a)!.push(i);
                     else if (i.state === "running" && !served.has(i.id)) {
                         this.served[i.id] = "";
-                        log(`${i.id}: no sandbox (hostd has no ${i.tags?.Architecture ?? i.architecture} lane; start it with --arm64-ssh-port)`);
+                        log(
+                            `${i.id}: no sandbox (hostd has no ${i.tags?.Architecture ?? i.architecture} lane; start it with --arm64-ssh-port)`,
+                        );
                         this.writeState();
                     }
                 }
@@ -325,7 +332,10 @@ class Hostd {
         for (const slot of fs.readdirSync(dir)) {
             if (!slot.startsWith("sb-")) continue;
             try {
-                const m = JSON.parse(fs.readFileSync(path.join(dir, slot, "instance.json"), "utf8")) as { instanceId: string; tags?: Record<string, string> };
+                const m = JSON.parse(fs.readFileSync(path.join(dir, slot, "instance.json"), "utf8")) as {
+                    instanceId: string;
+                    tags?: Record<string, string>;
+                };
                 out.push({ instanceId: m.instanceId, slot, tags: m.tags ?? {} });
             } catch {
                 /* a standby that never served, or not written yet */
@@ -352,7 +362,11 @@ class Hostd {
                 const tags: Record<string, string> = {};
                 for (const t of img?.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? "";
                 const known = new Set(instances.map((x) => x.id));
-                const m = findBuildOfImage({ imageId: i.imageId, name: img?.Name, sourceInstanceId: img?.SourceInstanceId, tags }, this.builds(), known);
+                const m = findBuildOfImage(
+                    { imageId: i.imageId, name: img?.Name, sourceInstanceId: img?.SourceInstanceId, tags },
+                    this.builds(),
+                    known,
+                );
                 if (m.kind === "build") {
                     this.bootFrom.set(i.id, m.build.slot);
                     log(`${i.id}: image ${i.imageId} was made by build ${m.build.slot} (${m.build.instanceId}, by ${m.how}): booting it`);
@@ -516,11 +530,30 @@ class Hostd {
             failed = reject;
         });
         const helpers = new NsHelpers(dir, slot, log);
-        const forwarder = await NetnsForwarder.listen({ port: l.sshPort, innerPort: SANDBOX_SSHD_PORT, waitMs: limit * 1000, helpers }, target);
+        const forwarder = await NetnsForwarder.listen(
+            { port: l.sshPort, innerPort: SANDBOX_SSHD_PORT, waitMs: limit * 1000, helpers },
+            target,
+        );
         const logFd = fs.openSync(path.join(dir, "sshd.log"), "a");
         const child = spawn(
             "unshare",
-            ["--mount", "--pid", "--net", "--fork", "--kill-child", "--propagation", "private", "--", "bash", SANDBOX_INIT, l.rootfs, upper, work, merged, String(SANDBOX_SSHD_PORT)],
+            [
+                "--mount",
+                "--pid",
+                "--net",
+                "--fork",
+                "--kill-child",
+                "--propagation",
+                "private",
+                "--",
+                "bash",
+                SANDBOX_INIT,
+                l.rootfs,
+                upper,
+                work,
+                merged,
+                String(SANDBOX_SSHD_PORT),
+            ],
             { stdio: ["ignore", logFd, logFd] },
         );
         fs.closeSync(logFd);
@@ -559,7 +592,9 @@ class Hostd {
             nsPid: s.nsPid,
             startedAt: new Date().toISOString(),
         });
-        log(`${slot}: ${l.arch} sandbox sshd listening on 127.0.0.1:${SANDBOX_SSHD_PORT} of its own network namespace, reached from 127.0.0.1:${l.sshPort} (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`);
+        log(
+            `${slot}: ${l.arch} sandbox sshd listening on 127.0.0.1:${SANDBOX_SSHD_PORT} of its own network namespace, reached from 127.0.0.1:${l.sshPort} (namespace PID 1 = host pid ${s.nsPid})${publicKey ? "" : " as standby"}`,
+        );
         return s;
     }
 
@@ -569,7 +604,8 @@ class Hostd {
         const sandboxDir = path.join(this.o.stateDir, "sandbox");
         let rootfs = l.rootfs;
         try {
-            rootfs = (JSON.parse(fs.readFileSync(path.join(sandboxDir, from, "sandbox.json"), "utf8")) as { rootfs?: string }).rootfs ?? rootfs;
+            rootfs =
+                (JSON.parse(fs.readFileSync(path.join(sandboxDir, from, "sandbox.json"), "utf8")) as { rootfs?: string }).rootfs ?? rootfs;
         } catch {
             /* an older record: the base root hostd runs with */
         }
@@ -606,9 +642,14 @@ class Hostd {
             tags: instance.tags ?? {},
             servedAt: new Date().toISOString(),
         });
-        log(`${instance.id}: booting ${l.arch} image ${instance.imageId} (build ${from}) in ${slot} on 127.0.0.1:${l.sshPort} (key pair ${instance.keyName ?? "none"}${key ? ", key written" : ""})`);
+        log(
+            `${instance.id}: booting ${l.arch} image ${instance.imageId} (build ${from}) in ${slot} on 127.0.0.1:${l.sshPort} (key pair ${instance.keyName ?? "none"}${key ? ", key written" : ""})`,
+        );
         try {
-            const boot = await BootInstance.start({ sandboxDir, slot, layers: [path.join(sandboxDir, from, "upper"), rootfs], sshPort: l.sshPort, identity, log }, key);
+            const boot = await BootInstance.start(
+                { sandboxDir, slot, layers: [path.join(sandboxDir, from, "upper"), rootfs], sshPort: l.sshPort, identity, log },
+                key,
+            );
             l.booted = { slot, instanceId: instance.id, boot };
         } catch (e) {
             log(`${instance.id}: boot failed: ${(e as Error).message}`);
@@ -737,7 +778,17 @@ function shown(file: string): string {
 export async function spawnHostd(opts: SpawnHostdOptions): Promise<HostdProcess> {
     fs.mkdirSync(opts.stateDir, { recursive: true });
     fs.rmSync(path.join(opts.stateDir, "hostd.json"), { force: true });
-    const args = ["-r", "ts-node/register/transpile-only", path.join(__dirname, "hostd.ts"), "--endpoint", opts.endpoint, "--ssh-port", String(opts.sshPort), "--state-dir", opts.stateDir];
+    const args = [
+        "-r",
+        "ts-node/register/transpile-only",
+        path.join(__dirname, "hostd.ts"),
+        "--endpoint",
+        opts.endpoint,
+        "--ssh-port",
+        String(opts.sshPort),
+        "--state-dir",
+        opts.stateDir,
+    ];
     if (opts.regions) args.push("--regions", opts.regions.join(","));
     if (opts.rootfs) args.push("--rootfs", opts.rootfs);
     if (opts.arm64SshPort !== undefined) args.push("--arm64-ssh-port", String(opts.arm64SshPort));

@@ -54,5 +54,9 @@ export function buildAgent(outDir: string, opts: RootfsOptions = {}): string {
  * `opts.arch` the package's architecture (default amd64; the arm64 one sits beside it in `outDir`).
  */
 export function buildStandin(outDir: string, version: string, edition = "enterprise", opts: RootfsOptions = {}): string {
-    return lastLine("scripts/local/standin-couchbase.sh", ["--out", outDir, "--version", version, "--edition", edition, ...(opts.arch ? ["--arch", opts.arch] : [])], opts);
+    return lastLine(
+        "scripts/local/standin-couchbase.sh",
+        ["--out", outDir, "--version", version, "--edition", edition, ...(opts.arch ? ["--arch", opts.arch] : [])],
+        opts,
+    );
 }

@@ -72,7 +72,8 @@ export function localSettings(stack: string, values: Readonly<Record<string, unk
         return v === "" ? scalarText(DEFAULTS[key]) : v;
     };
     const endpoint = get("ec2Endpoint");
-    if (!endpoint) throw new LocalError(`Pulumi.${stack}.yaml sets no ${project}:ec2Endpoint (the local emulator's, e.g. http://127.0.0.1:5000)`);
+    if (!endpoint)
+        throw new LocalError(`Pulumi.${stack}.yaml sets no ${project}:ec2Endpoint (the local emulator's, e.g. http://127.0.0.1:5000)`);
     let motoPort: number;
     try {
         motoPort = endpointPort(endpoint);
@@ -148,7 +149,10 @@ export function architectureLines(outputs: Record<string, unknown>, region: stri
     const images = (outputs.imagesByArch ?? {}) as Record<string, { bootTest?: unknown } | undefined>;
     return Object.keys(ids)
         .sort()
-        .map((arch) => `${arch}: ${(scalarText(ids[arch]?.[region]) || "(no image)")}, boot test ${bootTestLine({ bootTest: images[arch]?.bootTest })}`);
+        .map(
+            (arch) =>
+                `${arch}: ${scalarText(ids[arch]?.[region]) || "(no image)"}, boot test ${bootTestLine({ bootTest: images[arch]?.bootTest })}`,
+        );
 }
 
 /** Logs how a background process went: `stopped NAME (pid N)`, or `killed ... after 10 s`. */
@@ -176,9 +180,16 @@ async function runningMoto(s: LocalSettings): Promise<number | undefined> {
  */
 async function startLocalMoto(s: LocalSettings): Promise<number> {
     if (await portOpen(s.motoPort))
-        throw new LocalError(`127.0.0.1:${s.motoPort} is taken by something that is not our moto (.local/moto.pid); stop it or change ec2Endpoint`);
+        throw new LocalError(
+            `127.0.0.1:${s.motoPort} is taken by something that is not our moto (.local/moto.pid); stop it or change ec2Endpoint`,
+        );
     fs.mkdirSync(LOCAL_DIR, { recursive: true });
-    const moto = await startMoto({ port: s.motoPort, amisPath: BASE_IMAGES_FILE, logFile: path.join(LOCAL_DIR, "moto.log"), detached: true });
+    const moto = await startMoto({
+        port: s.motoPort,
+        amisPath: BASE_IMAGES_FILE,
+        logFile: path.join(LOCAL_DIR, "moto.log"),
+        detached: true,
+    });
     fs.writeFileSync(MOTO_PID, `${moto.pid}\n`);
     return moto.pid;
 }
@@ -202,7 +213,14 @@ export async function ensureMoto(s: LocalSettings, onStart: string): Promise<{ p
 /** hostd's state when it serves exactly these settings and is ready. */
 function hostdServes(state: HostdState | undefined, s: LocalSettings): boolean {
     const lanes = (state?.lanes ?? []).map((l) => `${l.arch}:${l.sshPort}`).join(",");
-    return !!state && state.ready && state.endpoint === s.endpoint && state.sshPort === s.sshPort && state.regions.join(",") === s.region && lanes === hostdLanes(s).join(",");
+    return (
+        !!state &&
+        state.ready &&
+        state.endpoint === s.endpoint &&
+        state.sshPort === s.sshPort &&
+        state.regions.join(",") === s.region &&
+        lanes === hostdLanes(s).join(",")
+    );
 }
 
 /** The lanes hostd runs for these settings, `arch:port`: amd64 on sshPort, arm64 (when built) on sshPort + 1. */
@@ -218,7 +236,9 @@ export function hostdLanes(s: LocalSettings): string[] {
  * listens). Returns its pid.
  */
 export async function ensureHostd(s: LocalSettings, rootfs: string, arm64Rootfs?: string): Promise<number> {
-    const shown = hostdLanes(s).map((l) => `${l.split(":")[0]} sandbox sshd on 127.0.0.1:${l.split(":")[1]}`).join(", ");
+    const shown = hostdLanes(s)
+        .map((l) => `${l.split(":")[0]} sandbox sshd on 127.0.0.1:${l.split(":")[1]}`)
+        .join(", ");
     const pid = runningHostd(LOCAL_DIR);
     if (pid !== undefined) {
         let state: HostdState | undefined;
@@ -235,7 +255,15 @@ export async function ensureHostd(s: LocalSettings, rootfs: string, arm64Rootfs?
     }
     log(`hostd: starting (${shown})`);
     const arm64 = s.architectures.includes("arm64") ? { arm64SshPort: emulatorSshPort(s.sshPort, "arm64"), arm64Rootfs } : {};
-    const hostd = await spawnHostd({ endpoint: s.endpoint, sshPort: s.sshPort, stateDir: LOCAL_DIR, regions: [s.region], rootfs, detached: true, ...arm64 });
+    const hostd = await spawnHostd({
+        endpoint: s.endpoint,
+        sshPort: s.sshPort,
+        stateDir: LOCAL_DIR,
+        regions: [s.region],
+        rootfs,
+        detached: true,
+        ...arm64,
+    });
     return hostd.pid;
 }
 

@@ -67,11 +67,7 @@ export async function stopProcess(pid: number, graceMs: number): Promise<"gone" 
 /** The direct children of `pid` (its main thread's), from /proc. */
 export function childrenOf(pid: number): number[] {
     try {
-        return fs
-            .readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-            .split(/\s+/)
-            .filter(Boolean)
-            .map(Number);
+        return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number);
     } catch {
         return [];
     }

@@ -30,7 +30,8 @@ async function main(argv: readonly string[]): Promise<number> {
     fs.mkdirSync(local.LOCAL_DIR, { recursive: true });
     if (process.getuid?.() !== 0) throw new local.LocalError("the sandbox build host needs root (namespaces, overlayfs, chroot)");
     const s = await local.readLocalSettings(stack);
-    if (s.sshPort === 0) throw new local.LocalError(`Pulumi.${stack}.yaml sets no couchbase-images:sshPort (the sandbox sshd's, e.g. 2222)`);
+    if (s.sshPort === 0)
+        throw new local.LocalError(`Pulumi.${stack}.yaml sets no couchbase-images:sshPort (the sandbox sshd's, e.g. 2222)`);
 
     // --- inputs the local stack uses as prebuilt artifacts --------------------------------------
     local.log("rootfs: cached Debian root for the sandbox");
@@ -45,14 +46,18 @@ async function main(argv: readonly string[]): Promise<number> {
     let arm64Rootfs: string | undefined;
     if (s.architectures.includes("arm64")) {
         if (!fs.existsSync("/proc/sys/fs/binfmt_misc/qemu-aarch64")) {
-            throw new local.LocalError(`Pulumi.${stack}.yaml builds arm64, but qemu-aarch64 is not registered in binfmt_misc: run scripts/bootstrap.sh (or remove arm64 from couchbase-images:architectures)`);
+            throw new local.LocalError(
+                `Pulumi.${stack}.yaml builds arm64, but qemu-aarch64 is not registered in binfmt_misc: run scripts/bootstrap.sh (or remove arm64 from couchbase-images:architectures)`,
+            );
         }
         local.log("rootfs: cached arm64 Debian root for the arm64 sandbox (qemu-aarch64)");
         arm64Rootfs = rootfsDir({ arch: "arm64" });
         local.log("agent: agent/build.sh --arch arm64 --out .build/agent-arm64");
         const arm64Sha = buildAgent(path.join(local.PROJECT_ROOT, ".build", "agent-arm64"), { arch: "arm64" });
         local.log(`agent: .build/agent-arm64/dp-agent.gz sha256 ${arm64Sha}`);
-        const arm64Deb = buildStandin(path.join(local.PROJECT_ROOT, ".build", "standin"), s.couchbaseVersion, s.couchbaseEdition, { arch: "arm64" });
+        const arm64Deb = buildStandin(path.join(local.PROJECT_ROOT, ".build", "standin"), s.couchbaseVersion, s.couchbaseEdition, {
+            arch: "arm64",
+        });
         local.log(`stand-in package: ${rel(arm64Deb)} (arm64, a STAND-IN)`);
     }
 

@@ -32,13 +32,28 @@ export function awsFailure(e: unknown): AwsFailure {
 }
 
 const DENIED = new Set(["UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "UnauthorizedAccess"]);
-const BAD_CREDENTIALS = new Set(["AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "CredentialsProviderError", "UnrecognizedClientException"]);
+const BAD_CREDENTIALS = new Set([
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "CredentialsProviderError",
+    "UnrecognizedClientException",
+]);
 
 /** A check that could not ask AWS: the error, and the generic fix for its kind. */
 export function failed(name: string, what: string, e: AwsFailure, action: string): CheckResult {
     const detail = `${what}: ${e.code}: ${e.message}`;
-    if (DENIED.has(e.code)) return { name, status: "fail", detail, fix: `allow ${action} (docs/iam/build.json) for these credentials in this region` };
-    if (BAD_CREDENTIALS.has(e.code)) return { name, status: "fail", detail, fix: "give working credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; `aws sts get-caller-identity` must work)" };
+    if (DENIED.has(e.code))
+        return { name, status: "fail", detail, fix: `allow ${action} (docs/iam/build.json) for these credentials in this region` };
+    if (BAD_CREDENTIALS.has(e.code))
+        return {
+            name,
+            status: "fail",
+            detail,
+            fix: "give working credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; `aws sts get-caller-identity` must work)",
+        };
     return { name, status: "fail", detail, fix: "retry; if it persists, check the network path to AWS and the region name" };
 }
 
@@ -62,9 +77,20 @@ export function regionChecks(cfg: Pick<PipelineConfig, "buildRegion" | "copyRegi
     if ("code" in regions) return [failed("regions", "ec2:DescribeRegions failed", regions, "ec2:DescribeRegions")];
     return used.map((r): CheckResult => {
         const info = regions.find((x) => x.RegionName === r);
-        if (!info) return { name: keyOf(r), status: "fail", detail: `${r} is not a region of this account's partition`, fix: `use a region name from \`aws ec2 describe-regions --all-regions\`` };
+        if (!info)
+            return {
+                name: keyOf(r),
+                status: "fail",
+                detail: `${r} is not a region of this account's partition`,
+                fix: `use a region name from \`aws ec2 describe-regions --all-regions\``,
+            };
         if (info.OptInStatus === "not-opted-in") {
-            return { name: keyOf(r), status: "fail", detail: `${r} is not enabled for the account (opt-in region)`, fix: `enable it (\`aws account enable-region --region-name ${r}\`), or remove it from the stack` };
+            return {
+                name: keyOf(r),
+                status: "fail",
+                detail: `${r} is not enabled for the account (opt-in region)`,
+                fix: `enable it (\`aws account enable-region --region-name ${r}\`), or remove it from the stack`,
+            };
         }
         return { name: keyOf(r), status: "ok", detail: `${r} is enabled (${info.OptInStatus ?? "opt-in-not-required"})` };
     });
@@ -81,7 +107,8 @@ export interface SubnetInfo {
 /** What was found of the builder's network: the configured subnet, or the default VPC and its subnets. */
 export type NetworkFacts =
     | { subnetId: string; subnet: SubnetInfo | undefined | AwsFailure }
-    | { defaultVpcId: string | undefined; defaultSubnets: SubnetInfo[] } | { defaultVpc: AwsFailure };
+    | { defaultVpcId: string | undefined; defaultSubnets: SubnetInfo[] }
+    | { defaultVpc: AwsFailure };
 
 const NO_SSH_ROUTE_FIX =
     "set associatePublicIpAddress true (a public subnet: its route table reaches an internet gateway), " +
@@ -93,25 +120,51 @@ const NO_SSH_ROUTE_FIX =
  * private sshInterface); without subnetId, the build region has a default VPC (else Packer fails
  * with VPCIdNotSpecified) whose default subnets map public IPs (or the same settings).
  */
-export function networkChecks(cfg: Pick<PipelineConfig, "buildRegion" | "subnetId" | "vpcId" | "associatePublicIpAddress" | "sshInterface" | "sshHost">, f: NetworkFacts): CheckResult[] {
+export function networkChecks(
+    cfg: Pick<PipelineConfig, "buildRegion" | "subnetId" | "vpcId" | "associatePublicIpAddress" | "sshInterface" | "sshHost">,
+    f: NetworkFacts,
+): CheckResult[] {
     const r = cfg.buildRegion;
     const privateSsh = cfg.sshInterface === "private_ip" || cfg.sshInterface === "private_dns";
     const routeOk = (mapsPublic: boolean) => mapsPublic || cfg.associatePublicIpAddress || privateSsh || cfg.sshHost !== undefined;
-    const how = privateSsh ? `sshInterface ${cfg.sshInterface}` : cfg.associatePublicIpAddress ? "associatePublicIpAddress" : cfg.sshHost !== undefined ? "sshHost" : "";
+    const how = privateSsh
+        ? `sshInterface ${cfg.sshInterface}`
+        : cfg.associatePublicIpAddress
+          ? "associatePublicIpAddress"
+          : cfg.sshHost !== undefined
+            ? "sshHost"
+            : "";
     if ("subnetId" in f) {
         const name = "subnetId";
-        if (f.subnet !== undefined && "code" in f.subnet) return [failed(name, `ec2:DescribeSubnets ${f.subnetId} failed`, f.subnet, "ec2:DescribeSubnets")];
+        if (f.subnet !== undefined && "code" in f.subnet)
+            return [failed(name, `ec2:DescribeSubnets ${f.subnetId} failed`, f.subnet, "ec2:DescribeSubnets")];
         if (f.subnet === undefined) {
-            return [{ name, status: "fail", detail: `${f.subnetId} does not exist in ${r}`, fix: `give a subnet of ${r} (\`aws ec2 describe-subnets --region ${r}\`), or remove subnetId to use the default VPC` }];
+            return [
+                {
+                    name,
+                    status: "fail",
+                    detail: `${f.subnetId} does not exist in ${r}`,
+                    fix: `give a subnet of ${r} (\`aws ec2 describe-subnets --region ${r}\`), or remove subnetId to use the default VPC`,
+                },
+            ];
         }
         const out: CheckResult[] = [];
         if (cfg.vpcId && f.subnet.VpcId !== cfg.vpcId) {
-            out.push({ name: "vpcId", status: "fail", detail: `${f.subnetId} is in ${f.subnet.VpcId}, not in ${cfg.vpcId}`, fix: "set vpcId to the subnet's VPC, or remove vpcId (the subnet implies it)" });
+            out.push({
+                name: "vpcId",
+                status: "fail",
+                detail: `${f.subnetId} is in ${f.subnet.VpcId}, not in ${cfg.vpcId}`,
+                fix: "set vpcId to the subnet's VPC, or remove vpcId (the subnet implies it)",
+            });
         }
         const maps = f.subnet.MapPublicIpOnLaunch === true;
         out.push(
             routeOk(maps)
-                ? { name, status: "ok", detail: `${f.subnetId} in ${f.subnet.VpcId}; ${maps ? "maps public IPs on launch" : `no public IPs on launch; SSH through ${how}`}` }
+                ? {
+                      name,
+                      status: "ok",
+                      detail: `${f.subnetId} in ${f.subnet.VpcId}; ${maps ? "maps public IPs on launch" : `no public IPs on launch; SSH through ${how}`}`,
+                  }
                 : {
                       name,
                       status: "fail",
@@ -136,7 +189,14 @@ export function networkChecks(cfg: Pick<PipelineConfig, "buildRegion" | "subnetI
     const defaults = f.defaultSubnets.filter((s) => s.DefaultForAz !== false);
     const mapping = defaults.filter((s) => s.MapPublicIpOnLaunch === true);
     if (defaults.length === 0) {
-        return [{ name, status: "fail", detail: `the default VPC ${f.defaultVpcId} has no subnets`, fix: `create default subnets (\`aws ec2 create-default-subnet --region ${r} --availability-zone <zone>\`), or set subnetId` }];
+        return [
+            {
+                name,
+                status: "fail",
+                detail: `the default VPC ${f.defaultVpcId} has no subnets`,
+                fix: `create default subnets (\`aws ec2 create-default-subnet --region ${r} --availability-zone <zone>\`), or set subnetId`,
+            },
+        ];
     }
     if (!routeOk(mapping.length === defaults.length)) {
         return [
@@ -148,7 +208,13 @@ export function networkChecks(cfg: Pick<PipelineConfig, "buildRegion" | "subnetI
             },
         ];
     }
-    return [{ name, status: "ok", detail: `default VPC ${f.defaultVpcId} (${defaults.length} default subnets${mapping.length === defaults.length ? ", all map public IPs" : `; SSH through ${how}`})` }];
+    return [
+        {
+            name,
+            status: "ok",
+            detail: `default VPC ${f.defaultVpcId} (${defaults.length} default subnets${mapping.length === defaults.length ? ", all map public IPs" : `; SSH through ${how}`})`,
+        },
+    ];
 }
 
 /** The base image of one architecture: the explicit id exists, or the filter finds one. */
@@ -161,8 +227,15 @@ export function baseImageCheck(
     if ("code" in images) return failed(name, "ec2:DescribeImages failed", images, "ec2:DescribeImages");
     const newest = [...images].sort((a, b) => (b.CreationDate ?? "").localeCompare(a.CreationDate ?? ""))[0];
     if (!newest) {
-        const what = cfg.baseImageId ? `${cfg.baseImageId} does not exist in ${cfg.buildRegion} (or is not shared with the account)` : `no image named ${cfg.baseImageNameFilter} owned by ${cfg.baseImageOwners.join(", ")} in ${cfg.buildRegion}`;
-        return { name, status: "fail", detail: what, fix: `check the image in ${cfg.buildRegion} (\`aws ec2 describe-images --region ${cfg.buildRegion} …\`) and fix ${name}` };
+        const what = cfg.baseImageId
+            ? `${cfg.baseImageId} does not exist in ${cfg.buildRegion} (or is not shared with the account)`
+            : `no image named ${cfg.baseImageNameFilter} owned by ${cfg.baseImageOwners.join(", ")} in ${cfg.buildRegion}`;
+        return {
+            name,
+            status: "fail",
+            detail: what,
+            fix: `check the image in ${cfg.buildRegion} (\`aws ec2 describe-images --region ${cfg.buildRegion} …\`) and fix ${name}`,
+        };
     }
     return { name, status: "ok", detail: `${newest.ImageId} ${newest.Name ?? ""}`.trim() };
 }
@@ -171,15 +244,33 @@ export function baseImageCheck(
  * The Couchbase Server package of one architecture (no AWS call): in download mode, its sha256 is in
  * the project's table or pinned by the stack; other modes say what they rely on.
  */
-export function packageCheck(cfg: Pick<PipelineConfig, "couchbasePackageSource" | "couchbaseVersion" | "couchbaseEdition" | "couchbasePackageSha256">, arch: Arch): CheckResult {
+export function packageCheck(
+    cfg: Pick<PipelineConfig, "couchbasePackageSource" | "couchbaseVersion" | "couchbaseEdition" | "couchbasePackageSha256">,
+    arch: Arch,
+): CheckResult {
     const name = `couchbasePackageSource (${arch})`;
     if (cfg.couchbasePackageSource === "repository") {
-        return { name, status: "skip", detail: "repository mode: Couchbase's apt repository, verified by the pinned release package and keys (not reachable from here: docs/image.md)" };
+        return {
+            name,
+            status: "skip",
+            detail: "repository mode: Couchbase's apt repository, verified by the pinned release package and keys (not reachable from here: docs/image.md)",
+        };
     }
-    if (cfg.couchbasePackageSource !== "download") return { name, status: "skip", detail: `a local package folder (${cfg.couchbasePackageSource})` };
-    const e = expectedSha256(cfg.couchbaseVersion, cfg.couchbaseEdition, arch, stackPin(cfg.couchbasePackageSha256, cfg.couchbaseVersion, arch));
-    if ("problem" in e) return { name, status: "fail", detail: e.problem, fix: "pin the sha256 (couchbasePackageSha256) or pick a version the table has" };
-    return { name, status: "ok", detail: `${packageUrl(cfg.couchbaseVersion, cfg.couchbaseEdition, arch)}, sha256 from the ${e.from === "table" ? "project's table" : "stack's pin"}` };
+    if (cfg.couchbasePackageSource !== "download")
+        return { name, status: "skip", detail: `a local package folder (${cfg.couchbasePackageSource})` };
+    const e = expectedSha256(
+        cfg.couchbaseVersion,
+        cfg.couchbaseEdition,
+        arch,
+        stackPin(cfg.couchbasePackageSha256, cfg.couchbaseVersion, arch),
+    );
+    if ("problem" in e)
+        return { name, status: "fail", detail: e.problem, fix: "pin the sha256 (couchbasePackageSha256) or pick a version the table has" };
+    return {
+        name,
+        status: "ok",
+        detail: `${packageUrl(cfg.couchbaseVersion, cfg.couchbaseEdition, arch)}, sha256 from the ${e.from === "table" ? "project's table" : "stack's pin"}`,
+    };
 }
 
 /** A key as kms:DescribeKey reports it. */
@@ -198,7 +289,12 @@ export function kmsKeyCheck(region: string, key: string, r: KeyInfo | AwsFailure
     const name = `kmsKeyIds.${region}`;
     if ("code" in r) {
         if (r.code === "NotFoundException") {
-            return { name, status: "fail", detail: `${key} is not a key in ${region}: ${r.message}`, fix: `give a key of ${region} (\`aws kms list-aliases --region ${region}\`), or remove the entry to use the default EBS key` };
+            return {
+                name,
+                status: "fail",
+                detail: `${key} is not a key in ${region}: ${r.message}`,
+                fix: `give a key of ${region} (\`aws kms list-aliases --region ${region}\`), or remove the entry to use the default EBS key`,
+            };
         }
         return failed(name, `kms:DescribeKey ${key} in ${region} failed`, r, "kms:DescribeKey");
     }
@@ -207,7 +303,12 @@ export function kmsKeyCheck(region: string, key: string, r: KeyInfo | AwsFailure
         return { name, status: "fail", detail: `${key} is a key of ${arnRegion}, not ${region}`, fix: `give a key of ${region}` };
     }
     if (r.KeyState !== "Enabled") {
-        return { name, status: "fail", detail: `${r.Arn ?? key} is ${r.KeyState ?? "in an unknown state"}, not Enabled`, fix: `enable it (\`aws kms enable-key --region ${region} --key-id ${r.Arn ?? key}\`) or give another key` };
+        return {
+            name,
+            status: "fail",
+            detail: `${r.Arn ?? key} is ${r.KeyState ?? "in an unknown state"}, not Enabled`,
+            fix: `enable it (\`aws kms enable-key --region ${region} --key-id ${r.Arn ?? key}\`) or give another key`,
+        };
     }
     return { name, status: "ok", detail: `${r.Arn ?? key} is enabled${r.KeyManager ? ` (${r.KeyManager} managed)` : ""}` };
 }

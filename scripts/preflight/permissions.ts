@@ -42,19 +42,31 @@ const ARN = /^arn:(aws[a-z-]*):(sts|iam)::(\d{12}):(.+)$/;
  */
 export function principalOf(callerArn: string): Principal {
     const m = ARN.exec(callerArn);
-    const fix = "pass the IAM user or role whose policies these credentials carry: --principal-arn arn:aws:iam::<account>:role/<path/name> (`aws iam get-role --role-name NAME --query Role.Arn`)";
+    const fix =
+        "pass the IAM user or role whose policies these credentials carry: --principal-arn arn:aws:iam::<account>:role/<path/name> (`aws iam get-role --role-name NAME --query Role.Arn`)";
     if (!m) return { problem: `${JSON.stringify(callerArn)} is not an IAM or STS ARN`, fix };
     const [, partition, service, account, resource] = m;
     if (service === "iam") {
-        if (resource === "root") return { skip: `${callerArn} is the account's root user: IAM policies do not limit it (and it should not run builds: use a role with docs/iam/*.json)` };
+        if (resource === "root")
+            return {
+                skip: `${callerArn} is the account's root user: IAM policies do not limit it (and it should not run builds: use a role with docs/iam/*.json)`,
+            };
         if (resource.startsWith("user/")) return { arn: callerArn, kind: "user" };
         if (resource.startsWith("role/")) return { arn: callerArn, kind: "role" };
         return { problem: `${callerArn} names no IAM user or role`, fix };
     }
     const session = /^assumed-role\/([^/]+)\/(.+)$/.exec(resource);
-    if (session) return { arn: `arn:${partition}:iam::${account}:role/${session[1]}`, kind: "role", fromSession: { role: session[1], session: session[2] } };
+    if (session)
+        return {
+            arn: `arn:${partition}:iam::${account}:role/${session[1]}`,
+            kind: "role",
+            fromSession: { role: session[1], session: session[2] },
+        };
     if (resource.startsWith("federated-user/")) {
-        return { problem: `${callerArn} is a federated user (GetFederationToken), which cannot be simulated`, fix: "pass the IAM user that made the token: --principal-arn arn:aws:iam::<account>:user/<name>" };
+        return {
+            problem: `${callerArn} is a federated user (GetFederationToken), which cannot be simulated`,
+            fix: "pass the IAM user that made the token: --principal-arn arn:aws:iam::<account>:user/<name>",
+        };
     }
     return { problem: `${callerArn} names no IAM user or assumed role`, fix };
 }
@@ -94,7 +106,8 @@ const isKeyArn = (k: string | undefined): k is string => typeof k === "string" &
  *   `Project=couchbase-images` (`aws:ResourceTag/Project`).
  */
 export function simulationPlan(p: PlanInput, list: readonly ActionUse[] = ACTIONS): Simulation[] {
-    const of = (role: Role, scope: Scope) => [...new Set(list.filter((a) => a.role === role && (a.scope ?? "any") === scope).map((a) => a.action))].sort();
+    const of = (role: Role, scope: Scope) =>
+        [...new Set(list.filter((a) => a.role === role && (a.scope ?? "any") === scope).map((a) => a.action))].sort();
     const region = (r: string) => ({ key: "aws:RequestedRegion", values: [r] });
     const viaEc2 = (r: string) => ({ key: "kms:ViaService", values: [`ec2.${r}.amazonaws.com`] });
     const out: Simulation[] = [];
@@ -106,7 +119,14 @@ export function simulationPlan(p: PlanInput, list: readonly ActionUse[] = ACTION
         if (set.length === 0) return;
         const arns = set.filter(isKeyArn);
         // A key given as an id or alias that DescribeKey could not resolve: simulate on `*`.
-        push({ role, region: r, scope: "viaEc2", actions: of(role, "viaEc2"), ...(arns.length === set.length ? { resourceArns: [...new Set(arns)] } : {}), context: [region(r), viaEc2(r)] });
+        push({
+            role,
+            region: r,
+            scope: "viaEc2",
+            actions: of(role, "viaEc2"),
+            ...(arns.length === set.length ? { resourceArns: [...new Set(arns)] } : {}),
+            context: [region(r), viaEc2(r)],
+        });
     };
     push({ role: "build", region: p.buildRegion, scope: "any", actions: of("build", "any"), context: [region(p.buildRegion)] });
     kms("build", p.buildRegion, [p.kmsKeys[p.buildRegion]]);
@@ -117,7 +137,13 @@ export function simulationPlan(p: PlanInput, list: readonly ActionUse[] = ACTION
     if (p.janitor) {
         for (const r of [p.buildRegion, ...p.copyRegions]) {
             push({ role: "janitor", region: r, scope: "any", actions: of("janitor", "any"), context: [region(r)] });
-            push({ role: "janitor", region: r, scope: "projectTag", actions: of("janitor", "projectTag"), context: [region(r), { key: `aws:ResourceTag/${TAG.project}`, values: [PROJECT] }] });
+            push({
+                role: "janitor",
+                region: r,
+                scope: "projectTag",
+                actions: of("janitor", "projectTag"),
+                context: [region(r), { key: `aws:ResourceTag/${TAG.project}`, values: [PROJECT] }],
+            });
         }
     }
     return out;
@@ -132,7 +158,12 @@ export interface Evaluation {
     MissingContextValues?: string[];
     OrganizationsDecisionDetail?: { AllowedByOrganizations?: boolean };
     PermissionsBoundaryDecisionDetail?: { AllowedByPermissionsBoundary?: boolean };
-    ResourceSpecificResults?: { EvalResourceName?: string; EvalResourceDecision?: string; MissingContextValues?: string[]; MatchedStatements?: { SourcePolicyId?: string }[] }[];
+    ResourceSpecificResults?: {
+        EvalResourceName?: string;
+        EvalResourceDecision?: string;
+        MissingContextValues?: string[];
+        MatchedStatements?: { SourcePolicyId?: string }[];
+    }[];
 }
 
 /** One action's verdict, over every result and resource the simulator returned for it. */
@@ -162,19 +193,35 @@ export function verdicts(actions: readonly string[], results: readonly Evaluatio
         const by = new Set<string>();
         const missing = new Set<string>();
         for (const r of mine) {
-            const decisions = [decisionOf(r.EvalDecision), ...(r.ResourceSpecificResults ?? []).map((x) => decisionOf(x.EvalResourceDecision))];
+            const decisions = [
+                decisionOf(r.EvalDecision),
+                ...(r.ResourceSpecificResults ?? []).map((x) => decisionOf(x.EvalResourceDecision)),
+            ];
             for (const d of decisions) if (RANK[d] > RANK[decision]) decision = d;
             if (r.OrganizationsDecisionDetail?.AllowedByOrganizations === false) by.add("an Organizations SCP");
             if (r.PermissionsBoundaryDecisionDetail?.AllowedByPermissionsBoundary === false) by.add("the permissions boundary");
             const denied = decisions.some((d) => d !== "allowed");
             if (denied) {
-                for (const k of [...(r.MissingContextValues ?? []), ...(r.ResourceSpecificResults ?? []).flatMap((x) => x.MissingContextValues ?? [])]) missing.add(k);
+                for (const k of [
+                    ...(r.MissingContextValues ?? []),
+                    ...(r.ResourceSpecificResults ?? []).flatMap((x) => x.MissingContextValues ?? []),
+                ])
+                    missing.add(k);
             }
             if (decisions.includes("explicitDeny")) {
-                for (const s of [...(r.MatchedStatements ?? []), ...(r.ResourceSpecificResults ?? []).flatMap((x) => x.MatchedStatements ?? [])]) if (s.SourcePolicyId) by.add(`a Deny in ${s.SourcePolicyId}`);
+                for (const s of [
+                    ...(r.MatchedStatements ?? []),
+                    ...(r.ResourceSpecificResults ?? []).flatMap((x) => x.MatchedStatements ?? []),
+                ])
+                    if (s.SourcePolicyId) by.add(`a Deny in ${s.SourcePolicyId}`);
             }
         }
-        return { action, decision, by: decision === "allowed" ? [] : [...by].sort(), missing: decision === "allowed" ? [] : [...missing].sort() };
+        return {
+            action,
+            decision,
+            by: decision === "allowed" ? [] : [...by].sort(),
+            missing: decision === "allowed" ? [] : [...missing].sort(),
+        };
     });
 }
 
@@ -199,7 +246,8 @@ export function permissionsCheck(principalArn: string, o: RoleOutcome): CheckRes
     const name = checkName(o.role, o.region);
     const file = POLICY_FILES[o.role];
     const denied = o.verdicts.filter((v) => v.decision !== "allowed");
-    if (denied.length === 0) return { name, status: "ok", detail: `${principalArn} may call the ${o.verdicts.length} actions of ${file} this stack needs` };
+    if (denied.length === 0)
+        return { name, status: "ok", detail: `${principalArn} may call the ${o.verdicts.length} actions of ${file} this stack needs` };
     const explicit = denied.filter((v) => v.decision === "explicitDeny");
     const unknown = denied.filter((v) => v.decision === "implicitDeny" && v.missing.length > 0);
     const implicit = denied.filter((v) => v.decision === "implicitDeny" && v.missing.length === 0);
@@ -208,7 +256,9 @@ export function permissionsCheck(principalArn: string, o: RoleOutcome): CheckRes
     if (explicit.length) {
         const by = [...new Set(explicit.flatMap((v) => v.by))];
         parts.push(`explicitly denied: ${list(explicit)}${by.length ? ` (by ${by.join(", ")})` : ""}`);
-        fixes.push(`an explicit Deny wins over any Allow: exempt ${list(explicit)} from ${by.length ? by.join(", ") : "the denying policy"} (an SCP: ask the organization's administrators), or use another account or region`);
+        fixes.push(
+            `an explicit Deny wins over any Allow: exempt ${list(explicit)} from ${by.length ? by.join(", ") : "the denying policy"} (an SCP: ask the organization's administrators), or use another account or region`,
+        );
     }
     if (implicit.length) {
         const by = [...new Set(implicit.flatMap((v) => v.by))];
@@ -222,10 +272,17 @@ export function permissionsCheck(principalArn: string, o: RoleOutcome): CheckRes
     if (unknown.length) {
         const keys = [...new Set(unknown.flatMap((v) => v.missing))];
         parts.push(`unknown: ${list(unknown)} depend on condition keys the simulation cannot give (${keys.join(", ")})`);
-        fixes.push(`the first up shows whether ${keys.join(", ")} hold${explicit.length || implicit.length ? "" : "; nothing else is missing"}`);
+        fixes.push(
+            `the first up shows whether ${keys.join(", ")} hold${explicit.length || implicit.length ? "" : "; nothing else is missing"}`,
+        );
     }
     const status = explicit.length || implicit.length ? "fail" : "warn";
-    return { name, status, detail: `${principalArn}: ${denied.length} of the ${o.verdicts.length} actions of ${file} this stack needs: ${parts.join("; ")}`, fix: fixes.join("; ") };
+    return {
+        name,
+        status,
+        detail: `${principalArn}: ${denied.length} of the ${o.verdicts.length} actions of ${file} this stack needs: ${parts.join("; ")}`,
+        fix: fixes.join("; "),
+    };
 }
 
 const CANNOT_SIMULATE = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"]);

@@ -4,7 +4,14 @@
  * images and snapshots owned by the account, instances not terminated, key pairs and security
  * groups (but each VPC's `default` group), and compares with a listing taken before the builds.
  */
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, DescribeRegionsCommand, DescribeSecurityGroupsCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
+import {
+    DescribeImagesCommand,
+    DescribeInstancesCommand,
+    DescribeKeyPairsCommand,
+    DescribeRegionsCommand,
+    DescribeSecurityGroupsCommand,
+    DescribeSnapshotsCommand,
+} from "@aws-sdk/client-ec2";
 import { ec2Client } from "../../providers/ec2/client";
 import type { World } from "./harness";
 
@@ -14,14 +21,18 @@ export type Listing = string[];
 /** Every region moto answers DescribeRegions with. */
 async function regions(w: World): Promise<string[]> {
     const r = await w.ec2.send(new DescribeRegionsCommand({ AllRegions: true }));
-    return (r.Regions ?? []).map((x) => x.RegionName ?? "").filter((x) => x !== "").sort();
+    return (r.Regions ?? [])
+        .map((x) => x.RegionName ?? "")
+        .filter((x) => x !== "")
+        .sort();
 }
 
 /** What one region holds now. */
 async function regionListing(w: World, region: string): Promise<Listing> {
     const ec2 = await ec2Client(region, w.moto.endpoint);
     const out: string[] = [];
-    for (const i of (await ec2.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images ?? []) out.push(`${region} image ${i.ImageId} ${i.Name ?? ""}`);
+    for (const i of (await ec2.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images ?? [])
+        out.push(`${region} image ${i.ImageId} ${i.Name ?? ""}`);
     let token: string | undefined;
     do {
         const r = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ["self"], NextToken: token }));
@@ -29,7 +40,8 @@ async function regionListing(w: World, region: string): Promise<Listing> {
         token = r.NextToken;
     } while (token);
     for (const res of (await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []) {
-        for (const i of res.Instances ?? []) if (i.State?.Name !== "terminated") out.push(`${region} instance ${i.InstanceId} ${i.State?.Name ?? ""}`);
+        for (const i of res.Instances ?? [])
+            if (i.State?.Name !== "terminated") out.push(`${region} instance ${i.InstanceId} ${i.State?.Name ?? ""}`);
     }
     for (const k of (await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []) out.push(`${region} key-pair ${k.KeyName}`);
     for (const g of (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? []) {

@@ -20,7 +20,21 @@ import { bootCgroups } from "../../scripts/local/boot";
 import { packerEnv } from "../../providers/packer/argv";
 import { portOpen } from "../../scripts/local/moto";
 import { findLeftovers } from "../../scripts/local/processes";
-import { baseConfig, driver, driverOk, isAlive, REGION, ROOT, sleep, started, startWorld, stopWorld, upOutputs, World, writeStackConfig } from "./harness";
+import {
+    baseConfig,
+    driver,
+    driverOk,
+    isAlive,
+    REGION,
+    ROOT,
+    sleep,
+    started,
+    startWorld,
+    stopWorld,
+    upOutputs,
+    World,
+    writeStackConfig,
+} from "./harness";
 import { importKey, inNetns, run, sshRun, waitForSsh } from "./hostd-ssh";
 
 const TEMPLATE = path.join(ROOT, "test", "fixtures", "boot-image", "boot-image.pkr.hcl");
@@ -55,8 +69,23 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
     it("the real Packer builds the fixture image in a hostd build sandbox (final image: an encrypted copy)", async () => {
         const manifestless = await run(
             "packer",
-            ["build", "-color=false", "-var", `ec2_endpoint=${world().moto.endpoint}`, "-var", `ssh_port=${world().sshPort}`, "-var", `region=${REGION}`, "-var", `name=hostd-boot-${world().id}`, TEMPLATE],
-            { env: packerEnv({ ...process.env, ...world().env }, { ec2Endpoint: world().moto.endpoint, emulator: true }), timeoutMs: 240_000 },
+            [
+                "build",
+                "-color=false",
+                "-var",
+                `ec2_endpoint=${world().moto.endpoint}`,
+                "-var",
+                `ssh_port=${world().sshPort}`,
+                "-var",
+                `region=${REGION}`,
+                "-var",
+                `name=hostd-boot-${world().id}`,
+                TEMPLATE,
+            ],
+            {
+                env: packerEnv({ ...process.env, ...world().env }, { ec2Endpoint: world().moto.endpoint, emulator: true }),
+                timeoutMs: 240_000,
+            },
         );
         assert.equal(manifestless.code, 0, manifestless.out.slice(-4000));
         const m = /us-east-1: (ami-[0-9a-f]+)/.exec(manifestless.out);
@@ -73,13 +102,18 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
     it("RunInstances from that image boots it; SSH with the launch key reaches the image's own sshd", async () => {
         assert.ok(imageId, "no image");
         const t0 = Date.now();
-        const r = await world().ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: keyName }));
+        const r = await world().ec2.send(
+            new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: keyName }),
+        );
         instanceId = r.Instances![0].InstanceId!;
         bootMs = await waitForSsh(world(), keyFile, t0);
         process.stderr.write(`      boot: RunInstances -> the image's sshd answered SSH in ${bootMs} ms\n`);
         const st = world().hostd.state().sandbox;
         assert.equal(st?.kind, "boot");
-        assert.match(fs.readFileSync(path.join(world().hostd.stateDir, "hostd.log"), "utf8"), new RegExp(`image ${imageId} was made by build sb-\\S+ \\(i-[0-9a-f]+, by name\\): booting it`));
+        assert.match(
+            fs.readFileSync(path.join(world().hostd.stateDir, "hostd.log"), "utf8"),
+            new RegExp(`image ${imageId} was made by build sb-\\S+ \\(i-[0-9a-f]+, by name\\): booting it`),
+        );
         assert.equal(st?.instanceId, instanceId);
     });
 
@@ -94,10 +128,14 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
     });
 
     it("the root is the image's: its marker, fresh host keys made at first boot, only the launch key authorised", async () => {
-        const s = await ssh("cat /etc/boot-fixture; cat /etc/ssh/ssh_host_ed25519_key.pub; cat /root/.ssh/authorized_keys; systemctl is-active fixture-hostkeys.service ssh.service");
+        const s = await ssh(
+            "cat /etc/boot-fixture; cat /etc/ssh/ssh_host_ed25519_key.pub; cat /root/.ssh/authorized_keys; systemctl is-active fixture-hostkeys.service ssh.service",
+        );
         const lines = s.out.trim().split("\n");
         assert.equal(lines[0], "built by the boot fixture");
-        const hostd = fs.readFileSync(path.join(world().hostd.stateDir, "hostkeys", "etc", "ssh", "ssh_host_ed25519_key.pub"), "utf8").trim();
+        const hostd = fs
+            .readFileSync(path.join(world().hostd.stateDir, "hostkeys", "etc", "ssh", "ssh_host_ed25519_key.pub"), "utf8")
+            .trim();
         assert.match(lines[1], /^ssh-ed25519 /);
         assert.notEqual(lines[1], hostd, "the booted image uses hostd's build host keys");
         assert.equal(lines[2], publicKey);
@@ -157,14 +195,22 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
         const left = findLeftovers(slotDir);
         assert.deepEqual(left, { pids: [], mounts: [] });
         assert.deepEqual(bootCgroups(path.join(world().hostd.stateDir, "sandbox")), []);
-        const boot = JSON.parse(fs.readFileSync(path.join(slotDir, "boot.json"), "utf8")) as { poweredOff: boolean; stopMs: number; sshdAnsweredAfterMs: number };
-        process.stderr.write(`      stop: ${boot.poweredOff ? "powered off" : "killed"} in ${boot.stopMs} ms; hostd measured sshd after ${boot.sshdAnsweredAfterMs} ms of boot\n`);
+        const boot = JSON.parse(fs.readFileSync(path.join(slotDir, "boot.json"), "utf8")) as {
+            poweredOff: boolean;
+            stopMs: number;
+            sshdAnsweredAfterMs: number;
+        };
+        process.stderr.write(
+            `      stop: ${boot.poweredOff ? "powered off" : "killed"} in ${boot.stopMs} ms; hostd measured sshd after ${boot.sshdAnsweredAfterMs} ms of boot\n`,
+        );
         assert.equal(boot.poweredOff, true);
         assert.ok(await portOpen(world().sshPort), "the standby build sandbox is not listening");
     });
 
     it("hostd killed hard while an instance is booted: stopping it by its state leaves nothing", async () => {
-        const r = await world().ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: keyName }));
+        const r = await world().ec2.send(
+            new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: keyName }),
+        );
         const id = r.Instances![0].InstanceId!;
         await waitForSsh(world(), keyFile, Date.now(), 60_000);
         const st = world().hostd.state().sandbox!;
@@ -176,8 +222,11 @@ describe("e2e: hostd boots an instance of an image its build made", function () 
         // What local:destroy and the harness look for finds all of it: nspawn and unshare by their
         // command lines, the container's processes (their root is the container's) by its cgroup.
         const found = findLeftovers(world().hostd.stateDir).pids;
-        for (const pid of [st.unsharePid, st.nsPid, st.leaderPid]) assert.ok(found.includes(pid!), `findLeftovers misses pid ${pid}: ${found.join(" ")}`);
-        const inContainer = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && fs.readFileSync(`/proc/${e}/cgroup`, "utf8").includes(st.cgroup!));
+        for (const pid of [st.unsharePid, st.nsPid, st.leaderPid])
+            assert.ok(found.includes(pid!), `findLeftovers misses pid ${pid}: ${found.join(" ")}`);
+        const inContainer = fs
+            .readdirSync("/proc")
+            .filter((e) => /^\d+$/.test(e) && fs.readFileSync(`/proc/${e}/cgroup`, "utf8").includes(st.cgroup!));
         assert.ok(inContainer.length > 3, `expected the container's processes in ${st.cgroup}`);
         for (const pid of inContainer) assert.ok(found.includes(Number(pid)), `findLeftovers misses container process ${pid}`);
         await world().hostd.stop();
@@ -222,7 +271,15 @@ describe("e2e: hostd boots the project's image built by the real pipeline", func
     it("an instance of it boots; boot-check.sh reports, and the agent's identity is the launched instance's", async () => {
         assert.ok(imageId, "no image");
         const t0 = Date.now();
-        const r = await world().ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: "t3.medium", KeyName: `boot-img-${world().id}` }));
+        const r = await world().ec2.send(
+            new RunInstancesCommand({
+                ImageId: imageId,
+                MinCount: 1,
+                MaxCount: 1,
+                InstanceType: "t3.medium",
+                KeyName: `boot-img-${world().id}`,
+            }),
+        );
         const id = r.Instances![0].InstanceId!;
         const ms = await waitForSsh(world(), key.keyFile, t0);
         process.stderr.write(`      boot: RunInstances -> the image's sshd answered SSH in ${ms} ms\n`);

@@ -86,16 +86,35 @@ function pendingCreates(w: World, stack: string): string[] {
  * orphans however young they are.
  */
 async function janitor(w: World, stack: string, extra: string[] = ["--delete"]): Promise<{ r: JanitorResult; out: string }> {
-    const argv = ["--endpoint", w.moto.endpoint, "--regions", REGION, "--stack", stack, "--backend-url", `file://${w.backendDir}`, ...extra];
+    const argv = [
+        "--endpoint",
+        w.moto.endpoint,
+        "--regions",
+        REGION,
+        "--stack",
+        stack,
+        "--backend-url",
+        `file://${w.backendDir}`,
+        ...extra,
+    ];
     const lines: string[] = [];
-    const r = await runJanitor(parseArgs(argv, {}), { out: (l) => lines.push(l), err: (l) => lines.push(l), retry: { baseMs: 50, maxMs: 500 } });
+    const r = await runJanitor(parseArgs(argv, {}), {
+        out: (l) => lines.push(l),
+        err: (l) => lines.push(l),
+        retry: { baseMs: 50, maxMs: 500 },
+    });
     return { r, out: lines.join("\n") };
 }
 
 /** EBS volumes tagged with the stack (the builder's root volume, via run_volume_tags); the inventory has no volumes. */
 async function stackVolumes(w: World, stack: string): Promise<string[]> {
     const r = await w.ec2.send(
-        new DescribeVolumesCommand({ Filters: [{ Name: `tag:${TAG.project}`, Values: [PROJECT] }, { Name: `tag:${TAG.stack}`, Values: [stack] }] }),
+        new DescribeVolumesCommand({
+            Filters: [
+                { Name: `tag:${TAG.project}`, Values: [PROJECT] },
+                { Name: `tag:${TAG.stack}`, Values: [stack] },
+            ],
+        }),
     );
     return (r.Volumes ?? []).map((v) => v.VolumeId!).sort();
 }
@@ -149,11 +168,23 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
         await driverOk(w, "refresh", other);
         const ec2 = w.ec2;
         // moto's RegisterImage ignores block device mappings and gives the image its own snapshot.
-        const img = await ec2.send(new RegisterImageCommand({ Name: `couchbase-cloud-server-${other}-000000000000`, Architecture: "x86_64", VirtualizationType: "hvm" }));
+        const img = await ec2.send(
+            new RegisterImageCommand({
+                Name: `couchbase-cloud-server-${other}-000000000000`,
+                Architecture: "x86_64",
+                VirtualizationType: "hvm",
+            }),
+        );
         const described = (await ec2.send(new DescribeImagesCommand({ ImageIds: [img.ImageId!] }))).Images ?? [];
         const snap = { SnapshotId: described[0]?.BlockDeviceMappings?.find((m) => m.Ebs?.SnapshotId)?.Ebs?.SnapshotId };
         assert.ok(snap.SnapshotId, `no snapshot behind ${img.ImageId}`);
-        const tags = { [TAG.project]: PROJECT, [TAG.stack]: other, [TAG.environment]: "local", [TAG.expiresAt]: "2000-01-01T00:00:00Z", [TAG.managedBy]: "pulumi" };
+        const tags = {
+            [TAG.project]: PROJECT,
+            [TAG.stack]: other,
+            [TAG.environment]: "local",
+            [TAG.expiresAt]: "2000-01-01T00:00:00Z",
+            [TAG.managedBy]: "pulumi",
+        };
         await ec2.send(new CreateTagsCommand({ Resources: [img.ImageId!, snap.SnapshotId], Tags: tagList(tags) }));
         await ec2.send(new CreateKeyPairCommand({ KeyName: bystanders.keyPair }));
         const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: "packer_foreign", Description: "someone else's" }));
@@ -209,7 +240,10 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
             [],
             "processes of the killed tree still alive",
         );
-        assert.doesNotMatch(r.output, /Cleaning up any extra volumes|Terminating the source AWS instance|Deleting temporary (security group|keypair)/);
+        assert.doesNotMatch(
+            r.output,
+            /Cleaning up any extra volumes|Terminating the source AWS instance|Deleting temporary (security group|keypair)/,
+        );
 
         // Give a surviving cleaner (there must be none) a moment, then look.
         await sleep(1000);
@@ -280,11 +314,7 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
 
         const del = await janitor(world(), stack);
         assert.equal(del.r.exitCode, 0, del.out);
-        assert.deepEqual(
-            del.r.rows.map((x) => x.id).sort(),
-            leftoverIds,
-            del.out,
-        );
+        assert.deepEqual(del.r.rows.map((x) => x.id).sort(), leftoverIds, del.out);
         assert.deepEqual(
             del.r.outcomes.map((o) => `${o.row.kind} ${o.row.id} ${o.status}`),
             // KIND_ORDER: the instance is terminated before its group and key pair go.
@@ -321,7 +351,19 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
 
     it("an unscoped sweep afterwards deletes nothing: the live stack's expired image is protected", async () => {
         const lines: string[] = [];
-        const o = parseArgs(["--endpoint", world().moto.endpoint, "--regions", REGION, "--longest-build", "0s", "--backend-url", `file://${world().backendDir}`], {});
+        const o = parseArgs(
+            [
+                "--endpoint",
+                world().moto.endpoint,
+                "--regions",
+                REGION,
+                "--longest-build",
+                "0s",
+                "--backend-url",
+                `file://${world().backendDir}`,
+            ],
+            {},
+        );
         const r = await runJanitor(o, { out: (l) => lines.push(l), err: (l) => lines.push(l) });
         assert.deepEqual(
             r.rows.filter((x) => x.action === "delete"),
@@ -349,7 +391,10 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
         const killed = hardKillTree(run.child.pid!);
         const r = await run.done;
         assert.equal(r.signal, "SIGKILL");
-        assert.ok(killed.some((p) => p.comm === "packer"), `packer was not in the killed tree: ${killed.map((p) => p.comm).join(", ")}`);
+        assert.ok(
+            killed.some((p) => p.comm === "packer"),
+            `packer was not in the killed tree: ${killed.map((p) => p.comm).join(", ")}`,
+        );
         await sleep(200);
         assert.deepEqual(
             killed.filter((p) => isAlive(p.pid)).map((p) => `${p.pid} ${p.comm}`),
@@ -400,9 +445,16 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
         writeStackConfig(world(), s, { ...baseConfig(world()), templateDir: pausedTemplate(world(), 20) });
         await killTree(s, /Provisioning with shell script: .*install-agent\.sh/);
         const left = await stackInventory(world(), s);
-        assert.deepEqual([left.images.length, left.snapshots.length, left.instances.length, left.keyPairs.length, left.securityGroups.length], [0, 0, 1, 1, 1], JSON.stringify(left));
+        assert.deepEqual(
+            [left.images.length, left.snapshots.length, left.instances.length, left.keyPairs.length, left.securityGroups.length],
+            [0, 0, 1, 1, 1],
+            JSON.stringify(left),
+        );
         await repairState(s);
-        assert.deepEqual(await janitorSweep(s), [`instance ${left.instances[0].id}`, `key-pair ${left.keyPairs[0].id}`, `security-group ${left.securityGroups[0].id}`].sort());
+        assert.deepEqual(
+            await janitorSweep(s),
+            [`instance ${left.instances[0].id}`, `key-pair ${left.keyPairs[0].id}`, `security-group ${left.securityGroups[0].id}`].sort(),
+        );
         const up = await driverOk(world(), "up", s);
         const image = (upOutputs(up).amiIds as Record<string, string>)[REGION];
         assert.deepEqual(
@@ -435,14 +487,30 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
         const snapshot = im.BlockDeviceMappings?.find((m) => m.Ebs?.SnapshotId)?.Ebs?.SnapshotId ?? "";
         const sn = ((await world().ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshot] }))).Snapshots ?? [])[0];
         const builder = await stackInventory(world(), s);
-        assert.deepEqual([builder.images.length, builder.snapshots.length, builder.instances.length, builder.keyPairs.length, builder.securityGroups.length], [0, 0, 1, 1, 1], `by tags: ${JSON.stringify(builder)}`);
+        assert.deepEqual(
+            [
+                builder.images.length,
+                builder.snapshots.length,
+                builder.instances.length,
+                builder.keyPairs.length,
+                builder.securityGroups.length,
+            ],
+            [0, 0, 1, 1, 1],
+            `by tags: ${JSON.stringify(builder)}`,
+        );
         assert.deepEqual(sn?.Tags ?? [], [], "its snapshot carries no tag either");
         assert.equal(sn?.Description, `Created by CreateImage(${builder.instances[0].id}) for ${image}`);
         return { image, snapshot, builder };
     }
 
     const expectedSweep = (k: { image: string; snapshot: string; builder: Inventory }) =>
-        [`image ${k.image}`, `snapshot ${k.snapshot}`, `instance ${k.builder.instances[0].id}`, `key-pair ${k.builder.keyPairs[0].id}`, `security-group ${k.builder.securityGroups[0].id}`].sort();
+        [
+            `image ${k.image}`,
+            `snapshot ${k.snapshot}`,
+            `instance ${k.builder.instances[0].id}`,
+            `key-pair ${k.builder.keyPairs[0].id}`,
+            `security-group ${k.builder.securityGroups[0].id}`,
+        ].sort();
 
     it("whole tree, while the image is pending; give up: cancel, refresh, destroy, the janitor removes the untagged image (through its builder), its snapshot and the builder: nothing left in any region", async () => {
         const s = `${stack}-tpg`;
@@ -529,14 +597,29 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         await proxy?.close();
         await stopWorld(w);
         w = undefined;
-        if (Object.keys(outlived).length) process.stderr.write(`      provider host outlived its engine by (ms): ${JSON.stringify(outlived)}\n`);
+        if (Object.keys(outlived).length)
+            process.stderr.write(`      provider host outlived its engine by (ms): ${JSON.stringify(outlived)}\n`);
     });
 
     /** The README's recovery as the driver and janitor run it, against this world. */
     const janitorDelete = async (stack: string, dry = false) => {
-        const argv = ["--endpoint", world().moto.endpoint, "--regions", REGION, "--stack", stack, "--backend-url", `file://${world().backendDir}`, ...(dry ? [] : ["--delete"])];
+        const argv = [
+            "--endpoint",
+            world().moto.endpoint,
+            "--regions",
+            REGION,
+            "--stack",
+            stack,
+            "--backend-url",
+            `file://${world().backendDir}`,
+            ...(dry ? [] : ["--delete"]),
+        ];
         const lines: string[] = [];
-        const r = await runJanitor(parseArgs(argv, {}), { out: (l) => lines.push(l), err: (l) => lines.push(l), retry: { baseMs: 50, maxMs: 500 } });
+        const r = await runJanitor(parseArgs(argv, {}), {
+            out: (l) => lines.push(l),
+            err: (l) => lines.push(l),
+            retry: { baseMs: 50, maxMs: 500 },
+        });
         assert.equal(r.exitCode, 0, lines.join("\n"));
         return { r, out: lines.join("\n") };
     };
@@ -545,7 +628,10 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
      * Runs `up`, waits for `marker`, SIGKILLs only the pulumi CLI (not its tree), then watches the
      * provider host, the shell wrapper before it, Packer and its plugin until they exit.
      */
-    async function killEngine(stack: string, marker: RegExp): Promise<{ hostMs: number; packerMs: number; output: string; buildLog: string }> {
+    async function killEngine(
+        stack: string,
+        marker: RegExp,
+    ): Promise<{ hostMs: number; packerMs: number; output: string; buildLog: string }> {
         const run = driver(world(), "up", stack, [], path.join(world().tmp, `${stack}.log`));
         await waitForOutput(run, (o) => marker.test(o), 120_000);
         const tree = processTree(run.child.pid!);
@@ -557,7 +643,10 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         // host's parent is that shell, not the engine, so its parent pid never changes.
         for (const h of hosts) assert.notEqual(h.ppid, cli[0].pid, "the provider host is the engine's own child: no wrapper in between");
         const packers = tree.filter((p) => p.comm === "packer" || p.comm.startsWith("packer-plugin"));
-        assert.ok(packers.some((p) => p.comm === "packer"), `no packer: ${tree.map((p) => p.comm).join(", ")}`);
+        assert.ok(
+            packers.some((p) => p.comm === "packer"),
+            `no packer: ${tree.map((p) => p.comm).join(", ")}`,
+        );
         const t0 = Date.now();
         process.kill(cli[0].pid, "SIGKILL");
         const watched = [...hosts, ...packers, ...tree.filter((p) => p.comm.startsWith("pulumi-resource"))];
@@ -572,7 +661,10 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         const buildLog = fs.readFileSync(path.join(ROOT, logPath), "utf8");
         const cpu = (pid: number) => {
             try {
-                const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").slice(fs.readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" ");
+                const f = fs
+                    .readFileSync(`/proc/${pid}/stat`, "utf8")
+                    .slice(fs.readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2)
+                    .split(" ");
                 return `${f[0]} utime=${f[11]} stime=${f[12]} wchan=${fs.readFileSync(`/proc/${pid}/wchan`, "utf8")}`;
             } catch {
                 return "gone";

@@ -42,7 +42,11 @@ describe("e2e: config set as secret stays secret on disk", function () {
     const world = (): World => started(w);
 
     /** The folders searched: the backend (with .pulumi/backups and history) and what the build writes. */
-    const searched = (): string[] => [world().backendDir, ...["logs", "packer", "check", "boot-test"].map((d) => path.join(ROOT, ".build", d)), path.join(ROOT, world().buildDir)];
+    const searched = (): string[] => [
+        world().backendDir,
+        ...["logs", "packer", "check", "boot-test"].map((d) => path.join(ROOT, ".build", d)),
+        path.join(ROOT, world().buildDir),
+    ];
     /** `file: secret` for every file holding one of the secrets in plaintext. */
     const holding = (): string[] =>
         searched()
@@ -59,10 +63,21 @@ describe("e2e: config set as secret stays secret on disk", function () {
         // Through the CLI, as an operator would: the stack first (its passphrase salt), then the secret.
         const env = { ...process.env, ...w.env, ...stackEnv(stack, { ...process.env, ...w.env }) };
         execFileSync("pulumi", ["stack", "init", stack, "--non-interactive"], { cwd: ROOT, env, stdio: "pipe" });
-        execFileSync("pulumi", ["config", "set", "--secret", "--path", "extraTags.Team", SECRET, "--stack", stack, "--non-interactive"], { cwd: ROOT, env, stdio: "pipe" });
-        execFileSync("pulumi", ["config", "set", "--secret", "--path", "extraTags.Short", SHORT, "--stack", stack, "--non-interactive"], { cwd: ROOT, env, stdio: "pipe" });
+        execFileSync("pulumi", ["config", "set", "--secret", "--path", "extraTags.Team", SECRET, "--stack", stack, "--non-interactive"], {
+            cwd: ROOT,
+            env,
+            stdio: "pipe",
+        });
+        execFileSync("pulumi", ["config", "set", "--secret", "--path", "extraTags.Short", SHORT, "--stack", stack, "--non-interactive"], {
+            cwd: ROOT,
+            env,
+            stdio: "pipe",
+        });
         const file = fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
-        assert.ok(!file.includes(SECRET) && !file.includes(SHORT) && /secure:/.test(file), `the stack file holds the values encrypted:\n${file}`);
+        assert.ok(
+            !file.includes(SECRET) && !file.includes(SHORT) && /secure:/.test(file),
+            `the stack file holds the values encrypted:\n${file}`,
+        );
     });
 
     after(async function () {
@@ -77,20 +92,39 @@ describe("e2e: config set as secret stays secret on disk", function () {
         const r = await world().ec2.send(new DescribeImagesCommand({ ImageIds: [image] }));
         assert.equal(tagMap(r.Images?.[0]?.Tags).Team, SECRET, "the tag reached the image (AWS tags are not secret)");
         assert.equal(tagMap(r.Images?.[0]?.Tags).Short, SHORT, "the short secret's tag reached the image");
-        for (const x of SECRETS) assert.ok(!out.includes(x), `the driver's console shows the plaintext:\n${out.split("\n").filter((l) => l.includes(x)).join("\n")}`);
+        for (const x of SECRETS)
+            assert.ok(
+                !out.includes(x),
+                `the driver's console shows the plaintext:\n${out
+                    .split("\n")
+                    .filter((l) => l.includes(x))
+                    .join("\n")}`,
+            );
         const checkpoint = filesUnder(world().backendDir).filter((f) => f.endsWith(`${stack}.json`));
         assert.ok(checkpoint.length > 0, "no checkpoint found to search");
         assert.deepEqual(holding(), []);
         // The var files of this stack's build and check are gone.
-        const varFiles = searched().flatMap(filesUnder).filter((f) => f.includes(stack) && f.endsWith(".pkrvars.json"));
+        const varFiles = searched()
+            .flatMap(filesUnder)
+            .filter((f) => f.includes(stack) && f.endsWith(".pkrvars.json"));
         assert.deepEqual(varFiles, []);
     });
 
     it("destroy: still no file holds it (backups and history included)", async () => {
         const out = await driverOk(world(), "destroy", stack, ["--remove"]);
         for (const x of SECRETS) assert.ok(!out.includes(x));
-        assert.ok(filesUnder(world().backendDir).some((f) => f.includes(`${path.sep}backups${path.sep}`) || f.includes(`${path.sep}history${path.sep}`)), "the backend keeps backups or history to search");
+        assert.ok(
+            filesUnder(world().backendDir).some(
+                (f) => f.includes(`${path.sep}backups${path.sep}`) || f.includes(`${path.sep}history${path.sep}`),
+            ),
+            "the backend keeps backups or history to search",
+        );
         assert.deepEqual(holding(), []);
-        assert.deepEqual(searched().flatMap(filesUnder).filter((f) => f.endsWith(".pkrvars.json") && fs.readFileSync(f).includes("Team")), []);
+        assert.deepEqual(
+            searched()
+                .flatMap(filesUnder)
+                .filter((f) => f.endsWith(".pkrvars.json") && fs.readFileSync(f).includes("Team")),
+            [],
+        );
     });
 });

@@ -43,16 +43,27 @@ describe("agent command → image through the real engine (fresh clone, second m
     // checkout's id), the artifact path a plain string, the sha256 from the command's stdout.
     const program = () => async () => {
         const triggers = agentBuildTriggers("amd64", OUT);
-        const build = new CommandStandIn("agent", { create: AGENT_BUILD_SCRIPT, environment: { ...agentBuildEnvironment("amd64"), DP_AGENT_OUT: OUT }, triggers });
+        const build = new CommandStandIn("agent", {
+            create: AGENT_BUILD_SCRIPT,
+            environment: { ...agentBuildEnvironment("amd64"), DP_AGENT_OUT: OUT },
+            triggers,
+        });
         const img = new PackerImage(
             "image",
-            engineImageArgs({ stack, endpoint: moto.endpoint, agentArtifact: `${OUT}/dp-agent.gz`, agentSha256: build.stdout.apply(lastSha256Line) }),
+            engineImageArgs({
+                stack,
+                endpoint: moto.endpoint,
+                agentArtifact: `${OUT}/dp-agent.gz`,
+                agentSha256: build.stdout.apply(lastSha256Line),
+            }),
             { dependsOn: [build] },
         );
         return { imageId: img.imageId, agentSha256: img.agentSha256 };
     };
-    const run = (op: "preview" | "up" | "destroy", extra = {}) => runStack(op, { stack, seedConfig: false, envVars, onOutput, program: program(), ...extra });
-    const ours = async () => inventory(await ec2Client("us-east-1", moto.endpoint), { tags: { Project: "couchbase-images", Stack: stack } });
+    const run = (op: "preview" | "up" | "destroy", extra = {}) =>
+        runStack(op, { stack, seedConfig: false, envVars, onOutput, program: program(), ...extra });
+    const ours = async () =>
+        inventory(await ec2Client("us-east-1", moto.endpoint), { tags: { Project: "couchbase-images", Stack: stack } });
     const artifact = path.join(PROJECT_ROOT, OUT, "dp-agent.gz");
 
     before(async function () {
@@ -63,7 +74,14 @@ describe("agent command → image through the real engine (fresh clone, second m
     });
     after(async () => {
         if (!moto) return;
-        await engineTeardown({ destroy: () => run("destroy", { remove: true }), stopMoto: () => moto.stop(), restoreEnv, root: PROJECT_ROOT, work: WORK, stack });
+        await engineTeardown({
+            destroy: () => run("destroy", { remove: true }),
+            stopMoto: () => moto.stop(),
+            restoreEnv,
+            root: PROJECT_ROOT,
+            work: WORK,
+            stack,
+        });
     });
 
     let imageId = "";

@@ -1,5 +1,13 @@
 import * as assert from "node:assert/strict";
-import { CopyImageCommand, CreateImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+    CopyImageCommand,
+    CreateImageCommand,
+    DescribeImagesCommand,
+    DescribeSnapshotsCommand,
+    EC2Client,
+    RunInstancesCommand,
+    TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { startMoto, motoEnv, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { deleteImageAndSnapshots, describeImage } from "../../providers/ec2/images";
@@ -14,7 +22,12 @@ describe("CopySnapshotTags provider against moto", function () {
     let src: EC2Client;
     let dst: EC2Client;
     let restoreEnv = () => {};
-    const tags = { [TAG.project]: PROJECT, [TAG.stack]: "it-copy-tags", [TAG.buildId]: `it-${process.pid}`, [TAG.sourceRegion]: "us-east-1" };
+    const tags = {
+        [TAG.project]: PROJECT,
+        [TAG.stack]: "it-copy-tags",
+        [TAG.buildId]: `it-${process.pid}`,
+        [TAG.sourceRegion]: "us-east-1",
+    };
 
     before(async () => {
         moto = await startMoto();
@@ -35,7 +48,9 @@ describe("CopySnapshotTags provider against moto", function () {
         const instanceId = run.Instances![0].InstanceId!;
         const name = `couchbase-images-it-copy-${Date.now()}`;
         const sourceId = (await src.send(new CreateImageCommand({ InstanceId: instanceId, Name: name }))).ImageId!;
-        const copyId = (await dst.send(new CopyImageCommand({ SourceImageId: sourceId, SourceRegion: "us-east-1", Name: name, Encrypted: true }))).ImageId!;
+        const copyId = (
+            await dst.send(new CopyImageCommand({ SourceImageId: sourceId, SourceRegion: "us-east-1", Name: name, Encrypted: true }))
+        ).ImageId!;
         const copy = await describeImage(dst, copyId);
         assert.ok(copy && copy.snapshotIds.length > 0, `the copy ${copyId} lists its snapshots`);
 
@@ -58,7 +73,11 @@ describe("CopySnapshotTags provider against moto", function () {
         assert.equal(diff.changes, true);
         assert.deepEqual(diff.replaces, []);
         await PROVIDER.update(created.id, created.outs!, { ...inputs, tags: retagged });
-        assert.deepEqual(await bySearch({ [TAG.expiresAt]: "never", [TAG.buildId]: tags[TAG.buildId] }), [...copy.snapshotIds].sort(), "update re-tags");
+        assert.deepEqual(
+            await bySearch({ [TAG.expiresAt]: "never", [TAG.buildId]: tags[TAG.buildId] }),
+            [...copy.snapshotIds].sort(),
+            "update re-tags",
+        );
         assert.equal((await PROVIDER.diff(created.id, created.outs!, inputs)).changes, false, "same inputs: no change");
 
         await PROVIDER.delete();
@@ -88,16 +107,23 @@ describe("CopySnapshotTags provider against moto", function () {
             const instanceId = run.Instances![0].InstanceId!;
             const name = `couchbase-images-it-copy2-${Date.now()}`;
             const sourceId = (await src.send(new CreateImageCommand({ InstanceId: instanceId, Name: name }))).ImageId!;
-            const copyId = (await dst.send(new CopyImageCommand({ SourceImageId: sourceId, SourceRegion: "us-east-1", Name: name }))).ImageId!;
+            const copyId = (await dst.send(new CopyImageCommand({ SourceImageId: sourceId, SourceRegion: "us-east-1", Name: name })))
+                .ImageId!;
             const mine = { ...tags, [TAG.buildId]: `it-serialized-${process.pid}` };
             const created = await serialized.create({ region: "eu-west-1", imageId: copyId, tags: mine, ec2Endpoint: moto.endpoint });
-            const found = ((await dst.send(new DescribeSnapshotsCommand({ Filters: tagFilters(mine) }))).Snapshots ?? []).map((x) => x.SnapshotId!).sort();
+            const found = ((await dst.send(new DescribeSnapshotsCommand({ Filters: tagFilters(mine) }))).Snapshots ?? [])
+                .map((x) => x.SnapshotId!)
+                .sort();
             assert.ok(found.length > 0);
             assert.deepEqual(found, created.outs!.snapshotIds);
             await deleteImageAndSnapshots(dst, copyId, { retry: { baseMs: 50 } });
             await deleteImageAndSnapshots(src, sourceId, { retry: { baseMs: 50 } });
             await src.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
-            assert.deepEqual(((await dst.send(new DescribeSnapshotsCommand({ Filters: tagFilters(mine) }))).Snapshots ?? []).length, 0, "nothing left");
+            assert.deepEqual(
+                ((await dst.send(new DescribeSnapshotsCommand({ Filters: tagFilters(mine) }))).Snapshots ?? []).length,
+                0,
+                "nothing left",
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -106,6 +132,8 @@ describe("CopySnapshotTags provider against moto", function () {
     it("retries a copy EC2 does not know yet, then fails with its error", async () => {
         const inputs = { region: "eu-west-1", imageId: "ami-00000000000000000", tags, ec2Endpoint: moto.endpoint };
         const { tagSnapshots } = await import("../../providers/copySnapshotTagsProvider");
-        await assert.rejects(tagSnapshots(inputs, { attempts: 2, baseMs: 10 }), (e: Error) => /InvalidAMIID|not found/i.test(`${e.name} ${e.message}`));
+        await assert.rejects(tagSnapshots(inputs, { attempts: 2, baseMs: 10 }), (e: Error) =>
+            /InvalidAMIID|not found/i.test(`${e.name} ${e.message}`),
+        );
     });
 });

@@ -119,16 +119,28 @@ describe("a fresh dev stack previews with the download default (program validati
     const rows: { name: string; config: () => Record<string, unknown>; arches: ("amd64" | "arm64")[] }[] = [
         { name: "a dev stack that sets only sshCidrs", config: () => ({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"] }), arches: ["amd64"] },
         { name: "the repository's Pulumi.dev.yaml, as it is", config: () => devYaml, arches: ["amd64"] },
-        { name: "a dev stack that sets only sshCidrs and both architectures", config: () => ({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"], ...BOTH }), arches: ["amd64", "arm64"] },
-        { name: "the repository's Pulumi.dev.yaml with both architectures", config: () => ({ ...devYaml, ...BOTH }), arches: ["amd64", "arm64"] },
+        {
+            name: "a dev stack that sets only sshCidrs and both architectures",
+            config: () => ({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"], ...BOTH }),
+            arches: ["amd64", "arm64"],
+        },
+        {
+            name: "the repository's Pulumi.dev.yaml with both architectures",
+            config: () => ({ ...devYaml, ...BOTH }),
+            arches: ["amd64", "arm64"],
+        },
     ];
-    const BASE_FILTER = { amd64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*", arm64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*" };
+    const BASE_FILTER = {
+        amd64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
+        arm64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*",
+    };
     const INSTANCE_TYPE = { amd64: "t3.large", arm64: "t4g.large" };
     for (const row of rows) {
         it(`${row.name} (${row.arches.join(" + ")}): the program validates it, and each image's check passes at preview and, with packer validate, at up`, async () => {
             const config = row.config();
             const version = (config[`${NS}:couchbaseVersion`] as string | undefined) ?? "8.0.0"; // Pulumi.yaml's default
-            if (row.name.includes("only sshCidrs")) assert.deepEqual(Object.keys(config), [`${NS}:sshCidrs`, ...(row.arches.length > 1 ? [`${NS}:architectures`] : [])]);
+            if (row.name.includes("only sshCidrs"))
+                assert.deepEqual(Object.keys(config), [`${NS}:sshCidrs`, ...(row.arches.length > 1 ? [`${NS}:architectures`] : [])]);
             else assert.ok(Object.keys(config).length > 1, "Pulumi.dev.yaml was read");
             const images = await imagesInputs(config);
             assert.deepEqual(Object.keys(images).sort(), row.arches);
@@ -154,7 +166,11 @@ describe("a fresh dev stack previews with the download default (program validati
 
             // Up: the agent exists; check runs packer validate on the real template.
             const agent = builtAgent(arch);
-            assert.equal(inputs.agentArtifact, agent.agentArtifact, "the program points the image at where its architecture's agent is built");
+            assert.equal(
+                inputs.agentArtifact,
+                agent.agentArtifact,
+                "the program points the image at where its architecture's agent is built",
+            );
             const up = { ...inputs, ...agent } as never;
             const r = await provider.check(up, up);
             assert.deepEqual(r.failures, []);
@@ -168,9 +184,17 @@ describe("a fresh dev stack previews with the download default (program validati
             // The var file is removed after packer validate (it may hold secret tag values): the
             // variables are the pure function of the checked inputs that check wrote to it.
             assert.equal(fs.existsSync(`${dir}/vars.pkrvars.json`), false, "the check's var file does not outlive packer validate");
-            const vars = packerVariables(r.inputs as never, { imageName: "name", tags: {}, manifestPath: "manifest.json", temporaryKeyPairName: "key" });
+            const vars = packerVariables(r.inputs as never, {
+                imageName: "name",
+                tags: {},
+                manifestPath: "manifest.json",
+                temporaryKeyPairName: "key",
+            });
             assert.equal(vars.couchbase_package_source, "download");
-            assert.equal(vars.couchbase_package_url, `https://packages.couchbase.com/releases/${version}/couchbase-server-enterprise_${version}-linux_${arch}.deb`);
+            assert.equal(
+                vars.couchbase_package_url,
+                `https://packages.couchbase.com/releases/${version}/couchbase-server-enterprise_${version}-linux_${arch}.deb`,
+            );
             assert.equal(vars.couchbase_package_sha256, sha);
             assert.equal(vars.instance_type, INSTANCE_TYPE[arch]);
             assert.equal(vars.source_ami_name_filter, BASE_FILTER[arch]);
@@ -184,15 +208,26 @@ describe("a fresh dev stack previews with the download default (program validati
         await assert.rejects(
             program(),
             (e: Error) =>
-                e.message.includes(`${NS}:couchbasePackageSha256["8.0.9"].amd64: Couchbase Server enterprise 8.0.9 for amd64 is not in the project's table`) &&
-                e.message.includes("https://packages.couchbase.com/releases/8.0.9/couchbase-server-enterprise_8.0.9-linux_amd64.deb.sha256") &&
+                e.message.includes(
+                    `${NS}:couchbasePackageSha256["8.0.9"].amd64: Couchbase Server enterprise 8.0.9 for amd64 is not in the project's table`,
+                ) &&
+                e.message.includes(
+                    "https://packages.couchbase.com/releases/8.0.9/couchbase-server-enterprise_8.0.9-linux_amd64.deb.sha256",
+                ) &&
                 e.message.includes(`pulumi config set --path '${NS}:couchbasePackageSha256["8.0.9"].amd64' <sha256>`),
         );
-        const inputs = { ...(await imageInputs({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"] })), couchbaseVersion: "8.0.9", ...builtAgent() } as never;
+        const inputs = {
+            ...(await imageInputs({ [`${NS}:sshCidrs`]: ["203.0.113.7/32"] })),
+            couchbaseVersion: "8.0.9",
+            ...builtAgent(),
+        } as never;
         const r = await provider.check(inputs, inputs);
         assert.equal(r.failures?.length, 1, JSON.stringify(r.failures));
         assert.equal(r.failures[0].property, "couchbasePackageSha256");
-        assert.match(r.failures[0].reason, /Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_amd64\.deb\.sha256/);
+        assert.match(
+            r.failures[0].reason,
+            /Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_amd64\.deb\.sha256/,
+        );
         // ... and with the stack's pin for exactly that version and architecture, it passes.
         const pin = "0123456789abcdef".repeat(4);
         const pinned = await imageInputs({ ...config, [`${NS}:couchbasePackageSha256`]: { "8.0.9": { amd64: pin } } });

@@ -1,5 +1,12 @@
 import * as assert from "node:assert/strict";
-import { CreateImageCommand, CreateTagsCommand, DescribeImagesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+    CreateImageCommand,
+    CreateTagsCommand,
+    DescribeImagesCommand,
+    EC2Client,
+    RunInstancesCommand,
+    TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { startMoto, motoEnv, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { deleteImageAndSnapshots, describeImage, findImagesByTags } from "../../providers/ec2/images";
@@ -45,7 +52,11 @@ describe("providers/ec2 against moto", function () {
         );
         const instanceId = run.Instances![0].InstanceId!;
         const img = await ec2.send(
-            new CreateImageCommand({ InstanceId: instanceId, Name: name, TagSpecifications: [{ ResourceType: "image", Tags: tagList(tags) }] }),
+            new CreateImageCommand({
+                InstanceId: instanceId,
+                Name: name,
+                TagSpecifications: [{ ResourceType: "image", Tags: tagList(tags) }],
+            }),
         );
         return { imageId: img.ImageId!, instanceId };
     }
@@ -68,9 +79,18 @@ describe("providers/ec2 against moto", function () {
         );
 
         const before = await inventory(ec2, { tags, ids: [imageId, snap, instanceId] });
-        assert.deepEqual(before.images.map((i) => i.id), [imageId]);
-        assert.deepEqual(before.snapshots.map((s) => s.id), [snap]);
-        assert.deepEqual(before.instances.map((i) => i.id), [instanceId]);
+        assert.deepEqual(
+            before.images.map((i) => i.id),
+            [imageId],
+        );
+        assert.deepEqual(
+            before.snapshots.map((s) => s.id),
+            [snap],
+        );
+        assert.deepEqual(
+            before.instances.map((i) => i.id),
+            [instanceId],
+        );
         assert.ok(before.snapshots[0].volumeSize > 0);
 
         const logs: string[] = [];

@@ -11,7 +11,13 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CreateImageCommand, DescribeImagesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from "@aws-sdk/client-ec2";
+import {
+    CreateImageCommand,
+    DescribeImagesCommand,
+    RunInstancesCommand,
+    TerminateInstancesCommand,
+    type EC2Client,
+} from "@aws-sdk/client-ec2";
 import { startMoto, motoEnv, type MotoServer } from "../../scripts/local/moto";
 import { ec2Client } from "../../providers/ec2/client";
 import { PROJECT, tagList } from "../../providers/ec2/tags";
@@ -59,10 +65,19 @@ describe("janitor --all-regions with a region denied (moto + a denying endpoint)
         const ec2 = await ec2Client(OPEN, moto.endpoint);
         clients.push(ec2);
         const base = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: "name", Values: ["*ubuntu*"] }] }))).Images![0].ImageId!;
-        builder = (await ec2.send(new RunInstancesCommand({ ImageId: base, MinCount: 1, MaxCount: 1, InstanceType: "t3.micro" }))).Instances![0].InstanceId!;
+        builder = (await ec2.send(new RunInstancesCommand({ ImageId: base, MinCount: 1, MaxCount: 1, InstanceType: "t3.micro" })))
+            .Instances![0].InstanceId!;
         const past = new Date(Date.now() - 3_600_000).toISOString();
         const tags = tagList({ Project: PROJECT, ExpiresAt: past, Stack: "local-gone" });
-        expiredId = (await ec2.send(new CreateImageCommand({ InstanceId: builder, Name: "couchbase-images-expired", TagSpecifications: [{ ResourceType: "image", Tags: tags }] }))).ImageId!;
+        expiredId = (
+            await ec2.send(
+                new CreateImageCommand({
+                    InstanceId: builder,
+                    Name: "couchbase-images-expired",
+                    TagSpecifications: [{ ResourceType: "image", Tags: tags }],
+                }),
+            )
+        ).ImageId!;
         await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builder] }));
     });
 
@@ -85,10 +100,16 @@ describe("janitor --all-regions with a region denied (moto + a denying endpoint)
             client: (region) => ec2Client(region, region === DENIED ? denyEndpoint : moto.endpoint),
         });
         assert.equal(r.exitCode, 1, err.join("\n"));
-        assert.deepEqual(r.skipped.map((s) => s.region), [DENIED]);
+        assert.deepEqual(
+            r.skipped.map((s) => s.region),
+            [DENIED],
+        );
         assert.match(r.skipped[0].reason, /^UnauthorizedOperation: You are not authorized .* service control policy/);
         assert.ok(r.rows.length > 0 && r.rows.every((x) => x.region !== DENIED));
-        assert.ok(r.outcomes.some((x) => x.row.id === expiredId && x.status === "deleted"), JSON.stringify(r.outcomes));
+        assert.ok(
+            r.outcomes.some((x) => x.row.id === expiredId && x.status === "deleted"),
+            JSON.stringify(r.outcomes),
+        );
         assert.equal(r.failures, 0);
         // The denied region saw the first scan call only; nothing was attempted to be deleted there.
         assert.deepEqual([...new Set(denyActions)], ["DescribeImages"]);

@@ -44,7 +44,8 @@ describe("janitor against moto", function () {
     const past = new Date(Date.now() - HOUR).toISOString();
     const future = new Date(Date.now() + 30 * 24 * HOUR).toISOString();
     const ours = (t: Record<string, string>) => ({ Project: PROJECT, ...t });
-    const packerName = () => `packer_${Math.floor(Date.now() / 1000).toString(16)}-${Math.random().toString(16).slice(2, 6)}-1a2b-3c4d-5e6f7a8b9c0d`;
+    const packerName = () =>
+        `packer_${Math.floor(Date.now() / 1000).toString(16)}-${Math.random().toString(16).slice(2, 6)}-1a2b-3c4d-5e6f7a8b9c0d`;
 
     // Seeded ids, by case.
     const s: Record<string, string> = {};
@@ -59,7 +60,11 @@ describe("janitor against moto", function () {
 
     async function image(ec2: EC2Client, maker: string, name: string, tags: Record<string, string>): Promise<{ id: string; snap: string }> {
         const r = await ec2.send(
-            new CreateImageCommand({ InstanceId: maker, Name: name, ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: "image", Tags: tagList(tags) }] } : {}) }),
+            new CreateImageCommand({
+                InstanceId: maker,
+                Name: name,
+                ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: "image", Tags: tagList(tags) }] } : {}),
+            }),
         );
         const sum = await describeImage(ec2, r.ImageId!);
         return { id: r.ImageId!, snap: sum!.snapshotIds[0] };
@@ -104,11 +109,14 @@ describe("janitor against moto", function () {
         // A killed build: builder instance (tagged by run_tags) with Packer's temporary key pair and group.
         const vpc = (await east.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))).Vpcs![0].VpcId!;
         const tmpName = packerName();
-        const sg = await east.send(new CreateSecurityGroupCommand({ GroupName: tmpName, Description: "Temporary group for Packer", VpcId: vpc }));
+        const sg = await east.send(
+            new CreateSecurityGroupCommand({ GroupName: tmpName, Description: "Temporary group for Packer", VpcId: vpc }),
+        );
         s.builderSg = sg.GroupId!;
         await east.send(new CreateKeyPairCommand({ KeyName: tmpName }));
         s.builderKey = tmpName;
-        const base = (await east.send(new DescribeImagesCommand({ Filters: [{ Name: "name", Values: ["*ubuntu*"] }] }))).Images![0].ImageId!;
+        const base = (await east.send(new DescribeImagesCommand({ Filters: [{ Name: "name", Values: ["*ubuntu*"] }] }))).Images![0]
+            .ImageId!;
         const b = await east.send(
             new RunInstancesCommand({
                 ImageId: base,
@@ -123,22 +131,37 @@ describe("janitor against moto", function () {
         s.builder = b.Instances![0].InstanceId!;
         // A tagged temporary key pair whose build never got an instance.
         s.taggedKey = "couchbase-images-tmp-1";
-        await east.send(new CreateKeyPairCommand({ KeyName: s.taggedKey, TagSpecifications: [{ ResourceType: "key-pair", Tags: tagList(ours({ Stack: "local-gone" })) }] }));
+        await east.send(
+            new CreateKeyPairCommand({
+                KeyName: s.taggedKey,
+                TagSpecifications: [{ ResourceType: "key-pair", Tags: tagList(ours({ Stack: "local-gone" })) }],
+            }),
+        );
         // Foreign Packer leftovers (another team's): never ours.
         const foreignName = packerName();
         s.foreignKey = foreignName;
         await east.send(new CreateKeyPairCommand({ KeyName: foreignName }));
-        s.foreignSg = (await east.send(new CreateSecurityGroupCommand({ GroupName: foreignName, Description: "Temporary group for Packer", VpcId: vpc }))).GroupId!;
+        s.foreignSg = (
+            await east.send(
+                new CreateSecurityGroupCommand({ GroupName: foreignName, Description: "Temporary group for Packer", VpcId: vpc }),
+            )
+        ).GroupId!;
 
         await east.send(new TerminateInstancesCommand({ InstanceIds: [m] }));
         await west.send(new TerminateInstancesCommand({ InstanceIds: [mWest] }));
 
         fs.mkdirSync(path.join(repo, "versions"));
-        fs.writeFileSync(path.join(repo, "versions", "local-old.json"), JSON.stringify({ stack: "local-old", images: { "us-east-1": s.pinned } }, null, 2));
+        fs.writeFileSync(
+            path.join(repo, "versions", "local-old.json"),
+            JSON.stringify({ stack: "local-old", images: { "us-east-1": s.pinned } }, null, 2),
+        );
         // A stack that writes its versions file elsewhere (versionsDir), as the e2e stacks do.
         fs.writeFileSync(path.join(repo, "Pulumi.local-ci.yaml"), "config:\n  couchbase-images:versionsDir: .build/ci/versions\n");
         fs.mkdirSync(path.join(repo, ".build", "ci", "versions"), { recursive: true });
-        fs.writeFileSync(path.join(repo, ".build", "ci", "versions", "local-ci.json"), JSON.stringify({ stack: "local-ci", images: { "us-east-1": s.pinnedCustom } }, null, 2));
+        fs.writeFileSync(
+            path.join(repo, ".build", "ci", "versions", "local-ci.json"),
+            JSON.stringify({ stack: "local-ci", images: { "us-east-1": s.pinnedCustom } }, null, 2),
+        );
         const stacks = path.join(repo, ".pulumi-state", ".pulumi", "stacks", PROJECT);
         fs.mkdirSync(stacks, { recursive: true });
         fs.writeFileSync(path.join(stacks, "local-live.json"), "{}");
@@ -158,7 +181,12 @@ describe("janitor against moto", function () {
         const out: string[] = [];
         const err: string[] = [];
         const o = parseArgs(["--regions", "us-east-1,us-west-2", "--endpoint", moto.endpoint, "--repo", repo, ...extra], {});
-        const r = await runJanitor(o, { out: (l) => out.push(l), err: (l) => err.push(l), now: later(), retry: { baseMs: 50, maxMs: 200 } });
+        const r = await runJanitor(o, {
+            out: (l) => out.push(l),
+            err: (l) => err.push(l),
+            now: later(),
+            retry: { baseMs: 50, maxMs: 200 },
+        });
         return { r, out, err };
     }
 
@@ -237,8 +265,14 @@ describe("janitor against moto", function () {
         assert.equal(r.failures, 0);
         const order = r.outcomes.filter((o) => o.row.region === "us-east-1").map((o) => o.row.kind);
         const rank = (k: string) => ["instance", "image", "snapshot", "security-group", "key-pair"].indexOf(k);
-        assert.deepEqual(order, [...order].sort((a, b) => rank(a) - rank(b)));
-        assert.ok(r.outcomes.every((o) => o.status === "deleted"), JSON.stringify(r.outcomes.filter((o) => o.status !== "deleted")));
+        assert.deepEqual(
+            order,
+            [...order].sort((a, b) => rank(a) - rank(b)),
+        );
+        assert.ok(
+            r.outcomes.every((o) => o.status === "deleted"),
+            JSON.stringify(r.outcomes.filter((o) => o.status !== "deleted")),
+        );
         const still = await present([...expectDeleted, ...expectKept]);
         for (const id of expectDeleted) assert.ok(!still.has(id), `${id} should be gone`);
         for (const id of expectKept) assert.ok(still.has(id), `${id} should be kept`);

@@ -12,7 +12,15 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CreateSubnetCommand, CreateVpcCommand, DeleteSubnetCommand, DeleteVpcCommand, DescribeImagesCommand, DescribeSubnetsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
+import {
+    CreateSubnetCommand,
+    CreateVpcCommand,
+    DeleteSubnetCommand,
+    DeleteVpcCommand,
+    DescribeImagesCommand,
+    DescribeSubnetsCommand,
+    DescribeVpcsCommand,
+} from "@aws-sdk/client-ec2";
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, DisableKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
@@ -43,16 +51,23 @@ describe("preflight against moto", function () {
     }
 
     /** Writes Pulumi.<stack>.yaml with `config` (couchbase-images: keys) and runs the command on it. */
-    async function preflight(config: Record<string, unknown>, opts: { janitor?: boolean; principalArn?: string } = {}): Promise<{ code: number; out: string[]; err: string[] }> {
+    async function preflight(
+        config: Record<string, unknown>,
+        opts: { janitor?: boolean; principalArn?: string } = {},
+    ): Promise<{ code: number; out: string[]; err: string[] }> {
         const stack = `pre-${process.pid}-${n++}`;
         const lines = ["config:", ...Object.entries(config).map(([k, v]) => `  couchbase-images:${k}: ${JSON.stringify(v)}`)];
         fs.writeFileSync(path.join(root, `Pulumi.${stack}.yaml`), `${lines.join("\n")}\n`);
         const out: string[] = [];
         const err: string[] = [];
-        const code = await runPreflight({ stack, root, endpoint: moto.endpoint, ...opts }, { out: (l) => out.push(l), err: (l) => err.push(l) });
+        const code = await runPreflight(
+            { stack, root, endpoint: moto.endpoint, ...opts },
+            { out: (l) => out.push(l), err: (l) => err.push(l) },
+        );
         return { code, out, err };
     }
-    const line = (out: string[], name: string) => out.find((l) => l.slice(6).startsWith(name)) ?? `(no line for ${name} in:\n${out.join("\n")})`;
+    const line = (out: string[], name: string) =>
+        out.find((l) => l.slice(6).startsWith(name)) ?? `(no line for ${name} in:\n${out.join("\n")})`;
 
     before(async () => {
         moto = await startMoto();
@@ -96,8 +111,14 @@ describe("preflight against moto", function () {
         );
         assert.match(line(r.out, "credentials"), /account \d{12} as arn:aws:/);
         // moto's own caller (arn:aws:sts::…:user/moto) names no IAM user or role: not simulated, a warning.
-        assert.match(line(r.out, "permissions"), /^WARN {2}permissions\s+not checked: arn:aws:sts::\d{12}:user\/moto names no IAM user or assumed role/);
-        assert.match(r.err.join("\n"), /every check passed; next: preview, then up \(1 warning\(s\) above: what could not be checked, and how to\)/);
+        assert.match(
+            line(r.out, "permissions"),
+            /^WARN {2}permissions\s+not checked: arn:aws:sts::\d{12}:user\/moto names no IAM user or assumed role/,
+        );
+        assert.match(
+            r.err.join("\n"),
+            /every check passed; next: preview, then up \(1 warning\(s\) above: what could not be checked, and how to\)/,
+        );
     });
 
     it("a subnet without public IPs fails with the fix; associatePublicIpAddress or sshInterface private_ip pass", async () => {
@@ -107,8 +128,14 @@ describe("preflight against moto", function () {
             const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: "10.42.1.0/24" }))).Subnet!.SubnetId!;
             const bad = await preflight({ ...good, vpcId: vpc, subnetId: subnet });
             assert.equal(bad.code, 1);
-            assert.match(line(bad.out, "subnetId"), /^FAIL {2}subnetId .* maps no public IP on launch: .*Packer would wait 10 minutes for SSH/);
-            assert.match(bad.out.join("\n"), /fix: set associatePublicIpAddress true .*or sshInterface private_ip when Packer runs inside the VPC/);
+            assert.match(
+                line(bad.out, "subnetId"),
+                /^FAIL {2}subnetId .* maps no public IP on launch: .*Packer would wait 10 minutes for SSH/,
+            );
+            assert.match(
+                bad.out.join("\n"),
+                /fix: set associatePublicIpAddress true .*or sshInterface private_ip when Packer runs inside the VPC/,
+            );
             for (const fix of [{ associatePublicIpAddress: true }, { sshInterface: "private_ip" }]) {
                 const ok = await preflight({ ...good, vpcId: vpc, subnetId: subnet, ...fix });
                 assert.equal(ok.code, 0, ok.out.join("\n"));
@@ -131,11 +158,25 @@ describe("preflight against moto", function () {
                 await ec2.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId! }));
             }
             await ec2.send(new DeleteVpcCommand({ VpcId: vpc }));
-            const images = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: "name", Values: [String(good.baseImageNameFilter)] }] }))).Images ?? [];
-            const r = await preflight({ ...good, buildRegion: "ap-southeast-2", copyRegions: [], kmsKeyIds: {}, ...(images.length ? {} : { baseImageNameFilter: "*" }) });
+            const images =
+                (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: "name", Values: [String(good.baseImageNameFilter)] }] })))
+                    .Images ?? [];
+            const r = await preflight({
+                ...good,
+                buildRegion: "ap-southeast-2",
+                copyRegions: [],
+                kmsKeyIds: {},
+                ...(images.length ? {} : { baseImageNameFilter: "*" }),
+            });
             assert.equal(r.code, 1);
-            assert.match(line(r.out, "subnetId"), /^FAIL {2}subnetId \(default VPC\)\s+ap-southeast-2 has no default VPC and subnetId is empty: Packer would fail with VPCIdNotSpecified/);
-            assert.match(r.out.join("\n"), /fix: set subnetId to a subnet of ap-southeast-2 .*or create a default VPC \(`aws ec2 create-default-vpc --region ap-southeast-2`\)/);
+            assert.match(
+                line(r.out, "subnetId"),
+                /^FAIL {2}subnetId \(default VPC\)\s+ap-southeast-2 has no default VPC and subnetId is empty: Packer would fail with VPCIdNotSpecified/,
+            );
+            assert.match(
+                r.out.join("\n"),
+                /fix: set subnetId to a subnet of ap-southeast-2 .*or create a default VPC \(`aws ec2 create-default-vpc --region ap-southeast-2`\)/,
+            );
         } finally {
             ec2.destroy();
         }
@@ -147,7 +188,10 @@ describe("preflight against moto", function () {
         const a = await preflight({ ...good, kmsKeyIds: { "us-east-1": "alias/no-such-alias", "eu-west-1": absent } });
         assert.equal(a.code, 1);
         assert.match(line(a.out, "kmsKeyIds.us-east-1"), /^FAIL {2}kmsKeyIds\.us-east-1\s+alias\/no-such-alias is not a key in us-east-1/);
-        assert.match(line(a.out, "kmsKeyIds.eu-west-1"), /^FAIL {2}kmsKeyIds\.eu-west-1\s+arn:aws:kms:eu-west-1:123456789012:key\/1234abcd.* is not a key in eu-west-1/);
+        assert.match(
+            line(a.out, "kmsKeyIds.eu-west-1"),
+            /^FAIL {2}kmsKeyIds\.eu-west-1\s+arn:aws:kms:eu-west-1:123456789012:key\/1234abcd.* is not a key in eu-west-1/,
+        );
         const d = await preflight({ ...good, kmsKeyIds: { ...(good.kmsKeyIds as object), "eu-west-1": disabled } });
         assert.match(line(d.out, "kmsKeyIds.eu-west-1"), /^FAIL {2}kmsKeyIds\.eu-west-1\s+.* is Disabled, not Enabled/);
     });
@@ -163,19 +207,35 @@ describe("preflight against moto", function () {
         const sts = new STSClient({ region: "us-east-1", endpoint: moto.endpoint });
         let restore = () => {};
         try {
-            const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "sts:AssumeRole" }] });
-            const role = (await iam.send(new CreateRoleCommand({ RoleName: `preflight-${process.pid}`, AssumeRolePolicyDocument: trust }))).Role!;
+            const trust = JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "sts:AssumeRole" }],
+            });
+            const role = (await iam.send(new CreateRoleCommand({ RoleName: `preflight-${process.pid}`, AssumeRolePolicyDocument: trust })))
+                .Role!;
             const c = (await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: "preflight-it" }))).Credentials!;
-            restore = setEnv({ AWS_ACCESS_KEY_ID: c.AccessKeyId!, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey!, AWS_SESSION_TOKEN: c.SessionToken! });
+            restore = setEnv({
+                AWS_ACCESS_KEY_ID: c.AccessKeyId!,
+                AWS_SECRET_ACCESS_KEY: c.SecretAccessKey!,
+                AWS_SESSION_TOKEN: c.SessionToken!,
+            });
             const r = await preflight(good, { janitor: true });
             assert.equal(r.code, 0, [...r.out, ...r.err].join("\n"));
             assert.match(line(r.out, "credentials"), new RegExp(`as arn:aws:sts::\\d{12}:assumed-role/${role.RoleName}/preflight-it`));
             const p = line(r.out, "permissions");
-            assert.match(p, new RegExp(`^WARN  permissions\\s+not checked \\(docs/iam/build\\.json, docs/iam/copies\\.json, docs/iam/janitor\\.json\\): iam:SimulatePrincipalPolicy on ${role.Arn!.replace(/[/.]/g, "\\$&")} failed`));
+            assert.match(
+                p,
+                new RegExp(
+                    `^WARN  permissions\\s+not checked \\(docs/iam/build\\.json, docs/iam/copies\\.json, docs/iam/janitor\\.json\\): iam:SimulatePrincipalPolicy on ${role.Arn!.replace(/[/.]/g, "\\$&")} failed`,
+                ),
+            );
             assert.match(r.out.join("\n"), /fix: retry; if it persists the first up shows any missing permission/);
             // An explicit --principal-arn is simulated as given.
             const given = await preflight(good, { principalArn: "arn:aws:iam::123456789012:role/team/Builder" });
-            assert.match(line(given.out, "permissions"), /iam:SimulatePrincipalPolicy on arn:aws:iam::123456789012:role\/team\/Builder failed/);
+            assert.match(
+                line(given.out, "permissions"),
+                /iam:SimulatePrincipalPolicy on arn:aws:iam::123456789012:role\/team\/Builder failed/,
+            );
         } finally {
             restore();
             iam.destroy();

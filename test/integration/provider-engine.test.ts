@@ -32,10 +32,15 @@ describe("PackerImage through the real engine against moto", function () {
         output += s;
     };
 
-    const program = (over: Partial<PackerImageArgs> = {}) => async () => {
-        const img = new PackerImage("image", { ...engineImageArgs({ stack, endpoint: moto.endpoint, agentArtifact: `${WORK}/dp-agent.gz`, agentSha256: sha }), ...over });
-        return { imageId: img.imageId, snapshotIds: img.snapshotIds, fingerprint: img.fingerprint };
-    };
+    const program =
+        (over: Partial<PackerImageArgs> = {}) =>
+        async () => {
+            const img = new PackerImage("image", {
+                ...engineImageArgs({ stack, endpoint: moto.endpoint, agentArtifact: `${WORK}/dp-agent.gz`, agentSha256: sha }),
+                ...over,
+            });
+            return { imageId: img.imageId, snapshotIds: img.snapshotIds, fingerprint: img.fingerprint };
+        };
     const run = (op: "preview" | "up" | "refresh" | "destroy", over: Partial<PackerImageArgs> = {}, extra = {}) =>
         runStack(op, { stack, seedConfig: false, envVars, onOutput, program: program(over), ...extra });
 
@@ -50,7 +55,14 @@ describe("PackerImage through the real engine against moto", function () {
     });
     after(async () => {
         if (!moto) return;
-        await engineTeardown({ destroy: () => run("destroy", {}, { remove: true }), stopMoto: () => moto.stop(), restoreEnv, root: PROJECT_ROOT, work: WORK, stack });
+        await engineTeardown({
+            destroy: () => run("destroy", {}, { remove: true }),
+            stopMoto: () => moto.stop(),
+            restoreEnv,
+            root: PROJECT_ROOT,
+            work: WORK,
+            stack,
+        });
     });
 
     let imageId = "";

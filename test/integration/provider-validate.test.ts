@@ -36,7 +36,7 @@ describe("PackerImageProvider.check with the real Packer and template", function
         fs.writeFileSync(`${WORK}/dp-agent.gz`, new Uint8Array(bytes));
         sha = crypto.createHash("sha256").update(new Uint8Array(bytes)).digest("hex");
         fs.cpSync("images/aws", `${WORK}/broken`, { recursive: true });
-        fs.appendFileSync(`${WORK}/broken/couchbase-cloud.pkr.hcl`, '\nlocals {\n  broken = var.not_an_argument\n}\n');
+        fs.appendFileSync(`${WORK}/broken/couchbase-cloud.pkr.hcl`, "\nlocals {\n  broken = var.not_an_argument\n}\n");
     });
     after(() => {
         if (oldCwd) {

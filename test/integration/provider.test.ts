@@ -45,7 +45,8 @@ describe("PackerImageProvider against moto", function () {
             baseImage: { nameFilter: "ubuntu/images/*ubuntu-xenial-16.04-amd64-server-*", owners: ["099720109477"] },
             ...over,
         });
-    const ours = async (stack: string) => inventory(await ec2Client(REGION, moto.endpoint), { tags: { Project: "couchbase-images", Stack: stack } });
+    const ours = async (stack: string) =>
+        inventory(await ec2Client(REGION, moto.endpoint), { tags: { Project: "couchbase-images", Stack: stack } });
 
     it("check passes, create builds a tagged image, a second create adopts it, delete leaves nothing", async () => {
         const checked = await provider.check(motoInputs(), motoInputs());

@@ -12,7 +12,10 @@ import { ConfigError } from "../../pipeline/config";
 describe("stack driver: a failing program (real engine)", function () {
     this.timeout(180_000);
     const stack = `local-stackerr-${process.pid}`;
-    const problems = ['couchbase-images:owner: "oooo…" is 300 characters long: at most 256', 'couchbase-images:copyRegions[0]: "us-east-9" is not an AWS region this project knows'];
+    const problems = [
+        'couchbase-images:owner: "oooo…" is 300 characters long: at most 256',
+        'couchbase-images:copyRegions[0]: "us-east-9" is not an AWS region this project knows',
+    ];
     let fail: "run" | "plain" | "refused" | undefined;
     /** A dynamic resource whose `check` refuses its input: the engine stops, the program's run never ends. */
     const refusing: pulumi.dynamic.ResourceProvider = {
@@ -70,7 +73,10 @@ describe("stack driver: a failing program (real engine)", function () {
     it("after a run the engine abandoned (a refused resource), a later error is still printed once", async () => {
         fail = "refused";
         let out = "";
-        await assert.rejects(runStack("preview", { ...base, onOutput: (s) => (out += s) }), (e: Error) => e instanceof StackError && e.message === "1 invalid input (above): size");
+        await assert.rejects(
+            runStack("preview", { ...base, onOutput: (s) => (out += s) }),
+            (e: Error) => e instanceof StackError && e.message === "1 invalid input (above): size",
+        );
         fail = "run";
         out = "";
         await assert.rejects(runStack("preview", { ...base, onOutput: (s) => (out += s) }), StackError);
@@ -81,7 +87,10 @@ describe("stack driver: a failing program (real engine)", function () {
     it("an unexpected exception: printed once, with its stack", async () => {
         fail = "plain";
         let out = "";
-        await assert.rejects(runStack("preview", { ...base, onOutput: (s) => (out += s) }), (e: Error) => e instanceof StackError && !e.message.includes("\n"));
+        await assert.rejects(
+            runStack("preview", { ...base, onOutput: (s) => (out += s) }),
+            (e: Error) => e instanceof StackError && !e.message.includes("\n"),
+        );
         assert.equal(count(diagnostics(out), "a bug in the program"), 1, out);
         assert.match(out, /Unhandled exception: Error: a bug in the program\n\s+at /);
     });

@@ -12,13 +12,30 @@ const ROOT = path.resolve(__dirname, "../..");
 const NAME = "couchbase-cloud-server-dev-alice-0123456789ab";
 
 describe("adoption after an interrupted up", () => {
-    const table: { name: string; img: { name: string; state: string; encrypted?: (boolean | undefined)[] }; emulator?: true; says?: RegExp }[] = [
+    const table: {
+        name: string;
+        img: { name: string; state: string; encrypted?: (boolean | undefined)[] };
+        emulator?: true;
+        says?: RegExp;
+    }[] = [
         { name: "the build's own image, encrypted", img: { name: NAME, state: "available", encrypted: [true] } },
         { name: "every volume encrypted (two)", img: { name: NAME, state: "available", encrypted: [true, true] } },
         { name: "still pending", img: { name: NAME, state: "pending", encrypted: [true] }, says: /is pending, not available/ },
-        { name: "encrypt_boot's temporary image (random name)", img: { name: "a1B2c3D", state: "available", encrypted: [false] }, says: /its name is "a1B2c3D", not "couchbase-cloud-server-dev-alice-0123456789ab"/ },
-        { name: "right name, one volume unencrypted", img: { name: NAME, state: "available", encrypted: [true, false] }, says: /not every volume of it is encrypted/ },
-        { name: "right name, encryption not reported", img: { name: NAME, state: "available", encrypted: [undefined] }, says: /not every volume/ },
+        {
+            name: "encrypt_boot's temporary image (random name)",
+            img: { name: "a1B2c3D", state: "available", encrypted: [false] },
+            says: /its name is "a1B2c3D", not "couchbase-cloud-server-dev-alice-0123456789ab"/,
+        },
+        {
+            name: "right name, one volume unencrypted",
+            img: { name: NAME, state: "available", encrypted: [true, false] },
+            says: /not every volume of it is encrypted/,
+        },
+        {
+            name: "right name, encryption not reported",
+            img: { name: NAME, state: "available", encrypted: [undefined] },
+            says: /not every volume/,
+        },
         { name: "right name, no EBS volume at all", img: { name: NAME, state: "available", encrypted: [] }, says: /not every volume/ },
         { name: "emulator (moto reports no encryption)", img: { name: NAME, state: "available", encrypted: [undefined] }, emulator: true },
         { name: "emulator still checks the name", img: { name: "a1B2c3D", state: "available" }, emulator: true, says: /its name is/ },

@@ -62,7 +62,11 @@ describe("bootstrap: writes only into the repository and its cache", function ()
             HOME: path.join(tmp, "home"),
             COUCHBASE_IMAGES_CACHE: cache,
         };
-        const out = execFileSync("bash", ["-c", `source "${repo}/scripts/bootstrap.sh" && ensure_pulumi && printf '%s\\n' "\${REPORT[@]}"`], { env, encoding: "utf8" });
+        const out = execFileSync(
+            "bash",
+            ["-c", `source "${repo}/scripts/bootstrap.sh" && ensure_pulumi && printf '%s\\n' "\${REPORT[@]}"`],
+            { env, encoding: "utf8" },
+        );
         return out.trim().split("\n");
     }
 
@@ -72,9 +76,16 @@ describe("bootstrap: writes only into the repository and its cache", function ()
         const cached = path.join(cache, "tools", `pulumi-${PULUMI_VERSION}`);
         assert.equal(fs.readlinkSync(path.join(repo, "bin/pulumi")), path.join(cached, "pulumi"));
         assert.ok((fs.statSync(path.join(cached, "pulumi-resource-pulumi-nodejs")).mode & 0o111) !== 0, "the host is executable");
-        assert.deepEqual(files(tmp).filter((f) => !f.startsWith("repo/") && !f.startsWith("cache/")), ["usr-local-bin/pulumi"], "writes only in the repository and the cache");
+        assert.deepEqual(
+            files(tmp).filter((f) => !f.startsWith("repo/") && !f.startsWith("cache/")),
+            ["usr-local-bin/pulumi"],
+            "writes only in the repository and the cache",
+        );
         assert.match(report.find((r) => r.startsWith("pulumi|")) ?? "", /found on PATH \(.*usr-local-bin\/pulumi\); copied into the cache/);
-        assert.match(report.find((r) => r.startsWith("pulumi-resource-pulumi-nodejs|")) ?? "", /copied beside pulumi \(.*cache\/tools\/pulumi-/);
+        assert.match(
+            report.find((r) => r.startsWith("pulumi-resource-pulumi-nodejs|")) ?? "",
+            /copied beside pulumi \(.*cache\/tools\/pulumi-/,
+        );
 
         // Warm: the cache's copy is used again, still nothing beside the vendor's pulumi.
         const again = ensurePulumi();
@@ -168,13 +179,25 @@ describe("bootstrap: arm64 emulation (qemu-aarch64 through binfmt_misc), idempot
     /** Runs `script` (bash, bootstrap.sh sourced) in the sandbox; returns stdout and stderr, and the exit status. */
     function inSandbox(script: string, extraPath: string[] = []): { out: string; status: number } {
         const env: Record<string, string> = {
-            PATH: [...extraPath, path.join(fake, "bin"), path.dirname(process.execPath), "/usr/local/sbin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
+            PATH: [
+                ...extraPath,
+                path.join(fake, "bin"),
+                path.dirname(process.execPath),
+                "/usr/local/sbin",
+                "/usr/sbin",
+                "/usr/bin",
+                "/sbin",
+                "/bin",
+            ].join(":"),
             HOME: tmp,
             COUCHBASE_IMAGES_CACHE: path.join(tmp, "cache"),
             BOOTSTRAP_BINFMT_DIR: binfmt,
             BOOTSTRAP_QEMU_RULE: rule,
         };
-        const r = spawnSync(sandboxed[0], [...sandboxed.slice(1), "bash", "-c", `source "${repo}/scripts/bootstrap.sh" && ${script}`], { env, encoding: "utf8" });
+        const r = spawnSync(sandboxed[0], [...sandboxed.slice(1), "bash", "-c", `source "${repo}/scripts/bootstrap.sh" && ${script}`], {
+            env,
+            encoding: "utf8",
+        });
         return { out: `${r.stdout}${r.stderr}`, status: r.status ?? -1 };
     }
 
@@ -186,27 +209,42 @@ describe("bootstrap: arm64 emulation (qemu-aarch64 through binfmt_misc), idempot
         const { out, status } = inSandbox(`${report} && echo ==== && REPORT=() && ${report}`);
         assert.equal(status, 0, out);
         const [cold, warm] = out.split("====\n");
-        assert.deepEqual(fs.readFileSync(path.join(fake, "state", "apt-get"), "utf8").trim().split("\n"), [
-            "update -qq",
-            "install -y -qq --no-install-recommends qemu-user-static",
-        ]);
-        assert.match(cold, new RegExp(`^qemu-aarch64\\|1:7\\.2\\+test \\(flags [A-Z]*F[A-Z]*\\)\\|installed qemu-user-static \\(apt\\); mounted binfmt_misc on ${binfmt}; registered qemu-aarch64 \\(${rule}\\) \\(${interpreter}\\)$`, "m"));
+        assert.deepEqual(
+            fs
+                .readFileSync(path.join(fake, "state", "apt-get"), "utf8")
+                .trim()
+                .split("\n"),
+            ["update -qq", "install -y -qq --no-install-recommends qemu-user-static"],
+        );
+        assert.match(
+            cold,
+            new RegExp(
+                `^qemu-aarch64\\|1:7\\.2\\+test \\(flags [A-Z]*F[A-Z]*\\)\\|installed qemu-user-static \\(apt\\); mounted binfmt_misc on ${binfmt}; registered qemu-aarch64 \\(${rule}\\) \\(${interpreter}\\)$`,
+                "m",
+            ),
+        );
         assert.match(cold, /^enabled$/m, "the kernel registered it, enabled");
         assert.match(cold, new RegExp(`^interpreter ${interpreter}$`, "m"));
         assert.match(cold, /^magic 7f454c460201010000000000000000000200b700$/m, "the rule's own magic (the aarch64 ELF header)");
-        assert.match(warm, new RegExp(`^qemu-aarch64\\|1:7\\.2\\+test \\(flags [A-Z]*F[A-Z]*\\)\\|found registered \\(${interpreter}\\)$`, "m"));
+        assert.match(
+            warm,
+            new RegExp(`^qemu-aarch64\\|1:7\\.2\\+test \\(flags [A-Z]*F[A-Z]*\\)\\|found registered \\(${interpreter}\\)$`, "m"),
+        );
         assert.doesNotMatch(warm, /installing|mounted binfmt_misc on|registered qemu-aarch64 with/, "the warm run did nothing");
         assert.deepEqual(warm.trim().split("\n").slice(-3), ["qemu-aarch64", "register", "status"], "one rule registered, no other");
         // Nothing else written: the scratch folder holds only what the test made, the apt-get log and the package stamp.
-        assert.deepEqual(files(tmp).filter((f) => !f.startsWith("repo/")), [
-            "fake/bin/apt-get",
-            "fake/bin/dpkg-query",
-            "fake/bin/uname",
-            "fake/qemu-aarch64-stand-in",
-            "fake/qemu-aarch64.conf",
-            "fake/state/apt-get",
-            "fake/state/installed",
-        ]);
+        assert.deepEqual(
+            files(tmp).filter((f) => !f.startsWith("repo/")),
+            [
+                "fake/bin/apt-get",
+                "fake/bin/dpkg-query",
+                "fake/bin/uname",
+                "fake/qemu-aarch64-stand-in",
+                "fake/qemu-aarch64.conf",
+                "fake/state/apt-get",
+                "fake/state/installed",
+            ],
+        );
         const hostAfter = fs.existsSync("/proc/sys/fs/binfmt_misc") ? fs.readdirSync("/proc/sys/fs/binfmt_misc").sort() : [];
         assert.deepEqual(hostAfter, hostBefore, "this machine's binfmt_misc is untouched");
     });
@@ -218,7 +256,10 @@ describe("bootstrap: arm64 emulation (qemu-aarch64 through binfmt_misc), idempot
                 `{ (ensure_arm64_emulation) || echo "exit $?"; grep '^flags' "$BOOTSTRAP_BINFMT_DIR/qemu-aarch64"; }`,
         );
         assert.equal(status, 0, out);
-        assert.match(out, /registered without flag F \(flags 'PO'.*replace it: echo -1 > .*qemu-aarch64 && sudo bash scripts\/bootstrap\.sh/);
+        assert.match(
+            out,
+            /registered without flag F \(flags 'PO'.*replace it: echo -1 > .*qemu-aarch64 && sudo bash scripts\/bootstrap\.sh/,
+        );
         assert.match(out, /^exit 1$/m);
         assert.match(out, /^flags: PO$/m, "the existing rule was not changed");
         assert.equal(fs.existsSync(path.join(fake, "state", "apt-get")), false, "nothing installed");
@@ -228,7 +269,10 @@ describe("bootstrap: arm64 emulation (qemu-aarch64 through binfmt_misc), idempot
         fs.writeFileSync(path.join(fake, "bin", "id"), "#!/bin/sh\necho 1000\n", { mode: 0o755 });
         const { out, status } = inSandbox("ensure_arm64_emulation");
         assert.equal(status, 1, out);
-        assert.match(out, /qemu-user-static is missing .*run: sudo apt-get install -y --no-install-recommends qemu-user-static, then sudo bash scripts\/bootstrap\.sh/);
+        assert.match(
+            out,
+            /qemu-user-static is missing .*run: sudo apt-get install -y --no-install-recommends qemu-user-static, then sudo bash scripts\/bootstrap\.sh/,
+        );
         assert.equal(fs.existsSync(path.join(fake, "state", "apt-get")), false);
         assert.deepEqual(fs.readdirSync(binfmt), [], "nothing mounted");
     });

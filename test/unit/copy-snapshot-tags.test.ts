@@ -4,7 +4,12 @@ import { UNKNOWN_VALUE } from "../../providers/packer/types";
 
 /** The snapshot tagger's check and diff (no I/O); create/update run against moto (test/integration/copy-snapshot-tags.test.ts). */
 describe("CopySnapshotTags provider: check and diff", () => {
-    const ok: { region: string; imageId: string; tags: Record<string, string>; ec2Endpoint: string } = { region: "eu-west-1", imageId: "ami-0123456789abcdef0", tags: { Project: "couchbase-images" }, ec2Endpoint: "" };
+    const ok: { region: string; imageId: string; tags: Record<string, string>; ec2Endpoint: string } = {
+        region: "eu-west-1",
+        imageId: "ami-0123456789abcdef0",
+        tags: { Project: "couchbase-images" },
+        ec2Endpoint: "",
+    };
 
     const checks: [string, Record<string, unknown>, string[]][] = [
         ["known, valid", ok, []],
@@ -15,7 +20,10 @@ describe("CopySnapshotTags provider: check and diff", () => {
     for (const [what, news, failing] of checks) {
         it(`check: ${what}`, async () => {
             const r = await PROVIDER.check(ok, news as typeof ok);
-            assert.deepEqual((r.failures ?? []).map((f) => f.property), failing);
+            assert.deepEqual(
+                (r.failures ?? []).map((f) => f.property),
+                failing,
+            );
         });
     }
 

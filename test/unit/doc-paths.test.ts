@@ -97,7 +97,8 @@ const FILE_TOKEN = /(?<![\w./@:*$~-])([A-Za-z0-9_][A-Za-z0-9_.-]*\.(?:ts|sh|md|g
 function stale(file: string, token: string, top: Set<string>, basenames: Set<string>): string | undefined {
     const t = token.replace(/[.,;:)]+$/, "");
     if (/(^|\/)\.\.\/shared\//.test(t) || t.startsWith("shared/")) return "a note outside the repository";
-    if (!t.includes("/")) return SOURCE_EXT.test(t) && !basenames.has(t) && !GENERATED.has(t) ? "no such file anywhere in the repository" : undefined;
+    if (!t.includes("/"))
+        return SOURCE_EXT.test(t) && !basenames.has(t) && !GENERATED.has(t) ? "no such file anywhere in the repository" : undefined;
     const relative = t.startsWith("./") || t.startsWith("../");
     if (!relative && !top.has(t.split("/")[0])) return undefined; // not a repository path (a URL's path, a package, an S3 key)
     // Placeholders and globs: the literal folder in front of them must exist.
@@ -116,12 +117,19 @@ describe("paths cited in the Markdown pages and source comments exist", () => {
     const files = walk("");
     const top = new Set(fs.readdirSync(ROOT).filter((n) => !SKIP_DIRS.has(n)));
     const basenames = new Set(files.map((f) => path.basename(f)));
-    const checked = files.filter(
-        (f) => f.endsWith(".md") || (!f.endsWith(".json") && !f.endsWith(".sum") && !f.endsWith(".gz")),
-    );
+    const checked = files.filter((f) => f.endsWith(".md") || (!f.endsWith(".json") && !f.endsWith(".sum") && !f.endsWith(".gz")));
 
     it("checks the docs and the sources (the scan finds them)", () => {
-        for (const f of ["README.md", "docs/janitor.md", "versions/README.md", "janitor/cli.ts", "scripts/bootstrap.sh", "agent/cmd/dp-agent/main.go", "images/aws/couchbase-cloud.pkr.hcl"]) assert.ok(checked.includes(f), f);
+        for (const f of [
+            "README.md",
+            "docs/janitor.md",
+            "versions/README.md",
+            "janitor/cli.ts",
+            "scripts/bootstrap.sh",
+            "agent/cmd/dp-agent/main.go",
+            "images/aws/couchbase-cloud.pkr.hcl",
+        ])
+            assert.ok(checked.includes(f), f);
     });
     it("no stale reference", () => {
         const problems: string[] = [];

@@ -117,12 +117,14 @@ function moduleInfo(rel: string, src: Sources): ModuleInfo {
             const b = st.importClause?.namedBindings;
             if (!f) continue;
             if (b && ts.isNamespaceImport(b)) info.whole.add(f);
-            else if (b && ts.isNamedImports(b)) for (const e of b.elements) info.imports.set(e.name.text, { file: f, name: (e.propertyName ?? e.name).text });
+            else if (b && ts.isNamedImports(b))
+                for (const e of b.elements) info.imports.set(e.name.text, { file: f, name: (e.propertyName ?? e.name).text });
             if (st.importClause?.name) info.imports.set(st.importClause.name.text, { file: f, name: "default" });
         } else if (ts.isExportDeclaration(st) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier)) {
             const f = resolveImport(rel, st.moduleSpecifier.text, src);
             if (f && st.exportClause && ts.isNamedExports(st.exportClause)) {
-                for (const e of st.exportClause.elements) info.decls.set(e.name.text, new Set([`${REEXPORT}${f}${REEXPORT}${(e.propertyName ?? e.name).text}`]));
+                for (const e of st.exportClause.elements)
+                    info.decls.set(e.name.text, new Set([`${REEXPORT}${f}${REEXPORT}${(e.propertyName ?? e.name).text}`]));
             } else if (f) info.whole.add(f);
         } else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st)) && st.name) {
             info.decls.set(st.name.text, idents(st));
@@ -254,7 +256,8 @@ function packerActions(templates: readonly string[] = TEMPLATES): Map<string, st
 
 describe("IAM policies (docs/iam/)", () => {
     it("the policy files are generated from scripts/iam/actions.ts (run: npx ts-node --transpile-only scripts/iam/write.ts)", () => {
-        for (const role of Object.keys(POLICY_FILES) as Role[]) assert.equal(read(POLICY_FILES[role]), policyText(role), POLICY_FILES[role]);
+        for (const role of Object.keys(POLICY_FILES) as Role[])
+            assert.equal(read(POLICY_FILES[role]), policyText(role), POLICY_FILES[role]);
     });
 
     it("every action is spelled service:Action, without wildcards, and says why", () => {
@@ -268,7 +271,10 @@ describe("IAM policies (docs/iam/)", () => {
         for (const role of ["build", "copies", "janitor"] as Role[]) {
             const allowed = allowedActions(policyFile(role));
             for (const [action, files] of codeActions(role)) {
-                assert.ok(allowed.has(action), `${action} (called in ${files.join(", ")}) is missing from ${POLICY_FILES[role]}: add it to scripts/iam/actions.ts with why, then run scripts/iam/write.ts`);
+                assert.ok(
+                    allowed.has(action),
+                    `${action} (called in ${files.join(", ")}) is missing from ${POLICY_FILES[role]}: add it to scripts/iam/actions.ts with why, then run scripts/iam/write.ts`,
+                );
             }
         }
     });
@@ -303,7 +309,8 @@ describe("IAM policies (docs/iam/)", () => {
 
     it("every action AmiCopy makes is in the copies policy", () => {
         const allowed = allowedActions(policyFile("copies"));
-        for (const c of amiCopy.calls) assert.ok(allowed.has(c.action), `${c.action} (AmiCopy: ${c.why}) is missing from ${POLICY_FILES.copies}`);
+        for (const c of amiCopy.calls)
+            assert.ok(allowed.has(c.action), `${c.action} (AmiCopy: ${c.why}) is missing from ${POLICY_FILES.copies}`);
     });
 
     it("no policy allows an EC2, KMS or IAM action that nothing calls", () => {
@@ -332,13 +339,16 @@ describe("IAM policies (docs/iam/)", () => {
         });
         it("follows declarations: a file imported for one function grants only what that function reaches", () => {
             const files: Record<string, string> = {
-                "entry.ts": 'import { used } from "./lib";\nimport * as whole from "./whole";\nexport async function main() { await used(); }\n',
+                "entry.ts":
+                    'import { used } from "./lib";\nimport * as whole from "./whole";\nexport async function main() { await used(); }\n',
                 "lib.ts":
                     'import { helper } from "./deep";\nexport async function used() { return helper(); }\n' +
                     "export async function unused() { const { DescribeKeyPairsCommand } = sdk(); return new DescribeKeyPairsCommand({}); }\n",
-                "deep.ts": "const { DescribeImagesCommand } = sdk();\nexport function helper() { return new DescribeImagesCommand({}); }\nexport const other = () => new DeleteTagsCommand({});\n",
+                "deep.ts":
+                    "const { DescribeImagesCommand } = sdk();\nexport function helper() { return new DescribeImagesCommand({}); }\nexport const other = () => new DeleteTagsCommand({});\n",
                 "whole.ts": 'export { x } from "./reexported";\n',
-                "reexported.ts": "export function x() { return new CopyImageCommand({}); }\nexport function y() { return new DeleteSnapshotCommand({}); }\n",
+                "reexported.ts":
+                    "export function x() { return new CopyImageCommand({}); }\nexport function y() { return new DeleteSnapshotCommand({}); }\n",
             };
             const src: Sources = { read: (rel) => files[rel], exists: (rel) => rel in files };
             const r = reach(["entry.ts"], src);
@@ -346,14 +356,18 @@ describe("IAM policies (docs/iam/)", () => {
             assert.deepEqual([...r.files].sort(), ["deep.ts", "entry.ts", "lib.ts", "reexported.ts", "whole.ts"]);
         });
         it("names only real SDK commands, attributed to their service", () => {
-            assert.deepEqual(commandActions("new DescribeImagesCommand({}); new NotAnAwsCommand(); DeleteTagsCommand"), ["ec2:DeleteTags", "ec2:DescribeImages"]);
+            assert.deepEqual(commandActions("new DescribeImagesCommand({}); new NotAnAwsCommand(); DeleteTagsCommand"), [
+                "ec2:DeleteTags",
+                "ec2:DescribeImages",
+            ]);
         });
         it("reads the source block's settings, dynamic blocks included, and nothing outside it", () => {
-            const hcl = 'variable "x" {\n  default = 1\n}\nsource "amazon-ebs" "a" {\n  region = "r" # c\n  dynamic "source_ami_filter" {\n    content {\n      owners = ["x"]\n    }\n  }\n  aws_polling {\n    delay_seconds = 5\n  }\n  tags = { A = "{" }\n}\nbuild {\n  name = "b"\n}\n';
+            const hcl =
+                'variable "x" {\n  default = 1\n}\nsource "amazon-ebs" "a" {\n  region = "r" # c\n  dynamic "source_ami_filter" {\n    content {\n      owners = ["x"]\n    }\n  }\n  aws_polling {\n    delay_seconds = 5\n  }\n  tags = { A = "{" }\n}\nbuild {\n  name = "b"\n}\n';
             assert.deepEqual(sourceBlockSettings(hcl), ["region", "source_ami_filter", "aws_polling", "tags"]);
         });
         it("a template setting not reviewed would fail", () => {
-            const hcl = read(TEMPLATE).replace(/^(\s*ami_name\s*=)/m, "  ami_users = [\"1\"]\n$1");
+            const hcl = read(TEMPLATE).replace(/^(\s*ami_name\s*=)/m, '  ami_users = ["1"]\n$1');
             assert.ok(sourceBlockSettings(hcl).some((s) => !(s in plugin.settings)));
         });
     });

@@ -92,7 +92,12 @@ describe("janitor/sources", () => {
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it("finds AMI ids anywhere in a JSON document", () => {
-        const doc = { stack: "dev", images: { "us-east-1": "ami-0123456789abcdef0", "eu-west-1": { id: "ami-11111111" } }, list: ["x ami-22222222 y", 3, null], "ami-33333333": true };
+        const doc = {
+            stack: "dev",
+            images: { "us-east-1": "ami-0123456789abcdef0", "eu-west-1": { id: "ami-11111111" } },
+            list: ["x ami-22222222 y", 3, null],
+            "ami-33333333": true,
+        };
         assert.deepEqual(amiIdsInJson(doc), ["ami-0123456789abcdef0", "ami-11111111", "ami-22222222", "ami-33333333"]);
         assert.deepEqual(amiIdsInJson({ a: "ami-xyz", b: "not-ami-12345678z" }), []);
     });
@@ -128,9 +133,17 @@ describe("janitor/sources", () => {
             return { stacks: [...r.stacks].sort(), complete: r.complete, source: r.source };
         };
         assert.deepEqual(live([]), { stacks: ["local-a"], complete: false, source: `${local} (1)` });
-        assert.deepEqual(live(["--live-stacks", "dev,local-a"]), { stacks: ["dev", "local-a"], complete: true, source: `${local} (1), --live-stacks (2)` });
+        assert.deepEqual(live(["--live-stacks", "dev,local-a"]), {
+            stacks: ["dev", "local-a"],
+            complete: true,
+            source: `${local} (1), --live-stacks (2)`,
+        });
         const url = `file://${path.join(dir, "state")}`; // the file backend of the test above
-        assert.deepEqual(live(["--backend-url", url]), { stacks: ["dev", "local", "local-a", "local-bob"], complete: true, source: `${local} (1), ${url} (3)` });
+        assert.deepEqual(live(["--backend-url", url]), {
+            stacks: ["dev", "local", "local-a", "local-bob"],
+            complete: true,
+            source: `${local} (1), ${url} (3)`,
+        });
         // A non-file backend is not asked when --live-stacks names the stacks.
         assert.deepEqual(live(["--backend-url", "s3://bucket", "--live-stacks", "dev"]), {
             stacks: ["dev", "local-a"],
@@ -141,7 +154,10 @@ describe("janitor/sources", () => {
     it("live stacks: without the pulumi CLI, says how to get it (npm run janitor installs node_modules only)", () => {
         const restore = setEnv({ PATH: path.join(dir, "no-such-bin") });
         try {
-            assert.throws(() => resolveLiveStacks(parseArgs(["--backend-url", "s3://bucket"], {}), dir), /pulumi is not on PATH: `npm run bootstrap` links it into bin\/, or install Pulumi\); pass --live-stacks a,b/);
+            assert.throws(
+                () => resolveLiveStacks(parseArgs(["--backend-url", "s3://bucket"], {}), dir),
+                /pulumi is not on PATH: `npm run bootstrap` links it into bin\/, or install Pulumi\); pass --live-stacks a,b/,
+            );
         } finally {
             restore();
         }

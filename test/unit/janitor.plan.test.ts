@@ -35,7 +35,15 @@ function policy(over: Partial<Policy> = {}): Policy {
 }
 
 function image(id: string, tags: Record<string, string>, over: Partial<ImageSummary> = {}): ImageSummary {
-    return { id, name: `couchbase-images-${id}`, state: "available", creationDate: ago(48), tags, snapshotIds: [`snap-${id.slice(4)}`], ...over };
+    return {
+        id,
+        name: `couchbase-images-${id}`,
+        state: "available",
+        creationDate: ago(48),
+        tags,
+        snapshotIds: [`snap-${id.slice(4)}`],
+        ...over,
+    };
 }
 
 describe("janitor/plan: parseDuration, formatAge, names", () => {
@@ -48,7 +56,8 @@ describe("janitor/plan: parseDuration, formatAge, names", () => {
         ["0s", 0],
     ];
     for (const [s, ms] of durations) it(`parses ${s}`, () => assert.equal(parseDuration(s), ms));
-    for (const bad of ["", "24", "h", "1x", "-1h", "1.5h"]) it(`rejects "${bad}"`, () => assert.throws(() => parseDuration(bad), /not a duration/));
+    for (const bad of ["", "24", "h", "1x", "-1h", "1.5h"])
+        it(`rejects "${bad}"`, () => assert.throws(() => parseDuration(bad), /not a duration/));
     const ages: [number | undefined, string][] = [
         [undefined, "-"],
         [5_000, "5s"],
@@ -66,19 +75,39 @@ describe("janitor/plan: parseDuration, formatAge, names", () => {
     });
     it("finds AMI ids in snapshot descriptions", () => {
         assert.deepEqual(amisInDescription("Created by CreateImage(i-0abc) for ami-0123456789abcdef0"), ["ami-0123456789abcdef0"]);
-        assert.deepEqual(amisInDescription("Copied for DestinationAmi ami-11111111 from SourceAmi ami-22222222"), ["ami-11111111", "ami-22222222"]);
+        assert.deepEqual(amisInDescription("Copied for DestinationAmi ami-11111111 from SourceAmi ami-22222222"), [
+            "ami-11111111",
+            "ami-22222222",
+        ]);
         assert.deepEqual(amisInDescription("hand made"), []);
     });
 });
 
 describe("janitor/plan: judgeImage", () => {
-    const cases: { name: string; tags: Record<string, string>; created?: string; id?: string; p?: Partial<Policy>; want: [string, RegExp] }[] = [
+    const cases: {
+        name: string;
+        tags: Record<string, string>;
+        created?: string;
+        id?: string;
+        p?: Partial<Policy>;
+        want: [string, RegExp];
+    }[] = [
         { name: "expired", tags: ours({ ExpiresAt: ago(1) }), want: ["delete", /^expired /] },
         { name: "not yet expired", tags: ours({ ExpiresAt: ago(-5) }), want: ["keep", /^expires /] },
         { name: "production even when expired", tags: ours({ ExpiresAt: ago(1), Environment: "prod" }), want: ["keep", /production/] },
-        { name: "pinned by a versions file", id: "ami-00000000000000001", tags: ours({ ExpiresAt: ago(1) }), want: ["keep", /versions\/prod\.json/] },
+        {
+            name: "pinned by a versions file",
+            id: "ami-00000000000000001",
+            tags: ours({ ExpiresAt: ago(1) }),
+            want: ["keep", /versions\/prod\.json/],
+        },
         { name: "live stack", tags: ours({ ExpiresAt: ago(1), Stack: "local-live" }), want: ["keep", /stack local-live still exists/] },
-        { name: "live stack named by --stack", tags: ours({ ExpiresAt: ago(1), Stack: "local-live" }), p: { stack: "local-live" }, want: ["delete", /expired/] },
+        {
+            name: "live stack named by --stack",
+            tags: ours({ ExpiresAt: ago(1), Stack: "local-live" }),
+            p: { stack: "local-live" },
+            want: ["delete", /expired/],
+        },
         { name: "gone stack", tags: ours({ ExpiresAt: ago(1), Stack: "local-gone" }), want: ["delete", /expired/] },
         {
             name: "non-local stack when the backend is unknown",
@@ -86,11 +115,26 @@ describe("janitor/plan: judgeImage", () => {
             p: { liveStacksComplete: false },
             want: ["keep", /may still exist/],
         },
-        { name: "local stack when the backend is unknown", tags: ours({ ExpiresAt: ago(1), Stack: "local-x" }), p: { liveStacksComplete: false }, want: ["delete", /expired/] },
+        {
+            name: "local stack when the backend is unknown",
+            tags: ours({ ExpiresAt: ago(1), Stack: "local-x" }),
+            p: { liveStacksComplete: false },
+            want: ["delete", /expired/],
+        },
         { name: "older than --older-than", tags: ours(), p: { olderThanMs: 24 * H }, want: ["delete", /older than 1d$/] },
-        { name: "older than --older-than before ExpiresAt", tags: ours({ ExpiresAt: ago(-5) }), p: { olderThanMs: 24 * H }, want: ["delete", /older than/] },
+        {
+            name: "older than --older-than before ExpiresAt",
+            tags: ours({ ExpiresAt: ago(-5) }),
+            p: { olderThanMs: 24 * H },
+            want: ["delete", /older than/],
+        },
         { name: "younger than --older-than", tags: ours(), created: ago(2), p: { olderThanMs: 24 * H }, want: ["keep", /younger than/] },
-        { name: "ExpiresAt=never beats --older-than", tags: ours({ ExpiresAt: "never" }), p: { olderThanMs: 1 * H }, want: ["keep", /never/] },
+        {
+            name: "ExpiresAt=never beats --older-than",
+            tags: ours({ ExpiresAt: "never" }),
+            p: { olderThanMs: 1 * H },
+            want: ["keep", /never/],
+        },
         { name: "no ExpiresAt, no --older-than", tags: ours(), want: ["keep", /no ExpiresAt/] },
         { name: "garbage ExpiresAt", tags: ours({ ExpiresAt: "soon" }), want: ["keep", /unreadable/] },
     ];
@@ -122,7 +166,9 @@ describe("janitor/plan: planRegion", () => {
             scan({
                 images: [image("ami-0f0f0f0f", { ExpiresAt: ago(1) })],
                 snapshots: [snap("snap-f", { ExpiresAt: ago(1) })],
-                instances: [{ id: "i-f", state: "running", launchTime: ago(10), securityGroupIds: ["sg-f"], keyName: "packer_x", tags: {} }],
+                instances: [
+                    { id: "i-f", state: "running", launchTime: ago(10), securityGroupIds: ["sg-f"], keyName: "packer_x", tags: {} },
+                ],
                 keyPairs: [{ id: "key-f", name: "packer_692566c0-1a2b-3c4d-5e6f-7a8b9c0d1e2f", tags: {} }],
                 securityGroups: [{ id: "sg-f", name: "packer_692566c0-1a2b-3c4d-5e6f-7a8b9c0d1e2f", description: "", tags: {} }],
             }),
@@ -186,8 +232,22 @@ describe("janitor/plan: planRegion", () => {
         const rows = planRegion(
             scan({
                 instances: [
-                    { id: "i-old", state: "running", launchTime: ago(5), keyName: oldName, securityGroupIds: ["sg-old"], tags: ours({ Stack: "local-a" }) },
-                    { id: "i-young", state: "running", launchTime: ago(0.2), keyName: youngName, securityGroupIds: ["sg-young"], tags: ours({ Stack: "local-a" }) },
+                    {
+                        id: "i-old",
+                        state: "running",
+                        launchTime: ago(5),
+                        keyName: oldName,
+                        securityGroupIds: ["sg-old"],
+                        tags: ours({ Stack: "local-a" }),
+                    },
+                    {
+                        id: "i-young",
+                        state: "running",
+                        launchTime: ago(0.2),
+                        keyName: youngName,
+                        securityGroupIds: ["sg-young"],
+                        tags: ours({ Stack: "local-a" }),
+                    },
                     { id: "i-foreign", state: "running", launchTime: ago(50), securityGroupIds: ["sg-shared"], tags: {} },
                 ],
                 securityGroups: [
@@ -242,7 +302,10 @@ describe("janitor/plan: planRegion", () => {
         const rows = planRegion(scan({ images: [image("ami-0aaaaaaa", expired)] }), policy());
         const lines = renderTable(rows).split("\n");
         assert.match(lines[0], /^REGION\s+KIND\s+ID\s+NAME\s+STACK\s+AGE\s+REASON\s+ACTION$/);
-        assert.match(lines[1], /^us-east-1\s+image\s+ami-0aaaaaaa\s+couchbase-images-ami-0aaaaaaa\s+local-gone\s+2d\s+expired \S+\s+delete$/);
+        assert.match(
+            lines[1],
+            /^us-east-1\s+image\s+ami-0aaaaaaa\s+couchbase-images-ami-0aaaaaaa\s+local-gone\s+2d\s+expired \S+\s+delete$/,
+        );
         assert.equal(lines.length, 3);
     });
 });
@@ -252,25 +315,108 @@ describe("janitor/plan: a live stack whose state is readable", () => {
     const settled = (over: Partial<StackState> = {}): Map<string, StackState> =>
         new Map([["local-live", { recordedImages: new Set(["ami-0recorded0"]), settledAt: new Date(ago(1)), ...over }]]);
     const live = (extra: Record<string, string> = {}) => ours({ Stack: "local-live", ExpiresAt: ago(-20), ...extra });
-    const cases: { name: string; id?: string; tags: Record<string, string>; created?: string; p?: Partial<Policy>; want: [string, RegExp] }[] = [
-        { name: "unrecorded, made before the state settled, not expired: an orphan", tags: live(), created: ago(2), p: { stackStates: settled() }, want: ["delete", /^orphan: not in stack local-live's state, and no build of it is running$/] },
-        { name: "the same with ExpiresAt=never", tags: live({ ExpiresAt: "never" }), created: ago(2), p: { stackStates: settled() }, want: ["delete", /^orphan/] },
-        { name: "the same, scoped by --stack", tags: live(), created: ago(2), p: { stack: "local-live", stackStates: settled() }, want: ["delete", /^orphan/] },
-        { name: "recorded in the state: kept even when expired and named by --stack", id: "ami-0recorded0", tags: live({ ExpiresAt: ago(5) }), p: { stack: "local-live", stackStates: settled() }, want: ["keep", /^recorded in stack local-live's state$/] },
-        { name: "made after the state settled: a build may be running", tags: live(), created: ago(0.5), p: { stackStates: settled() }, want: ["keep", /still exists/] },
+    const cases: {
+        name: string;
+        id?: string;
+        tags: Record<string, string>;
+        created?: string;
+        p?: Partial<Policy>;
+        want: [string, RegExp];
+    }[] = [
+        {
+            name: "unrecorded, made before the state settled, not expired: an orphan",
+            tags: live(),
+            created: ago(2),
+            p: { stackStates: settled() },
+            want: ["delete", /^orphan: not in stack local-live's state, and no build of it is running$/],
+        },
+        {
+            name: "the same with ExpiresAt=never",
+            tags: live({ ExpiresAt: "never" }),
+            created: ago(2),
+            p: { stackStates: settled() },
+            want: ["delete", /^orphan/],
+        },
+        {
+            name: "the same, scoped by --stack",
+            tags: live(),
+            created: ago(2),
+            p: { stack: "local-live", stackStates: settled() },
+            want: ["delete", /^orphan/],
+        },
+        {
+            name: "recorded in the state: kept even when expired and named by --stack",
+            id: "ami-0recorded0",
+            tags: live({ ExpiresAt: ago(5) }),
+            p: { stack: "local-live", stackStates: settled() },
+            want: ["keep", /^recorded in stack local-live's state$/],
+        },
+        {
+            name: "made after the state settled: a build may be running",
+            tags: live(),
+            created: ago(0.5),
+            p: { stackStates: settled() },
+            want: ["keep", /still exists/],
+        },
         // EC2's creation times are whole seconds: an image registered 0.7 s after the state's write shows a time 0.3 s before it.
-        { name: "made in the same second as the state's last write: kept (creation times are whole seconds)", tags: live(), created: "2026-11-25T12:00:00.000Z", p: { stackStates: settled({ settledAt: new Date("2026-11-25T12:00:00.300Z") }) }, want: ["keep", /still exists/] },
-        { name: "made in the second before it: an orphan", tags: live(), created: "2026-11-25T11:59:59.000Z", p: { stackStates: settled({ settledAt: new Date("2026-11-25T12:00:00.300Z") }) }, want: ["delete", /^orphan/] },
-        { name: "stack locked: a build may be running", tags: live(), created: ago(2), p: { stackStates: settled({ settledAt: undefined, busy: "locked" }) }, want: ["keep", /still exists/] },
-        { name: "pending operations, scoped by --stack: the expiry rule as before", tags: live(), created: ago(2), p: { stack: "local-live", stackStates: settled({ settledAt: undefined, busy: "1 pending operation(s)" }) }, want: ["keep", /^expires /] },
-        { name: "production: never", tags: live({ Environment: "prod" }), created: ago(2), p: { stackStates: settled() }, want: ["keep", /production/] },
-        { name: "named in a versions file: never", id: "ami-00000000000000001", tags: live(), created: ago(2), p: { stackStates: settled() }, want: ["keep", /versions\/prod\.json/] },
+        {
+            name: "made in the same second as the state's last write: kept (creation times are whole seconds)",
+            tags: live(),
+            created: "2026-11-25T12:00:00.000Z",
+            p: { stackStates: settled({ settledAt: new Date("2026-11-25T12:00:00.300Z") }) },
+            want: ["keep", /still exists/],
+        },
+        {
+            name: "made in the second before it: an orphan",
+            tags: live(),
+            created: "2026-11-25T11:59:59.000Z",
+            p: { stackStates: settled({ settledAt: new Date("2026-11-25T12:00:00.300Z") }) },
+            want: ["delete", /^orphan/],
+        },
+        {
+            name: "stack locked: a build may be running",
+            tags: live(),
+            created: ago(2),
+            p: { stackStates: settled({ settledAt: undefined, busy: "locked" }) },
+            want: ["keep", /still exists/],
+        },
+        {
+            name: "pending operations, scoped by --stack: the expiry rule as before",
+            tags: live(),
+            created: ago(2),
+            p: { stack: "local-live", stackStates: settled({ settledAt: undefined, busy: "1 pending operation(s)" }) },
+            want: ["keep", /^expires /],
+        },
+        {
+            name: "production: never",
+            tags: live({ Environment: "prod" }),
+            created: ago(2),
+            p: { stackStates: settled() },
+            want: ["keep", /production/],
+        },
+        {
+            name: "named in a versions file: never",
+            id: "ami-00000000000000001",
+            tags: live(),
+            created: ago(2),
+            p: { stackStates: settled() },
+            want: ["keep", /versions\/prod\.json/],
+        },
         { name: "no creation date: kept", tags: live(), created: "", p: { stackStates: settled() }, want: ["keep", /still exists/] },
-        { name: "another stack's state says nothing about this one", tags: live({ Stack: "local-other" }), created: ago(2), p: { liveStacks: new Set(["local-other"]), stackStates: settled() }, want: ["keep", /stack local-other still exists/] },
+        {
+            name: "another stack's state says nothing about this one",
+            tags: live({ Stack: "local-other" }),
+            created: ago(2),
+            p: { liveStacks: new Set(["local-other"]), stackStates: settled() },
+            want: ["keep", /stack local-other still exists/],
+        },
     ];
     for (const c of cases) {
         it(c.name, () => {
-            const j = judgeImage(image(c.id ?? "ami-0aaaaaaa", c.tags, c.created !== undefined ? { creationDate: c.created || undefined } : {}), policy(c.p));
+            const j = judgeImage(
+                image(c.id ?? "ami-0aaaaaaa", c.tags, c.created !== undefined ? { creationDate: c.created || undefined } : {}),
+                policy(c.p),
+            );
             assert.equal(j.action, c.want[0], j.reason);
             assert.match(j.reason, c.want[1]);
         });
@@ -280,10 +426,20 @@ describe("janitor/plan: a live stack whose state is readable", () => {
         const rows = planRegion(
             {
                 region: "us-east-1",
-                images: [image("ami-0aaaaaaa", live(), { creationDate: ago(1.5) }), image("ami-0recorded0", live(), { creationDate: ago(30) })],
+                images: [
+                    image("ami-0aaaaaaa", live(), { creationDate: ago(1.5) }),
+                    image("ami-0recorded0", live(), { creationDate: ago(30) }),
+                ],
                 snapshots: [{ id: "snap-orphan", volumeSize: 8, state: "completed", startTime: ago(1.5), description: "", tags: live() }],
                 instances: [
-                    { id: "i-killed", state: "running", launchTime: ago(1.6), keyName: "packer-k", securityGroupIds: ["sg-k"], tags: live() },
+                    {
+                        id: "i-killed",
+                        state: "running",
+                        launchTime: ago(1.6),
+                        keyName: "packer-k",
+                        securityGroupIds: ["sg-k"],
+                        tags: live(),
+                    },
                     { id: "i-new", state: "running", launchTime: ago(0.2), keyName: "packer-n", securityGroupIds: ["sg-n"], tags: live() },
                 ],
                 keyPairs: [
@@ -324,7 +480,16 @@ describe("janitor/plan: an untagged image made from one of our builders (builder
     const scanOf = (builderTags: Record<string, string>, imageTags: Record<string, string> = {}): RegionScan => ({
         region: "us-east-1",
         images: [image("ami-0abc1230", imageTags, { state: "pending", creationDate: ago(1), snapshotIds: ["snap-p"] })],
-        snapshots: [{ id: "snap-p", volumeSize: 8, state: "completed", startTime: ago(1), description: "Created by CreateImage(i-0b1d) for ami-0abc1230", tags: {} }],
+        snapshots: [
+            {
+                id: "snap-p",
+                volumeSize: 8,
+                state: "completed",
+                startTime: ago(1),
+                description: "Created by CreateImage(i-0b1d) for ami-0abc1230",
+                tags: {},
+            },
+        ],
         instances: [{ id: "i-0b1d", state: "running", launchTime: ago(1.1), securityGroupIds: [], tags: builderTags }],
         keyPairs: [],
         securityGroups: [],
@@ -351,8 +516,18 @@ describe("janitor/plan: an untagged image made from one of our builders (builder
                 "snapshot snap-p local-live keep: in use by ami-0abc1230",
             ],
         },
-        { name: "a foreign builder (no Project tag): nothing is ours", scan: scanOf({ Stack: "local-live" }), p: { stackStates: settled }, want: [] },
-        { name: "another stack's builder, with --stack: out of scope", scan: scanOf({ ...live, Stack: "local-other" }), p: { stack: "local-live", stackStates: settled }, want: [] },
+        {
+            name: "a foreign builder (no Project tag): nothing is ours",
+            scan: scanOf({ Stack: "local-live" }),
+            p: { stackStates: settled },
+            want: [],
+        },
+        {
+            name: "another stack's builder, with --stack: out of scope",
+            scan: scanOf({ ...live, Stack: "local-other" }),
+            p: { stack: "local-live", stackStates: settled },
+            want: [],
+        },
         {
             name: "an image with tags of its own keeps them (never re-labelled by its builder)",
             scan: scanOf(live, ours({ Stack: "local-live", Environment: "prod" })),
@@ -381,14 +556,23 @@ describe("janitor/sources: stackStateOf", () => {
     const written = new Date("2026-11-25T12:00:00Z");
     it("records every image id in the resources; settled at the earlier of the manifest's time and the file's", () => {
         const s = stackStateOf(
-            cp({ manifest: { time: "2026-11-25T11:59:00Z" }, resources: [{ type: "pulumi-nodejs:dynamic/packer:Image", id: "ami-0aaaaaaa", outputs: { imageId: "ami-0aaaaaaa" } }, { id: "ami-0bbbbbbb" }] }),
+            cp({
+                manifest: { time: "2026-11-25T11:59:00Z" },
+                resources: [
+                    { type: "pulumi-nodejs:dynamic/packer:Image", id: "ami-0aaaaaaa", outputs: { imageId: "ami-0aaaaaaa" } },
+                    { id: "ami-0bbbbbbb" },
+                ],
+            }),
             false,
             written,
         );
         assert.ok(s);
         assert.deepEqual([...s.recordedImages].sort(), ["ami-0aaaaaaa", "ami-0bbbbbbb"]);
         assert.equal(s.settledAt?.toISOString(), "2026-11-25T11:59:00.000Z");
-        assert.equal(stackStateOf(cp({ manifest: { time: "2026-11-25T13:00:00Z" } }), false, written)?.settledAt?.toISOString(), written.toISOString());
+        assert.equal(
+            stackStateOf(cp({ manifest: { time: "2026-11-25T13:00:00Z" } }), false, written)?.settledAt?.toISOString(),
+            written.toISOString(),
+        );
         assert.equal(stackStateOf(cp({}), false, written)?.settledAt?.toISOString(), written.toISOString());
     });
     it("a file with no checkpoint object is no state: it grants no deletion", () => {
@@ -399,7 +583,11 @@ describe("janitor/sources: stackStateOf", () => {
         const locked = stackStateOf(cp({ resources: [] }), true, written);
         assert.equal(locked?.settledAt, undefined);
         assert.match(locked?.busy ?? "", /locked/);
-        const pending = stackStateOf(cp({ pending_operations: [{ type: "creating", resource: { urn: "u", id: "ami-0ccccccc" } }] }), false, written);
+        const pending = stackStateOf(
+            cp({ pending_operations: [{ type: "creating", resource: { urn: "u", id: "ami-0ccccccc" } }] }),
+            false,
+            written,
+        );
         assert.equal(pending?.settledAt, undefined);
         assert.match(pending?.busy ?? "", /1 pending/);
     });

@@ -41,7 +41,9 @@ class FakeRegion {
                 case "DescribeImages":
                     return { Images: [expired(`ami-0${this.region.length}aaaaaaaaaaaaaaa`, `snap-0${this.region.length}aaa`)] };
                 case "DescribeSnapshots":
-                    return { Snapshots: [{ SnapshotId: `snap-0${this.region.length}aaa`, VolumeSize: 8, State: "completed", Description: "" }] };
+                    return {
+                        Snapshots: [{ SnapshotId: `snap-0${this.region.length}aaa`, VolumeSize: 8, State: "completed", Description: "" }],
+                    };
                 case "DescribeInstances":
                     return { Reservations: [] };
                 case "DescribeKeyPairs":
@@ -103,7 +105,10 @@ describe("janitor across regions, some denied", () => {
         assert.ok(!denied.calls.some((c) => c.startsWith("Delete") || c.startsWith("Deregister")));
         const text = lines.join("\n");
         assert.match(text, /janitor: skipped eu-west-3, nothing scanned or deleted there: UnauthorizedOperation: /);
-        assert.match(text, /janitor: 2 region\(s\) skipped, denied to these credentials: eu-west-3, ap-east-1; allow docs\/iam\/janitor\.json's actions there, or leave them out with --regions/);
+        assert.match(
+            text,
+            /janitor: 2 region\(s\) skipped, denied to these credentials: eu-west-3, ap-east-1; allow docs\/iam\/janitor\.json's actions there, or leave them out with --regions/,
+        );
     });
 
     it("a region denied part-way through its scan is not planned at all (no half inventory)", async () => {
@@ -121,7 +126,10 @@ describe("janitor across regions, some denied", () => {
         const r = await result;
         assert.equal(r.exitCode, 1);
         const doc = JSON.parse(lines.find((l) => l.startsWith("{"))!) as { skipped: { region: string }[]; rows: { region: string }[] };
-        assert.deepEqual(doc.skipped.map((s) => s.region), ["eu-west-3"]);
+        assert.deepEqual(
+            doc.skipped.map((s) => s.region),
+            ["eu-west-3"],
+        );
         assert.deepEqual([...new Set(doc.rows.map((x) => x.region))], ["eu-north-1"]);
     });
 

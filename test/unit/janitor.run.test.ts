@@ -49,13 +49,20 @@ describe("janitor run (mocked EC2): failures and throttling", () => {
     };
     function scanMocks() {
         mock.on(DescribeImagesCommand).resolves({ Images: [expired] });
-        mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: "snap-0aaaa", VolumeSize: 8, State: "completed", Description: "" }] });
+        mock.on(DescribeSnapshotsCommand).resolves({
+            Snapshots: [{ SnapshotId: "snap-0aaaa", VolumeSize: 8, State: "completed", Description: "" }],
+        });
         mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
         mock.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [] });
         mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
     }
     const opts = () => parseArgs(["--regions", "eu-north-1", "--repo", repo, "--delete"], {});
-    const io = (lines: string[]) => ({ out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), now: new Date("2026-11-25T00:00:00Z"), retry: { baseMs: 1, maxMs: 2 } });
+    const io = (lines: string[]) => ({
+        out: (l: string) => lines.push(l),
+        err: (l: string) => lines.push(l),
+        now: new Date("2026-11-25T00:00:00Z"),
+        retry: { baseMs: 1, maxMs: 2 },
+    });
 
     it("a failed deregistration exits non-zero and leaves the image's snapshot alone", async () => {
         scanMocks();
@@ -80,7 +87,10 @@ describe("janitor run (mocked EC2): failures and throttling", () => {
         try {
             fs.writeFileSync(path.join(custom, "Pulumi.ci.yaml"), "config:\n  couchbase-images:versionsDir: out/versions\n");
             fs.mkdirSync(path.join(custom, "out", "versions"), { recursive: true });
-            fs.writeFileSync(path.join(custom, "out", "versions", "ci.json"), JSON.stringify({ stack: "ci", images: { "eu-north-1": { imageId: expired.ImageId } } }));
+            fs.writeFileSync(
+                path.join(custom, "out", "versions", "ci.json"),
+                JSON.stringify({ stack: "ci", images: { "eu-north-1": { imageId: expired.ImageId } } }),
+            );
             scanMocks();
             const lines: string[] = [];
             const r = await runJanitor(parseArgs(["--regions", "eu-north-1", "--repo", custom, "--delete"], {}), io(lines));
@@ -101,7 +111,10 @@ describe("janitor run (mocked EC2): failures and throttling", () => {
         try {
             fs.writeFileSync(path.join(custom, "Pulumi.ci.yaml"), "config:\n  couchbase-images:versionsDir: ../outside\n");
             scanMocks();
-            await assert.rejects(runJanitor(parseArgs(["--regions", "eu-north-1", "--repo", custom, "--delete"], {}), io([])), /Pulumi\.ci\.yaml:2: .*leaves the project/);
+            await assert.rejects(
+                runJanitor(parseArgs(["--regions", "eu-north-1", "--repo", custom, "--delete"], {}), io([])),
+                /Pulumi\.ci\.yaml:2: .*leaves the project/,
+            );
             assert.equal(mock.commandCalls(DescribeImagesCommand).length, 0);
             assert.equal(mock.commandCalls(DeregisterImageCommand).length, 0);
         } finally {
@@ -116,7 +129,10 @@ describe("janitor run (mocked EC2): failures and throttling", () => {
             .rejectsOnce(awsError("Throttling"))
             .resolves({ Images: [expired] });
         mock.on(DeregisterImageCommand).rejectsOnce(awsError("RequestLimitExceeded")).resolves({});
-        mock.on(DeleteSnapshotCommand).rejectsOnce(awsError("RequestLimitExceeded")).rejectsOnce(awsError("InvalidSnapshot.InUse")).resolves({});
+        mock.on(DeleteSnapshotCommand)
+            .rejectsOnce(awsError("RequestLimitExceeded"))
+            .rejectsOnce(awsError("InvalidSnapshot.InUse"))
+            .resolves({});
         const r = await runJanitor(opts(), io([]));
         assert.equal(r.exitCode, 0);
         assert.deepEqual(

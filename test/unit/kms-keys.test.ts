@@ -12,7 +12,10 @@ describe("KMS keys per region (pipeline/kmsKeys.ts)", () => {
         { key: arn("eu-west-1", "alias/images"), ok: true },
         { key: arn("eu-west-1", "key/mrk-0123456789abcdef0123456789abcdef"), ok: true },
         { key: "arn:aws-cn:kms:eu-west-1:123456789012:key/x", ok: true },
-        { key: "alias/images", says: /^"alias\/images" is not a key ARN: .* in eu-west-1 .*aws kms describe-key --region eu-west-1 --key-id alias\/images/ },
+        {
+            key: "alias/images",
+            says: /^"alias\/images" is not a key ARN: .* in eu-west-1 .*aws kms describe-key --region eu-west-1 --key-id alias\/images/,
+        },
         { key: KEY_ID, says: /is not a key ARN/ },
         { key: "mrk-0123456789abcdef0123456789abcdef", says: /is not a key ARN/ },
         { key: arn("us-east-1"), says: /is a key in us-east-1, but this copy is made in eu-west-1: .*give the ARN of a key in eu-west-1/ },
@@ -42,7 +45,13 @@ describe("KMS keys per region (pipeline/kmsKeys.ts)", () => {
     }
 
     it("parses an ARN's parts", () => {
-        assert.deepEqual(parseKmsArn(arn("eu-west-1", "alias/a/b")), { partition: "aws", region: "eu-west-1", account: "123456789012", kind: "alias", name: "a/b" });
+        assert.deepEqual(parseKmsArn(arn("eu-west-1", "alias/a/b")), {
+            partition: "aws",
+            region: "eu-west-1",
+            account: "123456789012",
+            kind: "alias",
+            name: "a/b",
+        });
         assert.equal(parseKmsArn("alias/a"), undefined);
     });
 });
@@ -62,15 +71,24 @@ describe("KMS keys at preview (parseConfig)", () => {
     it("Pulumi.yaml's old example, alias/images for a copy region, is refused naming kmsKeyIds and the region", () => {
         const got = problems({ "eu-west-1": "alias/images" });
         assert.equal(got.length, 1);
-        assert.match(got[0], /^couchbase-images:kmsKeyIds\.eu-west-1: "alias\/images" is not a key ARN: a copy region's key must be the full ARN of a key \(or alias\) in eu-west-1/);
+        assert.match(
+            got[0],
+            /^couchbase-images:kmsKeyIds\.eu-west-1: "alias\/images" is not a key ARN: a copy region's key must be the full ARN of a key \(or alias\) in eu-west-1/,
+        );
     });
     it("a key ARN of another region for a copy region is refused", () => {
-        assert.match(problems({ "eu-west-1": arn("us-east-1") })[0], /^couchbase-images:kmsKeyIds\.eu-west-1: .* is a key in us-east-1, but this copy is made in eu-west-1/);
+        assert.match(
+            problems({ "eu-west-1": arn("us-east-1") })[0],
+            /^couchbase-images:kmsKeyIds\.eu-west-1: .* is a key in us-east-1, but this copy is made in eu-west-1/,
+        );
     });
     it("the build region keeps ids and aliases; its ARN must be of the build region", () => {
         assert.deepEqual(problems({ "us-east-1": "alias/images", "eu-west-1": arn("eu-west-1") }), []);
         assert.deepEqual(problems({ "us-east-1": KEY_ID }), []);
-        assert.match(problems({ "us-east-1": arn("eu-west-1") })[0], /^couchbase-images:kmsKeyIds\.us-east-1: .* is a key in eu-west-1, but the image is built in us-east-1/);
+        assert.match(
+            problems({ "us-east-1": arn("eu-west-1") })[0],
+            /^couchbase-images:kmsKeyIds\.us-east-1: .* is a key in eu-west-1, but the image is built in us-east-1/,
+        );
     });
     it("a malformed build-region key is reported once, by the form rule", () => {
         const got = problems({ "us-east-1": "bogus" });

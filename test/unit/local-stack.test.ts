@@ -17,7 +17,10 @@ describe("local stack: which stack", () => {
         assert.equal(localStackName({}), "local");
         assert.equal(localStackName({ LOCAL_STACK: "" }), "local");
         assert.equal(localStackName({ LOCAL_STACK: "local-alice" }), "local-alice");
-        assert.throws(() => localStackName({ LOCAL_STACK: "dev" }), (e: Error) => e instanceof LocalError && /LOCAL_STACK must be local or local-<name>, got 'dev'/.test(e.message));
+        assert.throws(
+            () => localStackName({ LOCAL_STACK: "dev" }),
+            (e: Error) => e instanceof LocalError && /LOCAL_STACK must be local or local-<name>, got 'dev'/.test(e.message),
+        );
     });
 });
 
@@ -41,8 +44,14 @@ describe("local stack: settings from the stack's config", () => {
         });
     });
     it("architectures: a list, or the JSON text of one (hostd gets a lane per architecture)", () => {
-        assert.deepEqual(localSettings("local", { ...local, "couchbase-images:architectures": ["amd64", "arm64"] }).architectures, ["amd64", "arm64"]);
-        assert.deepEqual(localSettings("local", { ...local, "couchbase-images:architectures": '["amd64","arm64"]' }).architectures, ["amd64", "arm64"]);
+        assert.deepEqual(localSettings("local", { ...local, "couchbase-images:architectures": ["amd64", "arm64"] }).architectures, [
+            "amd64",
+            "arm64",
+        ]);
+        assert.deepEqual(localSettings("local", { ...local, "couchbase-images:architectures": '["amd64","arm64"]' }).architectures, [
+            "amd64",
+            "arm64",
+        ]);
         assert.deepEqual(localSettings("local", { ...local, "couchbase-images:architectures": "" }).architectures, ["amd64"]);
     });
     it("absent or empty keys take the program's defaults (pipeline/config.ts), not a default of its own", () => {
@@ -52,21 +61,36 @@ describe("local stack: settings from the stack's config", () => {
         assert.equal(s.sshPort, 0, "0 = the stack sets no sshPort (up refuses it, destroy does not need it)");
     });
     it("bare keys, numbers, a -build suffix on the version", () => {
-        const s = localSettings("local", { ec2Endpoint: "http://127.0.0.1:5002/", sshPort: 2223, couchbaseVersion: "7.6.3-1234", couchbaseEdition: "community" });
+        const s = localSettings("local", {
+            ec2Endpoint: "http://127.0.0.1:5002/",
+            sshPort: 2223,
+            couchbaseVersion: "7.6.3-1234",
+            couchbaseEdition: "community",
+        });
         assert.deepEqual([s.motoPort, s.sshPort, s.couchbaseVersion, s.couchbaseEdition], [5002, 2223, "7.6.3", "community"]);
     });
     it("no ec2Endpoint, or one that is no URL: an error naming the key", () => {
         assert.throws(() => localSettings("local", {}), /Pulumi\.local\.yaml sets no couchbase-images:ec2Endpoint/);
-        assert.throws(() => localSettings("local", { "couchbase-images:ec2Endpoint": "127.0.0.1:5000x" }), /couchbase-images:ec2Endpoint "127\.0\.0\.1:5000x" is not a URL/);
+        assert.throws(
+            () => localSettings("local", { "couchbase-images:ec2Endpoint": "127.0.0.1:5000x" }),
+            /couchbase-images:ec2Endpoint "127\.0\.0\.1:5000x" is not a URL/,
+        );
     });
 });
 
 describe("local stack: the summary of an up", () => {
     it("the build region's image id and the versions file the outputs name", () => {
-        assert.deepEqual(summaryOf({ amiIds: { "us-east-1": "ami-1", "eu-west-1": "ami-2" }, versionsFile: ".build/v/local.json" }, "us-east-1", "local"), {
-            imageId: "ami-1",
-            versionsFile: ".build/v/local.json",
-        });
+        assert.deepEqual(
+            summaryOf(
+                { amiIds: { "us-east-1": "ami-1", "eu-west-1": "ami-2" }, versionsFile: ".build/v/local.json" },
+                "us-east-1",
+                "local",
+            ),
+            {
+                imageId: "ami-1",
+                versionsFile: ".build/v/local.json",
+            },
+        );
         assert.deepEqual(summaryOf({}, "us-east-1", "local-a"), { imageId: "", versionsFile: "versions/local-a.json" });
     });
     it("the summary names every architecture's image and boot test", () => {
@@ -79,9 +103,16 @@ describe("local stack: the summary of an up", () => {
                     amiIdsByArch: { arm64: { "us-east-1": "ami-2" }, amd64: { "us-east-1": "ami-1" } },
                     imagesByArch: { amd64: { bootTest: passed }, arm64: { bootTest: { enabled: false } } },
                 },
-                ["amd64: ami-1, boot test passed (1 checks passed, 1 skipped) at T", "arm64: ami-2, boot test off (bootTest: false in the stack's config)"],
+                [
+                    "amd64: ami-1, boot test passed (1 checks passed, 1 skipped) at T",
+                    "arm64: ami-2, boot test off (bootTest: false in the stack's config)",
+                ],
             ],
-            ["an architecture without an image in the region", { amiIdsByArch: { arm64: {} }, imagesByArch: {} }, ["arm64: (no image), boot test (none recorded)"]],
+            [
+                "an architecture without an image in the region",
+                { amiIdsByArch: { arm64: {} }, imagesByArch: {} },
+                ["arm64: (no image), boot test (none recorded)"],
+            ],
         ];
         for (const [name, outputs, want] of cases) assert.deepEqual(architectureLines(outputs, "us-east-1"), want, name);
     });

@@ -8,7 +8,10 @@ import * as path from "node:path";
 import { motoCommand, MOTO_SERVER_SHIM } from "../../scripts/local/moto";
 
 describe("motoCommand", () => {
-    const files = (...fs: string[]) => (f: string) => fs.includes(f);
+    const files =
+        (...fs: string[]) =>
+        (f: string) =>
+            fs.includes(f);
     it("the shim under the venv's python next to moto_server", () => {
         assert.deepEqual(motoCommand(["/a", "/venv/bin"].join(path.delimiter), files("/venv/bin/moto_server", "/venv/bin/python3")), {
             file: "/venv/bin/python3",
@@ -16,7 +19,11 @@ describe("motoCommand", () => {
         });
     });
     it("the first moto_server on PATH decides", () => {
-        assert.equal(motoCommand(["/x", "/venv/bin"].join(path.delimiter), files("/x/moto_server", "/venv/bin/moto_server", "/venv/bin/python3")).file, "moto_server");
+        assert.equal(
+            motoCommand(["/x", "/venv/bin"].join(path.delimiter), files("/x/moto_server", "/venv/bin/moto_server", "/venv/bin/python3"))
+                .file,
+            "moto_server",
+        );
     });
     it("no moto_server on PATH: moto_server (spawn then says it is missing)", () => {
         assert.deepEqual(motoCommand("/a:/b", files()), { file: "moto_server", args: [] });

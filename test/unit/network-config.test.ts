@@ -15,7 +15,12 @@ const ROOT = path.resolve(__dirname, "../..");
 const TEMPLATE = fs.readFileSync(path.join(ROOT, "images/aws/couchbase-cloud.pkr.hcl"), "utf8");
 const ctx = { stack: "dev-alice", project: "couchbase-images", user: "alice" };
 const base = { sshCidrs: ["203.0.113.7/32"], couchbasePackageSource: ".build/standin" };
-const BUILD = { imageName: "cb-dev-alice-0123456789ab", tags: { Project: "couchbase-images" }, manifestPath: ".build/packer/x/manifest.json", temporaryKeyPairName: "packer-abc" };
+const BUILD = {
+    imageName: "cb-dev-alice-0123456789ab",
+    tags: { Project: "couchbase-images" },
+    manifestPath: ".build/packer/x/manifest.json",
+    temporaryKeyPairName: "packer-abc",
+};
 
 function problems(raw: Record<string, unknown>): string[] {
     try {
@@ -32,15 +37,35 @@ describe("builder network config", () => {
         {
             name: "vpcId without subnetId: refused, saying why and the fix",
             raw: { vpcId: "vpc-0123456789abcdef0" },
-            want: [/^couchbase-images:vpcId: is set without subnetId: Packer cannot choose a subnet in a VPC that is not the default one and fails at build time; set subnetId to a subnet of that VPC .*or remove vpcId/],
+            want: [
+                /^couchbase-images:vpcId: is set without subnetId: Packer cannot choose a subnet in a VPC that is not the default one and fails at build time; set subnetId to a subnet of that VPC .*or remove vpcId/,
+            ],
         },
         { name: "vpcId with subnetId", raw: { vpcId: "vpc-0123456789abcdef0", subnetId: "subnet-0123456789abcdef0" }, want: [] },
         { name: "subnetId alone", raw: { subnetId: "subnet-0123456789abcdef0" }, want: [] },
-        { name: "a private subnet reached from inside the VPC", raw: { subnetId: "subnet-0123456789abcdef0", sshInterface: "private_ip" }, want: [] },
+        {
+            name: "a private subnet reached from inside the VPC",
+            raw: { subnetId: "subnet-0123456789abcdef0", sshInterface: "private_ip" },
+            want: [],
+        },
         { name: "a public IP asked for", raw: { subnetId: "subnet-0123456789abcdef0", associatePublicIpAddress: "true" }, want: [] },
-        { name: "an unknown SSH interface", raw: { sshInterface: "bastion" }, want: [/^couchbase-images:sshInterface: "bastion" is not an SSH interface: use public_ip, private_ip, public_dns, private_dns, or ""/] },
-        { name: "session_manager is not supported", raw: { sshInterface: "session_manager" }, want: [/sshInterface: "session_manager" is not an SSH interface/] },
-        { name: "associatePublicIpAddress not a boolean", raw: { associatePublicIpAddress: "yes" }, want: [/^couchbase-images:associatePublicIpAddress: expected true or false, got "yes"/] },
+        {
+            name: "an unknown SSH interface",
+            raw: { sshInterface: "bastion" },
+            want: [
+                /^couchbase-images:sshInterface: "bastion" is not an SSH interface: use public_ip, private_ip, public_dns, private_dns, or ""/,
+            ],
+        },
+        {
+            name: "session_manager is not supported",
+            raw: { sshInterface: "session_manager" },
+            want: [/sshInterface: "session_manager" is not an SSH interface/],
+        },
+        {
+            name: "associatePublicIpAddress not a boolean",
+            raw: { associatePublicIpAddress: "yes" },
+            want: [/^couchbase-images:associatePublicIpAddress: expected true or false, got "yes"/],
+        },
     ];
     for (const t of table) {
         it(t.name, () => {
@@ -51,7 +76,10 @@ describe("builder network config", () => {
     }
 
     it("parses the settings (Pulumi's string form too)", () => {
-        const c = parseConfig({ ...base, subnetId: "subnet-0123456789abcdef0", associatePublicIpAddress: "true", sshInterface: "private_ip" }, ctx);
+        const c = parseConfig(
+            { ...base, subnetId: "subnet-0123456789abcdef0", associatePublicIpAddress: "true", sshInterface: "private_ip" },
+            ctx,
+        );
         assert.equal(c.associatePublicIpAddress, true);
         assert.equal(c.sshInterface, "private_ip");
         const d = parseConfig(base, ctx);
@@ -68,12 +96,19 @@ describe("builder network config", () => {
             validateInputs(goodInputs({ sshInterface: "x" })).map((f) => f.property),
             ["sshInterface"],
         );
-        assert.deepEqual(validateInputs(goodInputs({ associatePublicIpAddress: "true" as unknown as boolean })).map((f) => f.property), ["associatePublicIpAddress"]);
+        assert.deepEqual(
+            validateInputs(goodInputs({ associatePublicIpAddress: "true" as unknown as boolean })).map((f) => f.property),
+            ["associatePublicIpAddress"],
+        );
     });
 
     it("both reach the template, which declares them and sets them in its source block", () => {
         const declared = declaredVariables([TEMPLATE]);
-        const v = packerVariables(goodInputs({ subnetId: "subnet-0123456789abcdef0", associatePublicIpAddress: true, sshInterface: "private_ip" }), BUILD, declared);
+        const v = packerVariables(
+            goodInputs({ subnetId: "subnet-0123456789abcdef0", associatePublicIpAddress: true, sshInterface: "private_ip" }),
+            BUILD,
+            declared,
+        );
         assert.equal(v.associate_public_ip_address, true);
         assert.equal(v.ssh_interface, "private_ip");
         const off = packerVariables(goodInputs(), BUILD, declared);

@@ -12,7 +12,11 @@ const ROOT = path.resolve(__dirname, "../..");
  */
 const SELF_INSTALLING: Record<string, { why: string; file: string; needs: RegExp }> = {
     bootstrap: { why: "is the installer (npm ci included)", file: "scripts/bootstrap.sh", needs: /^\s*ensure_npm$/m },
-    test: { why: "runs the bootstrap as its first stage", file: "scripts/test.sh", needs: /^stage bootstrap bash scripts\/bootstrap\.sh$/m },
+    test: {
+        why: "runs the bootstrap as its first stage",
+        file: "scripts/test.sh",
+        needs: /^stage bootstrap bash scripts\/bootstrap\.sh$/m,
+    },
     local: {
         why: "runs the bootstrap first (unless LOCAL_SKIP_BOOTSTRAP=1), then its TypeScript entry through with-env.sh --ensure",
         file: "scripts/local/up.sh",
@@ -35,7 +39,11 @@ describe("npm scripts install what a fresh clone lacks", () => {
                 assert.match(line, new RegExp(`^bash ${own.file.replace(/[.]/g, "\\.")}( |$)`));
                 assert.match(fs.readFileSync(path.join(ROOT, own.file), "utf8"), own.needs, `${own.file} no longer ${own.why}`);
             } else {
-                assert.match(line, /^bash scripts\/with-env\.sh --ensure(=[a-z_-]+(,[a-z_-]+)*)? \S/, `add it to SELF_INSTALLING with a reason, or run it through with-env.sh --ensure`);
+                assert.match(
+                    line,
+                    /^bash scripts\/with-env\.sh --ensure(=[a-z_-]+(,[a-z_-]+)*)? \S/,
+                    `add it to SELF_INSTALLING with a reason, or run it through with-env.sh --ensure`,
+                );
             }
         });
     }
@@ -53,14 +61,19 @@ describe("with-env.sh --ensure (scripts/ensure-installed.sh)", () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "ensure-installed-"));
         log = path.join(dir, "log");
         fs.mkdirSync(path.join(dir, "scripts"));
-        for (const f of ["env.sh", "with-env.sh", "ensure-installed.sh"]) fs.copyFileSync(path.join(ROOT, "scripts", f), path.join(dir, "scripts", f));
+        for (const f of ["env.sh", "with-env.sh", "ensure-installed.sh"])
+            fs.copyFileSync(path.join(ROOT, "scripts", f), path.join(dir, "scripts", f));
         // Stand-ins: npm ci writes npm's stamp; the bootstrap links the tool and prints a report.
         fs.writeFileSync(
             path.join(dir, "scripts", "bootstrap.sh"),
             `cd "$(dirname "$0")/.." && echo bootstrap >>log && mkdir -p bin && printf '#!/bin/sh\\n' >bin/faketool && chmod +x bin/faketool && echo "bootstrap report"\n`,
         );
         fs.mkdirSync(path.join(dir, "fakebin"));
-        fs.writeFileSync(path.join(dir, "fakebin", "npm"), `#!/bin/sh\necho "npm $* in $(pwd)" >>"${log}"\nmkdir -p node_modules && echo {} >node_modules/.package-lock.json\necho "npm output"\n`, { mode: 0o755 });
+        fs.writeFileSync(
+            path.join(dir, "fakebin", "npm"),
+            `#!/bin/sh\necho "npm $* in $(pwd)" >>"${log}"\nmkdir -p node_modules && echo {} >node_modules/.package-lock.json\necho "npm output"\n`,
+            { mode: 0o755 },
+        );
         fs.writeFileSync(path.join(dir, "package-lock.json"), "{}");
         fs.utimesSync(path.join(dir, "package-lock.json"), past, past);
     });
@@ -77,7 +90,10 @@ describe("with-env.sh --ensure (scripts/ensure-installed.sh)", () => {
     };
 
     it("fresh clone: npm ci in the project root, then the bootstrap for a missing tool; stdout stays the command's", () => {
-        assert.deepEqual(run("--ensure=faketool"), { stdout: "ran\n", log: [`npm ci --ignore-scripts --no-audit --no-fund in ${dir}`, "bootstrap"] });
+        assert.deepEqual(run("--ensure=faketool"), {
+            stdout: "ran\n",
+            log: [`npm ci --ignore-scripts --no-audit --no-fund in ${dir}`, "bootstrap"],
+        });
     });
     it("warm: neither npm ci nor the bootstrap", () => {
         assert.deepEqual(run("--ensure=faketool"), { stdout: "ran\n", log: [] });

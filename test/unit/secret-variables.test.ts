@@ -4,7 +4,13 @@ import { hclValue, splitSecretVariables } from "../../providers/packer/secretVar
 
 describe("packer/secretVariables", () => {
     it("moves every variable holding a secret (anywhere in it, short ones too) to PKR_VAR_<name>", () => {
-        const vars = { image_name: "couchbase-x", tags: { Team: "s3cr3t", Owner: "e2e" }, region: "us-east-1", ssh_password: "ab", list: ["a", "zz"] };
+        const vars = {
+            image_name: "couchbase-x",
+            tags: { Team: "s3cr3t", Owner: "e2e" },
+            region: "us-east-1",
+            ssh_password: "ab",
+            list: ["a", "zz"],
+        };
         const r = splitSecretVariables(vars, ["s3cr3t", "ab", ""]);
         assert.deepEqual(r.file, { image_name: "couchbase-x", region: "us-east-1", list: ["a", "zz"] });
         assert.deepEqual(r.env, { PKR_VAR_tags: '{"Team": "s3cr3t", "Owner": "e2e"}', PKR_VAR_ssh_password: "ab" });

@@ -44,9 +44,7 @@ describe("stack driver environment", () => {
 
 describe("stack driver typed config", () => {
     it("keeps lists and maps typed and strings as strings", () => {
-        const doc = JSON.parse(
-            configJson({ "p:s": "x", "p:n": 5, "p:l": ["a", "b"], "p:e": [], "p:m": { k: "v" } }),
-        );
+        const doc = JSON.parse(configJson({ "p:s": "x", "p:n": 5, "p:l": ["a", "b"], "p:e": [], "p:m": { k: "v" } }));
         assert.deepEqual(doc, {
             "p:s": { value: "x" },
             "p:n": { value: "5" },

@@ -21,8 +21,18 @@ function commandError(stderr: string): Error {
 
 describe("stack driver: the failure line", () => {
     const cases: [string, string[], unknown, string][] = [
-        ["config errors, counted per problem and named", [CONFIG_ERROR], commandError("…"), "2 configuration errors (above): couchbase-images:copyRegions[0], couchbase-images:owner"],
-        ["the same diagnostic twice counts once", [CONFIG_ERROR, CONFIG_ERROR], undefined, "2 configuration errors (above): couchbase-images:copyRegions[0], couchbase-images:owner"],
+        [
+            "config errors, counted per problem and named",
+            [CONFIG_ERROR],
+            commandError("…"),
+            "2 configuration errors (above): couchbase-images:copyRegions[0], couchbase-images:owner",
+        ],
+        [
+            "the same diagnostic twice counts once",
+            [CONFIG_ERROR, CONFIG_ERROR],
+            undefined,
+            "2 configuration errors (above): couchbase-images:copyRegions[0], couchbase-images:owner",
+        ],
         ["an input the image's check refused", [CHECK_FAILURE], undefined, "1 invalid input (above): templateDir"],
         [
             "both, and another error",
@@ -31,14 +41,26 @@ describe("stack driver: the failure line", () => {
             "2 configuration errors and 1 invalid input and 1 other error (above): couchbase-images:copyRegions[0], couchbase-images:owner, templateDir",
         ],
         ["one short error is the line itself", ["preview canceled\n"], undefined, "preview canceled"],
-        ["a multi-line error is counted", ["Unhandled exception: Error: boom\n    at x (y.ts:1:1)\n", "other\n"], undefined, "2 errors (above)"],
+        [
+            "a multi-line error is counted",
+            ["Unhandled exception: Error: boom\n    at x (y.ts:1:1)\n", "other\n"],
+            undefined,
+            "2 errors (above)",
+        ],
         [
             "no diagnostics: the CLI's error lines",
             [],
-            commandError("Command failed with exit code 255: pulumi stack select --stack x --non-interactive\nerror: the stack is currently locked by 1 lock(s).\n"),
+            commandError(
+                "Command failed with exit code 255: pulumi stack select --stack x --non-interactive\nerror: the stack is currently locked by 1 lock(s).\n",
+            ),
             "the stack is currently locked by 1 lock(s).",
         ],
-        ["no diagnostics, no error line: the command and its code", [], commandError("Command failed with exit code 6: pulumi preview --color never --stack x\n"), "`pulumi preview` exited with code 6"],
+        [
+            "no diagnostics, no error line: the command and its code",
+            [],
+            commandError("Command failed with exit code 6: pulumi preview --color never --stack x\n"),
+            "`pulumi preview` exited with code 6",
+        ],
         ["not a command error", [], new Error("ENOENT: no such file\n  more"), "ENOENT: no such file"],
     ];
     for (const [what, diagnostics, err, want] of cases) {

@@ -17,7 +17,12 @@ describe("stack driver: plugin downloads per stack", () => {
     const table: { stack: string; env: NodeJS.ProcessEnv; want: string; why: string }[] = [
         { stack: "local", env: {}, want: "true", why: "local stack, nothing set" },
         { stack: "local-alice", env: { [VAR]: "false", [CALLER]: "false" }, want: "true", why: "local stacks never download" },
-        { stack: "dev-alice", env: { [VAR]: "true", [CALLER]: "unset" }, want: "false", why: "through env.sh, caller set nothing: downloads on" },
+        {
+            stack: "dev-alice",
+            env: { [VAR]: "true", [CALLER]: "unset" },
+            want: "false",
+            why: "through env.sh, caller set nothing: downloads on",
+        },
         { stack: "dev-alice", env: { [VAR]: "true", [CALLER]: "true" }, want: "true", why: "through env.sh, caller turned downloads off" },
         { stack: "dev-alice", env: { [VAR]: "true", [CALLER]: "false" }, want: "false", why: "through env.sh, caller turned downloads on" },
         { stack: "prod", env: {}, want: "false", why: "without env.sh, nothing set" },
@@ -41,11 +46,15 @@ describe("stack driver: plugin downloads per stack", () => {
 
     /** What env.sh exports, sourced (twice: it must be idempotent) from a caller's environment. */
     function envSh(callerEnv: Record<string, string>): { caller: string; pulumi: string } {
-        const out = execFileSync("bash", ["-c", `source scripts/env.sh; source scripts/env.sh; printf '%s\\n%s\\n' "$${CALLER}" "$${VAR}"`], {
-            cwd: ROOT,
-            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...callerEnv },
-            encoding: "utf8",
-        }).split("\n");
+        const out = execFileSync(
+            "bash",
+            ["-c", `source scripts/env.sh; source scripts/env.sh; printf '%s\\n%s\\n' "$${CALLER}" "$${VAR}"`],
+            {
+                cwd: ROOT,
+                env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...callerEnv },
+                encoding: "utf8",
+            },
+        ).split("\n");
         return { caller: out[0], pulumi: out[1] };
     }
     it("scripts/env.sh turns downloads off for its scripts and remembers the caller's setting", () => {

@@ -11,7 +11,11 @@ import * as ts from "typescript";
 import { configuredTsconfig, modeEnv } from "../../bench/programStart";
 
 const ROOT = path.resolve(__dirname, "../..");
-const read = (f: string) => ts.parseConfigFileTextToJson(f, fs.readFileSync(path.join(ROOT, f), "utf8")).config as { compilerOptions: Record<string, unknown>; include: string[] };
+const read = (f: string) =>
+    ts.parseConfigFileTextToJson(f, fs.readFileSync(path.join(ROOT, f), "utf8")).config as {
+        compilerOptions: Record<string, unknown>;
+        include: string[];
+    };
 
 describe("tsconfig for pulumi up", () => {
     it("Pulumi.yaml's runtime options name tsconfig.pulumi.json", () => {
@@ -34,7 +38,8 @@ describe("tsconfig for pulumi up", () => {
         ["runtime:\n  name: nodejs\n  options:\n    typescript: true\n", undefined],
         ["runtime: nodejs\nconfig:\n  tsconfig: x\n", undefined],
     ];
-    for (const [text, want] of yamls) it(`configuredTsconfig(${JSON.stringify(text.slice(0, 40))}…) → ${want}`, () => assert.equal(configuredTsconfig(text), want));
+    for (const [text, want] of yamls)
+        it(`configuredTsconfig(${JSON.stringify(text.slice(0, 40))}…) → ${want}`, () => assert.equal(configuredTsconfig(text), want));
 
     it("the bench's modes set exactly what the Node language host would", () => {
         assert.equal(modeEnv("type-checked", "t.json").PULUMI_NODEJS_TSCONFIG_PATH, undefined);

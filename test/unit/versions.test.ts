@@ -42,7 +42,16 @@ const schemaValid = versionsSchemaValidator();
 /** The document of `flat`'s image as the only architecture `arch` (amd64 by default). */
 function doc(flat: Flat, arch: "amd64" | "arm64" = "amd64") {
     const { project, stack, environment, release, buildRegion, couchbaseEdition, couchbaseVersion, ...image } = flat;
-    return buildVersionsDoc({ project, stack, environment, release, buildRegion, couchbaseEdition, couchbaseVersion, architectures: { [arch]: image } });
+    return buildVersionsDoc({
+        project,
+        stack,
+        environment,
+        release,
+        buildRegion,
+        couchbaseEdition,
+        couchbaseVersion,
+        architectures: { [arch]: image },
+    });
 }
 
 describe("versions document", () => {
@@ -76,10 +85,26 @@ describe("versions document", () => {
         ["empty packer version", { packerVersion: "" }, "architectures.amd64.packerVersion"],
         ["bad time", { createdAt: "yesterday" }, "architectures.amd64.createdAt"],
         ["time without a zone", { createdAt: "2026-11-25T12:00:00" }, "architectures.amd64.createdAt"],
-        ["a boot test that did not pass", { bootTest: { ...(input.bootTest as { enabled: true; passed: true; at: string; checks: [] }), passed: false as true } }, "architectures.amd64.bootTest.passed"],
-        ["a boot test with a failed check", { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [{ name: "x", status: "failed", saw: "" }] } }, "architectures.amd64.bootTest.checks[0].status"],
-        ["a boot test without checks", { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [] } }, "architectures.amd64.bootTest.checks"],
-        ["a boot test without a time", { bootTest: { enabled: true, passed: true, at: "soon", checks: [{ name: "x", status: "passed", saw: "" }] } }, "architectures.amd64.bootTest.at"],
+        [
+            "a boot test that did not pass",
+            { bootTest: { ...(input.bootTest as { enabled: true; passed: true; at: string; checks: [] }), passed: false as true } },
+            "architectures.amd64.bootTest.passed",
+        ],
+        [
+            "a boot test with a failed check",
+            { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [{ name: "x", status: "failed", saw: "" }] } },
+            "architectures.amd64.bootTest.checks[0].status",
+        ],
+        [
+            "a boot test without checks",
+            { bootTest: { enabled: true, passed: true, at: "2026-11-25T12:05:00Z", checks: [] } },
+            "architectures.amd64.bootTest.checks",
+        ],
+        [
+            "a boot test without a time",
+            { bootTest: { enabled: true, passed: true, at: "soon", checks: [{ name: "x", status: "passed", saw: "" }] } },
+            "architectures.amd64.bootTest.at",
+        ],
     ];
     for (const [name, over, where] of broken) {
         it(`rejects ${name} (checker and schema agree)`, () => {
@@ -137,7 +162,8 @@ describe("versions document", () => {
         });
         it("arm64 alone: no v1 fields (a v1 reader finds no amd64 image, as is true)", () => {
             const d = buildVersionsDoc({ ...common, architectures: { arm64: arm } });
-            for (const f of ["imageName", "fingerprint", "images", "agent", "packerVersion", "createdAt", "bootTest"]) assert.equal(f in d, false, f);
+            for (const f of ["imageName", "fingerprint", "images", "agent", "packerVersion", "createdAt", "bootTest"])
+                assert.equal(f in d, false, f);
             assert.deepEqual(versionsProblems(d), []);
             assert.ok(schemaValid(d), JSON.stringify(schemaValid.errors));
         });
@@ -175,10 +201,15 @@ describe("versions document", () => {
                 ["v1, amd64, a region it is not copied to", v1, "ap-south-1", "amd64", undefined],
                 ["v1, arm64 (a v1 file's image is amd64)", v1, "us-east-1", "arm64", undefined],
             ];
-            for (const [name, d, region, arch, want] of rows) it(`${name} → ${String(want)}`, () => assert.equal(imageFor(d, region, arch), want));
-            it("the v1 file used here is valid against the schema (old files stay valid)", () => assert.ok(schemaValid(v1), JSON.stringify(schemaValid.errors)));
+            for (const [name, d, region, arch, want] of rows)
+                it(`${name} → ${String(want)}`, () => assert.equal(imageFor(d, region, arch), want));
+            it("the v1 file used here is valid against the schema (old files stay valid)", () =>
+                assert.ok(schemaValid(v1), JSON.stringify(schemaValid.errors)));
             it("an unknown schemaVersion or a non-object is refused, not guessed", () => {
-                assert.throws(() => imageFor({ schemaVersion: 3 }, "us-east-1", "amd64"), /schemaVersion 3 is not one this reader knows \(1 or 2\)/);
+                assert.throws(
+                    () => imageFor({ schemaVersion: 3 }, "us-east-1", "amd64"),
+                    /schemaVersion 3 is not one this reader knows \(1 or 2\)/,
+                );
                 assert.throws(() => imageFor(null, "us-east-1", "amd64"), /not a JSON object/);
             });
         });
@@ -217,7 +248,11 @@ describe("VersionsFileProvider (methods called directly)", () => {
         const olds = { path: file, text: "one\n", keep: false };
         assert.deepEqual(await p.diff(file, olds, { ...olds }), { changes: false, replaces: [], deleteBeforeReplace: false });
         assert.deepEqual(await p.diff(file, olds, { ...olds, text: "two\n" }), { changes: true, replaces: [], deleteBeforeReplace: false });
-        assert.deepEqual(await p.diff(file, olds, { ...olds, path: `${dir}/other.json` }), { changes: true, replaces: ["path"], deleteBeforeReplace: false });
+        assert.deepEqual(await p.diff(file, olds, { ...olds, path: `${dir}/other.json` }), {
+            changes: true,
+            replaces: ["path"],
+            deleteBeforeReplace: false,
+        });
     });
 
     it("an unchanged update does not rewrite the file", async () => {

@@ -1,11 +1,6 @@
 import * as assert from "node:assert/strict";
 import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
-import {
-    DeleteSnapshotCommand,
-    DeregisterImageCommand,
-    DescribeImagesCommand,
-    EC2Client,
-} from "@aws-sdk/client-ec2";
+import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { deleteImageAndSnapshots, describeImage, findImagesByTags } from "../../../providers/ec2/images";
 import { awsError } from "./awsError";
 
@@ -58,7 +53,12 @@ describe("ec2/images", () => {
             .resolves({});
         mock.on(DeleteSnapshotCommand, { SnapshotId: "snap-bbbb" }).resolves({});
         const r = await deleteImageAndSnapshots(ec2, image.ImageId, { retry: fast });
-        assert.deepEqual(r, { imageId: image.ImageId, deregistered: true, deletedSnapshots: ["snap-aaaa", "snap-bbbb"], goneSnapshots: [] });
+        assert.deepEqual(r, {
+            imageId: image.ImageId,
+            deregistered: true,
+            deletedSnapshots: ["snap-aaaa", "snap-bbbb"],
+            goneSnapshots: [],
+        });
         const calls = mock.calls().map((c) => c.args[0].constructor.name);
         assert.deepEqual(calls, [
             "DescribeImagesCommand",
@@ -127,7 +127,12 @@ describe("ec2/images", () => {
         const first = await deleteImageAndSnapshots(ec2, image.ImageId, { retry: fast });
         const second = await deleteImageAndSnapshots(ec2, image.ImageId, { snapshotIds: first.deletedSnapshots, retry: fast });
         assert.deepEqual(first.deletedSnapshots, ["snap-aaaa", "snap-bbbb"]);
-        assert.deepEqual(second, { imageId: image.ImageId, deregistered: false, deletedSnapshots: [], goneSnapshots: ["snap-aaaa", "snap-bbbb"] });
+        assert.deepEqual(second, {
+            imageId: image.ImageId,
+            deregistered: false,
+            deletedSnapshots: [],
+            goneSnapshots: ["snap-aaaa", "snap-bbbb"],
+        });
     });
 
     it("keeps snapshots it is told to keep, and reports other snapshot failures after trying all", async () => {
@@ -147,7 +152,12 @@ describe("ec2/images", () => {
     it("findImagesByTags asks for self-owned images with tag filters, following pages", async () => {
         mock.on(DescribeImagesCommand)
             .resolvesOnce({ Images: [image], NextToken: "t1" })
-            .resolvesOnce({ Images: [{ ...image, ImageId: "ami-2", State: "pending" }, { ...image, ImageId: "ami-3", Tags: [] }] });
+            .resolvesOnce({
+                Images: [
+                    { ...image, ImageId: "ami-2", State: "pending" },
+                    { ...image, ImageId: "ami-3", Tags: [] },
+                ],
+            });
         const found = await findImagesByTags(ec2, { Project: "couchbase-images" });
         assert.deepEqual(
             found.map((i) => [i.id, i.state]),

@@ -16,8 +16,14 @@ describe("ec2/retry", () => {
     ];
     for (const t of table) {
         it(`backoff of attempt ${t.attempt} stays in [${t.lo}, ${t.hi}]`, () => {
-            assert.equal(backoffMs(t.attempt, t.base, t.max, () => 0), t.lo);
-            assert.equal(backoffMs(t.attempt, t.base, t.max, () => 0.999999), t.hi - 1);
+            assert.equal(
+                backoffMs(t.attempt, t.base, t.max, () => 0),
+                t.lo,
+            );
+            assert.equal(
+                backoffMs(t.attempt, t.base, t.max, () => 0.999999),
+                t.hi - 1,
+            );
         });
     }
 

@@ -15,7 +15,12 @@ import {
 } from "../../../providers/packer/argv";
 import { downloadInputs, goodInputs, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256 } from "./fixtures";
 
-const BUILD = { imageName: "cb-dev-alice-0123456789ab", tags: { Project: "couchbase-images" }, manifestPath: ".build/packer/x/manifest.json", temporaryKeyPairName: "packer-abc" };
+const BUILD = {
+    imageName: "cb-dev-alice-0123456789ab",
+    tags: { Project: "couchbase-images" },
+    manifestPath: ".build/packer/x/manifest.json",
+    temporaryKeyPairName: "packer-abc",
+};
 
 describe("argv", () => {
     it("buildArgv: machine-readable, no colour, cleanup on error, one var file, the template folder", () => {
@@ -64,7 +69,13 @@ describe("argv", () => {
     });
     it("packerVariables: emulator settings and an explicit base image", () => {
         const v = packerVariables(
-            goodInputs({ emulator: true, ec2Endpoint: "http://127.0.0.1:5000", sshHost: "127.0.0.1", sshPort: 2222, baseImage: { id: "ami-0123456789abcdef0", nameFilter: "ignored-*", owners: ["amazon"] } }),
+            goodInputs({
+                emulator: true,
+                ec2Endpoint: "http://127.0.0.1:5000",
+                sshHost: "127.0.0.1",
+                sshPort: 2222,
+                baseImage: { id: "ami-0123456789abcdef0", nameFilter: "ignored-*", owners: ["amazon"] },
+            }),
             BUILD,
         );
         assert.equal(v.emulator, true);
@@ -76,7 +87,15 @@ describe("argv", () => {
         assert.equal("source_ami_owners" in v, false);
     });
     it("packerVariables: repository pins in the template's form (fingerprints without spaces, uppercase)", () => {
-        const v = packerVariables(goodInputs({ couchbaseKeyFingerprints: ["0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }), BUILD);
+        const v = packerVariables(
+            goodInputs({
+                couchbaseKeyFingerprints: [
+                    "0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567",
+                    "89ABCDEF0123456789ABCDEF0123456789ABCDEF",
+                ],
+            }),
+            BUILD,
+        );
         assert.deepEqual(v.couchbase_key_fingerprints, [TEST_KEY_FINGERPRINT, "89ABCDEF0123456789ABCDEF0123456789ABCDEF"]);
     });
     it("packerVariables: a local package folder passes no repository pins (the template's defaults stay)", () => {
@@ -91,10 +110,21 @@ describe("argv", () => {
         const sha = "0123456789abcdef".repeat(4);
         const v = packerVariables(downloadInputs({ couchbaseVersion: "8.0.9", architecture: "arm64", couchbasePackageSha256: sha }), BUILD);
         assert.equal(v.couchbase_package_source, "download");
-        assert.equal(v.couchbase_package_url, "https://packages.couchbase.com/releases/8.0.9/couchbase-server-enterprise_8.0.9-linux_arm64.deb");
+        assert.equal(
+            v.couchbase_package_url,
+            "https://packages.couchbase.com/releases/8.0.9/couchbase-server-enterprise_8.0.9-linux_arm64.deb",
+        );
         assert.equal(v.couchbase_package_sha256, sha);
-        assert.deepEqual(Object.keys(v).filter((k) => k.startsWith("couchbase_release") || k === "couchbase_key_fingerprints"), []);
-        assert.deepEqual(Object.keys(packerVariables(goodInputs(), BUILD)).filter((k) => k.startsWith("couchbase_package_") && k !== "couchbase_package_source"), []);
+        assert.deepEqual(
+            Object.keys(v).filter((k) => k.startsWith("couchbase_release") || k === "couchbase_key_fingerprints"),
+            [],
+        );
+        assert.deepEqual(
+            Object.keys(packerVariables(goodInputs(), BUILD)).filter(
+                (k) => k.startsWith("couchbase_package_") && k !== "couchbase_package_source",
+            ),
+            [],
+        );
     });
     it("packerVariables: drops variables the template does not declare", () => {
         const v = packerVariables(goodInputs(), BUILD, ["region", "image_name"]);
@@ -105,18 +135,39 @@ describe("argv", () => {
         if (!fs.existsSync(tpl)) this.skip();
         const declared = declaredVariables([fs.readFileSync(tpl, "utf8")]);
         const ours = Object.keys(
-            packerVariables(goodInputs({ emulator: true, ec2Endpoint: "http://x:1", sshHost: "h", sshPort: 1, kmsKeyId: "alias/k", subnetId: "subnet-01234567", vpcId: "vpc-01234567", baseImage: { id: "ami-01234567" } }), BUILD),
+            packerVariables(
+                goodInputs({
+                    emulator: true,
+                    ec2Endpoint: "http://x:1",
+                    sshHost: "h",
+                    sshPort: 1,
+                    kmsKeyId: "alias/k",
+                    subnetId: "subnet-01234567",
+                    vpcId: "vpc-01234567",
+                    baseImage: { id: "ami-01234567" },
+                }),
+                BUILD,
+            ),
         );
-        assert.deepEqual(ours.filter((k) => !declared.includes(k)), []);
+        assert.deepEqual(
+            ours.filter((k) => !declared.includes(k)),
+            [],
+        );
         const download = Object.keys(packerVariables(downloadInputs({ couchbasePackageSha256: "f".repeat(64) }), BUILD));
-        assert.deepEqual(download.filter((k) => !declared.includes(k)), []);
+        assert.deepEqual(
+            download.filter((k) => !declared.includes(k)),
+            [],
+        );
     });
     it("declaredVariables", () => {
         assert.deepEqual(declaredVariables(['variable "b" {\n}\n  variable "a" {', 'variable "b" {']), ["a", "b"]);
     });
 
     it("packerEnv: inherits credentials from the environment, adds the EC2 endpoint override", () => {
-        const env = packerEnv({ PATH: "/bin", AWS_PROFILE: "dev", UNSET: undefined }, { ec2Endpoint: "http://127.0.0.1:5000", emulator: true });
+        const env = packerEnv(
+            { PATH: "/bin", AWS_PROFILE: "dev", UNSET: undefined },
+            { ec2Endpoint: "http://127.0.0.1:5000", emulator: true },
+        );
         assert.deepEqual(env, {
             PATH: "/bin",
             AWS_PROFILE: "dev",
@@ -129,10 +180,26 @@ describe("argv", () => {
     });
 
     const lines: [string, ReturnType<typeof parseMachineLine>, string | undefined][] = [
-        ["1732536000,,ui,say,==> amazon-ebs.couchbase: Creating temporary keypair", { timestamp: 1732536000, target: "", type: "ui", data: ["say", "==> amazon-ebs.couchbase: Creating temporary keypair"] }, "==> amazon-ebs.couchbase: Creating temporary keypair"],
-        ["1732536000,,ui,message,    a%!(PACKER_COMMA) b\\nc", { timestamp: 1732536000, target: "", type: "ui", data: ["message", "    a, b\nc"] }, "    a, b\nc"],
-        ["1732536000,,ui,error,Build failed", { timestamp: 1732536000, target: "", type: "ui", data: ["error", "Build failed"] }, "ERROR: Build failed"],
-        ["1732536000,amazon-ebs.couchbase,artifact,0,id,eu-west-1:ami-0abc", { timestamp: 1732536000, target: "amazon-ebs.couchbase", type: "artifact", data: ["0", "id", "eu-west-1:ami-0abc"] }, "amazon-ebs.couchbase: artifact 0 id eu-west-1:ami-0abc"],
+        [
+            "1732536000,,ui,say,==> amazon-ebs.couchbase: Creating temporary keypair",
+            { timestamp: 1732536000, target: "", type: "ui", data: ["say", "==> amazon-ebs.couchbase: Creating temporary keypair"] },
+            "==> amazon-ebs.couchbase: Creating temporary keypair",
+        ],
+        [
+            "1732536000,,ui,message,    a%!(PACKER_COMMA) b\\nc",
+            { timestamp: 1732536000, target: "", type: "ui", data: ["message", "    a, b\nc"] },
+            "    a, b\nc",
+        ],
+        [
+            "1732536000,,ui,error,Build failed",
+            { timestamp: 1732536000, target: "", type: "ui", data: ["error", "Build failed"] },
+            "ERROR: Build failed",
+        ],
+        [
+            "1732536000,amazon-ebs.couchbase,artifact,0,id,eu-west-1:ami-0abc",
+            { timestamp: 1732536000, target: "amazon-ebs.couchbase", type: "artifact", data: ["0", "id", "eu-west-1:ami-0abc"] },
+            "amazon-ebs.couchbase: artifact 0 id eu-west-1:ami-0abc",
+        ],
         ["1732536000,,version,1.16.0", { timestamp: 1732536000, target: "", type: "version", data: ["1.16.0"] }, undefined],
         ["plain text line", undefined, undefined],
     ];

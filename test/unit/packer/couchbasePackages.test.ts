@@ -23,9 +23,24 @@ const PIN = "0123456789abcdef".repeat(4);
 describe("couchbasePackages", () => {
     it("packageUrl: Couchbase's release URL pattern, per version, edition and architecture", () => {
         const table: [string, string, string, string][] = [
-            ["8.0.0", "enterprise", "amd64", "https://packages.couchbase.com/releases/8.0.0/couchbase-server-enterprise_8.0.0-linux_amd64.deb"],
-            ["7.6.11", "enterprise", "arm64", "https://packages.couchbase.com/releases/7.6.11/couchbase-server-enterprise_7.6.11-linux_arm64.deb"],
-            ["7.6.4", "community", "amd64", "https://packages.couchbase.com/releases/7.6.4/couchbase-server-community_7.6.4-linux_amd64.deb"],
+            [
+                "8.0.0",
+                "enterprise",
+                "amd64",
+                "https://packages.couchbase.com/releases/8.0.0/couchbase-server-enterprise_8.0.0-linux_amd64.deb",
+            ],
+            [
+                "7.6.11",
+                "enterprise",
+                "arm64",
+                "https://packages.couchbase.com/releases/7.6.11/couchbase-server-enterprise_7.6.11-linux_arm64.deb",
+            ],
+            [
+                "7.6.4",
+                "community",
+                "amd64",
+                "https://packages.couchbase.com/releases/7.6.4/couchbase-server-community_7.6.4-linux_amd64.deb",
+            ],
         ];
         for (const [v, e, a, url] of table) {
             assert.equal(packageUrl(v, e, a), url);
@@ -42,7 +57,10 @@ describe("couchbasePackages", () => {
             .split("\n")
             .filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith("version\t"))
             .map((l) => l.split("\t"));
-        assert.deepEqual(ENTERPRISE_DEB_SHA256.map((r) => [...r]), rows);
+        assert.deepEqual(
+            ENTERPRISE_DEB_SHA256.map((r) => [...r]),
+            rows,
+        );
     });
 
     it("the table: one row per version and architecture, every sha256 64 lowercase hex, every version for both architectures", () => {
@@ -74,7 +92,10 @@ describe("couchbasePackages", () => {
         assert.deepEqual(expectedSha256("8.0.2", "community", "arm64", PIN), { sha256: PIN, from: "pin" });
         const lacks = expectedSha256("8.0.3", "enterprise", "arm64", "");
         assert.ok("problem" in lacks);
-        assert.match(lacks.problem, /^Couchbase Server enterprise 8\.0\.3 for arm64 is not in the project's table .* pin its sha256, which Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.3\/couchbase-server-enterprise_8\.0\.3-linux_arm64\.deb\.sha256 /);
+        assert.match(
+            lacks.problem,
+            /^Couchbase Server enterprise 8\.0\.3 for arm64 is not in the project's table .* pin its sha256, which Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.3\/couchbase-server-enterprise_8\.0\.3-linux_arm64\.deb\.sha256 /,
+        );
         const conflict = expectedSha256("8.0.2", "enterprise", "amd64", PIN);
         assert.ok("problem" in conflict);
         assert.match(conflict.problem, new RegExp(`^the pinned sha256 ${PIN} .* differs from the project's table .* which has ${t} `));

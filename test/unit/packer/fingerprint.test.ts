@@ -7,7 +7,14 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { canonicalJson, changedParts, computeFingerprint, partProperty, readTree, type FingerprintSources } from "../../../providers/packer/fingerprint";
+import {
+    canonicalJson,
+    changedParts,
+    computeFingerprint,
+    partProperty,
+    readTree,
+    type FingerprintSources,
+} from "../../../providers/packer/fingerprint";
 import { buildFields, type ResolvedImageInputs } from "../../../providers/packer/types";
 import { resolvePackageSha256 } from "../../../providers/packer/validate";
 import { downloadInputs, goodInputs } from "./fixtures";
@@ -47,7 +54,8 @@ describe("fingerprint", () => {
         pluginVersion: "1.8.2",
         ...over,
     });
-    const fp = (dir: string, i: ResolvedImageInputs = goodInputs(), over: Partial<FingerprintSources> = {}) => computeFingerprint(i, sources(dir, over));
+    const fp = (dir: string, i: ResolvedImageInputs = goodInputs(), over: Partial<FingerprintSources> = {}) =>
+        computeFingerprint(i, sources(dir, over));
 
     before(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fp-test-"));
@@ -101,7 +109,11 @@ describe("fingerprint", () => {
     describe("changed", () => {
         const cases: [string, (d: string) => void, string[]][] = [
             ["by an edit", (d) => fs.appendFileSync(path.join(d, "scripts/cleanup.sh"), "echo more\n"), ["template/scripts/cleanup.sh"]],
-            ["by a rename", (d) => fs.renameSync(path.join(d, "files/motd"), path.join(d, "files/motd.txt")), ["template/files/motd", "template/files/motd.txt"]],
+            [
+                "by a rename",
+                (d) => fs.renameSync(path.join(d, "files/motd"), path.join(d, "files/motd.txt")),
+                ["template/files/motd", "template/files/motd.txt"],
+            ],
             ["by a mode change (executable bit)", (d) => fs.chmodSync(path.join(d, "files/motd"), 0o755), ["template/files/motd"]],
             ["by a new file", (d) => fs.writeFileSync(path.join(d, "scripts/new.sh"), "x"), ["template/scripts/new.sh"]],
             ["by a deleted file", (d) => fs.rmSync(path.join(d, "scripts/cleanup.sh")), ["template/scripts/cleanup.sh"]],
@@ -129,8 +141,16 @@ describe("fingerprint", () => {
             ["release", { release: "v0.1.18" }, "naming"],
             ["couchbase-release sha256 (repository mode)", { couchbaseReleaseSha256: "f".repeat(64) }, "variables"],
             ["key fingerprints (repository mode)", { couchbaseKeyFingerprints: ["89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }, "variables"],
-            ["an added key fingerprint (repository mode)", { couchbaseKeyFingerprints: ["0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }, "variables"],
-            ["couchbase-release URL (repository mode)", { couchbaseReleaseUrl: "https://mirror.example.com/couchbase-release-1.0-noarch.deb" }, "variables"],
+            [
+                "an added key fingerprint (repository mode)",
+                { couchbaseKeyFingerprints: ["0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] },
+                "variables",
+            ],
+            [
+                "couchbase-release URL (repository mode)",
+                { couchbaseReleaseUrl: "https://mirror.example.com/couchbase-release-1.0-noarch.deb" },
+                "variables",
+            ],
         ];
         for (const [what, over, part] of inputCases) {
             it(`by the ${what}`, () => {
@@ -142,7 +162,9 @@ describe("fingerprint", () => {
         }
         it("by the unit file", () => {
             const d = fresh();
-            assert.deepEqual(changedParts(fp(d).parts, fp(d, goodInputs(), { agentUnit: "[Unit]\nDescription=other\n" }).parts), ["agentUnit"]);
+            assert.deepEqual(changedParts(fp(d).parts, fp(d, goodInputs(), { agentUnit: "[Unit]\nDescription=other\n" }).parts), [
+                "agentUnit",
+            ]);
         });
         it("by the Packer or plugin version", () => {
             const d = fresh();
@@ -176,7 +198,11 @@ describe("fingerprint", () => {
         const local = (over: Partial<ResolvedImageInputs> = {}) => goodInputs({ couchbasePackageSource: ".build/standin", ...over });
         it("do not count with a local package folder (they are not passed to Packer there)", () => {
             const d = fresh();
-            assert.equal(fp(d, local()).fingerprint, fp(d, local({ couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [], couchbaseReleaseUrl: "https://x.example/r.deb" })).fingerprint);
+            assert.equal(
+                fp(d, local()).fingerprint,
+                fp(d, local({ couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [], couchbaseReleaseUrl: "https://x.example/r.deb" }))
+                    .fingerprint,
+            );
         });
         it("a local-package stack's fingerprint is what it was before the pins existed", () => {
             const d = fresh();
@@ -188,8 +214,12 @@ describe("fingerprint", () => {
         });
         it("count as a set: key order and spacing/case (normalized by applyDefaults) do not", () => {
             const d = fresh();
-            const a = goodInputs({ couchbaseKeyFingerprints: ["0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] });
-            const b = goodInputs({ couchbaseKeyFingerprints: ["89ab cdef 0123 4567 89ab cdef 0123 4567 89ab cdef", "0123456789ABCDEF0123456789ABCDEF01234567"] });
+            const a = goodInputs({
+                couchbaseKeyFingerprints: ["0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"],
+            });
+            const b = goodInputs({
+                couchbaseKeyFingerprints: ["89ab cdef 0123 4567 89ab cdef 0123 4567 89ab cdef", "0123456789ABCDEF0123456789ABCDEF01234567"],
+            });
             assert.equal(fp(d, a).fingerprint, fp(d, b).fingerprint);
         });
     });
@@ -200,14 +230,25 @@ describe("fingerprint", () => {
         it("count in download mode: the version, the architecture, the edition (a pin) and the sha256 change the variables part", () => {
             const d = fresh();
             const pin = "0123456789abcdef".repeat(4);
-            for (const over of [{ couchbaseVersion: "8.0.1" }, { architecture: "arm64" }, { couchbaseEdition: "community", couchbasePackageSha256: pin }, { couchbaseVersion: "8.0.9", couchbasePackageSha256: pin }])
+            for (const over of [
+                { couchbaseVersion: "8.0.1" },
+                { architecture: "arm64" },
+                { couchbaseEdition: "community", couchbasePackageSha256: pin },
+                { couchbaseVersion: "8.0.9", couchbasePackageSha256: pin },
+            ])
                 assert.deepEqual(changedParts(fp(d, dl()).parts, fp(d, dl(over)).parts), ["variables"], JSON.stringify(over));
         });
         it("do not count in repository mode or with a local folder (not passed to Packer there)", () => {
             const d = fresh();
-            assert.equal(fp(d, goodInputs()).fingerprint, fp(d, goodInputs({ architecture: "arm64", couchbasePackageSha256: "f".repeat(64) })).fingerprint);
+            assert.equal(
+                fp(d, goodInputs()).fingerprint,
+                fp(d, goodInputs({ architecture: "arm64", couchbasePackageSha256: "f".repeat(64) })).fingerprint,
+            );
             const local = (over: Partial<ResolvedImageInputs> = {}) => goodInputs({ couchbasePackageSource: ".build/standin", ...over });
-            assert.equal(fp(d, local()).fingerprint, fp(d, local({ architecture: "arm64", couchbasePackageSha256: "f".repeat(64) })).fingerprint);
+            assert.equal(
+                fp(d, local()).fingerprint,
+                fp(d, local({ architecture: "arm64", couchbasePackageSha256: "f".repeat(64) })).fingerprint,
+            );
         });
         it("a local-package stack's fingerprint is what it was before the download fields existed", () => {
             const d = fresh();
@@ -219,10 +260,26 @@ describe("fingerprint", () => {
         });
         it("buildFields: each mode's own fields force a rebuild, another mode's do not; an unknown source keeps all", () => {
             const has = (src: unknown, f: keyof ResolvedImageInputs) => buildFields(src).includes(f);
-            assert.deepEqual([has("download", "couchbasePackageSha256"), has("download", "architecture"), has("download", "couchbaseReleaseSha256")], [true, true, false]);
-            assert.deepEqual([has("repository", "couchbasePackageSha256"), has("repository", "architecture"), has("repository", "couchbaseReleaseSha256")], [false, false, true]);
-            assert.deepEqual([has(".build/standin", "couchbasePackageSha256"), has(".build/standin", "couchbaseReleaseSha256")], [false, false]);
-            assert.deepEqual([has("04da6b54-80e4-46f7-96ec-b56ff0331ba9", "couchbasePackageSha256"), has(undefined, "couchbaseReleaseSha256")], [true, true]);
+            assert.deepEqual(
+                [has("download", "couchbasePackageSha256"), has("download", "architecture"), has("download", "couchbaseReleaseSha256")],
+                [true, true, false],
+            );
+            assert.deepEqual(
+                [
+                    has("repository", "couchbasePackageSha256"),
+                    has("repository", "architecture"),
+                    has("repository", "couchbaseReleaseSha256"),
+                ],
+                [false, false, true],
+            );
+            assert.deepEqual(
+                [has(".build/standin", "couchbasePackageSha256"), has(".build/standin", "couchbaseReleaseSha256")],
+                [false, false],
+            );
+            assert.deepEqual(
+                [has("04da6b54-80e4-46f7-96ec-b56ff0331ba9", "couchbasePackageSha256"), has(undefined, "couchbaseReleaseSha256")],
+                [true, true],
+            );
         });
     });
 
@@ -231,13 +288,17 @@ describe("fingerprint", () => {
         const keep = (rel: string) => rel !== "ci.sh";
         assert.deepEqual(
             readTree(fs, d, keep).map((f) => f.path),
-            readTree(fs, d).map((f) => f.path).filter(keep),
+            readTree(fs, d)
+                .map((f) => f.path)
+                .filter(keep),
         );
         const a = fp(d, goodInputs(), { templateFiles: readTree(fs, d, keep) });
         fs.appendFileSync(path.join(d, "ci.sh"), "echo lint\n");
         assert.equal(fp(d, goodInputs(), { templateFiles: readTree(fs, d, keep) }).fingerprint, a.fingerprint);
         fs.appendFileSync(path.join(d, "scripts/cleanup.sh"), "echo more\n");
-        assert.deepEqual(changedParts(a.parts, fp(d, goodInputs(), { templateFiles: readTree(fs, d, keep) }).parts), ["template/scripts/cleanup.sh"]);
+        assert.deepEqual(changedParts(a.parts, fp(d, goodInputs(), { templateFiles: readTree(fs, d, keep) }).parts), [
+            "template/scripts/cleanup.sh",
+        ]);
     });
 
     it("partProperty maps parts to input properties", () => {
@@ -265,8 +326,14 @@ describe("fingerprint: inputs added later leave existing images alone", () => {
         pluginVersion: "1.8.2",
     };
     it("unset root volume inputs: the fingerprint of before", () => {
-        assert.equal(computeFingerprint(downloadInputs({ instanceType: "t3.large" }), src).fingerprint, "06c5b5a491661ab0aa0349dd8775962aa359d3abf40c05eb500a49979d8c728b");
-        assert.equal(computeFingerprint(goodInputs({ instanceType: "t3.large" }), src).fingerprint, "c310afa0af397c7de17623a9a1f4bf05c128a7c48db36a0f078fec6fb499e601");
+        assert.equal(
+            computeFingerprint(downloadInputs({ instanceType: "t3.large" }), src).fingerprint,
+            "06c5b5a491661ab0aa0349dd8775962aa359d3abf40c05eb500a49979d8c728b",
+        );
+        assert.equal(
+            computeFingerprint(goodInputs({ instanceType: "t3.large" }), src).fingerprint,
+            "c310afa0af397c7de17623a9a1f4bf05c128a7c48db36a0f078fec6fb499e601",
+        );
     });
     it("a set root volume size or device is part of the variables (a rebuild)", () => {
         const base = computeFingerprint(downloadInputs({ instanceType: "t3.large" }), src);

@@ -39,7 +39,12 @@ describe("image files (what the fingerprint covers)", () => {
             ["the ignore file itself", SUGGESTED, ".imageignore", false],
             ["the ignore file itself, with no ignore text", "", ".imageignore", false],
             ["anything, with no ignore text", "", "ci.sh", true],
-            ["patterns are anchored: README* leaves an uploaded files/…/README.md counted", SUGGESTED, "files/no-local-packages/README.md", true],
+            [
+                "patterns are anchored: README* leaves an uploaded files/…/README.md counted",
+                SUGGESTED,
+                "files/no-local-packages/README.md",
+                true,
+            ],
             ["patterns are anchored: ci.sh leaves scripts/ci.sh counted", SUGGESTED, "scripts/ci.sh", true],
             ["a folder pattern does not match a file of that name", SUGGESTED, "test", true],
             ["a pattern without / matches a folder too", "test\n", "test/fixture.json", false],
@@ -73,7 +78,11 @@ describe("image files (what the fingerprint covers)", () => {
 
         it("parseImageIgnore keeps patterns in order and reads ! and trailing /", () => {
             assert.deepEqual(
-                parseImageIgnore("# c\n\nci.sh\n!README.md\ntest/\n/\n").map(({ pattern, negate, dirOnly }) => ({ pattern, negate, dirOnly })),
+                parseImageIgnore("# c\n\nci.sh\n!README.md\ntest/\n/\n").map(({ pattern, negate, dirOnly }) => ({
+                    pattern,
+                    negate,
+                    dirOnly,
+                })),
                 [
                     { pattern: "ci.sh", negate: false, dirOnly: false },
                     { pattern: "README.md", negate: true, dirOnly: false },
@@ -88,7 +97,8 @@ describe("image files (what the fingerprint covers)", () => {
 
         it("the scan finds what the provisioners upload and run", () => {
             // Not a list to keep in sync: just proof the scan works on this template.
-            for (const p of ["scripts/tune-host.sh", "scripts/install-couchbase.sh", "scripts/validate.sh", "files/no-local-packages"]) assert.ok(used.inside.includes(p), `${p} not found in ${used.inside.join(", ")}`);
+            for (const p of ["scripts/tune-host.sh", "scripts/install-couchbase.sh", "scripts/validate.sh", "files/no-local-packages"])
+                assert.ok(used.inside.includes(p), `${p} not found in ${used.inside.join(", ")}`);
         });
 
         it("every file a provisioner uploads or runs from the template folder exists and counts", () => {
@@ -124,7 +134,8 @@ describe("image files (what the fingerprint covers)", () => {
                 all.filter((f) => !keep(f)),
                 all.filter((f) => f === IMAGE_IGNORE_FILE || /^README/.test(f) || f.startsWith("test/") || f.startsWith("boot-test/")),
             );
-            for (const f of ["README.md", "test/fixture.json", "boot-test/boot-test.pkr.hcl", "boot-test/boot-check.sh", IMAGE_IGNORE_FILE]) assert.equal(keep(f), false, f);
+            for (const f of ["README.md", "test/fixture.json", "boot-test/boot-test.pkr.hcl", "boot-test/boot-check.sh", IMAGE_IGNORE_FILE])
+                assert.equal(keep(f), false, f);
         });
 
         it("the image's CI script is not in the template folder (test/images/ci.sh, run by scripts/test.sh), so no fingerprint part can name it", () => {
@@ -132,18 +143,35 @@ describe("image files (what the fingerprint covers)", () => {
             assert.ok(fs.existsSync(path.join(root, "test/images/ci.sh")), "test/images/ci.sh exists");
             assert.match(fs.readFileSync(path.join(root, "scripts/test.sh"), "utf8"), /^stage image bash test\/images\/ci\.sh$/m);
             const all = readTree(fs, TEMPLATE_DIR).map((f) => f.path);
-            assert.deepEqual(all.filter((f) => /(^|\/)ci\.sh$/.test(f)), [], "no ci.sh under images/aws");
+            assert.deepEqual(
+                all.filter((f) => /(^|\/)ci\.sh$/.test(f)),
+                [],
+                "no ci.sh under images/aws",
+            );
             // Nor is it left there under another name: no shell file the template does not run or upload,
             // outside the folders .imageignore leaves out (the boot test), may sit in the folder.
             const used = new Set(templatePaths(fs.readFileSync(TEMPLATE, "utf8")).inside);
             const keep = imageFileFilter(realIgnore());
             const stray = all.filter((f) => keep(f) && f.endsWith(".sh") && ![...used].some((u) => f === u || f.startsWith(`${u}/`)));
-            assert.deepEqual(stray, [], "shell files in images/aws that the build never runs count for the fingerprint: move them out, or list them in .imageignore");
+            assert.deepEqual(
+                stray,
+                [],
+                "shell files in images/aws that the build never runs count for the fingerprint: move them out, or list them in .imageignore",
+            );
             const parts = Object.keys(
-                computeFingerprint(goodInputs(), { templateFiles: readTree(fs, TEMPLATE_DIR, keep), agentUnit: "[Unit]\n", packageFiles: [], packerVersion: "1.16.0", pluginVersion: "1.8.2" }).parts,
+                computeFingerprint(goodInputs(), {
+                    templateFiles: readTree(fs, TEMPLATE_DIR, keep),
+                    agentUnit: "[Unit]\n",
+                    packageFiles: [],
+                    packerVersion: "1.16.0",
+                    pluginVersion: "1.8.2",
+                }).parts,
             );
             assert.ok(parts.includes("template/couchbase-cloud.pkr.hcl"));
-            assert.deepEqual(parts.filter((p) => p.includes("ci.sh")), []);
+            assert.deepEqual(
+                parts.filter((p) => p.includes("ci.sh")),
+                [],
+            );
         });
     });
 
@@ -172,10 +200,16 @@ describe("image files (what the fingerprint covers)", () => {
 
         const unchanged: [string, (d: string) => void][] = [
             ["adding a README", (d) => fs.writeFileSync(path.join(d, "README.md"), "# images/aws\n")],
-            ["adding a test fixture", (d) => (fs.mkdirSync(path.join(d, "test")), fs.writeFileSync(path.join(d, "test/fixture.json"), "{}\n"))],
+            [
+                "adding a test fixture",
+                (d) => (fs.mkdirSync(path.join(d, "test")), fs.writeFileSync(path.join(d, "test/fixture.json"), "{}\n")),
+            ],
             // The boot test runs against the built image: a change of the checks re-tests it, never rebuilds it.
             ["editing the boot test's template", (d) => fs.appendFileSync(path.join(d, "boot-test/boot-test.pkr.hcl"), "# more\n")],
-            ["editing or adding the boot test's check script", (d) => fs.appendFileSync(path.join(d, "boot-test/boot-check.sh"), "# another check\n")],
+            [
+                "editing or adding the boot test's check script",
+                (d) => fs.appendFileSync(path.join(d, "boot-test/boot-check.sh"), "# another check\n"),
+            ],
         ];
         for (const [what, mutate] of unchanged) {
             it(`${what} leaves the fingerprint equal`, () => {
@@ -187,9 +221,21 @@ describe("image files (what the fingerprint covers)", () => {
         }
 
         const changed: [string, (d: string) => void, string][] = [
-            ["editing a provisioning script", (d) => fs.appendFileSync(path.join(d, "scripts/cleanup.sh"), "# more\n"), "template/scripts/cleanup.sh"],
-            ["editing the template", (d) => fs.appendFileSync(path.join(d, "couchbase-cloud.pkr.hcl"), "# more\n"), "template/couchbase-cloud.pkr.hcl"],
-            ["editing an uploaded file", (d) => fs.appendFileSync(path.join(d, "files/no-local-packages/README.md"), "more\n"), "template/files/no-local-packages/README.md"],
+            [
+                "editing a provisioning script",
+                (d) => fs.appendFileSync(path.join(d, "scripts/cleanup.sh"), "# more\n"),
+                "template/scripts/cleanup.sh",
+            ],
+            [
+                "editing the template",
+                (d) => fs.appendFileSync(path.join(d, "couchbase-cloud.pkr.hcl"), "# more\n"),
+                "template/couchbase-cloud.pkr.hcl",
+            ],
+            [
+                "editing an uploaded file",
+                (d) => fs.appendFileSync(path.join(d, "files/no-local-packages/README.md"), "more\n"),
+                "template/files/no-local-packages/README.md",
+            ],
         ];
         for (const [what, mutate, part] of changed) {
             it(`${what} changes it (${part})`, () => {
@@ -219,7 +265,11 @@ function templatePaths(hcl: string): { inside: string[]; unresolved: string[] } 
     const locals = new Map<string, string>();
     for (const block of blocks(text, /^locals\s*\{/gm)) for (const [k, v] of attributes(block)) locals.set(k, v);
     const resolve = (expr: string, depth = 0): string =>
-        depth > 10 ? expr : expr.replace(/\blocal\.([A-Za-z0-9_]+)/g, (m, name: string) => (locals.has(name) ? `(${resolve(locals.get(name)!, depth + 1)})` : m));
+        depth > 10
+            ? expr
+            : expr.replace(/\blocal\.([A-Za-z0-9_]+)/g, (m, name: string) =>
+                  locals.has(name) ? `(${resolve(locals.get(name)!, depth + 1)})` : m,
+              );
     const inside = new Set<string>();
     const unresolved: string[] = [];
     for (const block of blocks(text, /^\s*provisioner\s+"[^"]+"\s*\{/gm)) {

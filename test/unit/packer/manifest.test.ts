@@ -26,7 +26,12 @@ describe("manifest: parseManifest", () => {
         ["empty builds", doc([]), /lists no builds/],
         ["multi-region artifact", doc([build("eu-west-1:ami-0aaa1111,us-east-1:ami-0bbb2222")]), /names 2 images/],
         ["stale entry (last build from another run)", doc([build("eu-west-1:ami-0aaa1111", "run-1")]), /stale entry/],
-        ["stale entry (older than this build)", doc([build("eu-west-1:ami-0aaa1111", "run-2", 1_700_000_000)]), /stale entry/, 1_800_000_000],
+        [
+            "stale entry (older than this build)",
+            doc([build("eu-west-1:ami-0aaa1111", "run-2", 1_700_000_000)]),
+            /stale entry/,
+            1_800_000_000,
+        ],
         ["other region", doc([build("us-east-1:ami-0aaa1111")]), /not the build region/],
         ["no artifact id", doc([{ ...build("x"), artifact_id: "" }]), /no artifact_id/],
         ["artifact without region", doc([build("ami-0aaa1111")]), /not region:ami/],

@@ -52,7 +52,16 @@ describe("naming", () => {
 
     it("imageTags carries the project's tag scheme and extra tags", () => {
         const tags = imageTags(
-            { stack: "dev-alice", owner: "alice", environment: "dev", release: "", ttlHours: 24, extraTags: { Team: "db" }, couchbaseVersion: "7.6.4", agentSha256: "a".repeat(64) },
+            {
+                stack: "dev-alice",
+                owner: "alice",
+                environment: "dev",
+                release: "",
+                ttlHours: 24,
+                extraTags: { Team: "db" },
+                couchbaseVersion: "7.6.4",
+                agentSha256: "a".repeat(64),
+            },
             "couchbase-cloud-server-dev-alice-0123456789ab",
             FP,
             created,
@@ -74,7 +83,16 @@ describe("naming", () => {
     });
     it("imageTags adds Release for release images", () => {
         const tags = imageTags(
-            { stack: "prod", owner: "ci", environment: "prod", release: "v0.1.17", ttlHours: 72, extraTags: {}, couchbaseVersion: "7.6.4", agentSha256: "a".repeat(64) },
+            {
+                stack: "prod",
+                owner: "ci",
+                environment: "prod",
+                release: "v0.1.17",
+                ttlHours: 72,
+                extraTags: {},
+                couchbaseVersion: "7.6.4",
+                agentSha256: "a".repeat(64),
+            },
             "n-v0.1.17-0123456789ab",
             FP,
             created,

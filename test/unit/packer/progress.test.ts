@@ -16,7 +16,8 @@ describe("build progress", () => {
         ["mocha", "/p/node_modules/mocha/bin/mocha.js", ["node", "mocha", "127.0.0.1:1"], undefined],
         ["no main module (REPL, -e)", undefined, ["node"], undefined],
     ];
-    for (const [what, main, argv, want] of cases) it(`${what} → ${want ?? "fallback"}`, () => assert.equal(engineAddress(main, argv), want));
+    for (const [what, main, argv, want] of cases)
+        it(`${what} → ${want ?? "fallback"}`, () => assert.equal(engineAddress(main, argv), want));
 
     it("outside the provider host every line and note goes to the fallback, in order", async () => {
         const got: string[] = [];

@@ -6,11 +6,20 @@ describe("redact", () => {
     const cases: [string, string, RegExp, RegExp?][] = [
         ["access key id", "using AKIAIOSFODNN7EXAMPLE now", /AKIAIOSFODNN7EXAMPLE/, /using \[REDACTED\] now/],
         ["temporary key id", "key ASIAIOSFODNN7EXAMPLE", /ASIAIOSFODNN7EXAMPLE/],
-        ["secret key assignment", "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", /wJalrXUtnFEMI/, /aws_secret_access_key=\[REDACTED\]/],
+        [
+            "secret key assignment",
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            /wJalrXUtnFEMI/,
+            /aws_secret_access_key=\[REDACTED\]/,
+        ],
         ["JSON secret", '{"SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}', /wJalrXUtnFEMI/],
         ["session token", "AWS_SESSION_TOKEN=FwoGZXIvYXdzEBYaDHVeryLongToken", /FwoGZXIvYXdzEBYaD/],
         ["password", "ssh_password: hunter2hunter2", /hunter2/],
-        ["SigV4 signature", "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261125/us-east-1/ec2/aws4_request, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024", /fe5f80f77d5fa3be|AKIAIOSFODNN7EXAMPLE/],
+        [
+            "SigV4 signature",
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261125/us-east-1/ec2/aws4_request, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+            /fe5f80f77d5fa3be|AKIAIOSFODNN7EXAMPLE/,
+        ],
     ];
     for (const [what, line, gone, want] of cases) {
         it(`masks ${what}`, () => {
@@ -30,7 +39,14 @@ describe("redact", () => {
     });
     it("masks a whole private key block across lines", () => {
         const r = createRedactor();
-        const lines = ["before", "-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAA", "AAAAC3NzaC1lZDI1NTE5", "-----END OPENSSH PRIVATE KEY-----", "after"].map(r);
+        const lines = [
+            "before",
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "b3BlbnNzaC1rZXktdjEAAAAA",
+            "AAAAC3NzaC1lZDI1NTE5",
+            "-----END OPENSSH PRIVATE KEY-----",
+            "after",
+        ].map(r);
         assert.deepEqual(lines, ["before", "[REDACTED] (private key)", "[REDACTED]", "[REDACTED]", "[REDACTED]", "after"]);
     });
     it("leaves ordinary Packer output alone", () => {

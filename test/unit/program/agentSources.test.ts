@@ -6,14 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { readAgentSources, verifyPrebuiltAgent } from "../../../pipeline/agentFiles";
-import {
-    agentSourceHash,
-    agentTriggers,
-    isAgentSource,
-    lastSha256Line,
-    parseSha256File,
-    SourceFile,
-} from "../../../pipeline/agentSources";
+import { agentSourceHash, agentTriggers, isAgentSource, lastSha256Line, parseSha256File, SourceFile } from "../../../pipeline/agentSources";
 
 const base: SourceFile[] = [
     { path: "go.mod", content: "module example.com/agent\n" },
@@ -69,7 +62,10 @@ describe("agentSourceHash", () => {
         ["a rename", base.map((f) => (f.path === "internal/x/x.go" ? { ...f, path: "internal/x/y.go" } : f))],
         ["an added file", [...base, { path: "internal/x/z.go", content: "package x\n" }]],
         ["a removed file", base.filter((f) => f.path !== "go.sum")],
-        ["content moved between files", base.map((f) => (f.path === "go.sum" ? { ...f, content: "0.2.0\n" } : f.path === "VERSION" ? { ...f, content: "" } : f))],
+        [
+            "content moved between files",
+            base.map((f) => (f.path === "go.sum" ? { ...f, content: "0.2.0\n" } : f.path === "VERSION" ? { ...f, content: "" } : f)),
+        ],
     ];
     for (const [name, files] of changes) {
         it(`changes with ${name}`, () => assert.notEqual(agentSourceHash(files), H0));
@@ -164,13 +160,15 @@ describe("agent sources on disk", () => {
 
 describe("agentTriggers / lastSha256Line / parseSha256File", () => {
     it("labels every trigger element", () => {
-        assert.deepEqual(agentTriggers(H0, { ldflags: "-X main.Provider=aws", platform: "linux/amd64", goVersion: "go1.26.8", checkout: "c".repeat(32) }), [
-            `sources=${H0}`,
-            "ldflags=-X main.Provider=aws",
-            "platform=linux/amd64",
-            "go=go1.26.8",
-            `checkout=${"c".repeat(32)}`,
-        ]);
+        assert.deepEqual(
+            agentTriggers(H0, {
+                ldflags: "-X main.Provider=aws",
+                platform: "linux/amd64",
+                goVersion: "go1.26.8",
+                checkout: "c".repeat(32),
+            }),
+            [`sources=${H0}`, "ldflags=-X main.Provider=aws", "platform=linux/amd64", "go=go1.26.8", `checkout=${"c".repeat(32)}`],
+        );
     });
 
     it("takes the last non-empty stdout line", () => {
@@ -178,7 +176,10 @@ describe("agentTriggers / lastSha256Line / parseSha256File", () => {
     });
 
     it("rejects output without a trailing sha256", () => {
-        assert.throws(() => lastSha256Line("go: build failed\n"), /expected a sha256 as the last line of its output, got "go: build failed"/);
+        assert.throws(
+            () => lastSha256Line("go: build failed\n"),
+            /expected a sha256 as the last line of its output, got "go: build failed"/,
+        );
         assert.throws(() => lastSha256Line(""), /got ""/);
     });
 

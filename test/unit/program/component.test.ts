@@ -5,7 +5,6 @@
  */
 import * as assert from "node:assert/strict";
 
-
 import { AgentInput, ImagePipeline, ImagePipelineArgs } from "../../../pipeline/component";
 import type { VersionsDoc } from "../../../pipeline/versions";
 import {
@@ -28,7 +27,11 @@ import {
 } from "./mocks";
 import { versionsSchemaValidator } from "../../fixtures/versionsSchema";
 
-const BUILD: AgentInput = { kind: "build", arch: "amd64", triggers: ["sources=x", "ldflags=-X main.Provider=aws", "platform=linux/amd64", "go=go1.26.8"] };
+const BUILD: AgentInput = {
+    kind: "build",
+    arch: "amd64",
+    triggers: ["sources=x", "ldflags=-X main.Provider=aws", "platform=linux/amd64", "go=go1.26.8"],
+};
 // Test-only stand-ins for the repository pins: well-formed, obviously not Couchbase's real values.
 const TEST_SHA256 = "0123456789abcdef".repeat(4);
 const TEST_FPR = "0123456789ABCDEF0123456789ABCDEF01234567";
@@ -94,7 +97,8 @@ const COPY = "aws:ec2/amiCopy:AmiCopy";
 const SNAPTAGS = "pulumi-nodejs:dynamic/copy:SnapshotTags";
 const FILE = "pulumi-nodejs:dynamic/versions:File";
 const BOOT = "pulumi-nodejs:dynamic/packer:BootTest";
-const BOOT_URN = "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:BootTest::couchbase-boot-test";
+const BOOT_URN =
+    "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:BootTest::couchbase-boot-test";
 
 describe("ImagePipeline (mocks)", function () {
     this.timeout(120_000);
@@ -153,7 +157,10 @@ describe("ImagePipeline (mocks)", function () {
             assert.deepEqual(img.inputs.sshCidrs, ["203.0.113.7/32"]);
             assert.equal(typeof img.inputs.__provider, "string");
             // Its own URN, where its build progress is logged; computed without depending on the component.
-            assert.equal(img.inputs.resourceUrn, "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:Image::couchbase-image");
+            assert.equal(
+                img.inputs.resourceUrn,
+                "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:Image::couchbase-image",
+            );
         });
 
         it("one encrypted AmiCopy per region, with its region, KMS key, source and tags", () => {
@@ -204,7 +211,12 @@ describe("ImagePipeline (mocks)", function () {
                 assert.deepEqual(t.inputs.tags, copy.inputs.tags);
                 assert.equal(t.inputs.ec2Endpoint, "");
                 assert.equal(typeof t.inputs.__provider, "string");
-                assert.ok(t.dependencies.includes(`urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$${COPY}::${copy.name}`), `${t.name} waits for its copy`);
+                assert.ok(
+                    t.dependencies.includes(
+                        `urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$${COPY}::${copy.name}`,
+                    ),
+                    `${t.name} waits for its copy`,
+                );
                 assert.equal(t.deleteBeforeReplace, false);
             }
         });
@@ -227,7 +239,8 @@ describe("ImagePipeline (mocks)", function () {
         });
 
         it("every copy and the versions file depend on the passed boot test", () => {
-            for (const r of [...ofType(COPY), ...ofType(FILE)]) assert.ok(r.dependencies.includes(BOOT_URN), `${r.name} does not depend on the boot test: ${r.dependencies.join(", ")}`);
+            for (const r of [...ofType(COPY), ...ofType(FILE)])
+                assert.ok(r.dependencies.includes(BOOT_URN), `${r.name} does not depend on the boot test: ${r.dependencies.join(", ")}`);
         });
 
         it("the versions file records the boot test: passed, when, the checks; the stack output too", async () => {
@@ -284,14 +297,14 @@ describe("ImagePipeline (mocks)", function () {
         before(async () => {
             await installMocks("local");
             resetRecorder();
-            await build("couchbase", args({ stack: "local", environment: "local", agent: PREBUILT, ec2Endpoint: "http://127.0.0.1:5000", emulator: true }));
+            await build(
+                "couchbase",
+                args({ stack: "local", environment: "local", agent: PREBUILT, ec2Endpoint: "http://127.0.0.1:5000", emulator: true }),
+            );
         });
 
         it("registers no command and no aws resource at all, and calls nothing", () => {
-            assert.deepEqual(
-                recorded.map((r) => r.type).sort(),
-                [IMAGE, BOOT, FILE, "couchbase-images:index:ImagePipeline"].sort(),
-            );
+            assert.deepEqual(recorded.map((r) => r.type).sort(), [IMAGE, BOOT, FILE, "couchbase-images:index:ImagePipeline"].sort());
             assert.equal(recorded.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws").length, 0);
             assert.deepEqual(calls, []);
         });
@@ -331,7 +344,10 @@ describe("ImagePipeline (mocks)", function () {
         before(async () => {
             await installMocks("prod");
             resetRecorder();
-            await build("couchbase", args({ stack: "prod", environment: "prod", release: "v0.1.17", agent: PREBUILT, kmsKeyIds: { "us-east-1": "alias/prod" } }));
+            await build(
+                "couchbase",
+                args({ stack: "prod", environment: "prod", release: "v0.1.17", agent: PREBUILT, kmsKeyIds: { "us-east-1": "alias/prod" } }),
+            );
         });
 
         it("keeps its versions file on destroy and passes the release and build-region key", () => {
@@ -348,7 +364,17 @@ describe("ImagePipeline (mocks)", function () {
         before(async () => {
             await installMocks("local-bob");
             resetRecorder();
-            await build("couchbase", args({ stack: "local-bob", environment: "local", agent: PREBUILT, copyRegions: ["eu-west-1"], ec2Endpoint: "http://127.0.0.1:5000", emulator: true }));
+            await build(
+                "couchbase",
+                args({
+                    stack: "local-bob",
+                    environment: "local",
+                    agent: PREBUILT,
+                    copyRegions: ["eu-west-1"],
+                    ec2Endpoint: "http://127.0.0.1:5000",
+                    emulator: true,
+                }),
+            );
         });
 
         it("points the copies' aws provider at the emulator", () => {
@@ -368,7 +394,11 @@ describe("ImagePipeline (mocks)", function () {
         });
         it("component, agent, image, boot test, aws provider, copy, versions file: the same URNs, so nothing is replaced", () => {
             const parent = "couchbase-images:index:ImagePipeline";
-            const urns = recorded.map((r) => (r.type === parent ? `urn:pulumi:dev-alice::couchbase-images::${r.type}::${r.name}` : `urn:pulumi:dev-alice::couchbase-images::${parent}$${r.type}::${r.name}`));
+            const urns = recorded.map((r) =>
+                r.type === parent
+                    ? `urn:pulumi:dev-alice::couchbase-images::${r.type}::${r.name}`
+                    : `urn:pulumi:dev-alice::couchbase-images::${parent}$${r.type}::${r.name}`,
+            );
             assert.deepEqual(urns.sort(), [
                 "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$aws:ec2/amiCopy:AmiCopy::couchbase-copy-eu-west-1",
                 "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$command:local:Command::couchbase-agent",
@@ -380,14 +410,21 @@ describe("ImagePipeline (mocks)", function () {
                 "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline::couchbase",
             ]);
             const [img] = ofType(IMAGE);
-            assert.equal(img.inputs.resourceUrn, "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:Image::couchbase-image");
+            assert.equal(
+                img.inputs.resourceUrn,
+                "urn:pulumi:dev-alice::couchbase-images::couchbase-images:index:ImagePipeline$pulumi-nodejs:dynamic/packer:Image::couchbase-image",
+            );
             assert.equal(img.inputs.namePrefix, "couchbase-server", "the image name keeps its prefix: no rebuild");
             assert.equal(img.inputs.architecture, "amd64");
         });
     });
 
     describe("two architectures, two copy regions: everything per architecture, in parallel", () => {
-        const BUILD_ARM: AgentInput = { kind: "build", arch: "arm64", triggers: ["sources=x", "ldflags=-X main.Provider=aws", "platform=linux/arm64", "go=go1.26.8"] };
+        const BUILD_ARM: AgentInput = {
+            kind: "build",
+            arch: "arm64",
+            triggers: ["sources=x", "ldflags=-X main.Provider=aws", "platform=linux/arm64", "go=go1.26.8"],
+        };
         const parent = "couchbase-images:index:ImagePipeline";
         const urnOf = (r: { type: string; name: string }) => `urn:pulumi:dev-alice::couchbase-images::${parent}$${r.type}::${r.name}`;
         const archOf = (name: string) => (name.startsWith("couchbase-arm64-") ? "arm64" : "amd64");
@@ -400,8 +437,18 @@ describe("ImagePipeline (mocks)", function () {
                 args({
                     copyRegions: ["eu-west-1", "us-west-2"],
                     architectures: [
-                        { arch: "amd64", agent: BUILD, instanceType: "t3.large", baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*" },
-                        { arch: "arm64", agent: BUILD_ARM, instanceType: "t4g.large", baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*" },
+                        {
+                            arch: "amd64",
+                            agent: BUILD,
+                            instanceType: "t3.large",
+                            baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
+                        },
+                        {
+                            arch: "arm64",
+                            agent: BUILD_ARM,
+                            instanceType: "t4g.large",
+                            baseImageNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*",
+                        },
                     ],
                 }),
             );
@@ -449,8 +496,14 @@ describe("ImagePipeline (mocks)", function () {
             assert.equal(arm.architecture, "arm64");
             assert.equal(amd.instanceType, "t3.large");
             assert.equal(arm.instanceType, "t4g.large");
-            assert.deepEqual(amd.baseImage, { nameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*", owners: ["136693071363"] });
-            assert.deepEqual(arm.baseImage, { nameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*", owners: ["136693071363"] });
+            assert.deepEqual(amd.baseImage, {
+                nameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
+                owners: ["136693071363"],
+            });
+            assert.deepEqual(arm.baseImage, {
+                nameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*",
+                owners: ["136693071363"],
+            });
             assert.equal(amd.agentArtifact, ".build/agent/dp-agent.gz");
             assert.equal(arm.agentArtifact, ".build/agent-arm64/dp-agent.gz");
             assert.equal(amd.agentSha256, FAKE_SHA);
@@ -483,7 +536,12 @@ describe("ImagePipeline (mocks)", function () {
                 assert.equal(c.inputs.name, arch === "arm64" ? FAKE_ARM64_IMAGE_NAME : FAKE_IMAGE_NAME);
                 assert.equal((c.inputs.tags as Record<string, string>).Architecture, arch);
                 assert.equal(c.inputs.encrypted, true);
-                assert.ok(c.dependencies.includes(urnOf({ type: BOOT, name: arch === "arm64" ? "couchbase-arm64-boot-test" : "couchbase-boot-test" })), `${c.name} waits for its boot test`);
+                assert.ok(
+                    c.dependencies.includes(
+                        urnOf({ type: BOOT, name: arch === "arm64" ? "couchbase-arm64-boot-test" : "couchbase-boot-test" }),
+                    ),
+                    `${c.name} waits for its boot test`,
+                );
             }
             assert.equal(copies.length, 4);
             for (const t of ofType(SNAPTAGS)) {
@@ -505,7 +563,8 @@ describe("ImagePipeline (mocks)", function () {
             }
             // ... while the versions file waits for both.
             const [file] = ofType(FILE);
-            for (const r of perArch.filter((x) => x.type !== COMMAND)) assert.ok(file.dependencies.includes(urnOf(r)), `versions file waits for ${r.name}`);
+            for (const r of perArch.filter((x) => x.type !== COMMAND))
+                assert.ok(file.dependencies.includes(urnOf(r)), `versions file waits for ${r.name}`);
         });
 
         it("the versions file (schemaVersion 2) and the outputs give arch → region → image id", async () => {
@@ -514,10 +573,15 @@ describe("ImagePipeline (mocks)", function () {
             const validate = versionsSchemaValidator();
             assert.ok(validate(doc), JSON.stringify(validate.errors));
             assert.equal(doc.schemaVersion, 2);
-            const ids = (arch: "amd64" | "arm64") => Object.fromEntries(Object.entries(doc.architectures[arch]?.images ?? {}).map(([r, v]) => [r, v.imageId]));
+            const ids = (arch: "amd64" | "arm64") =>
+                Object.fromEntries(Object.entries(doc.architectures[arch]?.images ?? {}).map(([r, v]) => [r, v.imageId]));
             const want = {
                 amd64: { "eu-west-1": copyIdFor("eu-west-1"), "us-east-1": FAKE_IMAGE_ID, "us-west-2": copyIdFor("us-west-2") },
-                arm64: { "eu-west-1": copyIdFor("eu-west-1", FAKE_ARM64_IMAGE_ID), "us-east-1": FAKE_ARM64_IMAGE_ID, "us-west-2": copyIdFor("us-west-2", FAKE_ARM64_IMAGE_ID) },
+                arm64: {
+                    "eu-west-1": copyIdFor("eu-west-1", FAKE_ARM64_IMAGE_ID),
+                    "us-east-1": FAKE_ARM64_IMAGE_ID,
+                    "us-west-2": copyIdFor("us-west-2", FAKE_ARM64_IMAGE_ID),
+                },
             };
             assert.deepEqual({ amd64: ids("amd64"), arm64: ids("arm64") }, want);
             assert.equal(doc.architectures.arm64?.fingerprint, FAKE_ARM64_FINGERPRINT);
@@ -535,13 +599,19 @@ describe("ImagePipeline (mocks)", function () {
             await installMocks("dev-alice");
             resetRecorder();
             const BUILD_ARM: AgentInput = { kind: "build", arch: "arm64", triggers: ["platform=linux/arm64"] };
-            await build("couchbase", args({ architectures: [{ arch: "arm64", agent: BUILD_ARM, instanceType: "m7g.large", baseImageNameFilter: "x-arm64-*" }] }));
+            await build(
+                "couchbase",
+                args({ architectures: [{ arch: "arm64", agent: BUILD_ARM, instanceType: "m7g.large", baseImageNameFilter: "x-arm64-*" }] }),
+            );
         });
         it("only arm64's resources, its name carries arm64, and the versions file has no amd64 image", () => {
-            assert.deepEqual(
-                recorded.map((r) => r.name).sort(),
-                ["couchbase", "couchbase-arm64-agent", "couchbase-arm64-boot-test", "couchbase-arm64-image", "couchbase-versions"],
-            );
+            assert.deepEqual(recorded.map((r) => r.name).sort(), [
+                "couchbase",
+                "couchbase-arm64-agent",
+                "couchbase-arm64-boot-test",
+                "couchbase-arm64-image",
+                "couchbase-versions",
+            ]);
             const [img] = ofType(IMAGE);
             assert.equal(img.inputs.namePrefix, "couchbase-server-arm64");
             assert.equal(img.inputs.instanceType, "m7g.large");
@@ -553,6 +623,18 @@ describe("ImagePipeline (mocks)", function () {
 
     it("refuses an empty or duplicated architecture list", () => {
         assert.throws(() => new ImagePipeline("dup", args({ architectures: [] })), /at least one/);
-        assert.throws(() => new ImagePipeline("dup2", args({ architectures: [{ arch: "amd64", agent: BUILD, instanceType: "t3.large", baseImageNameFilter: "x" }, { arch: "amd64", agent: BUILD, instanceType: "t3.large", baseImageNameFilter: "x" }] })), /at most once/);
+        assert.throws(
+            () =>
+                new ImagePipeline(
+                    "dup2",
+                    args({
+                        architectures: [
+                            { arch: "amd64", agent: BUILD, instanceType: "t3.large", baseImageNameFilter: "x" },
+                            { arch: "amd64", agent: BUILD, instanceType: "t3.large", baseImageNameFilter: "x" },
+                        ],
+                    }),
+                ),
+            /at most once/,
+        );
     });
 });

@@ -50,11 +50,21 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-                recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true, dependencies: pendingDependencies, deleteBeforeReplace: pendingDeleteBeforeReplace });
+                recorded.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs,
+                    provider: args.provider,
+                    custom: args.custom ?? true,
+                    dependencies: pendingDependencies,
+                    deleteBeforeReplace: pendingDeleteBeforeReplace,
+                });
                 switch (args.type) {
                     case "pulumi-nodejs:dynamic/packer:Image": {
                         const arm = args.inputs.architecture === "arm64";
-                        const [id, name, fingerprint] = arm ? [FAKE_ARM64_IMAGE_ID, FAKE_ARM64_IMAGE_NAME, FAKE_ARM64_FINGERPRINT] : [FAKE_IMAGE_ID, FAKE_IMAGE_NAME, FAKE_FINGERPRINT];
+                        const [id, name, fingerprint] = arm
+                            ? [FAKE_ARM64_IMAGE_ID, FAKE_ARM64_IMAGE_NAME, FAKE_ARM64_FINGERPRINT]
+                            : [FAKE_IMAGE_ID, FAKE_IMAGE_NAME, FAKE_FINGERPRINT];
                         return {
                             id,
                             state: {
@@ -89,7 +99,11 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
                     case "command:local:Command":
                         return {
                             id: `${args.name}-id`,
-                            state: { ...args.inputs, stdout: `build.sh: done\n${(args.inputs.environment as Record<string, string> | undefined)?.DP_AGENT_ARCH === "arm64" ? FAKE_ARM64_SHA : FAKE_SHA}\n`, stderr: "" },
+                            state: {
+                                ...args.inputs,
+                                stdout: `build.sh: done\n${(args.inputs.environment as Record<string, string> | undefined)?.DP_AGENT_ARCH === "arm64" ? FAKE_ARM64_SHA : FAKE_SHA}\n`,
+                                stderr: "",
+                            },
                         };
                     case "aws:ec2/amiCopy:AmiCopy":
                         return { id: copyIdFor(String(args.inputs.region), String(args.inputs.sourceAmiId)), state: { ...args.inputs } };
@@ -108,7 +122,9 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
     );
     // The mocks' newResource is not told a registration's dependencies: read them off the request
     // (the mock monitor calls newResource synchronously at the start of registerResource).
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: { getDependenciesList(): string[]; getDeletebeforereplace(): boolean }, cb: unknown): unknown };
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: { getDependenciesList(): string[]; getDeletebeforereplace(): boolean }, cb: unknown): unknown;
+    };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
         pendingDependencies = req.getDependenciesList();

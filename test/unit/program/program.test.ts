@@ -60,10 +60,22 @@ describe("program() (mocks)", function () {
 
     it("the local stack's config: exactly image + boot test + versions file, the per-architecture outputs and the six named outputs of before", async () => {
         const out = await run(LOCAL);
-        assert.deepEqual(Object.keys(out).sort(), ["agentSha256", "amiIds", "amiIdsByArch", "bootTest", "fingerprint", "imageName", "imagesByArch", "versionsFile"]);
+        assert.deepEqual(Object.keys(out).sort(), [
+            "agentSha256",
+            "amiIds",
+            "amiIdsByArch",
+            "bootTest",
+            "fingerprint",
+            "imageName",
+            "imagesByArch",
+            "versionsFile",
+        ]);
         assert.deepEqual(await promiseOf(out.amiIds), { "us-east-1": FAKE_IMAGE_ID });
         assert.deepEqual(await promiseOf(out.amiIdsByArch), { amd64: { "us-east-1": FAKE_IMAGE_ID } });
-        const byArch = (await promiseOf(out.imagesByArch)) as Record<string, { imageName: string; agentSha256: string; bootTest: { enabled: boolean } }>;
+        const byArch = (await promiseOf(out.imagesByArch)) as Record<
+            string,
+            { imageName: string; agentSha256: string; bootTest: { enabled: boolean } }
+        >;
         assert.deepEqual(Object.keys(byArch), ["amd64"]);
         assert.equal(byArch.amd64.imageName, FAKE_IMAGE_NAME);
         assert.equal(byArch.amd64.agentSha256, SHA);
@@ -88,7 +100,10 @@ describe("program() (mocks)", function () {
         assert.equal(img.inputs.emulator, true);
         assert.equal(img.inputs.couchbasePackageSource, ".build/standin");
         // The stand-in needs no repository pins: the defaults pass through untouched.
-        assert.equal(img.inputs.couchbaseReleaseUrl, "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb");
+        assert.equal(
+            img.inputs.couchbaseReleaseUrl,
+            "https://packages.couchbase.com/releases/couchbase-release/couchbase-release-1.0-noarch.deb",
+        );
         assert.equal(img.inputs.couchbaseReleaseSha256, "");
         assert.deepEqual(img.inputs.couchbaseKeyFingerprints, []);
         assert.equal(img.inputs.environment, "local");
@@ -114,7 +129,10 @@ describe("program() (mocks)", function () {
         fs.writeFileSync(ARTIFACT, `${CONTENT} (rebuilt)`);
         await assert.rejects(run(LOCAL), (e: Error) => {
             assert.ok(e instanceof pulumi.RunError, String(e));
-            assert.match(e.message, /^couchbase-images:agentArtifact: ".build\/test-program\/dp-agent.gz" has sha256 [0-9a-f]{64} but .* says [0-9a-f]{64}; /);
+            assert.match(
+                e.message,
+                /^couchbase-images:agentArtifact: ".build\/test-program\/dp-agent.gz" has sha256 [0-9a-f]{64} but .* says [0-9a-f]{64}; /,
+            );
             return true;
         });
         assert.deepEqual(recorded, [], "nothing registered");
@@ -124,7 +142,11 @@ describe("program() (mocks)", function () {
         const sha = "0123456789abcdef".repeat(4);
         const fpr = "0123456789ABCDEF0123456789ABCDEF01234567";
         const repo = { ...LOCAL, "couchbase-images:couchbasePackageSource": "repository" };
-        await run({ ...repo, "couchbase-images:couchbaseReleaseSha256": sha.toUpperCase(), "couchbase-images:couchbaseKeyFingerprints": JSON.stringify([fpr.replace(/(.{4})/g, "$1 ").trim()]) });
+        await run({
+            ...repo,
+            "couchbase-images:couchbaseReleaseSha256": sha.toUpperCase(),
+            "couchbase-images:couchbaseKeyFingerprints": JSON.stringify([fpr.replace(/(.{4})/g, "$1 ").trim()]),
+        });
         const [img] = ofType("pulumi-nodejs:dynamic/packer:Image");
         assert.equal(img.inputs.couchbasePackageSource, "repository");
         assert.equal(img.inputs.couchbaseReleaseSha256, sha);
@@ -147,7 +169,10 @@ describe("program() (mocks)", function () {
             run({ ...LOCAL, "couchbase-images:copyRegions": '["us-east-1"]', "couchbase-images:sshCidrs": '["0.0.0.0/0"]' }),
             (e: Error) => {
                 assert.ok(e instanceof pulumi.RunError, String(e));
-                assert.match(e.message, /^Invalid stack configuration:\n {2}- couchbase-images:copyRegions\[0\]: "us-east-1" is the build region.*\n {2}- couchbase-images:sshCidrs\[0\]: "0\.0\.0\.0\/0" opens/);
+                assert.match(
+                    e.message,
+                    /^Invalid stack configuration:\n {2}- couchbase-images:copyRegions\[0\]: "us-east-1" is the build region.*\n {2}- couchbase-images:sshCidrs\[0\]: "0\.0\.0\.0\/0" opens/,
+                );
                 return true;
             },
         );
@@ -202,14 +227,23 @@ describe("program() (mocks)", function () {
         });
 
         it("arm64 alone: no amd64 outputs of before, only the per-architecture ones", async () => {
-            const out = await run({ ...LOCAL, "couchbase-images:architectures": '["arm64"]', "couchbase-images:agentArtifact": "", "couchbase-images:arm64AgentArtifact": ARM_ARTIFACT });
+            const out = await run({
+                ...LOCAL,
+                "couchbase-images:architectures": '["arm64"]',
+                "couchbase-images:agentArtifact": "",
+                "couchbase-images:arm64AgentArtifact": ARM_ARTIFACT,
+            });
             assert.deepEqual(Object.keys(out).sort(), ["amiIdsByArch", "imagesByArch", "versionsFile"]);
         });
 
         it("a stale arm64 sha256 file fails naming couchbase-images:arm64AgentArtifact", async () => {
             fs.writeFileSync(ARM_ARTIFACT, "changed");
             await assert.rejects(
-                run({ ...LOCAL, "couchbase-images:architectures": '["amd64","arm64"]', "couchbase-images:arm64AgentArtifact": ARM_ARTIFACT }),
+                run({
+                    ...LOCAL,
+                    "couchbase-images:architectures": '["amd64","arm64"]',
+                    "couchbase-images:arm64AgentArtifact": ARM_ARTIFACT,
+                }),
                 (e: Error) => e instanceof pulumi.RunError && e.message.startsWith("couchbase-images:arm64AgentArtifact: "),
             );
         });

@@ -5,7 +5,14 @@
  */
 import * as assert from "node:assert/strict";
 import { mockClient } from "aws-sdk-client-mock";
-import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, type DescribeSnapshotsCommandInput } from "@aws-sdk/client-ec2";
+import {
+    DeleteSnapshotCommand,
+    DeregisterImageCommand,
+    DescribeImagesCommand,
+    DescribeSnapshotsCommand,
+    EC2Client,
+    type DescribeSnapshotsCommandInput,
+} from "@aws-sdk/client-ec2";
 import { PackerImageProvider } from "../../../providers/packer/provider";
 import { awsError } from "../ec2/awsError";
 import { captureConsole, inputs, makeProject, type Project, type ProviderOutputs } from "./harness";
@@ -25,7 +32,19 @@ describe("PackerImageProvider: an image deregistered out of band", function () {
         ec2.on(DescribeImagesCommand).rejects(awsError("InvalidAMIID.NotFound"));
     });
     const outs = () =>
-        ({ ...inputs(p), imageId: "ami-0aaaaaaa", snapshotIds: ["snap-0left", "snap-0gone"], tags: {}, createdAt: "", imageName: "x", buildLog: "", fingerprint: "f", fingerprintParts: {}, packerVersion: "1.16.0", pluginVersion: "1.8.2" }) as unknown as ProviderOutputs;
+        ({
+            ...inputs(p),
+            imageId: "ami-0aaaaaaa",
+            snapshotIds: ["snap-0left", "snap-0gone"],
+            tags: {},
+            createdAt: "",
+            imageName: "x",
+            buildLog: "",
+            fingerprint: "f",
+            fingerprintParts: {},
+            packerVersion: "1.16.0",
+            pluginVersion: "1.8.2",
+        }) as unknown as ProviderOutputs;
     const snapshotsExist = (...ids: string[]) =>
         ec2.on(DescribeSnapshotsCommand).callsFake((input: DescribeSnapshotsCommandInput) => {
             const id = input.SnapshotIds?.[0] ?? "";
@@ -39,7 +58,10 @@ describe("PackerImageProvider: an image deregistered out of band", function () {
         assert.equal(result?.id, "ami-0aaaaaaa");
         assert.equal(result?.props?.deregistered, true);
         assert.deepEqual(result?.props?.snapshotIds, ["snap-0left"]);
-        assert.ok(lines.some((l) => /deregistered outside Pulumi; its snapshots snap-0left remain/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /deregistered outside Pulumi; its snapshots snap-0left remain/.test(l)),
+            lines.join("\n"),
+        );
         assert.equal(ec2.commandCalls(DeleteSnapshotCommand).length, 0, "refresh deletes nothing");
     });
 

@@ -11,7 +11,14 @@ import * as cp from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { mockClient } from "aws-sdk-client-mock";
-import { CreateTagsCommand, DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type DescribeImagesCommandInput } from "@aws-sdk/client-ec2";
+import {
+    CreateTagsCommand,
+    DeleteSnapshotCommand,
+    DeregisterImageCommand,
+    DescribeImagesCommand,
+    EC2Client,
+    type DescribeImagesCommandInput,
+} from "@aws-sdk/client-ec2";
 import {
     ancestorGone,
     engineAddressFromArgv,
@@ -87,11 +94,20 @@ describe("engine.ts: pure parts", () => {
     it("madeImageIds: the images Packer says it made, never the base image or a provisioner's output", () => {
         const cases: [string, string[]][] = [
             ["1796123075,,ui,say,==> couchbase-cloud.amazon-ebs.couchbase: AMI: ami-892882f8835261150", ["ami-892882f8835261150"]],
-            ["1796123075,,ui,say,==> couchbase-cloud.amazon-ebs.couchbase: Modifying attributes on AMI (ami-443c72118b32d2df1)...", ["ami-443c72118b32d2df1"]],
-            ["1796123075,,ui,say,==> couchbase-cloud.amazon-ebs.couchbase: Adding tags to AMI (ami-443c72118b32d2df1)...", ["ami-443c72118b32d2df1"]],
+            [
+                "1796123075,,ui,say,==> couchbase-cloud.amazon-ebs.couchbase: Modifying attributes on AMI (ami-443c72118b32d2df1)...",
+                ["ami-443c72118b32d2df1"],
+            ],
+            [
+                "1796123075,,ui,say,==> couchbase-cloud.amazon-ebs.couchbase: Adding tags to AMI (ami-443c72118b32d2df1)...",
+                ["ami-443c72118b32d2df1"],
+            ],
             ["1796123075,,ui,say,==> couchbase-cloud.amazon-ebs.couchbase: Found Image ID: ami-0c0ffee0000012042", []],
             ["1796123075,,ui,message,    couchbase-cloud.amazon-ebs.couchbase: AMI: ami-892882f8835261150", []],
-            ["1796123075,,ui,say,==> couchbase-cloud.amazon-ebs.couchbase: Copying/Encrypting AMI (ami-892882f8835261150) to other regions...", []],
+            [
+                "1796123075,,ui,say,==> couchbase-cloud.amazon-ebs.couchbase: Copying/Encrypting AMI (ami-892882f8835261150) to other regions...",
+                [],
+            ],
         ];
         for (const [line, want] of cases) assert.deepEqual(madeImageIds(line), want, line);
     });
@@ -208,7 +224,16 @@ describe("runPacker and create() when the engine is gone", function () {
         ec2.reset();
         p.reset();
         ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => ({
-            Images: input.ImageIds ? [{ ImageId: input.ImageIds[0], State: "pending", BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: "snap-0fa4e000000000001" } }], Tags: [] }] : [],
+            Images: input.ImageIds
+                ? [
+                      {
+                          ImageId: input.ImageIds[0],
+                          State: "pending",
+                          BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: "snap-0fa4e000000000001" } }],
+                          Tags: [],
+                      },
+                  ]
+                : [],
         }));
         ec2.on(DeregisterImageCommand).resolves({});
         ec2.on(DeleteSnapshotCommand).resolves({});
@@ -223,7 +248,15 @@ describe("runPacker and create() when the engine is gone", function () {
 
     it("runPacker: SIGINT to Packer, which cleans up; the result names the reason", async () => {
         p.knobs({ FAKE_PACKER_SLEEP_AT: "provision", FAKE_PACKER_SLEEP: "30", FAKE_PACKER_CLEANUP_MS: "300" });
-        const run = runPacker({ cp, executable: FAKE_PACKER, argv: ["build"], env: { ...process.env } as Record<string, string>, timeoutMs: 60_000, graceMs: 5000, onLine: () => undefined });
+        const run = runPacker({
+            cp,
+            executable: FAKE_PACKER,
+            argv: ["build"],
+            env: { ...process.env } as Record<string, string>,
+            timeoutMs: 60_000,
+            graceMs: 5000,
+            onLine: () => undefined,
+        });
         await waitFor(() => p.events().some((e) => e.sleeping === "provision"));
         const t0 = Date.now();
         await engine.close();
@@ -233,7 +266,10 @@ describe("runPacker and create() when the engine is gone", function () {
         assert.equal(r.code, 1);
         assert.ok(Date.now() - t0 < 3000, `Packer ran ${Date.now() - t0} ms after the engine`);
         assert.ok(p.events().some((e) => e.signal === "SIGINT"));
-        assert.ok(p.events().some((e) => e.exit === "cancelled"), "Packer's cleanup finished");
+        assert.ok(
+            p.events().some((e) => e.exit === "cancelled"),
+            "Packer's cleanup finished",
+        );
     });
 
     it("runPacker: a Packer that does not stop is killed after engineGraceMs, with the plugins that hold its output", async () => {
@@ -278,7 +314,16 @@ describe("runPacker and create() when the engine is gone", function () {
     it("runPacker with engine: false is not watched", async () => {
         p.knobs({ FAKE_PACKER_SLEEP_AT: "provision", FAKE_PACKER_SLEEP: "1" });
         await engine.close();
-        const r = await runPacker({ cp, executable: FAKE_PACKER, argv: ["build"], env: { ...process.env } as Record<string, string>, timeoutMs: 60_000, graceMs: 5000, onLine: () => undefined, engine: false });
+        const r = await runPacker({
+            cp,
+            executable: FAKE_PACKER,
+            argv: ["build"],
+            env: { ...process.env } as Record<string, string>,
+            timeoutMs: 60_000,
+            graceMs: 5000,
+            onLine: () => undefined,
+            engine: false,
+        });
         assert.equal(r.engineGone, undefined);
         assert.equal(r.code, 0);
     });

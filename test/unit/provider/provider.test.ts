@@ -21,7 +21,17 @@ import { PackerImageProvider } from "../../../providers/packer/provider";
 import { PROVIDER_VERSION } from "../../../providers/packer";
 import { applyDefaults } from "../../../providers/packer/validate";
 import { imageName } from "../../../providers/packer/naming";
-import { captureConsole, inputs, makeProject, TEST_KEY_FINGERPRINT, TEST_RELEASE_SHA256, waitFor, type Project, type ProviderInputs, type ProviderOutputs } from "./harness";
+import {
+    captureConsole,
+    inputs,
+    makeProject,
+    TEST_KEY_FINGERPRINT,
+    TEST_RELEASE_SHA256,
+    waitFor,
+    type Project,
+    type ProviderInputs,
+    type ProviderOutputs,
+} from "./harness";
 import { awsError } from "../ec2/awsError";
 
 const IMAGE = "ami-0fa4e000000000001";
@@ -79,7 +89,15 @@ describe("PackerImageProvider", function () {
             const vars = v[0].vars as Record<string, unknown>;
             assert.equal(v[0].mode, "600");
             assert.equal(fs.existsSync(varFile), false, "the check's var file outlives packer validate");
-            assert.deepEqual(Object.keys(vars).sort(), ["agent_sha256", "couchbase_key_fingerprints", "couchbase_release_sha256", "image_name", "manifest_path", "region", "tags"]);
+            assert.deepEqual(Object.keys(vars).sort(), [
+                "agent_sha256",
+                "couchbase_key_fingerprints",
+                "couchbase_release_sha256",
+                "image_name",
+                "manifest_path",
+                "region",
+                "tags",
+            ]);
             assert.equal(vars.couchbase_release_sha256, TEST_RELEASE_SHA256);
             assert.deepEqual(vars.couchbase_key_fingerprints, [TEST_KEY_FINGERPRINT]);
         });
@@ -87,12 +105,19 @@ describe("PackerImageProvider", function () {
         it("normalizes the repository pins before Packer sees them (gpg's grouped form, uppercase sha256)", async () => {
             const r = await provider.check(
                 inputs(p),
-                inputs(p, { couchbaseReleaseSha256: TEST_RELEASE_SHA256.toUpperCase(), couchbaseKeyFingerprints: ["0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567"] }),
+                inputs(p, {
+                    couchbaseReleaseSha256: TEST_RELEASE_SHA256.toUpperCase(),
+                    couchbaseKeyFingerprints: ["0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567"],
+                }),
             );
             assert.deepEqual(r.failures, []);
             assert.equal(r.inputs?.couchbaseReleaseSha256, TEST_RELEASE_SHA256);
             assert.deepEqual(r.inputs?.couchbaseKeyFingerprints, [TEST_KEY_FINGERPRINT]);
-            assert.equal(r.inputs?.fingerprint, (await provider.check(inputs(p), inputs(p))).inputs?.fingerprint, "same pins, same fingerprint");
+            assert.equal(
+                r.inputs?.fingerprint,
+                (await provider.check(inputs(p), inputs(p))).inputs?.fingerprint,
+                "same pins, same fingerprint",
+            );
         });
 
         it("remembers a passing validate: unchanged inputs skip Packer, a changed variable or template runs it again", async () => {
@@ -144,13 +169,43 @@ describe("PackerImageProvider", function () {
             ["malformed Couchbase version", () => ({ couchbaseVersion: "seven" }), "couchbaseVersion", /not a Couchbase Server version/],
             ["bad name prefix", () => ({ namePrefix: "Bad_Prefix" }), "namePrefix", /name prefix/],
             ["negative TTL", () => ({ ttlHours: -5 }), "ttlHours", /negative/],
-            ["repository mode without the release sha256", () => ({ couchbaseReleaseSha256: undefined }), "couchbaseReleaseSha256", /^is empty, but couchbasePackageSource is "repository"/],
-            ["repository mode without key fingerprints", () => ({ couchbaseKeyFingerprints: [] }), "couchbaseKeyFingerprints", /^is empty, but couchbasePackageSource is "repository"/],
+            [
+                "repository mode without the release sha256",
+                () => ({ couchbaseReleaseSha256: undefined }),
+                "couchbaseReleaseSha256",
+                /^is empty, but couchbasePackageSource is "repository"/,
+            ],
+            [
+                "repository mode without key fingerprints",
+                () => ({ couchbaseKeyFingerprints: [] }),
+                "couchbaseKeyFingerprints",
+                /^is empty, but couchbasePackageSource is "repository"/,
+            ],
             ["malformed release sha256", () => ({ couchbaseReleaseSha256: "abc" }), "couchbaseReleaseSha256", /not a sha256/],
-            ["malformed key fingerprint", () => ({ couchbaseKeyFingerprints: ["ABCD"] }), "couchbaseKeyFingerprints[0]", /not an OpenPGP key fingerprint/],
-            ["download of a version the table lacks, without a pin", () => ({ couchbasePackageSource: "download", couchbaseVersion: "8.0.9" }), "couchbasePackageSha256", /^Couchbase Server enterprise 8\.0\.9 for amd64 is not in the project's table .*Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_amd64\.deb\.sha256 /],
-            ["download with a pin that differs from the table", () => ({ couchbasePackageSource: "download", couchbasePackageSha256: "f".repeat(64) }), "couchbasePackageSha256", /differs from the project's table/],
-            ["an unknown architecture", () => ({ couchbasePackageSource: "download", architecture: "i386" }), "architecture", /not an architecture/],
+            [
+                "malformed key fingerprint",
+                () => ({ couchbaseKeyFingerprints: ["ABCD"] }),
+                "couchbaseKeyFingerprints[0]",
+                /not an OpenPGP key fingerprint/,
+            ],
+            [
+                "download of a version the table lacks, without a pin",
+                () => ({ couchbasePackageSource: "download", couchbaseVersion: "8.0.9" }),
+                "couchbasePackageSha256",
+                /^Couchbase Server enterprise 8\.0\.9 for amd64 is not in the project's table .*Couchbase publishes at https:\/\/packages\.couchbase\.com\/releases\/8\.0\.9\/couchbase-server-enterprise_8\.0\.9-linux_amd64\.deb\.sha256 /,
+            ],
+            [
+                "download with a pin that differs from the table",
+                () => ({ couchbasePackageSource: "download", couchbasePackageSha256: "f".repeat(64) }),
+                "couchbasePackageSha256",
+                /differs from the project's table/,
+            ],
+            [
+                "an unknown architecture",
+                () => ({ couchbasePackageSource: "download", architecture: "i386" }),
+                "architecture",
+                /not an architecture/,
+            ],
         ];
         for (const [what, over, property, reason] of failures) {
             it(`fails on ${what}, naming ${property}`, async () => {
@@ -163,14 +218,23 @@ describe("PackerImageProvider", function () {
         }
 
         it("download mode (the default): the table's sha256 is filled in, fingerprinted and passed to packer validate with the package's URL", async () => {
-            const dl = (over = {}) => inputs(p, { couchbasePackageSource: undefined, couchbaseReleaseSha256: undefined, couchbaseKeyFingerprints: undefined, ...over });
+            const dl = (over = {}) =>
+                inputs(p, {
+                    couchbasePackageSource: undefined,
+                    couchbaseReleaseSha256: undefined,
+                    couchbaseKeyFingerprints: undefined,
+                    ...over,
+                });
             const r = await provider.check(dl(), dl());
             assert.deepEqual(r.failures, []);
             assert.equal(r.inputs?.couchbasePackageSource, "download");
             assert.equal(r.inputs?.couchbasePackageSha256, "9616bba1b213231493b4d17ed677f0dc26575e0d7f09234e6d4a6e0f6b1358ad"); // 7.6.4 amd64
             assert.equal(p.events().filter((e) => e.cmd === "validate").length, 1, "packer validate ran");
             const vars = p.events().filter((e) => e.cmd === "validate")[0].vars as Record<string, string>;
-            assert.equal(vars.couchbase_package_url, "https://packages.couchbase.com/releases/7.6.4/couchbase-server-enterprise_7.6.4-linux_amd64.deb");
+            assert.equal(
+                vars.couchbase_package_url,
+                "https://packages.couchbase.com/releases/7.6.4/couchbase-server-enterprise_7.6.4-linux_amd64.deb",
+            );
             assert.equal(vars.couchbase_package_sha256, r.inputs?.couchbasePackageSha256);
             const again = await provider.check(dl(), dl({ architecture: "arm64" }));
             assert.equal(again.inputs?.couchbasePackageSha256, "362376a07ccdc1d604ef2d48229d853bed9340dbd033abd8a0174819dfa76b6e"); // 7.6.4 arm64
@@ -181,7 +245,7 @@ describe("PackerImageProvider", function () {
         });
 
         it("fails at preview when packer validate rejects the template, naming templateDir", async () => {
-            p.knobs({ FAKE_PACKER_VALIDATE_FAIL: "Unsupported argument; An argument named \"amis\" is not expected here." });
+            p.knobs({ FAKE_PACKER_VALIDATE_FAIL: 'Unsupported argument; An argument named "amis" is not expected here.' });
             const r = await provider.check(inputs(p), inputs(p));
             assert.equal(r.failures?.length, 1);
             assert.equal(r.failures[0].property, "templateDir");
@@ -203,10 +267,22 @@ describe("PackerImageProvider", function () {
     describe("agent built by a step that has not run yet", () => {
         const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
         const absent = ".build/agent-not-built-yet/dp-agent.gz";
-        const asOuts = (i: object) => ({ ...i, imageId: IMAGE, snapshotIds: [SNAP], tags: {}, createdAt: "2026-11-25T12:00:00.000Z", imageName: "x", buildLog: "" }) as unknown as ProviderOutputs;
+        const asOuts = (i: object) =>
+            ({
+                ...i,
+                imageId: IMAGE,
+                snapshotIds: [SNAP],
+                tags: {},
+                createdAt: "2026-11-25T12:00:00.000Z",
+                imageName: "x",
+                buildLog: "",
+            }) as unknown as ProviderOutputs;
 
         it("preview of a new stack: check passes with the artifact absent and its sha256 unknown, runs no Packer", async () => {
-            const r = await provider.check(undefined as unknown as ProviderInputs, inputs(p, { agentArtifact: absent, agentSha256: UNKNOWN }));
+            const r = await provider.check(
+                undefined as unknown as ProviderInputs,
+                inputs(p, { agentArtifact: absent, agentSha256: UNKNOWN }),
+            );
             assert.deepEqual(r.failures, []);
             assert.equal(r.inputs?.fingerprint, undefined);
             assert.equal(p.events().length, 0);
@@ -215,7 +291,11 @@ describe("PackerImageProvider", function () {
         it("second machine, preview: the old image's diff says a rebuild may follow only because of agentSha256", async () => {
             const olds = asOuts((await provider.check(inputs(p), inputs(p))).inputs!);
             const news = (await provider.check(olds, inputs(p, { agentSha256: UNKNOWN }))).inputs!;
-            assert.deepEqual(await provider.diff(IMAGE, olds, news), { changes: true, replaces: ["agentSha256"], deleteBeforeReplace: false });
+            assert.deepEqual(await provider.diff(IMAGE, olds, news), {
+                changes: true,
+                replaces: ["agentSha256"],
+                deleteBeforeReplace: false,
+            });
         });
 
         it("second machine, up: the rebuilt artifact with the same sha256 → check passes, diff says no change", async () => {
@@ -227,13 +307,25 @@ describe("PackerImageProvider", function () {
 
         it("an absent artifact with a known sha256 is still an error naming agentArtifact", async () => {
             const r = await provider.check(inputs(p), inputs(p, { agentArtifact: absent }));
-            assert.deepEqual(r.failures?.map((f) => f.property), ["agentArtifact"]);
+            assert.deepEqual(
+                r.failures?.map((f) => f.property),
+                ["agentArtifact"],
+            );
         });
     });
 
     describe("diff", () => {
         const checked = async (over = {}) => (await provider.check(inputs(p), inputs(p, over))).inputs!;
-        const asOuts = (i: object) => ({ ...i, imageId: IMAGE, snapshotIds: [SNAP], tags: {}, createdAt: "2026-11-25T12:00:00.000Z", imageName: "x", buildLog: "" }) as unknown as ProviderOutputs;
+        const asOuts = (i: object) =>
+            ({
+                ...i,
+                imageId: IMAGE,
+                snapshotIds: [SNAP],
+                tags: {},
+                createdAt: "2026-11-25T12:00:00.000Z",
+                imageName: "x",
+                buildLog: "",
+            }) as unknown as ProviderOutputs;
 
         it("equal inputs → changes: false (explicitly)", async () => {
             const i = await checked();
@@ -248,7 +340,10 @@ describe("PackerImageProvider", function () {
                 assert.equal(d?.changes, true);
                 assert.deepEqual(d?.replaces, ["fingerprint", "templateDir"]);
                 assert.equal(d?.deleteBeforeReplace, false);
-                assert.ok(lines.some((l) => l.includes("template/scripts/install-couchbase.sh")), lines.join("\n"));
+                assert.ok(
+                    lines.some((l) => l.includes("template/scripts/install-couchbase.sh")),
+                    lines.join("\n"),
+                );
             } finally {
                 fs.writeFileSync("images/aws/scripts/install-couchbase.sh", "#!/usr/bin/env bash\necho install\n");
             }
@@ -261,10 +356,22 @@ describe("PackerImageProvider", function () {
         it("a new couchbase-release sha256 or key set → replace naming them", async () => {
             const olds = asOuts(await checked());
             const d1 = await provider.diff(IMAGE, olds, await checked({ couchbaseReleaseSha256: "f".repeat(64) }));
-            assert.deepEqual(d1, { changes: true, replaces: ["couchbaseReleaseSha256", "fingerprint", "fingerprintParts"], deleteBeforeReplace: false });
-            const d2 = await provider.diff(IMAGE, olds, await checked({ couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT, "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }));
+            assert.deepEqual(d1, {
+                changes: true,
+                replaces: ["couchbaseReleaseSha256", "fingerprint", "fingerprintParts"],
+                deleteBeforeReplace: false,
+            });
+            const d2 = await provider.diff(
+                IMAGE,
+                olds,
+                await checked({ couchbaseKeyFingerprints: [TEST_KEY_FINGERPRINT, "89ABCDEF0123456789ABCDEF0123456789ABCDEF"] }),
+            );
             assert.deepEqual(d2.replaces, ["couchbaseKeyFingerprints", "fingerprint", "fingerprintParts"]);
-            const d3 = await provider.diff(IMAGE, olds, await checked({ couchbaseReleaseUrl: "https://mirror.example.com/couchbase-release-1.0-noarch.deb" }));
+            const d3 = await provider.diff(
+                IMAGE,
+                olds,
+                await checked({ couchbaseReleaseUrl: "https://mirror.example.com/couchbase-release-1.0-noarch.deb" }),
+            );
             assert.deepEqual(d3.replaces, ["couchbaseReleaseUrl", "fingerprint", "fingerprintParts"]);
         });
         it("the same key set in another order or spelling → changes: false", async () => {
@@ -272,7 +379,9 @@ describe("PackerImageProvider", function () {
             const olds = asOuts(await checked({ couchbaseKeyFingerprints: two }));
             const d = await provider.diff(IMAGE, olds, await checked({ couchbaseKeyFingerprints: two }));
             assert.deepEqual(d, { changes: false });
-            const reordered = await checked({ couchbaseKeyFingerprints: ["89ab cdef 0123 4567 89ab cdef 0123 4567 89ab cdef", TEST_KEY_FINGERPRINT] });
+            const reordered = await checked({
+                couchbaseKeyFingerprints: ["89ab cdef 0123 4567 89ab cdef 0123 4567 89ab cdef", TEST_KEY_FINGERPRINT],
+            });
             assert.equal(reordered.fingerprint, olds.fingerprint);
         });
         it("with a local package folder the pins rebuild nothing: change without replace", async () => {
@@ -280,7 +389,11 @@ describe("PackerImageProvider", function () {
             fs.writeFileSync(".build/standin/couchbase-server_7.6.4-1_amd64.deb", "stand-in");
             const local = { couchbasePackageSource: ".build/standin" };
             const olds = asOuts(await checked(local));
-            const d = await provider.diff(IMAGE, olds, await checked({ ...local, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] }));
+            const d = await provider.diff(
+                IMAGE,
+                olds,
+                await checked({ ...local, couchbaseReleaseSha256: "", couchbaseKeyFingerprints: [] }),
+            );
             assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: false });
         });
         it("only the provider version → change without replace", async () => {
@@ -295,19 +408,31 @@ describe("PackerImageProvider", function () {
         });
         it("tags or build-time settings → change without replace", async () => {
             const i = await checked();
-            for (const over of [{ owner: "bob" }, { ttlHours: 1 }, { ec2Endpoint: "http://127.0.0.1:5001" }, { sshCidrs: ["10.0.0.0/8"] }]) {
+            for (const over of [
+                { owner: "bob" },
+                { ttlHours: 1 },
+                { ec2Endpoint: "http://127.0.0.1:5001" },
+                { sshCidrs: ["10.0.0.0/8"] },
+            ]) {
                 const d = await provider.diff(IMAGE, asOuts(i), await checked(over));
                 assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: false }, JSON.stringify(over));
             }
         });
         it("another copy-region list → no change at all (the copies are the program's AmiCopy resources)", async () => {
             const i = await checked();
-            assert.deepEqual(await provider.diff(IMAGE, asOuts(i), await checked({ copyRegions: ["us-east-1", "ap-south-1"] })), { changes: false });
+            assert.deepEqual(await provider.diff(IMAGE, asOuts(i), await checked({ copyRegions: ["us-east-1", "ap-south-1"] })), {
+                changes: false,
+            });
             assert.deepEqual(await provider.diff(IMAGE, asOuts(i), await checked({ copyRegions: [] })), { changes: false });
         });
         it("unknown build inputs at preview → replace naming them", async () => {
             const i = await checked();
-            const d = await provider.diff(IMAGE, asOuts(i), { ...i, fingerprint: undefined, fingerprintParts: undefined, agentSha256: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" });
+            const d = await provider.diff(IMAGE, asOuts(i), {
+                ...i,
+                fingerprint: undefined,
+                fingerprintParts: undefined,
+                agentSha256: "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+            });
             assert.deepEqual(d.replaces, ["agentSha256"]);
         });
     });
@@ -319,7 +444,9 @@ describe("PackerImageProvider", function () {
             const oldSecret = process.env.AWS_SECRET_ACCESS_KEY;
             process.env.AWS_SECRET_ACCESS_KEY = secret;
             try {
-                const { result, error, lines } = await captureConsole(() => provider.create(inputs(p, { ec2Endpoint: "http://127.0.0.1:5999" })));
+                const { result, error, lines } = await captureConsole(() =>
+                    provider.create(inputs(p, { ec2Endpoint: "http://127.0.0.1:5999" })),
+                );
                 assert.equal(error, undefined, error?.message);
                 const outs = result!.outs!;
                 assert.equal(result!.id, IMAGE);
@@ -347,7 +474,10 @@ describe("PackerImageProvider", function () {
                 const b = buildEvents();
                 assert.equal(b.length, 1);
                 assert.equal(b[0].endpoint, "http://127.0.0.1:5999");
-                assert.equal((b[0].argv as string[]).some((a) => a.includes("7.6.4")), false);
+                assert.equal(
+                    (b[0].argv as string[]).some((a) => a.includes("7.6.4")),
+                    false,
+                );
             } finally {
                 if (oldSecret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
                 else process.env.AWS_SECRET_ACCESS_KEY = oldSecret;
@@ -357,7 +487,11 @@ describe("PackerImageProvider", function () {
         it("values of config set as secret (secretValues) are masked on the console and in the log; the var file is gone", async () => {
             p.knobs({ FAKE_PACKER_ECHO_SECRET: "1" });
             const tagSecret = "team-s3cr3t-9d2e";
-            const { result, error, lines } = await captureConsole(() => provider.create(inputs(p, { ec2Endpoint: "http://127.0.0.1:5999", extraTags: { Team: tagSecret }, secretValues: [tagSecret] })));
+            const { result, error, lines } = await captureConsole(() =>
+                provider.create(
+                    inputs(p, { ec2Endpoint: "http://127.0.0.1:5999", extraTags: { Team: tagSecret }, secretValues: [tagSecret] }),
+                ),
+            );
             assert.equal(error, undefined, error?.message);
             const outs = result!.outs!;
             const log = fs.readFileSync(outs.buildLog, "utf8");
@@ -380,7 +514,11 @@ describe("PackerImageProvider", function () {
                                 ImageId: "ami-0adopted000000001",
                                 Name: imageName("couchbase-cloud-server", "dev-alice", f["tag:Fingerprint"]),
                                 BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: SNAP, Encrypted: true } }],
-                                Tags: [{ Key: "Project", Value: "couchbase-images" }, { Key: "Stack", Value: "dev-alice" }, { Key: "Fingerprint", Value: f["tag:Fingerprint"] }],
+                                Tags: [
+                                    { Key: "Project", Value: "couchbase-images" },
+                                    { Key: "Stack", Value: "dev-alice" },
+                                    { Key: "Fingerprint", Value: f["tag:Fingerprint"] },
+                                ],
                             }),
                         ],
                     };
@@ -402,8 +540,23 @@ describe("PackerImageProvider", function () {
                     const f = Object.fromEntries((input.Filters ?? []).map((x) => [x.Name, x.Values?.[0]]));
                     if (!input.ImageIds && f["tag:Stack"] === "dev-alice" && f["tag:Fingerprint"]) {
                         const name = "Name" in over ? over.Name : imageName("couchbase-cloud-server", "dev-alice", f["tag:Fingerprint"]);
-                        const tags = [{ Key: "Project", Value: "couchbase-images" }, { Key: "Stack", Value: "dev-alice" }, { Key: "Fingerprint", Value: f["tag:Fingerprint"] }];
-                        return { Images: [image({ ImageId: "ami-0notours00000001", Name: name, BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: "snap-0x", Encrypted: over.encrypted } }], Tags: tags })] };
+                        const tags = [
+                            { Key: "Project", Value: "couchbase-images" },
+                            { Key: "Stack", Value: "dev-alice" },
+                            { Key: "Fingerprint", Value: f["tag:Fingerprint"] },
+                        ];
+                        return {
+                            Images: [
+                                image({
+                                    ImageId: "ami-0notours00000001",
+                                    Name: name,
+                                    BlockDeviceMappings: [
+                                        { DeviceName: "/dev/sda1", Ebs: { SnapshotId: "snap-0x", Encrypted: over.encrypted } },
+                                    ],
+                                    Tags: tags,
+                                }),
+                            ],
+                        };
                     }
                     return { Images: input.ImageIds ? [image()] : [] };
                 });
@@ -425,8 +578,14 @@ describe("PackerImageProvider", function () {
             p.knobs({ FAKE_PACKER_FAIL_AT: "manifest" });
             const { error } = await captureConsole(() => provider.create(inputs(p)));
             assert.match(error?.message ?? "", /packer build failed/);
-            assert.deepEqual(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId), [IMAGE]);
-            assert.deepEqual(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId), [SNAP]);
+            assert.deepEqual(
+                ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId),
+                [IMAGE],
+            );
+            assert.deepEqual(
+                ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId),
+                [SNAP],
+            );
         });
 
         for (const mode of ["garbage", "multi", "stale", "missing"]) {
@@ -434,13 +593,21 @@ describe("PackerImageProvider", function () {
                 p.knobs({ FAKE_PACKER_MANIFEST: mode });
                 const { error } = await captureConsole(() => provider.create(inputs(p)));
                 assert.match(error?.message ?? "", /cannot read the image id/);
-                assert.deepEqual(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId), [IMAGE]);
-                assert.deepEqual(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId), [SNAP]);
+                assert.deepEqual(
+                    ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId),
+                    [IMAGE],
+                );
+                assert.deepEqual(
+                    ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId),
+                    [SNAP],
+                );
             });
         }
 
         it("fails after the image exists (image never available): deletes it, then throws", async () => {
-            ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => ({ Images: input.ImageIds ? [image({ State: "failed" })] : [] }));
+            ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => ({
+                Images: input.ImageIds ? [image({ State: "failed" })] : [],
+            }));
             const { error } = await captureConsole(() => provider.create(inputs(p)));
             assert.match(error?.message ?? "", /state failed/);
             assert.equal(ec2.commandCalls(DeregisterImageCommand).length, 1);
@@ -479,8 +646,14 @@ describe("PackerImageProvider", function () {
             const { error } = await run;
             assert.match(error?.message ?? "", /interrupted by SIGINT/);
             const ev = p.events();
-            assert.ok(ev.some((e) => e.signal === "SIGINT"), "fake packer received SIGINT");
-            assert.ok(ev.some((e) => e.exit === "cancelled"), "fake packer finished its cleanup");
+            assert.ok(
+                ev.some((e) => e.signal === "SIGINT"),
+                "fake packer received SIGINT",
+            );
+            assert.ok(
+                ev.some((e) => e.exit === "cancelled"),
+                "fake packer finished its cleanup",
+            );
             assert.equal(process.listenerCount("SIGINT"), before, "handler removed after the build");
         });
 
@@ -503,7 +676,20 @@ describe("PackerImageProvider", function () {
     });
 
     describe("read", () => {
-        const outs = () => ({ ...inputs(p), imageId: IMAGE, snapshotIds: [SNAP], tags: {}, createdAt: "", imageName: "x", buildLog: "", fingerprint: "f", fingerprintParts: {}, packerVersion: "1.16.0", pluginVersion: "1.8.2" }) as unknown as ProviderOutputs;
+        const outs = () =>
+            ({
+                ...inputs(p),
+                imageId: IMAGE,
+                snapshotIds: [SNAP],
+                tags: {},
+                createdAt: "",
+                imageName: "x",
+                buildLog: "",
+                fingerprint: "f",
+                fingerprintParts: {},
+                packerVersion: "1.16.0",
+                pluginVersion: "1.8.2",
+            }) as unknown as ProviderOutputs;
         it("an image deleted out of band → empty id (refresh drops it)", async () => {
             ec2.on(DescribeImagesCommand).rejects(awsError("InvalidAMIID.NotFound"));
             const { result } = await captureConsole(() => provider.read(IMAGE, outs()));
@@ -523,7 +709,20 @@ describe("PackerImageProvider", function () {
     });
 
     describe("update", () => {
-        const outs = () => ({ ...applyDefaults(inputs(p) as unknown as Record<string, unknown>), imageId: IMAGE, snapshotIds: [SNAP], tags: { Team: "a" }, createdAt: "2026-11-25T12:00:00.000Z", imageName: "x", buildLog: "", fingerprint: "f".repeat(64), fingerprintParts: {}, packerVersion: "1.16.0", pluginVersion: "1.8.2" }) as unknown as ProviderOutputs;
+        const outs = () =>
+            ({
+                ...applyDefaults(inputs(p) as unknown as Record<string, unknown>),
+                imageId: IMAGE,
+                snapshotIds: [SNAP],
+                tags: { Team: "a" },
+                createdAt: "2026-11-25T12:00:00.000Z",
+                imageName: "x",
+                buildLog: "",
+                fingerprint: "f".repeat(64),
+                fingerprintParts: {},
+                packerVersion: "1.16.0",
+                pluginVersion: "1.8.2",
+            }) as unknown as ProviderOutputs;
         it("provider version only → old outputs with the new version, no EC2 call", async () => {
             const r = await provider.update(IMAGE, { ...outs(), providerVersion: "0.9.0" }, inputs(p));
             assert.deepEqual(r.outs, { ...outs(), providerVersion: PROVIDER_VERSION });
@@ -557,8 +756,14 @@ describe("PackerImageProvider", function () {
         const outs = () => ({ ...inputs(p), imageId: IMAGE, snapshotIds: [SNAP] }) as unknown as ProviderOutputs;
         it("deregisters the image, then deletes its snapshots", async () => {
             await captureConsole(() => provider.delete(IMAGE, outs()));
-            assert.deepEqual(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId), [IMAGE]);
-            assert.deepEqual(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId), [SNAP]);
+            assert.deepEqual(
+                ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId),
+                [IMAGE],
+            );
+            assert.deepEqual(
+                ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId),
+                [SNAP],
+            );
         });
         it("NotFound counts as done (image and snapshot already gone)", async () => {
             ec2.on(DescribeImagesCommand).rejects(awsError("InvalidAMIID.NotFound"));
@@ -568,7 +773,10 @@ describe("PackerImageProvider", function () {
             assert.equal(ec2.commandCalls(DeregisterImageCommand).length, 0);
         });
         it("retries InvalidSnapshot.InUse until the snapshot can go", async () => {
-            ec2.on(DeleteSnapshotCommand).rejectsOnce(awsError("InvalidSnapshot.InUse")).rejectsOnce(awsError("InvalidSnapshot.InUse")).resolves({});
+            ec2.on(DeleteSnapshotCommand)
+                .rejectsOnce(awsError("InvalidSnapshot.InUse"))
+                .rejectsOnce(awsError("InvalidSnapshot.InUse"))
+                .resolves({});
             const { error } = await captureConsole(() => provider.delete(IMAGE, outs()));
             assert.equal(error, undefined, error?.message);
             assert.equal(ec2.commandCalls(DeleteSnapshotCommand).length, 3);
@@ -588,4 +796,3 @@ describe("PackerImageProvider", function () {
         });
     });
 });
-

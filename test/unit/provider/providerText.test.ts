@@ -42,7 +42,12 @@ describe("providerText", function () {
         // A fresh process has an empty memo: run one.
         const out = require("node:child_process").execFileSync(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", "-e", `const {providerText}=require(${JSON.stringify(path.join(ROOT, "providers/providerText"))}); providerText("packer-image", () => ({}), ${JSON.stringify(root)}).apply((t) => process.stdout.write(t));`],
+            [
+                "-r",
+                "ts-node/register/transpile-only",
+                "-e",
+                `const {providerText}=require(${JSON.stringify(path.join(ROOT, "providers/providerText"))}); providerText("packer-image", () => ({}), ${JSON.stringify(root)}).apply((t) => process.stdout.write(t));`,
+            ],
             { cwd: ROOT, encoding: "utf8" },
         );
         assert.equal(out, "remembered text");
@@ -64,7 +69,8 @@ describe("providerText", function () {
         const paths = providerTextSources(ROOT).map((f) => f.path);
         assert.ok(paths.includes("providers/packer/index.ts"));
         assert.ok(paths.includes("providers/packer/progress.ts"));
-        for (const f of ["pipeline/inputs.ts", "tsconfig.json", "tsconfig.pulumi.json", "package-lock.json"]) assert.ok(paths.includes(f), f);
+        for (const f of ["pipeline/inputs.ts", "tsconfig.json", "tsconfig.pulumi.json", "package-lock.json"])
+            assert.ok(paths.includes(f), f);
     });
 
     it("covers every project file a provider module imports from outside providers/ (its values end up in the text)", () => {
@@ -78,9 +84,15 @@ describe("providerText", function () {
                 if (target.startsWith("providers/")) continue;
                 const file = [`${target}.ts`, `${target}/index.ts`].find((c) => fs.existsSync(path.join(ROOT, c))) ?? target;
                 outside.push(`${f} → ${file}`);
-                assert.ok(paths.has(file), `${f} imports ${file}, which the provider text's key does not cover (providers/providerText.ts providerTextSources)`);
+                assert.ok(
+                    paths.has(file),
+                    `${f} imports ${file}, which the provider text's key does not cover (providers/providerText.ts providerTextSources)`,
+                );
             }
         }
-        assert.ok(outside.some((o) => o.endsWith("pipeline/inputs.ts")), outside.join("\n"));
+        assert.ok(
+            outside.some((o) => o.endsWith("pipeline/inputs.ts")),
+            outside.join("\n"),
+        );
     });
 });

@@ -37,7 +37,16 @@ describe("PackerImageProvider: template files in the fingerprint", function () {
         assert.deepEqual(r.failures, []);
         return r.inputs!;
     };
-    const asOuts = (i: object) => ({ ...i, imageId: IMAGE, snapshotIds: [], tags: {}, createdAt: "2026-11-25T12:00:00.000Z", imageName: "x", buildLog: "" }) as unknown as ProviderOutputs;
+    const asOuts = (i: object) =>
+        ({
+            ...i,
+            imageId: IMAGE,
+            snapshotIds: [],
+            tags: {},
+            createdAt: "2026-11-25T12:00:00.000Z",
+            imageName: "x",
+            buildLog: "",
+        }) as unknown as ProviderOutputs;
 
     it("the parts name the template and its scripts, not ci.sh or the ignore file", async () => {
         const parts = Object.keys((await checked()).fingerprintParts ?? {}).filter((k) => k.startsWith("template/"));
@@ -67,7 +76,10 @@ describe("PackerImageProvider: template files in the fingerprint", function () {
         const { result: d, lines } = await captureConsole(() => provider.diff(IMAGE, olds, news));
         assert.equal(d?.changes, true);
         assert.deepEqual(d?.replaces, ["fingerprint", "templateDir"]);
-        assert.ok(lines.some((l) => l.includes("rebuild needed: changed template/scripts/install-couchbase.sh")), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => l.includes("rebuild needed: changed template/scripts/install-couchbase.sh")),
+            lines.join("\n"),
+        );
     });
 
     it("without an ignore file every file counts (another template folder keeps today's rule)", async () => {
@@ -78,6 +90,9 @@ describe("PackerImageProvider: template files in the fingerprint", function () {
         const news = await checked();
         const { result: d, lines } = await captureConsole(() => provider.diff(IMAGE, olds, news));
         assert.deepEqual(d?.replaces, ["fingerprint", "templateDir"]);
-        assert.ok(lines.some((l) => l.includes("changed template/ci.sh")), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => l.includes("changed template/ci.sh")),
+            lines.join("\n"),
+        );
     });
 });

@@ -7,7 +7,13 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { mockClient } from "aws-sdk-client-mock";
-import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type DescribeImagesCommandInput } from "@aws-sdk/client-ec2";
+import {
+    DeleteSnapshotCommand,
+    DeregisterImageCommand,
+    DescribeImagesCommand,
+    EC2Client,
+    type DescribeImagesCommandInput,
+} from "@aws-sdk/client-ec2";
 import { PackerImageProvider } from "../../../providers/packer/provider";
 import { captureConsole, inputs, makeProject, waitFor, type Project } from "./harness";
 
@@ -24,17 +30,33 @@ describe("PackerImageProvider: the build's variable file", function () {
         ec2.reset();
         p.reset();
         ec2.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => ({
-            Images: input.ImageIds ? [{ ImageId: input.ImageIds[0], Name: "x", State: "available", BlockDeviceMappings: [], Tags: [] }] : [],
+            Images: input.ImageIds
+                ? [{ ImageId: input.ImageIds[0], Name: "x", State: "available", BlockDeviceMappings: [], Tags: [] }]
+                : [],
         }));
         ec2.on(DeregisterImageCommand).resolves({});
         ec2.on(DeleteSnapshotCommand).resolves({});
     });
-    const varFiles = () => (fs.existsSync(".build/packer") ? fs.readdirSync(".build/packer").map((d) => `.build/packer/${d}/vars.pkrvars.json`).filter((f) => fs.existsSync(f)) : []);
+    const varFiles = () =>
+        fs.existsSync(".build/packer")
+            ? fs
+                  .readdirSync(".build/packer")
+                  .map((d) => `.build/packer/${d}/vars.pkrvars.json`)
+                  .filter((f) => fs.existsSync(f))
+            : [];
 
     for (const outcome of ["succeeds", "fails"] as const) {
         it(`is mode 0600 while Packer runs and gone after the build ${outcome}`, async () => {
-            p.knobs({ FAKE_PACKER_SLEEP_AT: "provision", FAKE_PACKER_SLEEP: "1", ...(outcome === "fails" ? { FAKE_PACKER_FAIL_AT: "provision" } : {}) });
-            const run = captureConsole(() => new PackerImageProvider().create(inputs(p, { extraTags: { CostCenter: "s3cr3t-value", Short: "ab" }, secretValues: ["s3cr3t-value", "ab"] })));
+            p.knobs({
+                FAKE_PACKER_SLEEP_AT: "provision",
+                FAKE_PACKER_SLEEP: "1",
+                ...(outcome === "fails" ? { FAKE_PACKER_FAIL_AT: "provision" } : {}),
+            });
+            const run = captureConsole(() =>
+                new PackerImageProvider().create(
+                    inputs(p, { extraTags: { CostCenter: "s3cr3t-value", Short: "ab" }, secretValues: ["s3cr3t-value", "ab"] }),
+                ),
+            );
             await waitFor(() => p.events().some((e) => e.sleeping === "provision"));
             const during = varFiles();
             assert.equal(during.length, 1, `var files: ${during.join(", ")}`);
