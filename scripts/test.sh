@@ -30,6 +30,7 @@ lint_project_shell() {
 
 stage bootstrap bash scripts/bootstrap.sh
 stage typecheck npx tsc --noEmit -p .
+stage lint bash scripts/lint.sh
 stage shell lint_project_shell
 stage agent bash agent/ci.sh
 stage image bash test/images/ci.sh
