@@ -443,14 +443,12 @@ export class ImagePipeline extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            bootTestResult = pulumi
-                .all([bootTest.testedAt, bootTest.checks])
-                .apply(([at, checks]): BootTestRecord => ({
-                    enabled: true,
-                    passed: true,
-                    at,
-                    checks: checks.map((c) => ({ name: c.name, status: c.status, saw: c.saw })),
-                }));
+            bootTestResult = pulumi.all([bootTest.testedAt, bootTest.checks]).apply(([at, checks]): BootTestRecord => ({
+                enabled: true,
+                passed: true,
+                at,
+                checks: checks.map((c) => ({ name: c.name, status: c.status, saw: c.saw })),
+            }));
         } else {
             bootTestResult = pulumi.output<BootTestRecord>({ enabled: false });
         }

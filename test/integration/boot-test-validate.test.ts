@@ -82,7 +82,7 @@ describe("BootTestProvider.check with the real Packer and template", function ()
                 extraTags: { Team: "s3cr-${x}-%{y}" },
                 secretValues: ["s3cr-${x}-%{y}"],
                 sshPort: 2223,
-            } as Partial<Inputs>),
+            }),
         );
         assert.deepEqual(r.failures, []);
         assert.ok(

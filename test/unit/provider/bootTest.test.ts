@@ -20,11 +20,27 @@ type Outputs = Parameters<BootTestProvider["diff"]>[1];
 
 const ROOT = path.resolve(__dirname, "../../..");
 const IMAGE = "ami-0fa4e000000000001";
-const KNOBS = ["FAKE_PACKER_LOG", "FAKE_PACKER_FAIL_AT", "FAKE_PACKER_SLEEP_AT", "FAKE_PACKER_SLEEP", "FAKE_PACKER_IGNORE_SIGNALS", "FAKE_PACKER_CLEANUP_MS", "FAKE_PACKER_REPORT", "FAKE_PACKER_VALIDATE_FAIL"];
+const KNOBS = [
+    "FAKE_PACKER_LOG",
+    "FAKE_PACKER_FAIL_AT",
+    "FAKE_PACKER_SLEEP_AT",
+    "FAKE_PACKER_SLEEP",
+    "FAKE_PACKER_IGNORE_SIGNALS",
+    "FAKE_PACKER_CLEANUP_MS",
+    "FAKE_PACKER_REPORT",
+    "FAKE_PACKER_VALIDATE_FAIL",
+];
 
 /** A report as boot-check.sh writes it. */
 function report(checks: { name: string; status: string; saw: string }[], passed = !checks.some((c) => c.status === "failed")): string {
-    return JSON.stringify({ schemaVersion: 1, passed, instanceId: "i-0123456789abcdef0", region: "eu-west-1", checkedAt: "2026-12-01T12:00:00Z", checks });
+    return JSON.stringify({
+        schemaVersion: 1,
+        passed,
+        instanceId: "i-0123456789abcdef0",
+        region: "eu-west-1",
+        checkedAt: "2026-12-01T12:00:00Z",
+        checks,
+    });
 }
 
 describe("BootTestProvider", function () {
@@ -35,7 +51,14 @@ describe("BootTestProvider", function () {
     let oldPath = "";
     const logFile = () => path.join(root, "fake-packer.log");
     const events = (): Record<string, unknown>[] =>
-        fs.existsSync(logFile()) ? fs.readFileSync(logFile(), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+        fs.existsSync(logFile())
+            ? fs
+                  .readFileSync(logFile(), "utf8")
+                  .trim()
+                  .split("\n")
+                  .filter(Boolean)
+                  .map((l) => JSON.parse(l) as Record<string, unknown>)
+            : [];
 
     /** The program's inputs (before check), as the resource class sends them. */
     const args = (over: Partial<Inputs> = {}): Inputs =>
@@ -132,10 +155,29 @@ describe("BootTestProvider", function () {
         it("collects every failure, each naming its property", async () => {
             const r = await provider.check(
                 {} as Inputs,
-                args({ imageId: "img-1", region: "mars-1", sshCidrs: ["0.0.0.0/0"], timeoutMinutes: 0, emulationLimits: ["bad unit"], owner: "", emulator: true, ec2Endpoint: "", sshInterface: "ipv6" }),
+                args({
+                    imageId: "img-1",
+                    region: "mars-1",
+                    sshCidrs: ["0.0.0.0/0"],
+                    timeoutMinutes: 0,
+                    emulationLimits: ["bad unit"],
+                    owner: "",
+                    emulator: true,
+                    ec2Endpoint: "",
+                    sshInterface: "ipv6",
+                }),
             );
             const props = (r.failures ?? []).map((f) => f.property).sort();
-            assert.deepEqual(props, ["emulationLimits[0]", "emulator", "imageId", "owner", "region", "sshCidrs[0]", "sshInterface", "timeoutMinutes"]);
+            assert.deepEqual(props, [
+                "emulationLimits[0]",
+                "emulator",
+                "imageId",
+                "owner",
+                "region",
+                "sshCidrs[0]",
+                "sshInterface",
+                "timeoutMinutes",
+            ]);
             const cidr = r.failures?.find((f) => f.property === "sshCidrs[0]")?.reason ?? "";
             assert.match(cidr, /never 0\.0\.0\.0\/0/);
             assert.equal(events().filter((e) => e.cmd === "validate").length, 0, "no Packer for bad inputs");
@@ -144,14 +186,17 @@ describe("BootTestProvider", function () {
         it("a folder without the template or the check script names templateDir", async () => {
             fs.mkdirSync(path.join(root, "empty-dir"), { recursive: true });
             const r = await provider.check({} as Inputs, args({ templateDir: "empty-dir" }));
-            assert.deepEqual(r.failures?.map((f) => f.property), ["templateDir"]);
+            assert.deepEqual(
+                r.failures?.map((f) => f.property),
+                ["templateDir"],
+            );
             assert.match(r.failures?.[0].reason ?? "", /no boot-test\.pkr\.hcl and no boot-check\.sh and no launch-key\.sh/);
             const abs = await provider.check({} as Inputs, args({ templateDir: "/etc" }));
             assert.match(abs.failures?.[0].reason ?? "", /absolute/);
         });
 
         it("packer validate failing is a templateDir failure quoting Packer", async () => {
-            process.env.FAKE_PACKER_VALIDATE_FAIL = "Unsupported argument; An argument named \"bogus\" is not expected here.";
+            process.env.FAKE_PACKER_VALIDATE_FAIL = 'Unsupported argument; An argument named "bogus" is not expected here.';
             const r = await provider.check({} as Inputs, args());
             assert.equal(r.failures?.[0].property, "templateDir");
             assert.match(r.failures?.[0].reason ?? "", /packer validate of "images\/aws\/boot-test" failed .*\n.*bogus/);
@@ -173,7 +218,15 @@ describe("BootTestProvider", function () {
 
     describe("diff", () => {
         const stored = async (over: Partial<Inputs> = {}): Promise<Outputs> =>
-            ({ ...(await checked(over)), passed: true, testedAt: "2026-12-01T12:00:00Z", checks: [], instanceId: "i-1", testLog: "x.log", __provider: "code" }) as Outputs;
+            ({
+                ...(await checked(over)),
+                passed: true,
+                testedAt: "2026-12-01T12:00:00Z",
+                checks: [],
+                instanceId: "i-1",
+                testLog: "x.log",
+                __provider: "code",
+            }) as Outputs;
 
         it("nothing changed → no change", async () => {
             const olds = await stored();
@@ -181,7 +234,10 @@ describe("BootTestProvider", function () {
         });
 
         it("a new image → test again (replace, the old record goes after the new test passed)", async () => {
-            const r = await provider.diff("id", await stored(), { ...(await checked({ imageId: "ami-0fa4e000000000002" })), __provider: "code" });
+            const r = await provider.diff("id", await stored(), {
+                ...(await checked({ imageId: "ami-0fa4e000000000002" })),
+                __provider: "code",
+            });
             assert.deepEqual(r, { changes: true, replaces: ["imageId"], deleteBeforeReplace: false });
         });
 
@@ -197,8 +253,21 @@ describe("BootTestProvider", function () {
 
         it("emulation limits → replace; launch settings, tags and provider code → update without a test", async () => {
             const olds = await stored();
-            assert.deepEqual((await provider.diff("id", olds, { ...(await checked({ emulationLimits: ["systemd-sysctl.service"] })), __provider: "code" })).replaces, ["emulationLimits"]);
-            for (const over of [{ sshCidrs: ["198.51.100.0/24"] }, { owner: "bob" }, { instanceType: "m7i.large" }, { timeoutMinutes: 45 }]) {
+            assert.deepEqual(
+                (
+                    await provider.diff("id", olds, {
+                        ...(await checked({ emulationLimits: ["systemd-sysctl.service"] })),
+                        __provider: "code",
+                    })
+                ).replaces,
+                ["emulationLimits"],
+            );
+            for (const over of [
+                { sshCidrs: ["198.51.100.0/24"] },
+                { owner: "bob" },
+                { instanceType: "m7i.large" },
+                { timeoutMinutes: 45 },
+            ]) {
                 const r = await provider.diff("id", olds, { ...(await checked(over)), __provider: "code" });
                 assert.deepEqual(r, { changes: true, replaces: [], deleteBeforeReplace: false }, JSON.stringify(over));
             }
@@ -219,7 +288,10 @@ describe("BootTestProvider", function () {
             assert.ok(r?.outs, lines.join("\n"));
             const result = { id: r.id, outs: r.outs };
             assert.equal(result.outs.passed, true);
-            assert.deepEqual(result.outs.checks.map((c) => c.name), ["system-running", "dp-agent-active"]);
+            assert.deepEqual(
+                result.outs.checks.map((c) => c.name),
+                ["system-running", "dp-agent-active"],
+            );
             assert.match(result.outs.testedAt, /^2\d{3}-\d\d-\d\dT/);
             assert.equal(result.outs.instanceId, "i-0fa4e000000000001");
             assert.equal(result.outs.checksHash, i.checksHash);
@@ -282,7 +354,10 @@ describe("BootTestProvider", function () {
         it("Packer failing → an error with the log's tail", async () => {
             process.env.FAKE_PACKER_FAIL_AT = "provision";
             const { error } = await captureConsole(async () => provider.create(await checked()));
-            assert.match(error?.message ?? "", /packer build failed \(exit 1\); full log: \.build\/logs\/dev-alice-boot-test-ami-0fa4e000000000001-.*\.log\n/);
+            assert.match(
+                error?.message ?? "",
+                /packer build failed \(exit 1\); full log: \.build\/logs\/dev-alice-boot-test-ami-0fa4e000000000001-.*\.log\n/,
+            );
             assert.match(error?.message ?? "", /fake failure at provision/);
         });
 
@@ -294,14 +369,20 @@ describe("BootTestProvider", function () {
             process.kill(process.pid, "SIGINT");
             const { error } = await run;
             assert.match(error?.message ?? "", /boot test interrupted by SIGINT/);
-            assert.ok(events().some((e) => e.exit === "cancelled"), "fake packer finished its cleanup");
+            assert.ok(
+                events().some((e) => e.exit === "cancelled"),
+                "fake packer finished its cleanup",
+            );
             assert.equal(process.listenerCount("SIGINT"), before);
         });
 
         it("its own deadline: SIGINT, then SIGKILL for a Packer that ignores it; the error points at the janitor", async () => {
             Object.assign(process.env, { FAKE_PACKER_SLEEP_AT: "provision", FAKE_PACKER_SLEEP: "30", FAKE_PACKER_IGNORE_SIGNALS: "1" });
             const { error } = await captureConsole(async () => provider.create({ ...(await checked()), timeoutMinutes: 0.05 }));
-            assert.match(error?.message ?? "", /exceeded timeoutMinutes \(0\.05 min\) and Packer was killed after its grace period; .*npm run janitor -- --stack dev-alice/);
+            assert.match(
+                error?.message ?? "",
+                /exceeded timeoutMinutes \(0\.05 min\) and Packer was killed after its grace period; .*npm run janitor -- --stack dev-alice/,
+            );
         });
     });
 

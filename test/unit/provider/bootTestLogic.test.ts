@@ -11,11 +11,19 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { bootTestDefaults, bootTestTags, bootTestVariables, checksHash, missingTemplateFiles, testExpiry } from "../../../providers/bootTest/inputs";
+import {
+    bootTestDefaults,
+    bootTestTags,
+    bootTestVariables,
+    checksHash,
+    missingTemplateFiles,
+    testExpiry,
+} from "../../../providers/bootTest/inputs";
 import { failureMessage, parseReport, verdict } from "../../../providers/bootTest/report";
 import { BootTestProvider } from "../../../providers/bootTestProvider";
 
-const ok = (checks: unknown[], passed = true) => JSON.stringify({ schemaVersion: 1, passed, instanceId: "i-1", region: "us-east-1", checkedAt: "2026-12-01T12:00:00Z", checks });
+const ok = (checks: unknown[], passed = true) =>
+    JSON.stringify({ schemaVersion: 1, passed, instanceId: "i-1", region: "us-east-1", checkedAt: "2026-12-01T12:00:00Z", checks });
 
 describe("boot test report", () => {
     const cases: [string, string | undefined, RegExp | undefined][] = [
@@ -24,10 +32,22 @@ describe("boot test report", () => {
         ["not JSON", "{", /not JSON/],
         ["an array", "[]", /not a JSON object/],
         ["another schema version", JSON.stringify({ schemaVersion: 2 }), /schemaVersion is 2, not 1/],
-        ["passed missing", JSON.stringify({ schemaVersion: 1, instanceId: "", region: "", checkedAt: "", checks: [] }), /passed is not true or false/],
-        ["checks not a list", JSON.stringify({ schemaVersion: 1, passed: true, instanceId: "", region: "", checkedAt: "", checks: {} }), /checks is not a list/],
+        [
+            "passed missing",
+            JSON.stringify({ schemaVersion: 1, instanceId: "", region: "", checkedAt: "", checks: [] }),
+            /passed is not true or false/,
+        ],
+        [
+            "checks not a list",
+            JSON.stringify({ schemaVersion: 1, passed: true, instanceId: "", region: "", checkedAt: "", checks: {} }),
+            /checks is not a list/,
+        ],
         ["a check without a name", ok([{ status: "passed", saw: "" }]), /checks\[0\]\.name is not a name/],
-        ["an unknown status", ok([{ name: "a", status: "warn", saw: "" }]), /checks\[0\] \(a\): status "warn" is not passed, failed or skipped/],
+        [
+            "an unknown status",
+            ok([{ name: "a", status: "warn", saw: "" }]),
+            /checks\[0\] \(a\): status "warn" is not passed, failed or skipped/,
+        ],
     ];
     for (const [what, text, problem] of cases) {
         it(`parse: ${what}`, () => {
@@ -45,9 +65,22 @@ describe("boot test report", () => {
 
     const verdicts: [string, string, boolean, RegExp][] = [
         ["all passed", ok([{ name: "a", status: "passed", saw: "" }]), true, /^$/],
-        ["passed and skipped", ok([{ name: "a", status: "passed", saw: "" }, { name: "thp", status: "skipped", saw: "read-only" }]), true, /^$/],
+        [
+            "passed and skipped",
+            ok([
+                { name: "a", status: "passed", saw: "" },
+                { name: "thp", status: "skipped", saw: "read-only" },
+            ]),
+            true,
+            /^$/,
+        ],
         ["one failed", ok([{ name: "a", status: "failed", saw: "inactive" }], false), false, /1 of 1 checks failed\n {2}- a: inactive\n/],
-        ["a failed check in a report claiming a pass", ok([{ name: "a", status: "failed", saw: "no" }], true), false, /1 of 1 checks failed/],
+        [
+            "a failed check in a report claiming a pass",
+            ok([{ name: "a", status: "failed", saw: "no" }], true),
+            false,
+            /1 of 1 checks failed/,
+        ],
         ["no checks", ok([]), false, /lists no check/],
         ["not passed, nothing failed", ok([{ name: "a", status: "passed", saw: "" }], false), false, /says it did not pass/],
     ];
@@ -61,7 +94,17 @@ describe("boot test report", () => {
 });
 
 describe("boot test inputs", () => {
-    const i = bootTestDefaults({ imageId: "ami-0123456789abcdef0", imageName: "img-abc", region: "us-east-1", stack: "dev-a", owner: "a", environment: "prod", release: "v1", sshCidrs: ["10.0.0.0/8"], extraTags: { Team: "x" } });
+    const i = bootTestDefaults({
+        imageId: "ami-0123456789abcdef0",
+        imageName: "img-abc",
+        region: "us-east-1",
+        stack: "dev-a",
+        owner: "a",
+        environment: "prod",
+        release: "v1",
+        sshCidrs: ["10.0.0.0/8"],
+        extraTags: { Team: "x" },
+    });
 
     it("defaults", () => {
         assert.equal(i.templateDir, "images/aws/boot-test");
@@ -90,12 +133,29 @@ describe("boot test inputs", () => {
 
     it("variables: empty optional values left out, only declared ones passed", () => {
         const v = bootTestVariables(i, { reportPath: "r.json", tags: { A: "b" }, temporaryKeyPairName: "packer-boot-test-x" });
-        assert.deepEqual(Object.keys(v), ["image_id", "image_name", "instance_type", "region", "report_path", "ssh_cidrs", "ssh_username", "tags", "temporary_key_pair_name"]);
-        const network = bootTestVariables({ ...i, subnetId: "subnet-0123456789abcdef0", associatePublicIpAddress: true, sshInterface: "private_ip" }, { reportPath: "r", tags: {}, temporaryKeyPairName: "" });
+        assert.deepEqual(Object.keys(v), [
+            "image_id",
+            "image_name",
+            "instance_type",
+            "region",
+            "report_path",
+            "ssh_cidrs",
+            "ssh_username",
+            "tags",
+            "temporary_key_pair_name",
+        ]);
+        const network = bootTestVariables(
+            { ...i, subnetId: "subnet-0123456789abcdef0", associatePublicIpAddress: true, sshInterface: "private_ip" },
+            { reportPath: "r", tags: {}, temporaryKeyPairName: "" },
+        );
         assert.equal(network.subnet_id, "subnet-0123456789abcdef0");
         assert.equal(network.associate_public_ip_address, true);
         assert.equal(network.ssh_interface, "private_ip");
-        const limited = bootTestVariables({ ...i, emulator: true, ec2Endpoint: "http://127.0.0.1:5000", sshPort: 2222, emulationLimits: ["u.service"] }, { reportPath: "r", tags: {}, temporaryKeyPairName: "" }, ["region", "emulation_limits", "ssh_port"]);
+        const limited = bootTestVariables(
+            { ...i, emulator: true, ec2Endpoint: "http://127.0.0.1:5000", sshPort: 2222, emulationLimits: ["u.service"] },
+            { reportPath: "r", tags: {}, temporaryKeyPairName: "" },
+            ["region", "emulation_limits", "ssh_port"],
+        );
         assert.deepEqual(limited, { emulation_limits: ["u.service"], region: "us-east-1", ssh_port: 2222 });
     });
 
@@ -133,8 +193,13 @@ describe("launch-key.sh (the launch key from IMDSv2)", function () {
         // IMDSv2 as EC2 answers it: a token for a PUT with a TTL, the key only with that token.
         server = http.createServer((q, r) => {
             seen.push(`${q.method} ${q.url}`);
-            if (q.method === "PUT" && q.url === "/latest/api/token" && q.headers["x-aws-ec2-metadata-token-ttl-seconds"]) return void r.end("tok-1");
-            if (q.method === "GET" && q.url === "/latest/meta-data/public-keys/0/openssh-key" && q.headers["x-aws-ec2-metadata-token"] === "tok-1")
+            if (q.method === "PUT" && q.url === "/latest/api/token" && q.headers["x-aws-ec2-metadata-token-ttl-seconds"])
+                return void r.end("tok-1");
+            if (
+                q.method === "GET" &&
+                q.url === "/latest/meta-data/public-keys/0/openssh-key" &&
+                q.headers["x-aws-ec2-metadata-token"] === "tok-1"
+            )
                 return void r.end("ssh-rsa AAAAB3NzaC1yc2E packer_test\n");
             r.statusCode = 401;
             r.end();
@@ -155,7 +220,10 @@ describe("launch-key.sh (the launch key from IMDSv2)", function () {
         const bin = fs.mkdtempSync(path.join(os.tmpdir(), "launch-key-"));
         try {
             for (const b of ["bash", "timeout", "cat"]) {
-                const found = (process.env.PATH ?? "").split(":").map((d) => path.join(d, b)).find((f) => fs.existsSync(f));
+                const found = (process.env.PATH ?? "")
+                    .split(":")
+                    .map((d) => path.join(d, b))
+                    .find((f) => fs.existsSync(f));
                 assert.ok(found, `${b} not on PATH`);
                 fs.symlinkSync(found, path.join(bin, b));
             }

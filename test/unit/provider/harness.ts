@@ -16,7 +16,19 @@ export type ProviderInputs = Parameters<PackerImageProvider["create"]>[0];
 export type ProviderOutputs = Parameters<PackerImageProvider["delete"]>[1];
 
 export const FAKE_PACKER = path.resolve(__dirname, "../../fixtures/fake-packer");
-const KNOBS = ["FAKE_PACKER_LOG", "FAKE_PACKER_FAIL_AT", "FAKE_PACKER_SLEEP_AT", "FAKE_PACKER_SLEEP", "FAKE_PACKER_IGNORE_SIGNALS", "FAKE_PACKER_CLEANUP_MS", "FAKE_PACKER_IMAGE_ID", "FAKE_PACKER_EC2", "FAKE_PACKER_MANIFEST", "FAKE_PACKER_ECHO_SECRET", "FAKE_PACKER_VALIDATE_FAIL"];
+const KNOBS = [
+    "FAKE_PACKER_LOG",
+    "FAKE_PACKER_FAIL_AT",
+    "FAKE_PACKER_SLEEP_AT",
+    "FAKE_PACKER_SLEEP",
+    "FAKE_PACKER_IGNORE_SIGNALS",
+    "FAKE_PACKER_CLEANUP_MS",
+    "FAKE_PACKER_IMAGE_ID",
+    "FAKE_PACKER_EC2",
+    "FAKE_PACKER_MANIFEST",
+    "FAKE_PACKER_ECHO_SECRET",
+    "FAKE_PACKER_VALIDATE_FAIL",
+];
 
 export interface Project {
     root: string;
@@ -37,7 +49,10 @@ export function makeProject(): Project {
         fs.writeFileSync(path.join(root, rel), typeof content === "string" ? content : new Uint8Array(content));
         fs.chmodSync(path.join(root, rel), mode);
     };
-    w("images/aws/couchbase-cloud.pkr.hcl", 'variable "region" {\n  type = string\n}\nvariable "image_name" {\n  type = string\n}\nvariable "tags" {\n  type = map(string)\n}\nvariable "manifest_path" {\n  type = string\n}\nvariable "agent_sha256" {\n  type = string\n}\nvariable "ec2_endpoint" {\n  type = string\n}\nvariable "couchbase_release_sha256" {\n  type = string\n}\nvariable "couchbase_key_fingerprints" {\n  type = list(string)\n}\nvariable "couchbase_package_url" {\n  type = string\n}\nvariable "couchbase_package_sha256" {\n  type = string\n}\n');
+    w(
+        "images/aws/couchbase-cloud.pkr.hcl",
+        'variable "region" {\n  type = string\n}\nvariable "image_name" {\n  type = string\n}\nvariable "tags" {\n  type = map(string)\n}\nvariable "manifest_path" {\n  type = string\n}\nvariable "agent_sha256" {\n  type = string\n}\nvariable "ec2_endpoint" {\n  type = string\n}\nvariable "couchbase_release_sha256" {\n  type = string\n}\nvariable "couchbase_key_fingerprints" {\n  type = list(string)\n}\nvariable "couchbase_package_url" {\n  type = string\n}\nvariable "couchbase_package_sha256" {\n  type = string\n}\n',
+    );
     w("images/aws/scripts/install-couchbase.sh", "#!/usr/bin/env bash\necho install\n", 0o755);
     w("agent/dp-agent.service", "[Unit]\nDescription=dp-agent\n");
     const artifact = Buffer.from("fake gzip bytes of dp-agent");
@@ -62,7 +77,15 @@ export function makeProject(): Project {
     return {
         root,
         agentSha256,
-        events: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []),
+        events: () =>
+            fs.existsSync(logFile)
+                ? fs
+                      .readFileSync(logFile, "utf8")
+                      .trim()
+                      .split("\n")
+                      .filter(Boolean)
+                      .map((l) => JSON.parse(l))
+                : [],
         knobs: (k) => Object.assign(process.env, k),
         reset,
         restore: () => {
@@ -73,7 +96,6 @@ export function makeProject(): Project {
         },
     };
 }
-
 
 /**
  * Inputs as the engine would pass them after check (defaults are applied by the provider):
