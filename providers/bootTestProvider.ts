@@ -35,6 +35,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { buildArgv, declaredVariables, packerEnv, parseMachineLine, readableLine, validateArgv } from "./packer/argv";
 import { canonicalJson, readTree, sha256Hex } from "./packer/fingerprint";
+import { envSecrets } from "./packer/host";
+import { fileStamp } from "./packer/naming";
 import { progressFor } from "./packer/progress";
 import { createRedactor, redactText } from "./packer/redact";
 import { capturePacker, runPacker } from "./packer/run";
@@ -87,26 +89,6 @@ const PLACEHOLDER_IMAGE = "ami-00000000000000000";
 /** Loads a module inside a method (a plain CommonJS `require`; see the image provider). */
 function load<T>(name: string): T {
     return require(name) as T;
-}
-
-/**
- * Literal secret values that must never be printed: the environment's credentials and the
- * values of config keys set as secrets (`secretValues`, when the inputs carry them).
- */
-function envSecrets(secretValues?: unknown): string[] {
-    const fromConfig = Array.isArray(secretValues) ? secretValues.filter((v): v is string => typeof v === "string") : [];
-    return ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"]
-        .map((k) => process.env[k] ?? "")
-        .concat(fromConfig)
-        .filter((v) => v !== "");
-}
-
-/** `2026-11-25T12:00:00.123Z` → `20261125T120000Z` (for file names). */
-function stamp(d: Date): string {
-    return d
-        .toISOString()
-        .replace(/[-:]/g, "")
-        .replace(/\.\d{3}Z$/, "Z");
 }
 
 function say(msg: string): void {
@@ -265,7 +247,7 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         if (run.reason !== undefined) throw new Error(`boot test of ${i.imageId}: templateDir "${i.templateDir}": ${run.reason}`);
         const hash = run.hash;
         const started = new Date();
-        const ts = stamp(started);
+        const ts = fileStamp(started);
         const id = testId(i.stack, i.imageId, hash);
         const workDir = `.build/boot-test/${i.stack}-${id}-${ts}`;
         const logPath = `.build/logs/${i.stack}-boot-test-${i.imageId}-${ts}.log`;

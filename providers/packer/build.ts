@@ -17,7 +17,7 @@ import { computeFingerprint, readTree, type FileEntry, type FingerprintSources }
 import { IMAGE_IGNORE_FILE, imageFileFilter } from "./imageFiles";
 import { parseManifest } from "./manifest";
 import { progressFor } from "./progress";
-import { adoptTags, buildId, imageName, imageTags } from "./naming";
+import { adoptTags, buildId, fileStamp, imageName, imageTags } from "./naming";
 import { adoptProblem } from "./adopt";
 import { splitSecretVariables } from "./secretVariables";
 import { createRedactor } from "./redact";
@@ -26,7 +26,7 @@ import { runPacker } from "./run";
 import type { ImageProviderInputs as Inputs, ImageProviderOutputs as Outputs, ResolvedImageInputs } from "./types";
 import { applyDefaults } from "./validate";
 import { toolVersions } from "./caches";
-import { load, say } from "./host";
+import { envSecrets, load, say } from "./host";
 
 /**
  * Everything the fingerprint needs from disk and from Packer itself. Of the template folder, only
@@ -55,26 +55,6 @@ export function templateVariables(templateFiles: readonly FileEntry[]): string[]
     return declaredVariables(
         templateFiles.filter((f) => !f.path.includes("/") && f.path.endsWith(".pkr.hcl")).map((f) => f.content.toString()),
     );
-}
-
-/**
- * Literal secret values that must never be printed: the environment's credentials and the
- * values of config keys set as secrets (`secretValues`, when the inputs carry them).
- */
-export function envSecrets(secretValues?: unknown): string[] {
-    const fromConfig = Array.isArray(secretValues) ? secretValues.filter((v): v is string => typeof v === "string") : [];
-    return ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "PKR_VAR_ssh_password"]
-        .map((k) => process.env[k] ?? "")
-        .concat(fromConfig)
-        .filter((v) => v !== "");
-}
-
-/** `2026-11-25T12:00:00Z` → `20261125T120000Z` (for file names). */
-function stamp(d: Date): string {
-    return d
-        .toISOString()
-        .replace(/[-:]/g, "")
-        .replace(/\.\d{3}Z$/, "Z");
 }
 
 /**
@@ -192,7 +172,7 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
     }
 
     // Build.
-    const ts = stamp(started);
+    const ts = fileStamp(started);
     const workDir = `.build/packer/${i.stack}-${fp12}-${ts}`;
     const logPath = `.build/logs/${i.stack}-${fp12}-${ts}.log`;
     fs.mkdirSync(workDir, { recursive: true });

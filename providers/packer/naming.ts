@@ -75,3 +75,11 @@ export function imageTags(i: TagInputs, name: string, fingerprint: string, creat
 export function adoptTags(stack: string, fingerprint: string): Tags {
     return { [TAG.project]: PROJECT, [TAG.stack]: stack, [TAG.fingerprint]: fingerprint };
 }
+
+/** `2026-11-25T12:00:00Z` → `20261125T120000Z` (for file names). */
+export function fileStamp(d: Date): string {
+    return d
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}Z$/, "Z");
+}

@@ -43,9 +43,9 @@ import { capturePacker } from "./run";
 import { splitSecretVariables } from "./secretVariables";
 import { buildFields, type ImageProviderInputs as Inputs, type ImageProviderOutputs as Outputs, type ResolvedImageInputs } from "./types";
 import { applyDefaults, containsUnknown, resolvePackageSha256, validateInputs, type Failure } from "./validate";
-import { createImage, envSecrets, fingerprintSources, templateVariables } from "./build";
+import { createImage, fingerprintSources, templateVariables } from "./build";
 import { toolVersions } from "./caches";
-import { load, say } from "./host";
+import { envSecrets, load, say } from "./host";
 
 /** Output fields the provider computes (never compared as inputs). */
 const COMPUTED_FIELDS: readonly string[] = [
