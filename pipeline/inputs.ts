@@ -448,12 +448,6 @@ export const CONFIG_KEYS = Object.keys(INPUTS) as ConfigKey[];
 /** Each key's parsed value type, derived from its declared `type`. */
 export type ConfigValues = { -readonly [K in ConfigKey]: ValueOf<(typeof INPUTS)[K]["type"]> };
 
-/** The default of `key`, typed by the key's declared type (a fresh copy of arrays and objects). */
-export function defaultOf<K extends ConfigKey>(key: K): ConfigValues[K] {
-    const d: unknown = INPUTS[key].default;
-    return (Array.isArray(d) ? [...(d as unknown[])] : typeof d === "object" && d !== null ? { ...d } : d) as ConfigValues[K];
-}
-
 /** Image input property → the config key that feeds it (for errors that name the key). */
 export const IMAGE_PROPERTY_KEYS: Readonly<Record<string, ConfigKey>> = Object.fromEntries(
     CONFIG_KEYS.flatMap((k) => {

@@ -24,15 +24,15 @@ export type PackageArch = (typeof PACKAGE_ARCHES)[number];
 /** Where Couchbase publishes its release packages. */
 export const COUCHBASE_RELEASES_URL = "https://packages.couchbase.com/releases";
 
-/** Where the table's values come from (quoted in messages and docs). */
-export const TABLE_SOURCE =
-    "Couchbase's official Docker image definitions (repository couchbase/docker, enterprise/couchbase-server/<version>/Dockerfile), " +
-    "which take them from the <package>.sha256 files Couchbase publishes beside each package";
-
 /** The project file holding the table (named in messages). */
 export const TABLE_FILE = "providers/packer/couchbasePackages.ts";
 
-/** sha256 of `couchbase-server-enterprise_<version>-linux_<arch>.deb`: `[version, arch, sha256]`. */
+/**
+ * sha256 of `couchbase-server-enterprise_<version>-linux_<arch>.deb`: `[version, arch, sha256]`.
+ * From Couchbase's official Docker image definitions (repository couchbase/docker,
+ * enterprise/couchbase-server/<version>/Dockerfile), which take them from the <package>.sha256
+ * files Couchbase publishes beside each package.
+ */
 export const ENTERPRISE_DEB_SHA256: readonly (readonly [string, PackageArch, string])[] = [
     ["7.6.0", "amd64", "fe94419fff0c1b9176292b44ab8715fd0e8e48872e76330cc6ec6f3fa07b3966"],
     ["7.6.0", "arm64", "1512430a602c67d53886502d758bf95b25b9faab066d08292a8eb496e9c08492"],

@@ -18,13 +18,6 @@ export function imageName(prefix: string, stackOrRelease: string, fingerprint: s
     return `${prefix}-${middle.slice(0, Math.max(1, room))}-${fp}`;
 }
 
-/** Why `name` breaks EC2's image name rules (3-128 characters of the allowed set), or undefined. */
-export function imageNameProblem(name: string): string | undefined {
-    if (name.length < 3 || name.length > 128) return `image name "${name}" must be 3-128 characters`;
-    if (new RegExp(AMI_NAME_CHARS.source).test(name)) return `image name "${name}" has characters EC2 does not allow`;
-    return undefined;
-}
-
 /** Deterministic id of one build: the same stack and fingerprint always give the same id. */
 export function buildId(stack: string, fingerprint: string): string {
     return sha256Hex(`${stack}\n${fingerprint}`).slice(0, 16);

@@ -79,8 +79,3 @@ export function policyDocument(role: Role, list: readonly ActionUse[] = ACTIONS)
 export function policyText(role: Role, list: readonly ActionUse[] = ACTIONS): string {
     return `${JSON.stringify(policyDocument(role, list), null, 2)}\n`;
 }
-
-/** Every action a policy document allows, whatever its condition. */
-export function allowedActions(doc: PolicyDocument): Set<string> {
-    return new Set(doc.Statement.flatMap((s) => s.Action));
-}

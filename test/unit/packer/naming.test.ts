@@ -1,6 +1,16 @@
 /** Naming table: image names, BuildId, ExpiresAt and the tag set. */
 import * as assert from "node:assert/strict";
-import { adoptTags, buildId, expiresAt, imageName, imageNameProblem, imageTags } from "../../../providers/packer/naming";
+import { adoptTags, buildId, expiresAt, imageName, imageTags } from "../../../providers/packer/naming";
+
+/**
+ * EC2's rule for image names (CreateImage's Name: 3-128 characters of letters, digits, spaces and
+ * ( ) [ ] . / - ' @ _), stated here independently of the code it checks.
+ */
+function imageNameProblem(name: string): string | undefined {
+    if (name.length < 3 || name.length > 128) return `image name "${name}" must be 3-128 characters`;
+    if (!/^[A-Za-z0-9()[\] ./'@_-]+$/.test(name)) return `image name "${name}" has characters EC2 does not allow`;
+    return undefined;
+}
 
 const FP = "0123456789abcdef".repeat(4);
 
