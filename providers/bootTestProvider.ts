@@ -33,9 +33,10 @@
  * plain `require` (`load`), the helpers are pure modules, nothing captured but plain data.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { buildArgv, declaredVariables, packerEnv, parseMachineLine, readableLine, validateArgv } from "./packer/argv";
+import { buildArgv, declaredVariables, packerEnv, validateArgv } from "./packer/argv";
+import { graceFor, packerLines } from "./packer/lines";
 import { canonicalJson, readTree, sha256Hex } from "./packer/fingerprint";
-import { envSecrets } from "./packer/host";
+import { envSecrets, load } from "./packer/host";
 import { fileStamp } from "./packer/naming";
 import { progressFor } from "./packer/progress";
 import { createRedactor, redactText } from "./packer/redact";
@@ -85,11 +86,6 @@ const NO_CHANGE_FIELDS: readonly string[] = ["resourceUrn", "secretValues"];
 
 /** An image id that stands in for one not known yet, for `packer validate` only. */
 const PLACEHOLDER_IMAGE = "ami-00000000000000000";
-
-/** Loads a module inside a method (a plain CommonJS `require`; see the image provider). */
-function load<T>(name: string): T {
-    return require(name) as T;
-}
 
 function say(msg: string): void {
     console.log(`boot-test: ${msg}`);
@@ -276,25 +272,13 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
         const secrets = envSecrets(inputs.secretValues);
         const redactRaw = createRedactor(secrets);
         const redact = createRedactor(secrets);
-        const tail: string[] = [];
-        const onLine = (raw: string, stream: "stdout" | "stderr") => {
-            const parsed = parseMachineLine(raw);
-            const text = parsed ? readableLine(parsed) : raw;
-            fs.writeSync(log, `${stream === "stderr" ? "stderr: " : ""}${redactRaw(raw)}\n`);
-            if (text === undefined) return;
-            for (const l of text.split("\n")) {
-                const r = redact(l);
-                tail.push(r);
-                if (tail.length > 20) tail.shift();
-                progress.line(`packer: ${r}`);
-            }
-        };
+        const { onLine, tail } = packerLines({ log: (l) => fs.writeSync(log, `${l}\n`), show: (l) => progress.line(l), redactRaw, redact });
         try {
             note(
                 `testing ${i.imageId} (${i.imageName}) in ${i.region}: launch, boot, ${BOOT_TEST_TEMPLATE} checks (checks ${hash.slice(0, 12)}); log: ${logPath}`,
             );
             const timeoutMs = i.timeoutMinutes * 60_000;
-            const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
+            const graceMs = graceFor(timeoutMs);
             const env = { ...packerEnv(process.env, i), ...split.env };
             const res = await runPacker({ cp, argv: buildArgv(varFile, runDir), env, timeoutMs, graceMs, onLine });
             // engineGone: set by the runner (providers/packer/run.ts) when the engine that asked for

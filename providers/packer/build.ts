@@ -12,7 +12,8 @@ import { deleteImageAndSnapshots, describeImage, findImagesByTags, type ImageSum
 import { inventory } from "../ec2/inventory";
 import { deleteKeyPair, deleteSecurityGroup, terminateInstances } from "../ec2/leftovers";
 import { TAG } from "../ec2/tags";
-import { buildArgv, declaredVariables, packerEnv, packerVariables, parseMachineLine, readableLine } from "./argv";
+import { buildArgv, declaredVariables, packerEnv, packerVariables } from "./argv";
+import { graceFor, packerLines } from "./lines";
 import { computeFingerprint, readTree, type FileEntry, type FingerprintSources } from "./fingerprint";
 import { IMAGE_IGNORE_FILE, imageFileFilter } from "./imageFiles";
 import { parseManifest } from "./manifest";
@@ -213,29 +214,23 @@ export async function createImage(inputs: Inputs, engine: EngineWatchdog | undef
     // Two redactors: the raw line (log file) and its readable form (console) are separate streams.
     const redactRaw = createRedactor(envSecrets(inputs.secretValues));
     const redact = createRedactor(envSecrets(inputs.secretValues));
-    const tail: string[] = [];
     let artifactId: string | undefined;
     // Images Packer said it made (the intermediate one while pending, the encrypted copy): on the
     // emulator they carry no tags until the wait ends, so a cleanup by tags alone would miss them.
     const madeImages = new Set<string>();
-    const onLine = (raw: string, stream: "stdout" | "stderr") => {
-        const parsed = parseMachineLine(raw);
-        if (parsed?.type === "artifact" && parsed.data[1] === "id" && parsed.data[2]) artifactId = parsed.data[2];
-        for (const id of madeImageIds(raw)) madeImages.add(id);
-        const text = parsed ? readableLine(parsed) : raw;
-        const clean = redactRaw(raw);
-        fs.writeSync(log, `${stream === "stderr" ? "stderr: " : ""}${clean}\n`);
-        if (text === undefined) return;
-        for (const l of text.split("\n")) {
-            const r = redact(l);
-            tail.push(r);
-            if (tail.length > 20) tail.shift();
-            progress.line(`packer: ${r}`);
-        }
-    };
+    const { onLine, tail } = packerLines({
+        log: (l) => fs.writeSync(log, `${l}\n`),
+        show: (l) => progress.line(l),
+        redactRaw,
+        redact,
+        inspect: (raw, parsed) => {
+            if (parsed?.type === "artifact" && parsed.data[1] === "id" && parsed.data[2]) artifactId = parsed.data[2];
+            for (const id of madeImageIds(raw)) madeImages.add(id);
+        },
+    });
     note(`building ${name} in ${i.region} (fingerprint ${fp12}); log: ${logPath}`);
     const timeoutMs = i.buildTimeoutMinutes * 60_000;
-    const graceMs = Math.min(120_000, Math.max(2_000, timeoutMs / 4));
+    const graceMs = graceFor(timeoutMs);
     let imageId: string | undefined;
     const artifactImage = () => (artifactId ? /ami-[0-9a-f]+/.exec(artifactId)?.[0] : undefined);
     const cleanup = async (why: string): Promise<string | undefined> => {
