@@ -21,7 +21,7 @@ import {
     validateInputs,
 } from "../providers/packer/validate";
 import { buildKmsKeyRegionProblem, copyKmsKeyProblem } from "./kmsKeys";
-import { CONFIG_KEYS, IMAGE_PROPERTY_KEYS, INPUTS, type ConfigKey, type ConfigValues } from "./inputs";
+import { CONFIG_KEYS, IMAGE_PROPERTY_KEYS, INPUTS, type ConfigKey, type ConfigValues, type InputSpec } from "./inputs";
 import {
     ARCHES,
     ARCHITECTURE_TAG,
@@ -57,36 +57,68 @@ export interface ArchitectureConfig {
 }
 
 /**
- * Keys whose parsed value is the config value as the table types it (pipeline/inputs.ts documents
- * each); PipelineConfig lists the rest, which parsing shapes (per architecture, optional, narrowed).
+ * Keys parseConfig reads itself, because parsing shapes them: a fallback default, a
+ * normalization, per architecture, optional, narrowed, or not in PipelineConfig at all. Every
+ * other key is plain ({@link PlainKey}): parsed from its row in pipeline/inputs.ts as its type
+ * says and passed on under its own name, so it needs nothing here.
  */
-type AsParsed =
-    | "buildRegion"
-    | "couchbaseVersion"
+const SHAPED_KEYS = [
+    "copyRegions",
+    "architectures",
+    "instanceType",
+    "arm64InstanceType",
+    "couchbaseEdition",
+    "couchbasePackageSource",
+    "couchbasePackageSha256",
+    "couchbaseReleaseUrl",
+    "couchbaseReleaseSha256",
+    "couchbaseKeyFingerprints",
+    "baseImageId",
+    "baseImageNameFilter",
+    "arm64BaseImageId",
+    "arm64BaseImageNameFilter",
+    "release",
+    "environment",
+    "owner",
+    "extraTags",
+    "kmsKeyIds",
+    "subnetId",
+    "vpcId",
+    "ec2Endpoint",
+    "sshHost",
+    "agentArtifact",
+    "agentSha256File",
+    "arm64AgentArtifact",
+    "arm64AgentSha256File",
+    "agentArch",
+    "templateDir",
+    "versionsDir",
+    "bootTest",
+] as const satisfies readonly ConfigKey[];
+
+/** A key whose parsed value is its config value coerced to the table's type (pipeline/inputs.ts documents each). */
+export type PlainKey = Exclude<ConfigKey, (typeof SHAPED_KEYS)[number]>;
+
+/** The plain keys, in the table's order. */
+export const PLAIN_KEYS: readonly PlainKey[] = CONFIG_KEYS.filter((k): k is PlainKey => !(SHAPED_KEYS as readonly string[]).includes(k));
+
+/** Plain keys that feed the image input of their own name (`image: "<the key>"` in the table). */
+type SameNameImageKey = { [K in PlainKey]: (typeof INPUTS)[K] extends { image: K } ? K : never }[PlainKey];
+const SAME_NAME_IMAGE_KEYS = PLAIN_KEYS.filter((k): k is SameNameImageKey => (INPUTS[k] as InputSpec).image === k);
+
+/** Shaped keys whose parsed value still has the table's type. */
+type ShapedAsTyped =
     | "couchbasePackageSource"
     | "couchbaseReleaseUrl"
     | "couchbaseReleaseSha256"
     | "couchbaseKeyFingerprints"
-    | "baseImageOwners"
-    | "rootVolumeSize"
-    | "rootDeviceName"
-    | "namePrefix"
     | "owner"
-    | "ttlHours"
-    | "associatePublicIpAddress"
-    | "sshInterface"
-    | "emulator"
-    | "sshPort"
-    | "sshUsername"
-    | "sshCidrs"
-    | "buildTimeoutMinutes"
-    | "copyTimeoutMinutes"
     | "versionsDir"
     | "templateDir"
     | "bootTest";
 
 /** The validated configuration of one stack. Paths are relative to the project root. */
-export interface PipelineConfig extends Pick<ConfigValues, AsParsed> {
+export interface PipelineConfig extends Pick<ConfigValues, PlainKey | ShapedAsTyped> {
     project: string;
     stack: string;
     /** Sorted, without the build region, no duplicates. */
@@ -292,6 +324,32 @@ function asBoolean(raw: unknown, key: string, p: Problems): boolean {
     return false;
 }
 
+/** A plain key's value, coerced as its row's type says (each type error names the key). */
+function asDeclared<K extends PlainKey>(key: K, raw: unknown, p: Problems): ConfigValues[K] {
+    const spec: InputSpec = INPUTS[key];
+    switch (spec.type) {
+        case "string":
+            return asString(raw, key, p) as ConfigValues[K];
+        case "integer":
+            return asInteger(raw, key, p, spec.unit) as ConfigValues[K];
+        case "boolean":
+            return asBoolean(raw, key, p) as ConfigValues[K];
+        case "array":
+            return asStringArray(raw, key, p) as ConfigValues[K];
+        case "object":
+            return asStringMap(raw, key, p) as ConfigValues[K];
+    }
+}
+
+/** Every plain key's value, from its config value or the table's default. */
+function plainValues(get: (k: ConfigKey) => unknown, p: Problems): Pick<ConfigValues, PlainKey> {
+    return Object.fromEntries(PLAIN_KEYS.map((k) => [k, asDeclared(k, get(k), p)])) as Pick<ConfigValues, PlainKey>;
+}
+
+function pick<T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+    return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+}
+
 /**
  * The `architectures` list: each of amd64/arm64 at most once, at least one. Unset (`""`) is the
  * default, amd64 alone. Bad entries are reported under their own index; what is usable is kept
@@ -368,47 +426,34 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     }
     const get = (k: ConfigKey): unknown => (values[k] === undefined ? DEFAULTS[k] : values[k]);
 
-    // Coerce every key to its type (each reports its own key); the rules come after.
+    // Coerce every key to its type (each reports its own key); the rules come after. Plain keys
+    // come from the table alone; the shaped ones (SHAPED_KEYS) are read here.
+    const plain = plainValues(get, p);
+    const { buildRegion, couchbaseVersion, baseImageOwners, namePrefix, emulator, copyTimeoutMinutes } = plain;
     const str = (k: ConfigKey): string => asString(get(k), k, p);
     const list = (k: ConfigKey): string[] => asStringArray(get(k), k, p);
     const map = (k: ConfigKey): Record<string, string> => asStringMap(get(k), k, p);
-    const int = (k: ConfigKey, unit: string): number => asInteger(get(k), k, p, unit);
     const bool = (k: ConfigKey): boolean => asBoolean(get(k), k, p);
-    const buildRegion = str("buildRegion");
     const copyRegions = list("copyRegions");
     const couchbaseEdition = str("couchbaseEdition");
-    const couchbaseVersion = str("couchbaseVersion");
     const couchbasePackageSource = str("couchbasePackageSource") || IMAGE_DEFAULTS.couchbasePackageSource;
     const couchbasePackageSha256 = asPackagePins(get("couchbasePackageSha256"), "couchbasePackageSha256", p);
     const couchbaseReleaseUrl = str("couchbaseReleaseUrl") || COUCHBASE_RELEASE_URL;
     const couchbaseReleaseSha256 = normalizeSha256(str("couchbaseReleaseSha256"));
     const couchbaseKeyFingerprints = list("couchbaseKeyFingerprints").map(normalizeKeyFingerprint);
-    const baseImageOwners = list("baseImageOwners");
-    const rootVolumeSize = int("rootVolumeSize", "GiB (0 = the template's default)");
-    const rootDeviceName = str("rootDeviceName");
-    const namePrefix = str("namePrefix");
     const release = str("release");
     const environment = str("environment");
     const owner = str("owner") || (ctx.user ?? "");
     const extraTags = map("extraTags");
     const kmsKeyIds = map("kmsKeyIds");
-    const ttlHours = int("ttlHours", "hours (0 = never expires)");
     const subnetId = str("subnetId");
     const vpcId = str("vpcId");
-    const associatePublicIpAddress = bool("associatePublicIpAddress");
-    const sshInterface = str("sshInterface");
     const ec2Endpoint = str("ec2Endpoint");
-    const emulator = bool("emulator");
     const sshHost = str("sshHost");
-    const sshPort = int("sshPort", "(a TCP port)");
-    const sshUsername = str("sshUsername");
-    const sshCidrs = list("sshCidrs");
     const arch = str("agentArch");
     const arches = asArchitectures(get("architectures"), p);
     // One architecture's value of a per-architecture key (instanceType / arm64InstanceType, ...).
     const perArch = (key: PerArchKey, a: AgentArch): string => str(archKey(key, a) as ConfigKey);
-    const buildTimeoutMinutes = int("buildTimeoutMinutes", "minutes");
-    const copyTimeoutMinutes = int("copyTimeoutMinutes", "minutes");
     const versionsDir = str("versionsDir");
     const templateDir = str("templateDir");
     // Empty means unset, as for every key: the default (on).
@@ -422,12 +467,13 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     for (const a of arches) {
         const baseId = perArch("baseImageId", a);
         const imageInputs: ResolvedImageInputs = {
+            // Plain keys that are the image input of their name (rootVolumeSize, sshPort, ...).
+            ...pick(plain, SAME_NAME_IMAGE_KEYS),
             templateDir: templateDir.replace(/\/+$/, ""),
             region: buildRegion,
             copyRegions,
             instanceType: perArch("instanceType", a),
             couchbaseEdition,
-            couchbaseVersion,
             couchbasePackageSource,
             // The pin of exactly this version and architecture.
             couchbasePackageSha256: stackPin(couchbasePackageSha256, couchbaseVersion, a),
@@ -436,8 +482,6 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
             couchbaseReleaseSha256,
             couchbaseKeyFingerprints,
             baseImage: baseId ? { id: baseId } : { nameFilter: perArch("baseImageNameFilter", a), owners: baseImageOwners },
-            rootVolumeSize,
-            rootDeviceName,
             agentArtifact: perArch("agentArtifact", a) || UNKNOWN,
             agentSha256: UNKNOWN,
             agentVersion: "",
@@ -447,21 +491,13 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
             release,
             environment,
             owner,
-            ttlHours,
             // The program adds the Architecture tag; a stack's own is refused below.
             extraTags: { ...extraTags, [ARCHITECTURE_TAG]: a },
             kmsKeyId: kmsKeyIds[buildRegion] ?? "",
             subnetId,
             vpcId,
-            associatePublicIpAddress,
-            sshInterface,
-            sshCidrs,
             ec2Endpoint,
-            emulator,
             sshHost,
-            sshPort,
-            sshUsername,
-            buildTimeoutMinutes,
             providerVersion: "",
         };
         const failures = validateInputs(imageInputs, { extraRegions: ctx.extraRegions });
@@ -580,14 +616,13 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
     if (p.list.length > 0) throw new ConfigError(p.list);
 
     return {
+        ...plain,
         project: ctx.project,
         stack: ctx.stack,
-        buildRegion,
         copyRegions: [...copyRegions].sort(),
         architectures,
         instanceType: architectures[0].instanceType,
         couchbaseEdition: couchbaseEdition as CouchbaseEdition,
-        couchbaseVersion,
         couchbasePackageSource,
         couchbasePackageSha256,
         architecture: architectures[0].arch,
@@ -596,29 +631,16 @@ export function parseConfig(raw: Record<string, unknown>, ctx: ConfigContext): P
         couchbaseKeyFingerprints,
         baseImageId: architectures[0].baseImageId,
         baseImageNameFilter: architectures[0].baseImageNameFilter,
-        baseImageOwners,
-        rootVolumeSize,
-        rootDeviceName,
-        namePrefix,
         release: release || undefined,
         environment: environment as Environment,
         owner,
         extraTags,
         kmsKeyIds,
-        ttlHours,
         subnetId: subnetId || undefined,
         vpcId: vpcId || undefined,
-        associatePublicIpAddress,
-        sshInterface,
         ec2Endpoint: ec2Endpoint || undefined,
-        emulator,
         sshHost: sshHost || undefined,
-        sshPort,
-        sshUsername,
-        sshCidrs,
         agent: architectures[0].agent,
-        buildTimeoutMinutes,
-        copyTimeoutMinutes,
         versionsDir: versionsDir.replace(/\/+$/, ""),
         templateDir: templateDir.replace(/\/+$/, ""),
         bootTest,

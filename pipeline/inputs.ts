@@ -14,8 +14,14 @@
  *   written by `npm run gen:config` (scripts/gen-config.ts); test/unit/config-inputs.test.ts fails
  *   on any difference.
  *
- * Adding a key: one row here, then its use (read it in config.ts, pass it on in component.ts,
- * and, when it reaches Packer, one line in providers/packer/argv.ts), then `npm run gen:config`.
+ * Adding a key: one row here (an integer row also names its `unit`), then `npm run gen:config`,
+ * then its use. A plain key, whose value is the config value as its type says, needs nothing in
+ * pipeline/config.ts: parseConfig coerces it from the row, reports a wrong type under its name,
+ * and passes it on as `PipelineConfig.<key>` (and, with `image: "<key>"`, as the image input of
+ * that name). Its use is then where it is read: the component (its `PassedKeys`/`PlainKeys` and
+ * the image's arguments), and for an image input providers/packer/types.ts and, when it reaches
+ * Packer, one line in providers/packer/argv.ts. A key that parsing shapes (a fallback default, a
+ * normalization, per architecture, optional) is listed in config.ts's `SHAPED_KEYS` and read there.
  *
  * The provider's serialized text includes the values derived from this file (DEFAULTS, RULES), so
  * providers/providerText.ts keys its cache on this file too.
@@ -51,8 +57,7 @@ export type Rule =
     | { kind: "integer"; min: number; max: number; unset?: number; unit: string };
 
 /** One key's declaration. */
-export interface InputSpec {
-    type: InputType;
+export type InputSpec = {
     default: string | number | boolean | readonly string[] | Readonly<Record<string, unknown>>;
     /** One paragraph: meaning, default, interactions with other keys. Its first sentence is README's summary. */
     description: string;
@@ -60,7 +65,14 @@ export interface InputSpec {
     /** The image resource's input (providers/packer/types.ts) the key feeds, as validate.ts names it in failures. */
     image?: string;
     rule?: Rule;
-}
+} & (
+    | {
+          type: "integer";
+          /** What the number counts, as the parser's type error names it: `expected a whole number of <unit>`. */
+          unit: string;
+      }
+    | { type: Exclude<InputType, "integer">; unit?: never }
+);
 
 /**
  * The declarative rules, one object so that providers/packer/validate.ts can take exactly these
@@ -221,6 +233,7 @@ export const INPUTS = {
     },
     rootVolumeSize: {
         type: "integer",
+        unit: "GiB (0 = the template's default)",
         default: 0,
         description:
             "Size of the image's gp3 root volume in GiB, 8 to 16384. 0 = the template's default (30 GiB). Every architecture's image gets the same size.",
@@ -287,6 +300,7 @@ export const INPUTS = {
     },
     ttlHours: {
         type: "integer",
+        unit: "hours (0 = never expires)",
         default: 72,
         description:
             "Hours until the janitor may delete a non-production image (tag ExpiresAt). 0 = never expires; ignored for prod (never).",
@@ -349,6 +363,7 @@ export const INPUTS = {
     },
     sshPort: {
         type: "integer",
+        unit: "(a TCP port)",
         default: 0,
         description: "SSH port Packer connects to. 0 = Packer's default (22).",
         rebuild: "no",
@@ -405,6 +420,7 @@ export const INPUTS = {
     },
     buildTimeoutMinutes: {
         type: "integer",
+        unit: "minutes",
         default: 90,
         description: "The image provider's own deadline for one Packer build, in minutes; on expiry Packer is stopped and cleaned up.",
         rebuild: "no",
@@ -412,6 +428,7 @@ export const INPUTS = {
     },
     copyTimeoutMinutes: {
         type: "integer",
+        unit: "minutes",
         default: 60,
         description: "Create/update timeout of each AmiCopy, in minutes (delete gets twice as long), 1 to 1440.",
         rebuild: "no",

@@ -2,7 +2,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { CONFIG_KEYS, ConfigError, DEFAULTS, parseConfig, PipelineConfig } from "../../pipeline/config";
+import { CONFIG_KEYS, ConfigError, DEFAULTS, PLAIN_KEYS, parseConfig, PipelineConfig } from "../../pipeline/config";
+import { INPUTS, type InputSpec } from "../../pipeline/inputs";
 
 const ctx = { stack: "dev-alice", project: "couchbase-images", user: "alice" };
 
@@ -737,6 +738,40 @@ describe("architectures", () => {
     it("a rule of a shared key broken by both images is reported once", () => {
         assert.deepEqual(problems({ sshCidrs: ["0.0.0.0/0"], architectures: ["amd64", "arm64"] }).length, 1);
     });
+});
+
+describe("plain keys: parsed from their table row alone (nothing in config.ts names them)", () => {
+    const BASE = { sshCidrs: ["203.0.113.7/32"] };
+    /** A value of the wrong type for each declared type, and the start of the problem it gives. */
+    const WRONG: Record<InputSpec["type"], [unknown, string]> = {
+        string: [{ a: 1 }, "expected a string"],
+        integer: ["many", "expected a whole number of "],
+        boolean: ["maybe", "expected true or false"],
+        array: ["x", "expected a list of strings"],
+        object: ["[1]", "expected a map of strings"],
+    };
+    it("most keys are plain, every integer key among them (its row names the unit its type error says)", () => {
+        assert.ok(PLAIN_KEYS.length > 10);
+        for (const k of CONFIG_KEYS) {
+            const spec: InputSpec = INPUTS[k];
+            if (spec.type === "integer") assert.ok(PLAIN_KEYS.includes(k as (typeof PLAIN_KEYS)[number]), k);
+        }
+    });
+    for (const key of PLAIN_KEYS) {
+        const spec: InputSpec = INPUTS[key];
+        it(`${key} (${spec.type}): its default under its own name; a wrong type names the key`, () => {
+            const c = parse(BASE) as unknown as Record<string, unknown>;
+            assert.deepEqual(c[key], key in BASE ? BASE[key as keyof typeof BASE] : spec.default);
+            const [bad, wording] = WRONG[spec.type];
+            const got = problems({ ...BASE, [key]: bad });
+            const unit = spec.type === "integer" ? spec.unit : "";
+            assert.ok(
+                got.includes(`couchbase-images:${key}: ${wording}${unit}, got ${JSON.stringify(bad)}`) ||
+                    got.some((x) => x.startsWith(`couchbase-images:${key}: ${wording}${unit}, got ${JSON.stringify(bad)};`)),
+                got.join("\n"),
+            );
+        });
+    }
 });
 
 describe("Pulumi.yaml ↔ config.ts", () => {
