@@ -58,9 +58,7 @@ import {
     sleep,
     stackCheckpoint,
     stackInventory,
-    started,
-    startWorld,
-    stopWorld,
+    useWorld,
     templateCopy,
     upOutputs,
     waitForOutput,
@@ -130,7 +128,7 @@ const ids = (inv: Inventory): string[] =>
 
 describe("e2e: SIGKILL of the whole process tree (during provisioning, while the image is pending), then each recovery", function () {
     this.timeout(420_000);
-    let w: World | undefined;
+    const { world, itStopsCleanly } = useWorld("kill", { stopTimeoutMs: 120_000 });
     let stack = "";
     let other = "";
     /** What the other stack and foreigners own in this moto: must survive. */
@@ -149,11 +147,9 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
     /** Every region of the emulator before the first build (the bystanders included). */
     let regionBase: Listing = [];
 
-    const world = (): World => started(w);
-
     before(async function () {
         this.timeout(600_000);
-        w = await startWorld("kill");
+        const w = world();
         stack = `local-e2e-${w.id}`;
         other = `local-e2e-${w.id}-other`;
         // A template copy whose agent install sleeps far longer than the test waits: the kill
@@ -193,14 +189,8 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
         regionBase = await everyRegion(w);
     });
 
-    after(async function () {
-        this.timeout(120_000);
-        if (w) {
-            for (const s of w.stacks) await driver(w, "destroy", s, ["--remove"]).done.catch(() => undefined);
-        }
+    after(async () => {
         await proxy?.close();
-        await stopWorld(w);
-        w = undefined;
     });
 
     async function bystandersIntact(): Promise<void> {
@@ -544,13 +534,9 @@ describe("e2e: SIGKILL of the whole process tree (during provisioning, while the
         await nothingLeftAnywhere();
     });
 
-    it("stopping the emulator and the build host leaves no process or mount", async function () {
-        this.timeout(60_000);
+    itStopsCleanly(async () => {
         await proxy?.close();
         proxy = undefined;
-        const left = await stopWorld(w);
-        w = undefined;
-        assert.deepEqual(left, { pids: [], mounts: [] });
     });
 });
 
@@ -576,27 +562,21 @@ async function deaths(pids: number[], t0: number, ms: number): Promise<Map<numbe
 
 describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and Packer left running", function () {
     this.timeout(420_000);
-    let w: World | undefined;
+    const { world, itStopsCleanly } = useWorld("cli-kill", { stopTimeoutMs: 120_000 });
     let proxy: PendingProxy | undefined;
     /** Every region of the emulator before the first build. */
     let regionBase: Listing = [];
-    const world = (): World => started(w);
     /** How long each provider host outlived its engine (ms), per phase: the README's numbers. */
     const outlived: Record<string, number> = {};
 
     before(async function () {
         this.timeout(600_000);
-        w = await startWorld("cli-kill");
-        proxy = await startPendingProxy(w.moto.endpoint);
-        regionBase = await everyRegion(w);
+        proxy = await startPendingProxy(world().moto.endpoint);
+        regionBase = await everyRegion(world());
     });
 
-    after(async function () {
-        this.timeout(120_000);
-        if (w) for (const s of w.stacks) await driver(w, "destroy", s, ["--remove"]).done.catch(() => undefined);
+    after(async () => {
         await proxy?.close();
-        await stopWorld(w);
-        w = undefined;
         if (Object.keys(outlived).length)
             process.stderr.write(`      provider host outlived its engine by (ms): ${JSON.stringify(outlived)}\n`);
     });
@@ -804,12 +784,8 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         assert.deepEqual(await leftSince(world(), regionBase), []);
     });
 
-    it("stopping the emulator and the build host leaves no process or mount", async function () {
-        this.timeout(60_000);
+    itStopsCleanly(async () => {
         await proxy?.close();
         proxy = undefined;
-        const left = await stopWorld(w);
-        w = undefined;
-        assert.deepEqual(left, { pids: [], mounts: [] });
     });
 });

@@ -16,7 +16,7 @@ import { DescribeImagesCommand } from "@aws-sdk/client-ec2";
 
 import { tagMap } from "../../providers/ec2/tags";
 import { stackEnv } from "../../scripts/stack";
-import { ROOT, REGION, World, baseConfig, driver, driverOk, started, startWorld, stopWorld, upOutputs, writeStackConfig } from "./harness";
+import { ROOT, REGION, baseConfig, driverOk, upOutputs, useWorld, writeStackConfig } from "./harness";
 
 /** Every regular file under `dir` (none when it does not exist). */
 function filesUnder(dir: string): string[] {
@@ -32,14 +32,13 @@ function filesUnder(dir: string): string[] {
 
 describe("e2e: config set as secret stays secret on disk", function () {
     this.timeout(600_000);
-    let w: World | undefined;
+    const { world } = useWorld("secret");
     let stack = "";
     const SECRET = `Sekr1t-${crypto.randomBytes(6).toString("hex")}`;
     // Short, and made of characters that neither hex ids nor base64 ciphertext can hold together
     // ("@" and ":" around three random letters), so a match in a file is the secret, not chance.
     const SHORT = `@${[...crypto.randomBytes(3)].map((b) => String.fromCharCode(97 + (b % 26))).join("")}:`;
     const SECRETS = [SECRET, SHORT];
-    const world = (): World => started(w);
 
     /** The folders searched: the backend (with .pulumi/backups and history) and what the build writes. */
     const searched = (): string[] => [
@@ -57,7 +56,7 @@ describe("e2e: config set as secret stays secret on disk", function () {
             });
 
     before(async function () {
-        w = await startWorld("secret");
+        const w = world();
         stack = `local-e2e-${w.id}`;
         writeStackConfig(w, stack, baseConfig(w));
         // Through the CLI, as an operator would: the stack first (its passphrase salt), then the secret.
@@ -78,12 +77,6 @@ describe("e2e: config set as secret stays secret on disk", function () {
             !file.includes(SECRET) && !file.includes(SHORT) && /secure:/.test(file),
             `the stack file holds the values encrypted:\n${file}`,
         );
-    });
-
-    after(async function () {
-        if (w && process.env.E2E_KEEP !== "1") await driver(w, "destroy", stack, ["--remove"]).done.catch(() => undefined);
-        await stopWorld(w);
-        w = undefined;
     });
 
     it("up: the image carries the tag, and no file we or the engine wrote holds the plaintext", async () => {
