@@ -7,6 +7,8 @@
  * recorder in `beforeEach`. The component creates resources only when constructed, so importing it
  * before the mocks are installed is safe.
  */
+import * as fs from "node:fs";
+
 import * as pulumi from "@pulumi/pulumi";
 
 export const FAKE_IMAGE_ID = "ami-0123456789abcdef0";
@@ -142,6 +144,27 @@ export async function installMocks(stack = "dev-alice"): Promise<void> {
 export function resetRecorder(): void {
     recorded.length = 0;
     calls.length = 0;
+}
+
+/**
+ * The hooks of a describe block that runs the program under the mocks with a prebuilt agent:
+ * mocks for `stack` installed once; before each test the recorder cleared and `artifact` (in
+ * `dir`) written with `content` and its `.sha256` file; afterwards the config and `dir` removed.
+ */
+export function useProgramMocks(o: { stack: string; dir: string; artifact: string; content: string; sha256: string }): void {
+    before(async () => {
+        await installMocks(o.stack);
+        fs.mkdirSync(o.dir, { recursive: true });
+    });
+    beforeEach(() => {
+        resetRecorder();
+        fs.writeFileSync(o.artifact, o.content);
+        fs.writeFileSync(`${o.artifact}.sha256`, `${o.sha256}  dp-agent.gz\n`);
+    });
+    after(() => {
+        pulumi.runtime.setAllConfig({});
+        fs.rmSync(o.dir, { recursive: true, force: true });
+    });
 }
 
 /** Resolves an Output's value (non-preview mocks: always known). */

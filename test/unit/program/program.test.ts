@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 
 import { program } from "../../../pipeline/program";
-import { FAKE_IMAGE_ID, FAKE_IMAGE_NAME, installMocks, ofType, promiseOf, recorded, resetRecorder, settle } from "./mocks";
+import { FAKE_IMAGE_ID, FAKE_IMAGE_NAME, ofType, promiseOf, recorded, resetRecorder, settle, useProgramMocks } from "./mocks";
 
 // Relative to the project root, the working directory of mocha and of both drivers.
 const DIR = ".build/test-program";
@@ -44,19 +44,7 @@ async function run(config: Record<string, string>): Promise<Outputs> {
 describe("program() (mocks)", function () {
     this.timeout(120_000);
 
-    before(async () => {
-        await installMocks("local");
-        fs.mkdirSync(DIR, { recursive: true });
-    });
-    beforeEach(() => {
-        resetRecorder();
-        fs.writeFileSync(ARTIFACT, CONTENT);
-        fs.writeFileSync(`${ARTIFACT}.sha256`, `${SHA}  dp-agent.gz\n`);
-    });
-    after(() => {
-        pulumi.runtime.setAllConfig({});
-        fs.rmSync(DIR, { recursive: true, force: true });
-    });
+    useProgramMocks({ stack: "local", dir: DIR, artifact: ARTIFACT, content: CONTENT, sha256: SHA });
 
     it("the local stack's config: exactly image + boot test + versions file, the per-architecture outputs and the six named outputs of before", async () => {
         const out = await run(LOCAL);

@@ -5,12 +5,11 @@
  */
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 
 import * as pulumi from "@pulumi/pulumi";
 
 import { program, readConfig, secretLiterals } from "../../../pipeline/program";
-import { installMocks, ofType, resetRecorder, settle } from "./mocks";
+import { ofType, resetRecorder, settle, useProgramMocks } from "./mocks";
 
 const DIR = ".build/test-program-secrets";
 const ARTIFACT = `${DIR}/dp-agent.gz`;
@@ -53,19 +52,7 @@ describe("secretLiterals", () => {
 describe("readConfig and secret config (mocks)", function () {
     this.timeout(120_000);
 
-    before(async () => {
-        await installMocks("local");
-        fs.mkdirSync(DIR, { recursive: true });
-    });
-    beforeEach(() => {
-        resetRecorder();
-        fs.writeFileSync(ARTIFACT, CONTENT);
-        fs.writeFileSync(`${ARTIFACT}.sha256`, `${SHA}  dp-agent.gz\n`);
-    });
-    after(() => {
-        pulumi.runtime.setAllConfig({});
-        fs.rmSync(DIR, { recursive: true, force: true });
-    });
+    useProgramMocks({ stack: "local", dir: DIR, artifact: ARTIFACT, content: CONTENT, sha256: SHA });
 
     it("no secret keys: no secret values", () => {
         pulumi.runtime.setAllConfig(LOCAL, []);
