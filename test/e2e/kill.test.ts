@@ -720,18 +720,27 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
         assert.deepEqual(await leftSince(world(), regionBase), []);
     });
 
-    it("while the image is pending; give up (cancel, refresh, destroy, janitor): the host deleted the pending image; nothing left in any region", async () => {
-        const stack = `local-e2e-${world().id}-pendgive`;
+    /**
+     * `up` of a fresh stack through the proxy, which holds its image pending, and its engine
+     * SIGKILLed while Packer waits for that image: the provider host must exit within 10 s
+     * (recorded under `phase`), and the build must have created exactly one image.
+     */
+    const killWhilePending = async (suffix: string, phase: string) => {
+        const stack = `local-e2e-${world().id}-${suffix}`;
         const p = proxy!;
         p.created.clear();
         p.hold = true;
         writeStackConfig(world(), stack, { ...baseConfig(world()), ec2Endpoint: p.endpoint });
         const k = await killEngine(stack, /Waiting for AMI to become ready/);
-        p.hold = false;
-        outlived.imagePendingGiveUp = k.hostMs;
+        outlived[phase] = k.hostMs;
         assert.ok(k.hostMs < 10_000, `the provider host outlived its engine by ${k.hostMs} ms`);
         assert.equal(p.created.size, 1, `images created: ${[...p.created].join(", ")}`);
-        const pending = [...p.created][0];
+        return { stack, p, k, pending: [...p.created][0] };
+    };
+
+    it("while the image is pending; give up (cancel, refresh, destroy, janitor): the host deleted the pending image; nothing left in any region", async () => {
+        const { stack, p, k, pending } = await killWhilePending("pendgive", "imagePendingGiveUp");
+        p.hold = false;
         assert.match(k.buildLog, new RegExp(`deleting image ${pending}`));
         assert.ok(
             pendingCreates(world(), stack).some((u) => /packer:Image/.test(u)),
@@ -746,16 +755,7 @@ describe("e2e: SIGKILL of the pulumi CLI alone (the engine), provider host and P
     });
 
     it("while the image is pending: the host deletes the pending image, exits within 10 s; finish (cancel, refresh, up, destroy) leaves nothing", async () => {
-        const stack = `local-e2e-${world().id}-pend`;
-        const p = proxy!;
-        p.created.clear();
-        p.hold = true;
-        writeStackConfig(world(), stack, { ...baseConfig(world()), ec2Endpoint: p.endpoint });
-        const k = await killEngine(stack, /Waiting for AMI to become ready/);
-        outlived.imagePending = k.hostMs;
-        assert.ok(k.hostMs < 10_000, `the provider host outlived its engine by ${k.hostMs} ms`);
-        assert.equal(p.created.size, 1, `images created: ${[...p.created].join(", ")}`);
-        const pending = [...p.created][0];
+        const { stack, p, k, pending } = await killWhilePending("pend", "imagePending");
         assert.match(k.buildLog, new RegExp(`AMI: ${pending}`));
         assert.match(k.buildLog, /the engine is gone/);
         assert.match(k.buildLog, new RegExp(`deleting image ${pending}`));
