@@ -33,14 +33,14 @@
  * plain `require` (`load`), the helpers are pure modules, nothing captured but plain data.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { buildArgv, declaredVariables, packerEnv } from "./packer/argv";
+import { buildArgv, declaredVariables, packerEnv, validateArgv } from "./packer/argv";
 import { graceFor, packerLines } from "./packer/lines";
 import { canonicalJson, readTree, sha256Hex } from "./packer/fingerprint";
 import { envSecrets, load } from "./packer/host";
 import { fileStamp } from "./packer/naming";
 import { progressFor } from "./packer/progress";
 import { createRedactor, redactText } from "./packer/redact";
-import { rememberedValidate, runPacker } from "./packer/run";
+import { capturePacker, runPacker } from "./packer/run";
 import { splitSecretVariables } from "./packer/secretVariables";
 import { containsUnknown, type Failure } from "./packer/validate";
 import {
@@ -189,23 +189,31 @@ export class BootTestProvider implements pulumi.dynamic.ResourceProvider<Inputs,
             { reportPath: `${dir}/report.json`, tags: bootTestTags(probe, new Date(0)), temporaryKeyPairName: "packer-boot-test-validate" },
             templateVariables(files),
         );
-        let failed: string | undefined;
+        const validKey = sha256Hex(`${i.checksHash}\n${canonicalJson({ ...vars, image_id: "", image_name: "", tags: {} })}`);
+        const stampFile = `${dir}/validated`;
+        if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, "utf8") === validKey) return { inputs: i, failures };
+        fs.mkdirSync(dir, { recursive: true });
+        const varFile = `${dir}/vars.pkrvars.json`;
+        // Variables holding a value set as secret (tags) go to Packer's environment, never to a
+        // file (as for the image: providers/packer/secretVariables.ts); the file is the owner's only.
+        const split = splitSecretVariables(vars, envSecrets(i.secretValues));
+        fs.writeFileSync(varFile, JSON.stringify(split.file, null, 2) + "\n", { mode: 0o600 });
+        const cp = load<typeof import("node:child_process")>("node:child_process");
+        let v: { code: number | null; stdout: string; stderr: string };
         try {
-            failed = await rememberedValidate({
-                fs,
-                cp: load<typeof import("node:child_process")>("node:child_process"),
-                dir,
-                key: sha256Hex(`${i.checksHash}\n${canonicalJson({ ...vars, image_id: "", image_name: "", tags: {} })}`),
-                vars,
-                secrets: envSecrets(i.secretValues),
-                env: packerEnv(process.env, i),
-                templateDir: () => writeRunDir(fs, `${dir}/template`, files),
-                label: i.templateDir,
+            v = await capturePacker(cp, validateArgv(varFile, writeRunDir(fs, `${dir}/template`, files)), {
+                ...packerEnv(process.env, i),
+                ...split.env,
             });
         } catch (e) {
             return { inputs: i, failures: [{ property: "templateDir", reason: (e as Error).message }] };
+        } finally {
+            fs.rmSync(varFile, { force: true });
         }
-        if (failed !== undefined) failures.push({ property: "templateDir", reason: failed });
+        if (v.code !== 0) {
+            const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets(i.secretValues)).trim().split("\n").slice(-30).join("\n");
+            failures.push({ property: "templateDir", reason: `packer validate of "${i.templateDir}" failed (exit ${v.code}):\n${text}` });
+        } else fs.writeFileSync(stampFile, validKey);
         return { inputs: i, failures };
     }
 

@@ -34,11 +34,13 @@ import { deleteImageAndSnapshots, describeImage } from "../ec2/images";
 import { listSnapshots } from "../ec2/inventory";
 import { withRetry } from "../ec2/retry";
 import { tagList } from "../ec2/tags";
-import { packerEnv, packerVariables } from "./argv";
+import { packerEnv, packerVariables, validateArgv } from "./argv";
 import { canonicalJson, changedParts, computeFingerprint, partProperty, sha256Hex } from "./fingerprint";
 import { buildId, imageName, imageTags } from "./naming";
+import { redactText } from "./redact";
 import { watchEngine } from "./engine";
-import { rememberedValidate } from "./run";
+import { capturePacker } from "./run";
+import { splitSecretVariables } from "./secretVariables";
 import { buildFields, type ImageProviderInputs as Inputs, type ImageProviderOutputs as Outputs, type ResolvedImageInputs } from "./types";
 import { applyDefaults, containsUnknown, resolvePackageSha256, validateInputs, type Failure } from "./validate";
 import { createImage, fingerprintSources, templateVariables } from "./build";
@@ -145,6 +147,7 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
 
         const name = imageName(i.namePrefix, i.release || i.stack, fp.fingerprint);
         const dir = `.build/check/${i.stack}-${fp.fingerprint.slice(0, 12)}`;
+        const varFile = `${dir}/vars.pkrvars.json`;
         const vars = packerVariables(
             i,
             {
@@ -159,18 +162,28 @@ export class PackerImageProvider implements pulumi.dynamic.ResourceProvider<Inpu
         // `packer validate` is a pure function of the template (in the fingerprint), the variables
         // and the tool versions (also in the fingerprint): remember a pass under that key, so an
         // unchanged stack does not pay ~1 s of Packer on every preview and up.
-        const invalid = await rememberedValidate({
-            fs,
-            cp: load<typeof import("node:child_process")>("node:child_process"),
-            dir,
-            key: sha256Hex(`${fp.fingerprint}\n${varText}`),
-            vars,
-            secrets: envSecrets(i.secretValues),
-            env,
-            templateDir: () => i.templateDir,
-            label: i.templateDir,
-        });
-        if (invalid !== undefined) failures.push({ property: "templateDir", reason: invalid });
+        const validKey = sha256Hex(`${fp.fingerprint}\n${varText}`);
+        const stamp = `${dir}/validated`;
+        if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === validKey) return { inputs: i, failures };
+        fs.mkdirSync(dir, { recursive: true });
+        // As the build's: variables holding a value set as secret (tags) go to Packer's
+        // environment, never to a file; the file is the owner's only, and lives only while
+        // `packer validate` reads it.
+        const split = splitSecretVariables(vars, envSecrets(i.secretValues));
+        fs.writeFileSync(varFile, JSON.stringify(split.file, null, 2) + "\n", { mode: 0o600 });
+        const cp = load<typeof import("node:child_process")>("node:child_process");
+        let v: { code: number | null; stdout: string; stderr: string };
+        try {
+            v = await capturePacker(cp, validateArgv(varFile, i.templateDir), { ...env, ...split.env });
+        } finally {
+            fs.rmSync(varFile, { force: true });
+        }
+        if (v.code !== 0) {
+            const text = redactText(`${v.stdout}\n${v.stderr}`, envSecrets(i.secretValues)).trim().split("\n").slice(-30).join("\n");
+            failures.push({ property: "templateDir", reason: `packer validate of "${i.templateDir}" failed (exit ${v.code}):\n${text}` });
+        } else {
+            fs.writeFileSync(stamp, validKey);
+        }
         return { inputs: i, failures };
     }
 

@@ -6,11 +6,7 @@
  * this module holds no native object.
  */
 import type * as ChildProcess from "node:child_process";
-import type * as Fs from "node:fs";
-import { validateArgv } from "./argv";
 import { descendants, watchEngine, type EngineWatchdog } from "./engine";
-import { redactText } from "./redact";
-import { splitSecretVariables } from "./secretVariables";
 
 export interface RunOptions {
     /** `node:child_process`, as loaded by the caller. */
@@ -191,51 +187,4 @@ export function capturePacker(
             resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
         });
     });
-}
-
-/** What {@link rememberedValidate} needs. */
-export interface ValidateRun {
-    /** `node:fs` and `node:child_process`, as loaded by the caller. */
-    fs: typeof Fs;
-    cp: typeof ChildProcess;
-    /** Folder of the check's files: the var file while Packer reads it, and the `validated` stamp. */
-    dir: string;
-    /** What a pass depends on (template, variables, tools), hashed: a stamp holding it means passed. */
-    key: string;
-    /** The Packer variables; those holding a secret go to Packer's environment, never to the file. */
-    vars: Record<string, unknown>;
-    /** Secret values (providers/packer/host.ts envSecrets): kept out of the file and out of the failure. */
-    secrets: string[];
-    env: Record<string, string>;
-    /** The folder Packer validates, made only once a run is needed. */
-    templateDir: () => string;
-    /** How the failure names the template (the `templateDir` input). */
-    label: string;
-}
-
-/**
- * `packer validate`, remembered: it is a pure function of the template, the variables and the tool
- * versions, so a pass is stored in `<dir>/validated` under `key` and an unchanged check runs no
- * Packer. The var file is the owner's only (0600) and lives only while Packer reads it. Resolves
- * with the failure's reason (Packer's output, redacted, its last 30 lines), or undefined on a pass.
- */
-export async function rememberedValidate(o: ValidateRun): Promise<string | undefined> {
-    const stamp = `${o.dir}/validated`;
-    if (o.fs.existsSync(stamp) && o.fs.readFileSync(stamp, "utf8") === o.key) return undefined;
-    o.fs.mkdirSync(o.dir, { recursive: true });
-    const varFile = `${o.dir}/vars.pkrvars.json`;
-    const split = splitSecretVariables(o.vars, o.secrets);
-    o.fs.writeFileSync(varFile, JSON.stringify(split.file, null, 2) + "\n", { mode: 0o600 });
-    let v: { code: number | null; stdout: string; stderr: string };
-    try {
-        v = await capturePacker(o.cp, validateArgv(varFile, o.templateDir()), { ...o.env, ...split.env });
-    } finally {
-        o.fs.rmSync(varFile, { force: true });
-    }
-    if (v.code === 0) {
-        o.fs.writeFileSync(stamp, o.key);
-        return undefined;
-    }
-    const text = redactText(`${v.stdout}\n${v.stderr}`, o.secrets).trim().split("\n").slice(-30).join("\n");
-    return `packer validate of "${o.label}" failed (exit ${v.code}):\n${text}`;
 }
